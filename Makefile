@@ -1,0 +1,45 @@
+# kube-job-exporter build and test entry points.
+# `make test` is what CI runs (via .ci/run): every suite — unit, golden, mixin, e2e.
+# Faster targets for iteration: `make unit`, `make golden`, `make mixin-check`, `make e2e`.
+
+GO        ?= go
+BIN       := bin
+EXPORTER  := $(BIN)/kube-job-exporter
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
+             -X github.com/prometheus/common/version.Revision=$(REVISION) \
+             -X github.com/prometheus/common/version.Branch=main
+
+.PHONY: all build test unit vet golden golden-update bench
+all: build
+
+build: $(EXPORTER)
+
+$(EXPORTER): FORCE
+	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./cmd/kube-job-exporter
+
+FORCE:
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# The golden /metrics file of the fixture cluster; `make golden-update` rewrites it.
+golden:
+	$(GO) test -count=1 -run 'TestGolden' ./exporter/...
+
+golden-update:
+	$(GO) test -count=1 -run 'TestGolden' ./exporter/... -update
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+test: vet unit mixin-check e2e
+
+# Each part of the project keeps its own rules beside its sources.
+-include tools/tools.mk
+-include mixin/mixin.mk
+-include e2e/e2e.mk
