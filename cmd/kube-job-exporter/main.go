@@ -1,0 +1,151 @@
+// Command kube-job-exporter exports why Kubernetes Jobs fail, how close they
+// are to giving up and when they retry next, as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/exporter"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
+)
+
+// defaultListen is the exporter's port, as allocated on the Prometheus
+// default port allocations page convention (90xx-99xx for exporters).
+const defaultListen = ":9847"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("kube-job-exporter", "Prometheus exporter explaining why Kubernetes Jobs fail.")
+	var (
+		kubeconfig    = app.Flag("kubeconfig", "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").String()
+		kubeContext   = app.Flag("kube.context", "Context of the kubeconfig to use (default: its current context).").String()
+		namespaces    = app.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").String()
+		excludeNS     = app.Flag("namespaces-exclude", "Comma-separated namespaces to leave out when watching all.").String()
+		jobSelector   = app.Flag("job.selector", "Label selector limiting the Jobs watched, e.g. team=data.").String()
+		backoffInit   = app.Flag("backoff.initial", "The Job controller's first pod-failure backoff (DefaultJobPodFailureBackOff).").Default("10s").Duration()
+		backoffMax    = app.Flag("backoff.max", "The Job controller's backoff cap (MaxJobPodFailureBackOff): 10m in current Kubernetes, 6m before v1.31.").Default("10m").Duration()
+		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first).").Default("50").Int()
+		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
+		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
+		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
+	)
+	logConfig := &promslog.Config{}
+	flag.AddFlags(app, logConfig)
+	app.Version(version.Print("kube-job-exporter"))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "kube-job-exporter: %v (see --help)\n", err)
+		return 2
+	}
+	logger := promslog.New(logConfig)
+	fail := func(msg string, err error) int {
+		logger.Error(msg, "err", err)
+		return 1
+	}
+	if *backoffInit <= 0 || *backoffMax < *backoffInit {
+		return fail("invalid backoff flags", fmt.Errorf("need 0 < --backoff.initial (%s) <= --backoff.max (%s)", *backoffInit, *backoffMax))
+	}
+	if *maxIndexes < 0 {
+		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
+	}
+	logger.Info("starting kube-job-exporter", "version", version.Info(), "build_context", version.BuildContext())
+
+	client, host, err := kube.NewClient(*kubeconfig, *kubeContext)
+	if err != nil {
+		return fail("cannot load Kubernetes client configuration", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := kube.CheckReachable(ctx, client, *connectWait); err != nil {
+		return fail("cannot reach the Kubernetes API server at "+host, err)
+	}
+
+	exp, err := exporter.New(exporter.Config{
+		Client:            client,
+		Namespaces:        splitList(*namespaces),
+		ExcludeNamespaces: splitList(*excludeNS),
+		JobSelector:       *jobSelector,
+		Backoff:           job.Backoff{Initial: *backoffInit, Max: *backoffMax},
+		Collectors:        collectors.Options{MaxIndexSeries: *maxIndexes},
+		TelemetryPath:     *telemetryPath,
+		MaxRequests:       *maxRequests,
+		Runbooks:          runbookFiles(),
+		Version:           version.Info(),
+		Logger:            logger,
+	})
+	if err != nil {
+		return fail("invalid configuration", err)
+	}
+	handler, err := exp.Handler()
+	if err != nil {
+		return fail("cannot build HTTP handlers", err)
+	}
+
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		exp.Run(ctx)
+	}()
+
+	// Timeouts keep slow or stalled clients from holding connections
+	// (slow-loris); the write timeout leaves room for a large scrape.
+	server := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
+
+	code := 0
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			code = fail("HTTP server failed", err)
+		}
+		stop()
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := server.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("HTTP shutdown incomplete", "err", err)
+		}
+	}
+	<-watchDone
+	return code
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

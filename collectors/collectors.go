@@ -1,0 +1,97 @@
+// Package collectors turns a job.Summary into the kubejob_* metric families.
+// Each file owns one concern (job status, backoff, pod failures, indexes,
+// deadlines, CronJobs); this file assembles them and renders a Job into a
+// metricstore. The namespace and job_name labels are added here, in one
+// place, for every per-Job series.
+package collectors
+
+import (
+	"time"
+
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
+)
+
+// Options bound what the collectors emit.
+type Options struct {
+	// MaxIndexSeries caps kubejob_index_failures series per Job (worst
+	// indexes first), so one Job with 100k indexes cannot flood a scrape.
+	MaxIndexSeries int
+}
+
+// emit appends one sample with extra labels (key, value pairs).
+type emit func(value float64, labels ...string)
+
+// generator renders one family for one Job.
+type generator struct {
+	metricstore.Family
+	generate func(s *job.Summary, o Options, e emit)
+}
+
+func gauge(name, help string, gen func(s *job.Summary, o Options, e emit)) generator {
+	return generator{Family: metricstore.Family{Name: name, Help: help, Type: "gauge"}, generate: gen}
+}
+
+// jobGenerators lists every per-Job family in exposition order.
+func jobGenerators() []generator {
+	var all []generator
+	for _, part := range [][]generator{statusGenerators, backoffGenerators, podFailureGenerators, indexGenerators, deadlineGenerators} {
+		all = append(all, part...)
+	}
+	return all
+}
+
+// Jobs renders Job summaries into a store keyed by "namespace/name".
+type Jobs struct {
+	Store *metricstore.Store
+	gens  []generator
+	opts  Options
+}
+
+// NewJobs returns the per-Job metrics.
+func NewJobs(opts Options) *Jobs {
+	gens := jobGenerators()
+	fams := make([]metricstore.Family, len(gens))
+	for i, g := range gens {
+		fams[i] = g.Family
+	}
+	return &Jobs{Store: metricstore.New(fams), gens: gens, opts: opts}
+}
+
+// Update renders a Job's summary and replaces its series.
+func (m *Jobs) Update(key string, s *job.Summary) {
+	w := m.Store.NewWriter("namespace", s.Namespace, "job_name", s.Name)
+	for i, g := range m.gens {
+		w.Family(i)
+		g.generate(s, m.opts, w.Sample)
+	}
+	m.Store.Set(key, w.Chunks())
+}
+
+// Delete drops a deleted Job's series.
+func (m *Jobs) Delete(key string) { m.Store.Delete(key) }
+
+// Families lists the per-Job families.
+func (m *Jobs) Families() []metricstore.Family { return m.Store.Families() }
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// unix returns a time as Unix seconds; ok is false for the zero time, whose
+// series is then left out rather than exposed as 1970.
+func unix(t time.Time) (float64, bool) {
+	if t.IsZero() {
+		return 0, false
+	}
+	return float64(t.UnixMilli()) / 1000, true
+}
+
+func timestamp(t time.Time, e emit) {
+	if v, ok := unix(t); ok {
+		e(v)
+	}
+}

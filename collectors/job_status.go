@@ -1,0 +1,42 @@
+package collectors
+
+import (
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+var statusGenerators = []generator{
+	gauge("kubejob_info",
+		"Information about the Job: its controlling owner (the CronJob that created it, or another owner), completion mode and pod restart policy. Always 1.",
+		func(s *job.Summary, _ Options, e emit) {
+			e(1, "owner_kind", s.OwnerKind, "owner_name", s.OwnerName,
+				"completion_mode", s.CompletionMode, "restart_policy", s.RestartPolicy)
+		}),
+	gauge("kubejob_failed",
+		"1 once the Job has failed for good (Failed condition, or the FailureTarget the controller sets first), with the terminal reason; absent while the Job has not failed.",
+		func(s *job.Summary, _ Options, e emit) {
+			if s.Failed {
+				e(1, "reason", s.FailedReason)
+			}
+		}),
+	gauge("kubejob_complete",
+		"1 once the Job has completed (Complete or SuccessCriteriaMet condition), else 0.",
+		func(s *job.Summary, _ Options, e emit) { e(boolValue(s.Complete)) }),
+	gauge("kubejob_suspended",
+		"1 while the Job is suspended (spec.suspend), else 0.",
+		func(s *job.Summary, _ Options, e emit) { e(boolValue(s.Suspended)) }),
+	gauge("kubejob_pods",
+		"Pods of the Job by state, from the Job status: active, ready, succeeded, failed, terminating.",
+		func(s *job.Summary, _ Options, e emit) {
+			e(float64(s.Pods.Active), "state", "active")
+			e(float64(s.Pods.Ready), "state", "ready")
+			e(float64(s.Pods.Succeeded), "state", "succeeded")
+			e(float64(s.Pods.Failed), "state", "failed")
+			e(float64(s.Pods.Terminating), "state", "terminating")
+		}),
+	gauge("kubejob_start_timestamp_seconds",
+		"When the Job controller started the Job (status.startTime), in Unix seconds.",
+		func(s *job.Summary, _ Options, e emit) { timestamp(s.StartTime, e) }),
+	gauge("kubejob_completion_timestamp_seconds",
+		"When the Job completed (status.completionTime), in Unix seconds; absent until it completes.",
+		func(s *job.Summary, _ Options, e emit) { timestamp(s.CompletionTime, e) }),
+}

@@ -1,0 +1,130 @@
+// Package exporter wires the watcher, the metric stores and the exporter's
+// own metrics behind an HTTP handler: /metrics, /healthz, /readyz, the
+// runbooks and the landing page.
+package exporter
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
+	"github.com/kube-job-exporter/kube-job-exporter/watcher"
+)
+
+// Config configures an Exporter.
+type Config struct {
+	Client            kubernetes.Interface
+	Namespaces        []string
+	ExcludeNamespaces []string
+	JobSelector       string
+	Backoff           job.Backoff
+	Collectors        collectors.Options
+
+	TelemetryPath string // default /metrics
+	MaxRequests   int    // concurrent scrapes; 0 means unlimited
+	Runbooks      fs.FS  // Markdown runbooks, <Alert>.md; nil serves none
+	Version       string
+	Logger        *slog.Logger
+}
+
+// Exporter is one running exporter.
+type Exporter struct {
+	Jobs    *collectors.Jobs
+	Crons   *collectors.CronJobs
+	Watcher *watcher.Watcher
+	Self    *SelfMetrics
+	cfg     Config
+}
+
+// New builds an exporter; it fails on invalid configuration (bad selector,
+// conflicting namespace flags) before anything starts.
+func New(cfg Config) (*Exporter, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TelemetryPath == "" {
+		cfg.TelemetryPath = "/metrics"
+	}
+	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
+	e.Self = NewSelfMetrics(cfg.Logger, e.objects)
+	w, err := watcher.New(watcher.Config{
+		Client:            cfg.Client,
+		Namespaces:        cfg.Namespaces,
+		ExcludeNamespaces: cfg.ExcludeNamespaces,
+		JobSelector:       cfg.JobSelector,
+		Summarize:         job.Options{Backoff: cfg.Backoff},
+		Logger:            cfg.Logger,
+		Recorder:          e.Self,
+	}, e.Jobs, e.Crons)
+	if err != nil {
+		return nil, err
+	}
+	e.Watcher = w
+	return e, nil
+}
+
+func (e *Exporter) objects() map[string]int {
+	return map[string]int{
+		watcher.ResourceJobs: e.Jobs.Store.Len(),
+		watcher.ResourcePods: e.Watcher.Pods(),
+		"cronjobs":           e.Crons.Len(),
+	}
+}
+
+// Run watches the cluster until ctx is done.
+func (e *Exporter) Run(ctx context.Context) { e.Watcher.Run(ctx) }
+
+// Stores are the metric stores written on a scrape, in order.
+func (e *Exporter) Stores() []*metricstore.Store {
+	return []*metricstore.Store{e.Jobs.Store, e.Crons.Store}
+}
+
+// Handler returns the HTTP routes.
+func (e *Exporter) Handler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := e.Self.Ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	links := []web.LandingLinks{
+		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
+		{Address: "/readyz", Text: "Readiness", Description: "Ready once the Job and Pod caches synced and the watches work"},
+		{Address: "/healthz", Text: "Health"},
+	}
+	if e.cfg.Runbooks != nil {
+		rb, err := newRunbookHandler(e.cfg.Runbooks)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/runbooks/", rb)
+		mux.Handle("/runbooks", http.RedirectHandler("/runbooks/", http.StatusMovedPermanently))
+		links = append(links, web.LandingLinks{Address: "/runbooks/", Text: "Runbooks", Description: "What each alert means and what to do"})
+	}
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "kube-job-exporter",
+		Description: "Why Kubernetes Jobs fail, how close they are to giving up, and what to do about it",
+		Version:     e.cfg.Version,
+		Links:       links,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/", landing)
+	return mux, nil
+}

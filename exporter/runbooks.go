@@ -1,0 +1,112 @@
+package exporter
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io/fs"
+	"net/http"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+)
+
+// runbookHandler serves the runbooks embedded in the binary (so they match
+// its version): /runbooks/ lists them, /runbooks/<Alert> renders one as
+// HTML, with ?format=md the Markdown. Query parameters namespace, job_name
+// and cronjob fill the <namespace>, <job-name> and <cronjob-name>
+// placeholders of the commands, so the link in a page is ready to paste.
+type runbookHandler struct {
+	files map[string][]byte // alert → Markdown
+	md    goldmark.Markdown
+}
+
+func newRunbookHandler(fsys fs.FS) (*runbookHandler, error) {
+	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM))}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("reading runbooks: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".md" || strings.EqualFold(e.Name(), "README.md") {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		h.files[strings.TrimSuffix(e.Name(), ".md")] = b
+	}
+	return h, nil
+}
+
+// validName limits filled-in values to what Kubernetes names allow, so a
+// crafted link cannot inject anything into the page.
+var validName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+
+var placeholders = map[string]string{
+	"namespace": "<namespace>",
+	"job_name":  "<job-name>",
+	"cronjob":   "<cronjob-name>",
+}
+
+func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/runbooks/")
+	if name == "" {
+		h.index(w)
+		return
+	}
+	src, ok := h.files[name]
+	if !ok {
+		http.Error(w, fmt.Sprintf("no runbook for %q; see /runbooks/", name), http.StatusNotFound)
+		return
+	}
+	for param, ph := range placeholders {
+		v := r.URL.Query().Get(param)
+		if v == "" {
+			continue
+		}
+		if !validName.MatchString(v) {
+			http.Error(w, fmt.Sprintf("invalid %s %q", param, v), http.StatusBadRequest)
+			return
+		}
+		src = bytes.ReplaceAll(src, []byte(ph), []byte(v))
+	}
+	if r.URL.Query().Get("format") == "md" {
+		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+		_, _ = w.Write(src)
+		return
+	}
+	var body bytes.Buffer
+	// Placeholders left in prose would read as HTML tags: show them as text.
+	for _, ph := range placeholders {
+		src = bytes.ReplaceAll(src, []byte(ph), []byte(html.EscapeString(ph)))
+	}
+	if err := h.md.Convert(src, &body); err != nil {
+		http.Error(w, "rendering runbook: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
+		html.EscapeString(name), pageStyle, body.String())
+}
+
+func (h *runbookHandler) index(w http.ResponseWriter) {
+	names := make([]string, 0, len(h.files))
+	for n := range h.files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>kube-job-exporter runbooks</title>%s</head><body><h1>Runbooks</h1><ul>\n", pageStyle)
+	for _, n := range names {
+		fmt.Fprintf(w, "<li><a href=\"/runbooks/%s\">%s</a></li>\n", html.EscapeString(n), html.EscapeString(n))
+	}
+	fmt.Fprint(w, "</ul></body></html>\n")
+}
+
+const pageStyle = `<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}pre{background:#f4f4f4;padding:.8em;overflow-x:auto}code{background:#f4f4f4}</style>`

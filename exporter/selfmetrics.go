@@ -1,0 +1,173 @@
+package exporter
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/kube-job-exporter/kube-job-exporter/watcher"
+)
+
+// SelfMetrics are the exporter's own metrics, in a registry of their own
+// (as node_exporter keeps its own), and the watch health behind /readyz.
+// It implements watcher.Recorder.
+type SelfMetrics struct {
+	Registry *prometheus.Registry
+
+	logger         *slog.Logger
+	watchUp        *prometheus.GaugeVec
+	watchSynced    *prometheus.GaugeVec
+	watchErrors    *prometheus.CounterVec
+	eventDelay     prometheus.Histogram
+	scrapeDuration prometheus.Histogram
+	scrapeRefused  prometheus.Counter
+
+	mu     sync.Mutex
+	up     map[string]bool   // resource → last list/watch succeeded
+	synced map[string]bool   // resource → informers synced
+	errs   map[string]string // resource → last error, while down
+}
+
+// Resources are the watched resources.
+var Resources = []string{watcher.ResourceJobs, watcher.ResourcePods}
+
+// NewSelfMetrics creates and registers the exporter's own metrics.
+// objects reports the number of tracked objects by resource.
+func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int) *SelfMetrics {
+	m := &SelfMetrics{
+		Registry: prometheus.NewRegistry(),
+		logger:   logger,
+		watchUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kubejob_exporter_watch_up",
+			Help: "1 when the last list or watch of the resource succeeded, 0 while it fails (see kubejob_exporter_watch_errors_total for why).",
+		}, []string{"resource"}),
+		watchSynced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kubejob_exporter_watch_synced",
+			Help: "1 once the informers of the resource have synced their initial list.",
+		}, []string{"resource"}),
+		watchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kubejob_exporter_watch_errors_total",
+			Help: "List and watch errors by resource and reason: forbidden, unauthorized, unreachable, expired (a normal re-list), other.",
+		}, []string{"resource", "reason"}),
+		eventDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kubejob_exporter_event_processing_delay_seconds",
+			Help:    "Time from a watch event of a Job or Pod to the Job's metrics being updated.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		scrapeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kubejob_exporter_scrape_duration_seconds",
+			Help:    "Time to write a /metrics response.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		scrapeRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubejob_exporter_scrapes_refused_total",
+			Help: "Scrapes answered 503 because --web.max-requests were already in flight.",
+		}),
+		up:     map[string]bool{},
+		synced: map[string]bool{},
+		errs:   map[string]string{},
+	}
+	for _, r := range Resources {
+		m.watchUp.WithLabelValues(r).Set(1)
+		m.watchSynced.WithLabelValues(r).Set(0)
+		m.up[r] = true
+		for _, reason := range watcher.ErrorReasons {
+			m.watchErrors.WithLabelValues(r, reason)
+		}
+	}
+	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs and pods in its caches, cronjobs with remembered runs.", []string{"resource"}, nil)
+	m.Registry.MustRegister(
+		versioncollector.NewCollector("kubejob_exporter"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused,
+		funcCollector{desc: objectsDesc, collect: func(ch chan<- prometheus.Metric) {
+			for r, n := range objects() {
+				ch <- prometheus.MustNewConstMetric(objectsDesc, prometheus.GaugeValue, float64(n), r)
+			}
+		}},
+	)
+	return m
+}
+
+// ListWatchResult implements watcher.Recorder. A failure is logged once
+// when the watch goes down (naming the verb, the resource and why) and once
+// when it recovers, not on every retry.
+func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err == nil {
+		if !m.up[resource] {
+			m.logger.Info("list/watch recovered", "resource", resource, "verb", verb)
+		}
+		m.up[resource] = true
+		delete(m.errs, resource)
+		m.watchUp.WithLabelValues(resource).Set(1)
+		return
+	}
+	reason := watcher.ClassifyError(err)
+	m.watchErrors.WithLabelValues(resource, reason).Inc()
+	if reason == watcher.ErrExpired {
+		// A watch that expired is re-listed by the informer: normal.
+		m.logger.Debug("watch expired, re-listing", "resource", resource, "err", err)
+		return
+	}
+	if m.up[resource] {
+		m.logger.Error(fmt.Sprintf("cannot %s %s: %s", verb, resource, reason), "resource", resource, "verb", verb, "reason", reason, "err", err)
+	}
+	m.up[resource] = false
+	m.errs[resource] = fmt.Sprintf("%s %s: %s: %v", verb, resource, reason, err)
+	m.watchUp.WithLabelValues(resource).Set(0)
+}
+
+// Synced implements watcher.Recorder.
+func (m *SelfMetrics) Synced(resource string, synced bool) {
+	m.mu.Lock()
+	m.synced[resource] = synced
+	m.mu.Unlock()
+	m.watchSynced.WithLabelValues(resource).Set(boolFloat(synced))
+}
+
+// EventProcessed implements watcher.Recorder.
+func (m *SelfMetrics) EventProcessed(d time.Duration) { m.eventDelay.Observe(d.Seconds()) }
+
+// Ready returns nil once every resource has synced and is being watched
+// successfully, else why not. A failing watch makes the exporter unready: it
+// would otherwise serve stale numbers that look healthy.
+func (m *SelfMetrics) Ready() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range Resources {
+		if e, down := m.errs[r]; down {
+			return fmt.Errorf("watch failing: %s", e)
+		}
+	}
+	for _, r := range Resources {
+		if !m.synced[r] {
+			return fmt.Errorf("%s not synced yet", r)
+		}
+	}
+	return nil
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// funcCollector collects through a function, for values read at scrape
+// time from elsewhere (cache sizes).
+type funcCollector struct {
+	desc    *prometheus.Desc
+	collect func(chan<- prometheus.Metric)
+}
+
+func (c funcCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c funcCollector) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }

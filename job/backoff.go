@@ -1,0 +1,39 @@
+package job
+
+import (
+	"time"
+)
+
+// Backoff is the Job controller's pod-failure backoff configuration: the
+// delay after the first failure and the cap. The controller exports them as
+// DefaultJobPodFailureBackOff (10s) and MaxJobPodFailureBackOff (10m since
+// v1.31; 6m before).
+type Backoff struct {
+	Initial time.Duration
+	Max     time.Duration
+}
+
+// DefaultBackoff is the backoff of current Job controllers.
+var DefaultBackoff = Backoff{Initial: 10 * time.Second, Max: 10 * time.Minute}
+
+// Delay returns the delay the controller applies before it creates the next
+// pod after `failures` consecutive failures (failures since the last
+// success): Initial·2^(failures−1), capped at Max, and 0 with no failures.
+// It mirrors getRemainingTimeForFailuresCount in backoff_utils.go, without
+// the elapsed-time part: callers add the delay to the last failure time.
+func (b Backoff) Delay(failures int32) time.Duration {
+	if failures <= 0 || b.Initial <= 0 {
+		return 0
+	}
+	d := b.Initial
+	for i := int32(1); i < failures; i++ {
+		d *= 2
+		if b.Max > 0 && d >= b.Max {
+			return b.Max
+		}
+	}
+	if b.Max > 0 && d > b.Max {
+		return b.Max
+	}
+	return d
+}

@@ -1,0 +1,608 @@
+package job
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Options tune Summarize.
+type Options struct {
+	// Backoff is the Job controller's pod-failure backoff.
+	Backoff Backoff
+}
+
+// Summary is everything the exporter, the diagnose command and the runbook
+// pages know about one Job, computed from the Job and the pods it owns that
+// are still present. It is a pure function of those objects: recomputing it
+// after a restart or a re-list gives the same numbers.
+type Summary struct {
+	Namespace, Name string
+
+	OwnerKind, OwnerName string // controlling owner, "" if none
+	CompletionMode       string // NonIndexed or Indexed
+	RestartPolicy        string // Never or OnFailure
+	Suspended            bool
+
+	BackoffLimit *int32
+	// Retries are the failures counted against backoffLimit now.
+	Retries int64
+	// FailuresSinceSuccess is the controller's failuresAfterLastSuccess,
+	// rebuilt from the pods present.
+	FailuresSinceSuccess int32
+	BackoffDelay         time.Duration
+	LastFailure          time.Time // zero if no failed pod is present
+	NextRetry            time.Time // zero unless unfinished with failures since the last success
+
+	Failed       bool
+	FailedReason string // one of FailedReasons when Failed
+	FailedAt     time.Time
+	Complete     bool
+	CompletedAt  time.Time
+	// Finished is true once a terminal (or interim terminal) condition is set.
+	Finished bool
+
+	Pods        PodCounts
+	PodFailures []PodFailure // sorted, one entry per (container, reason, exit code)
+	Waiting     []ReasonCount
+	Attempts    []Attempt // failed pods present, oldest first
+
+	MemoryLimits []ContainerLimit
+
+	BackoffLimitPerIndex *int32
+	MaxFailedIndexes     *int32
+	Indexed              bool
+	FailedIndexes        int64
+	CompletedIndexes     int64
+	IndexFailures        []IndexFailure // failures > 0 only, worst first
+
+	ActiveDeadlineSeconds *int64
+	Deadline              time.Time // start + activeDeadlineSeconds while running
+	StartTime             time.Time
+	CompletionTime        time.Time
+}
+
+// PodCounts mirrors the Job's status counters.
+type PodCounts struct {
+	Active, Ready, Succeeded, Failed, Terminating int32
+}
+
+// PodFailure counts failed pods (or, for restartPolicy OnFailure, container
+// restarts) by the failing container, its terminated reason and exit code.
+// Pod-level failures have Container and ExitCode "".
+type PodFailure struct {
+	Container, Reason, ExitCode string
+	Count                       int64
+}
+
+// ReasonCount counts pods by a bounded reason.
+type ReasonCount struct {
+	Reason string
+	Count  int64
+}
+
+// ContainerLimit is a container's memory limit from the pod template.
+type ContainerLimit struct {
+	Container string
+	Init      bool
+	Bytes     int64
+}
+
+// IndexFailure is the failure count of one index of an Indexed Job.
+type IndexFailure struct {
+	Index    int32
+	Failures int32
+}
+
+// Attempt is one failed pod, with the evidence a person reads in
+// `kubectl describe pod`.
+type Attempt struct {
+	Pod        string
+	Index      int32 // -1 unless Indexed
+	Container  string
+	Init       bool
+	Reason     string // bounded, see ContainerReasons and PodReasons
+	ExitCode   int32
+	HasExit    bool
+	FinishedAt time.Time
+	Cause      Cause
+	// PolicyAction is the podFailurePolicy action that matched, if any.
+	PolicyAction string
+}
+
+// Summarize computes the Summary of a Job from the Job and the pods it
+// controls. Pods not controlled by the Job (by owner UID) are ignored.
+func Summarize(j *batchv1.Job, pods []*corev1.Pod, opts Options) Summary {
+	s := Summary{Namespace: j.Namespace, Name: j.Name}
+	if ref := controllerRef(j.OwnerReferences); ref != nil {
+		s.OwnerKind, s.OwnerName = ref.Kind, ref.Name
+	}
+	spec := &j.Spec
+	s.CompletionMode = string(batchv1.NonIndexedCompletion)
+	if spec.CompletionMode != nil && *spec.CompletionMode != "" {
+		s.CompletionMode = string(*spec.CompletionMode)
+	}
+	s.Indexed = s.CompletionMode == string(batchv1.IndexedCompletion)
+	s.RestartPolicy = string(spec.Template.Spec.RestartPolicy)
+	s.Suspended = spec.Suspend != nil && *spec.Suspend
+	s.BackoffLimit = spec.BackoffLimit
+	s.BackoffLimitPerIndex = spec.BackoffLimitPerIndex
+	s.MaxFailedIndexes = spec.MaxFailedIndexes
+	s.ActiveDeadlineSeconds = spec.ActiveDeadlineSeconds
+
+	st := &j.Status
+	s.Pods = PodCounts{Active: st.Active, Succeeded: st.Succeeded, Failed: st.Failed}
+	if st.Ready != nil {
+		s.Pods.Ready = *st.Ready
+	}
+	if st.Terminating != nil {
+		s.Pods.Terminating = *st.Terminating
+	}
+	if st.StartTime != nil {
+		s.StartTime = st.StartTime.Time
+	}
+	if st.CompletionTime != nil {
+		s.CompletionTime = st.CompletionTime.Time
+	}
+	s.terminalState(st.Conditions)
+
+	completions := int32(0)
+	if spec.Completions != nil {
+		completions = *spec.Completions
+	}
+	if s.Indexed {
+		s.CompletedIndexes = CountIndexes(st.CompletedIndexes, completions)
+		if st.FailedIndexes != nil {
+			s.FailedIndexes = CountIndexes(*st.FailedIndexes, completions)
+		}
+	}
+
+	s.MemoryLimits = memoryLimits(&spec.Template.Spec)
+
+	owned := ownedPods(j, pods)
+	s.podFacts(j, owned, opts)
+
+	running := !s.Finished && !s.Suspended
+	if running && s.ActiveDeadlineSeconds != nil && !s.StartTime.IsZero() {
+		s.Deadline = s.StartTime.Add(time.Duration(*s.ActiveDeadlineSeconds) * time.Second)
+	}
+	if running && s.BackoffDelay > 0 && !s.LastFailure.IsZero() {
+		s.NextRetry = s.LastFailure.Add(s.BackoffDelay)
+	}
+	return s
+}
+
+// terminalState reads the Job's conditions. A FailureTarget or
+// SuccessCriteriaMet condition is the controller's decision, recorded before
+// the pods are cleaned up and the Failed/Complete condition is added
+// (job_controller.go, "delayed terminal conditions"), so it already counts.
+func (s *Summary) terminalState(conds []batchv1.JobCondition) {
+	var failed, failureTarget, complete, criteriaMet *batchv1.JobCondition
+	for i := range conds {
+		c := &conds[i]
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobFailed:
+			failed = c
+		case batchv1.JobFailureTarget:
+			failureTarget = c
+		case batchv1.JobComplete:
+			complete = c
+		case batchv1.JobSuccessCriteriaMet:
+			criteriaMet = c
+		}
+	}
+	if failed == nil {
+		failed = failureTarget
+	}
+	if complete == nil {
+		complete = criteriaMet
+	}
+	switch {
+	case failed != nil:
+		s.Failed, s.Finished = true, true
+		s.FailedReason = FailedReason(failed.Reason)
+		s.FailedAt = failed.LastTransitionTime.Time
+	case complete != nil:
+		s.Complete, s.Finished = true, true
+		s.CompletedAt = complete.LastTransitionTime.Time
+		if !s.CompletionTime.IsZero() {
+			s.CompletedAt = s.CompletionTime
+		}
+	}
+}
+
+// podFacts derives everything that needs the pods: retries, backoff,
+// failures by cause, waiting pods, per-index failures.
+func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
+	policy := j.Spec.PodFailurePolicy
+	onFailure := j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure
+	perIndex := j.Spec.BackoffLimitPerIndex != nil
+
+	// Retries as the controller counts them: status.failed already
+	// excludes failures an Ignore rule matched; failed pods it has seen but
+	// not yet added to status.failed are in uncountedTerminatedPods
+	// (syncJob: jobCtx.failed = Status.Failed + new + uncounted). For
+	// OnFailure, pastBackoffLimitOnFailure also adds the restart counts of
+	// pending and running pods.
+	s.Retries = int64(j.Status.Failed)
+	if u := j.Status.UncountedTerminatedPods; u != nil {
+		s.Retries += int64(len(u.Failed))
+	}
+
+	failures := map[PodFailure]int64{}
+	waiting := map[string]int64{}
+	indexFailures := map[int32]int32{}
+	var lastSuccess time.Time
+	type finished struct {
+		at     time.Time
+		failed bool
+	}
+	var done []finished
+	var lastFailedPod *corev1.Pod
+	var lastFailedAt time.Time
+
+	for _, p := range pods {
+		index := completionIndex(p, s.Indexed)
+		switch {
+		case p.Status.Phase == corev1.PodSucceeded:
+			at := FinishedTime(p)
+			done = append(done, finished{at, false})
+			if at.After(lastSuccess) {
+				lastSuccess = at
+			}
+		case IsPodFailed(p, j):
+			at := FinishedTime(p)
+			done = append(done, finished{at, true})
+			a := failedAttempt(p, index, at)
+			a.PolicyAction = string(PolicyAction(policy, p))
+			s.Attempts = append(s.Attempts, a)
+			failures[PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}]++
+			if lastFailedPod == nil || at.After(lastFailedAt) {
+				lastFailedPod, lastFailedAt = p, at
+			}
+			if index >= 0 {
+				counted := int32(0)
+				if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
+					counted = 1
+				}
+				if n := indexFailureCount(p) + counted; n > indexFailures[index] {
+					indexFailures[index] = n
+				}
+			}
+		default:
+			// Pending or running.
+			if onFailure {
+				s.Retries += restarts(p, failures)
+			} else {
+				restarts(p, nil)
+			}
+			if index >= 0 {
+				if n := indexFailureCount(p); n > indexFailures[index] {
+					indexFailures[index] = n
+				}
+			}
+			if p.DeletionTimestamp == nil {
+				if r, ok := podWaitingReason(p); ok {
+					waiting[r]++
+				}
+			}
+		}
+	}
+
+	// failuresAfterLastSuccess as newBackoffRecord computes it: failed pods
+	// that finished after the newest success.
+	for _, d := range done {
+		if d.failed && d.at.After(lastSuccess) {
+			s.FailuresSinceSuccess++
+		}
+	}
+	if lastFailedPod != nil {
+		s.LastFailure = lastFailedAt
+	}
+	switch {
+	case perIndex && lastFailedPod != nil:
+		// With backoffLimitPerIndex the delay is per index
+		// (getRemainingTimePerIndex): failures of the index including
+		// ignored ones, read from the last failed pod's annotations, plus
+		// that failure itself. We report the index that failed last: it is
+		// the one whose replacement pod waits next.
+		n := indexFailureCount(lastFailedPod) + indexIgnoredCount(lastFailedPod) + 1
+		s.BackoffDelay = opts.Backoff.Delay(n)
+	case !perIndex && s.FailuresSinceSuccess > 0:
+		s.BackoffDelay = opts.Backoff.Delay(s.FailuresSinceSuccess)
+	}
+	sort.Slice(s.Attempts, func(a, b int) bool {
+		if !s.Attempts[a].FinishedAt.Equal(s.Attempts[b].FinishedAt) {
+			return s.Attempts[a].FinishedAt.Before(s.Attempts[b].FinishedAt)
+		}
+		return s.Attempts[a].Pod < s.Attempts[b].Pod
+	})
+
+	for k, n := range failures {
+		k.Count = n
+		s.PodFailures = append(s.PodFailures, k)
+	}
+	sort.Slice(s.PodFailures, func(a, b int) bool {
+		x, y := s.PodFailures[a], s.PodFailures[b]
+		if x.Container != y.Container {
+			return x.Container < y.Container
+		}
+		if x.Reason != y.Reason {
+			return x.Reason < y.Reason
+		}
+		return x.ExitCode < y.ExitCode
+	})
+	for r, n := range waiting {
+		s.Waiting = append(s.Waiting, ReasonCount{r, n})
+	}
+	sort.Slice(s.Waiting, func(a, b int) bool { return s.Waiting[a].Reason < s.Waiting[b].Reason })
+	for i, n := range indexFailures {
+		if n > 0 {
+			s.IndexFailures = append(s.IndexFailures, IndexFailure{i, n})
+		}
+	}
+	sort.Slice(s.IndexFailures, func(a, b int) bool {
+		x, y := s.IndexFailures[a], s.IndexFailures[b]
+		if x.Failures != y.Failures {
+			return x.Failures > y.Failures
+		}
+		return x.Index < y.Index
+	})
+}
+
+func exitLabel(a Attempt) string {
+	if !a.HasExit {
+		return ""
+	}
+	return ExitCode(a.ExitCode)
+}
+
+// restarts adds the restarts of a pending or running pod's containers to
+// failures (by their last terminated state) and returns their sum, which is
+// what pastBackoffLimitOnFailure compares with backoffLimit.
+func restarts(p *corev1.Pod, failures map[PodFailure]int64) int64 {
+	var total int64
+	add := func(statuses []corev1.ContainerStatus) {
+		for _, cs := range statuses {
+			if cs.RestartCount <= 0 {
+				continue
+			}
+			total += int64(cs.RestartCount)
+			if failures == nil {
+				continue
+			}
+			k := PodFailure{Container: cs.Name, Reason: Other}
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
+			}
+			failures[k] += int64(cs.RestartCount)
+		}
+	}
+	add(p.Status.InitContainerStatuses)
+	add(p.Status.ContainerStatuses)
+	return total
+}
+
+// IsPodFailed mirrors isPodFailed in job_controller.go: a pod in phase
+// Failed, or, unless the Job only replaces failed pods (podFailurePolicy
+// set or podReplacementPolicy Failed), a pod being deleted before it
+// succeeded — it never gets the chance to reach Failed.
+func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
+	if p.Status.Phase == corev1.PodFailed {
+		return true
+	}
+	if onlyReplaceFailedPods(j) {
+		return false
+	}
+	return p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodSucceeded
+}
+
+func onlyReplaceFailedPods(j *batchv1.Job) bool {
+	if j.Spec.PodReplacementPolicy != nil && *j.Spec.PodReplacementPolicy == batchv1.Failed {
+		return true
+	}
+	return j.Spec.PodFailurePolicy != nil
+}
+
+// failedAttempt finds what failed in a failed pod. A pod-level cause
+// (eviction, deadline, node shutdown, disruption) wins: the kubelet then
+// kills the containers, and their exit codes are a consequence. Otherwise
+// the first init container, then the first container, that terminated with
+// a non-zero exit code is to blame.
+func failedAttempt(p *corev1.Pod, index int32, at time.Time) Attempt {
+	a := Attempt{Pod: p.Name, Index: index, FinishedAt: at}
+	disruption := ""
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+			disruption = c.Reason
+			if disruption == "" {
+				disruption = "DisruptionTarget"
+			}
+		}
+	}
+	if r := podReason(p.Status.Reason, disruption, false); r != Other {
+		a.Reason, a.Cause = r, ExplainPodReason(r)
+		return a
+	}
+	if cs, init := failingContainer(p); cs != nil {
+		t := cs.State.Terminated
+		a.Container, a.Init = cs.Name, init
+		a.Reason, a.ExitCode, a.HasExit = ContainerReason(t.Reason), t.ExitCode, true
+		a.Cause = ExplainExit(t.ExitCode, t.Reason)
+		return a
+	}
+	a.Reason = podReason(p.Status.Reason, disruption, p.DeletionTimestamp != nil)
+	a.Cause = ExplainPodReason(a.Reason)
+	return a
+}
+
+func failingContainer(p *corev1.Pod) (*corev1.ContainerStatus, bool) {
+	for i := range p.Status.InitContainerStatuses {
+		if t := p.Status.InitContainerStatuses[i].State.Terminated; t != nil && t.ExitCode != 0 {
+			return &p.Status.InitContainerStatuses[i], true
+		}
+	}
+	for i := range p.Status.ContainerStatuses {
+		if t := p.Status.ContainerStatuses[i].State.Terminated; t != nil && t.ExitCode != 0 {
+			return &p.Status.ContainerStatuses[i], false
+		}
+	}
+	return nil, false
+}
+
+// podWaitingReason tells why a pending or running pod has not started its
+// work: unschedulable, or a container (init containers first) waiting for a
+// reason other than a normal start.
+func podWaitingReason(p *corev1.Pod) (string, bool) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return "Unschedulable", true
+		}
+	}
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if w := cs.State.Waiting; w != nil {
+				if r, ok := WaitingReason(w.Reason); ok {
+					return r, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest
+// container finishedAt if every container finished, else the Ready=False
+// transition, else deletionTimestamp minus the grace period, else the
+// creation time.
+func FinishedTime(p *corev1.Pod) time.Time {
+	if t, ok := containersFinished(p); ok {
+		return t
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionFalse && !c.LastTransitionTime.IsZero() {
+			return c.LastTransitionTime.Time
+		}
+	}
+	if p.DeletionTimestamp != nil {
+		grace := int64(0)
+		if p.DeletionGracePeriodSeconds != nil {
+			grace = *p.DeletionGracePeriodSeconds
+		}
+		return p.DeletionTimestamp.Add(-time.Duration(grace) * time.Second)
+	}
+	return p.CreationTimestamp.Time
+}
+
+func containersFinished(p *corev1.Pod) (time.Time, bool) {
+	var latest time.Time
+	found := false
+	sidecars := map[string]bool{}
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecars[c.Name] = true
+		}
+	}
+	check := func(statuses []corev1.ContainerStatus, only map[string]bool) bool {
+		for _, cs := range statuses {
+			if only != nil && !only[cs.Name] {
+				continue
+			}
+			t := cs.State.Terminated
+			if t == nil || t.FinishedAt.IsZero() {
+				return false
+			}
+			if !found || t.FinishedAt.After(latest) {
+				latest, found = t.FinishedAt.Time, true
+			}
+		}
+		return true
+	}
+	if !check(p.Status.ContainerStatuses, nil) || !check(p.Status.InitContainerStatuses, sidecars) {
+		return time.Time{}, false
+	}
+	return latest, found
+}
+
+// completionIndex reads the pod's completion index (annotation, as the
+// controller's getCompletionIndex does), or -1.
+func completionIndex(p *corev1.Pod, indexed bool) int32 {
+	if !indexed {
+		return -1
+	}
+	v, ok := p.Annotations[batchv1.JobCompletionIndexAnnotation]
+	if !ok {
+		v, ok = p.Labels[batchv1.JobCompletionIndexAnnotation]
+	}
+	if !ok {
+		return -1
+	}
+	i, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || i < 0 {
+		return -1
+	}
+	return int32(i)
+}
+
+// indexFailureCount reads the job-index-failure-count annotation: failures
+// of the index before this pod was created. Like parseIndexFailureCountAnnotation,
+// junk or out-of-range values count as 0.
+func indexFailureCount(p *corev1.Pod) int32 {
+	return annotationInt32(p, batchv1.JobIndexFailureCountAnnotation)
+}
+
+func indexIgnoredCount(p *corev1.Pod) int32 {
+	return annotationInt32(p, batchv1.JobIndexIgnoredFailureCountAnnotation)
+}
+
+func annotationInt32(p *corev1.Pod, key string) int32 {
+	v, err := strconv.ParseInt(p.Annotations[key], 10, 32)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return int32(v)
+}
+
+func memoryLimits(spec *corev1.PodSpec) []ContainerLimit {
+	var out []ContainerLimit
+	add := func(cs []corev1.Container, init bool) {
+		for i := range cs {
+			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
+				out = append(out, ContainerLimit{Container: cs[i].Name, Init: init, Bytes: q.Value()})
+			}
+		}
+	}
+	add(spec.InitContainers, true)
+	add(spec.Containers, false)
+	return out
+}
+
+// ownedPods keeps the pods whose controller is this Job (by UID, so pods of
+// a deleted Job of the same name are not mixed in).
+func ownedPods(j *batchv1.Job, pods []*corev1.Pod) []*corev1.Pod {
+	out := pods[:0:0]
+	for _, p := range pods {
+		if p == nil {
+			continue
+		}
+		if ref := controllerRef(p.OwnerReferences); ref != nil && ref.UID == j.UID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func controllerRef(refs []metav1OwnerReference) *metav1OwnerReference {
+	for i := range refs {
+		if refs[i].Controller != nil && *refs[i].Controller {
+			return &refs[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+// Package kube builds the Kubernetes client from the exporter's flags and
+// checks, before anything else starts, that the API server answers.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// userAgent identifies the exporter in API server audit logs.
+const userAgent = "kube-job-exporter"
+
+// NewClient loads the client configuration: the kubeconfig file given, else
+// the in-cluster service account, else the standard loading rules
+// ($KUBECONFIG, ~/.kube/config). It returns the client and the server URL.
+func NewClient(kubeconfig, context string) (kubernetes.Interface, string, error) {
+	cfg, err := restConfig(kubeconfig, context)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.UserAgent = userAgent
+	// Informers list once and then watch; the defaults (5 QPS) slow the
+	// initial paging of a large cluster for no benefit.
+	cfg.QPS, cfg.Burst = 20, 40
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("building client for %s: %w", cfg.Host, err)
+	}
+	return client, cfg.Host, nil
+}
+
+func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
+	if kubeconfig == "" && kubeContext == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+	if err != nil {
+		if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
+			return nil, fmt.Errorf("not running in a cluster and no kubeconfig found: pass --kubeconfig or set KUBECONFIG")
+		}
+		return nil, fmt.Errorf("kubeconfig %q: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// CheckReachable asks the API server for its version, retrying until
+// timeout, so a wrong address or certificate fails start-up with one clear
+// error instead of an exporter that serves nothing.
+func CheckReachable(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		result := client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx)
+		if last = result.Error(); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer within %s: %w", timeout, last)
+		case <-time.After(time.Second):
+		}
+	}
+}

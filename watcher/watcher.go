@@ -1,0 +1,385 @@
+// Package watcher keeps the exporter's view of Jobs and their Pods: client-go
+// shared informers (stripped by job.StripJob/StripPod), a work queue of Job
+// keys, and one worker that recomputes a Job's summary whenever the Job or
+// one of its pods changes. Metrics are rendered there, on events, never on a
+// scrape.
+package watcher
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+// Resources watched, the values of the resource label of the exporter's own
+// metrics.
+const (
+	ResourceJobs = "jobs"
+	ResourcePods = "pods"
+)
+
+// Recorder receives the watch health and activity, for the exporter's own
+// metrics.
+type Recorder interface {
+	// ListWatchResult reports the outcome of a list or watch call.
+	ListWatchResult(resource, verb string, err error)
+	// Synced reports whether a resource's informers have synced.
+	Synced(resource string, synced bool)
+	// EventProcessed reports the time from a watch event to the updated
+	// metrics.
+	EventProcessed(delay time.Duration)
+}
+
+// Config selects what is watched.
+type Config struct {
+	Client kubernetes.Interface
+	// Namespaces to watch; empty means all.
+	Namespaces []string
+	// ExcludeNamespaces are left out (only with all namespaces).
+	ExcludeNamespaces []string
+	// JobSelector is a label selector for Jobs ("" for all).
+	JobSelector string
+	// Summarize configures the Job semantics (backoff).
+	Summarize job.Options
+	Logger    *slog.Logger
+	Recorder  Recorder
+}
+
+// podJobIndex indexes pods by the "namespace/name" of their controlling Job.
+const podJobIndex = "job"
+
+// jobPodLabel is set by the Job controller (Kubernetes ≥ 1.27) on every pod
+// it creates; selecting on it keeps unrelated pods out of the cache.
+const jobPodLabel = batchv1.JobNameLabel
+
+// scope is one set of informers: all namespaces, or one namespace.
+type scope struct {
+	namespace string
+	jobs      cache.SharedIndexInformer
+	pods      cache.SharedIndexInformer
+}
+
+// Watcher watches Jobs and Pods and keeps the metrics up to date.
+type Watcher struct {
+	cfg    Config
+	jobs   *collectors.Jobs
+	crons  *collectors.CronJobs
+	scopes []*scope
+	queue  workqueue.TypedInterface[string]
+
+	mu      sync.Mutex
+	pending map[string]time.Time // key → time of its oldest unprocessed event
+}
+
+// New validates the configuration and builds the informers.
+func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watcher, error) {
+	if cfg.JobSelector != "" {
+		if _, err := labels.Parse(cfg.JobSelector); err != nil {
+			return nil, fmt.Errorf("invalid --job.selector %q: %w", cfg.JobSelector, err)
+		}
+	}
+	if len(cfg.Namespaces) > 0 && len(cfg.ExcludeNamespaces) > 0 {
+		return nil, fmt.Errorf("--namespaces and --namespaces-exclude cannot be used together")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{
+		cfg: cfg, jobs: jobs, crons: crons,
+		queue:   workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{}),
+		pending: map[string]time.Time{},
+	}
+	namespaces := cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		s, err := w.newScope(ns)
+		if err != nil {
+			return nil, err
+		}
+		w.scopes = append(w.scopes, s)
+	}
+	return w, nil
+}
+
+func (w *Watcher) fieldSelector() string {
+	var parts []string
+	for _, ns := range w.cfg.ExcludeNamespaces {
+		parts = append(parts, "metadata.namespace!="+ns)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (w *Watcher) newScope(ns string) (*scope, error) {
+	fieldSel := w.fieldSelector()
+	client := w.cfg.Client
+	jobsLW := w.listWatch(ResourceJobs, func(o *metav1.ListOptions) {
+		o.LabelSelector, o.FieldSelector = w.cfg.JobSelector, fieldSel
+	}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return client.BatchV1().Jobs(ns).List(ctx, o)
+	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		return client.BatchV1().Jobs(ns).Watch(ctx, o)
+	})
+	podsLW := w.listWatch(ResourcePods, func(o *metav1.ListOptions) {
+		o.LabelSelector, o.FieldSelector = jobPodLabel, fieldSel
+	}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return client.CoreV1().Pods(ns).List(ctx, o)
+	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		return client.CoreV1().Pods(ns).Watch(ctx, o)
+	})
+	s := &scope{
+		namespace: ns,
+		jobs:      cache.NewSharedIndexInformer(jobsLW, &batchv1.Job{}, 0, cache.Indexers{}),
+		pods: cache.NewSharedIndexInformer(podsLW, &corev1.Pod{}, 0, cache.Indexers{
+			podJobIndex: podJobKeys,
+		}),
+	}
+	for _, inf := range []struct {
+		informer  cache.SharedIndexInformer
+		transform cache.TransformFunc
+		resource  string
+		handler   cache.ResourceEventHandler
+	}{
+		{s.jobs, job.StripJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { w.enqueueJob(obj) },
+			UpdateFunc: func(_, obj any) { w.enqueueJob(obj) },
+			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
+		}},
+		{s.pods, job.StripPod, ResourcePods, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { w.enqueuePodJob(obj) },
+			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
+			DeleteFunc: func(obj any) { w.enqueuePodJob(obj) },
+		}},
+	} {
+		if err := inf.informer.SetTransform(inf.transform); err != nil {
+			return nil, err
+		}
+		resource := inf.resource
+		if err := inf.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+		}); err != nil {
+			return nil, err
+		}
+		if _, err := inf.informer.AddEventHandler(inf.handler); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// listWatch wraps list and watch calls so every outcome reaches the
+// Recorder: a failing call marks the watch down with its reason, the next
+// successful one marks it up again.
+func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
+	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			tweak(&o)
+			obj, err := list(ctx, o)
+			w.cfg.Recorder.ListWatchResult(resource, "list", err)
+			return obj, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			tweak(&o)
+			wi, err := watchFn(ctx, o)
+			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+			return wi, err
+		},
+	}
+}
+
+// podJobKeys indexes a pod under its controlling Job.
+func podJobKeys(obj any) ([]string, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, nil
+	}
+	if key, ok := podJobKey(p); ok {
+		return []string{key}, nil
+	}
+	return nil, nil
+}
+
+func podJobKey(p *corev1.Pod) (string, bool) {
+	ref := job.ControllerOf(p.OwnerReferences)
+	if ref == nil || ref.Kind != "Job" {
+		return "", false
+	}
+	return p.Namespace + "/" + ref.Name, true
+}
+
+func (w *Watcher) enqueueJob(obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		w.cfg.Logger.Warn("skipping an object without a key", "err", err)
+		return
+	}
+	w.enqueue(key)
+}
+
+func (w *Watcher) enqueuePodJob(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if key, ok := podJobKey(p); ok {
+		w.enqueue(key)
+	}
+}
+
+func (w *Watcher) enqueue(key string) {
+	w.mu.Lock()
+	if _, ok := w.pending[key]; !ok {
+		w.pending[key] = time.Now()
+	}
+	w.mu.Unlock()
+	w.queue.Add(key)
+}
+
+// Run starts the informers and the worker, and blocks until ctx is done.
+func (w *Watcher) Run(ctx context.Context) {
+	defer w.queue.ShutDown()
+	for _, s := range w.scopes {
+		go s.jobs.RunWithContext(ctx)
+		go s.pods.RunWithContext(ctx)
+	}
+	go w.reportSync(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for w.processNext() {
+		}
+	}()
+	<-ctx.Done()
+	w.queue.ShutDown()
+	<-done
+}
+
+// reportSync publishes the informers' sync state until all have synced.
+func (w *Watcher) reportSync(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		jobsSynced, podsSynced := w.synced()
+		w.cfg.Recorder.Synced(ResourceJobs, jobsSynced)
+		w.cfg.Recorder.Synced(ResourcePods, podsSynced)
+		if jobsSynced && podsSynced {
+			w.cfg.Logger.Info("caches synced", "jobs", w.jobs.Store.Len())
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Watcher) synced() (jobs, pods bool) {
+	jobs, pods = true, true
+	for _, s := range w.scopes {
+		jobs = jobs && s.jobs.HasSynced()
+		pods = pods && s.pods.HasSynced()
+	}
+	return jobs, pods
+}
+
+// Synced tells whether every informer has synced its initial list.
+func (w *Watcher) Synced() bool {
+	j, p := w.synced()
+	return j && p
+}
+
+// Pods is the number of pods in the caches.
+func (w *Watcher) Pods() int {
+	n := 0
+	for _, s := range w.scopes {
+		n += len(s.pods.GetIndexer().ListKeys())
+	}
+	return n
+}
+
+func (w *Watcher) processNext() bool {
+	key, quit := w.queue.Get()
+	if quit {
+		return false
+	}
+	defer w.queue.Done(key)
+	w.mu.Lock()
+	since, ok := w.pending[key]
+	delete(w.pending, key)
+	w.mu.Unlock()
+	w.sync(key)
+	if ok {
+		w.cfg.Recorder.EventProcessed(time.Since(since))
+	}
+	return true
+}
+
+// sync recomputes one Job from the caches: state, not event counting, so
+// processing a key twice, or after a re-list, gives the same series.
+func (w *Watcher) sync(key string) {
+	s, ok := w.Summary(key)
+	if !ok {
+		w.jobs.Delete(key)
+		return
+	}
+	w.jobs.Update(key, &s)
+	w.crons.Observe(&s)
+}
+
+// Summary computes the current summary of the Job "namespace/name" from the
+// caches.
+func (w *Watcher) Summary(key string) (job.Summary, bool) {
+	sc := w.scopeFor(key)
+	if sc == nil {
+		return job.Summary{}, false
+	}
+	obj, exists, err := sc.jobs.GetIndexer().GetByKey(key)
+	if err != nil || !exists {
+		return job.Summary{}, false
+	}
+	j, ok := obj.(*batchv1.Job)
+	if !ok {
+		return job.Summary{}, false
+	}
+	objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
+	pods := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			pods = append(pods, p)
+		}
+	}
+	return job.Summarize(j, pods, w.cfg.Summarize), true
+}
+
+func (w *Watcher) scopeFor(key string) *scope {
+	ns, _, _ := strings.Cut(key, "/")
+	for _, s := range w.scopes {
+		if s.namespace == metav1.NamespaceAll || s.namespace == ns {
+			return s
+		}
+	}
+	return nil
+}
