@@ -137,7 +137,8 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 	return ParseText(&buf)
 }
 
-// ParseText parses text exposition into sorted, non-empty metric families.
+// ParseText parses text exposition into non-empty metric families, sorted
+// by name and, within a family, by labels.
 func ParseText(r io.Reader) ([]*dto.MetricFamily, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	byName, err := parser.TextToMetricFamilies(r)
@@ -147,11 +148,24 @@ func ParseText(r io.Reader) ([]*dto.MetricFamily, error) {
 	out := make([]*dto.MetricFamily, 0, len(byName))
 	for _, mf := range byName {
 		if len(mf.Metric) > 0 {
+			sort.Slice(mf.Metric, func(i, j int) bool { return labelKey(mf.Metric[i]) < labelKey(mf.Metric[j]) })
 			out = append(out, mf)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
 	return out, nil
+}
+
+// labelKey orders samples by their label pairs, as a registry does.
+func labelKey(m *dto.Metric) string {
+	var b strings.Builder
+	for _, lp := range m.GetLabel() {
+		b.WriteString(lp.GetName())
+		b.WriteByte(0)
+		b.WriteString(lp.GetValue())
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 func escapeHelp(h string) string {

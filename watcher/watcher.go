@@ -83,8 +83,9 @@ type Watcher struct {
 	scopes []*scope
 	queue  workqueue.TypedInterface[string]
 
-	mu      sync.Mutex
-	pending map[string]time.Time // key → time of its oldest unprocessed event
+	mu       sync.Mutex
+	pending  map[string]time.Time // key → time of its oldest unprocessed event
+	inFlight int                  // keys being processed
 }
 
 // New validates the configuration and builds the informers.
@@ -189,8 +190,10 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 // successful one marks it up again.
 func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
-	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
-	return &cache.ListWatch{
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	// The wrapper keeps the client's word on watch-list (streaming initial
+	// list) support: fake clientsets say they lack it.
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			tweak(&o)
 			obj, err := list(ctx, o)
@@ -203,7 +206,7 @@ func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
 			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
 			return wi, err
 		},
-	}
+	}, w.cfg.Client)
 }
 
 // podJobKeys indexes a pod under its controlling Job.
@@ -329,12 +332,24 @@ func (w *Watcher) processNext() bool {
 	w.mu.Lock()
 	since, ok := w.pending[key]
 	delete(w.pending, key)
+	w.inFlight++
 	w.mu.Unlock()
 	w.sync(key)
 	if ok {
 		w.cfg.Recorder.EventProcessed(time.Since(since))
 	}
+	w.mu.Lock()
+	w.inFlight--
+	w.mu.Unlock()
 	return true
+}
+
+// Pending is the number of Jobs with events not yet reflected in the
+// metrics. Tests and benchmarks wait for it to reach 0 after a sync.
+func (w *Watcher) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) + w.inFlight
 }
 
 // sync recomputes one Job from the caches: state, not event counting, so

@@ -1,0 +1,224 @@
+package exporter
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/metrics.golden from the current output")
+
+// prometheusAccept is the Accept header Prometheus 3 sends by default.
+const prometheusAccept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+
+// startFixture runs an exporter against the fixture cluster on a fake
+// clientset and waits until every Job event has reached the metrics.
+func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
+	t.Helper()
+	client := fake.NewClientset(fixture.Cluster()...)
+	exp, err := New(Config{
+		Client:     client,
+		Backoff:    job.DefaultBackoff,
+		Collectors: collectors.Options{MaxIndexSeries: 50},
+		Runbooks:   os.DirFS("testdata/runbooks"),
+		Version:    "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "caches synced and all events processed", func() bool {
+		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0
+	})
+	h, err := exp.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return exp, srv
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req) // no transparent gzip
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// stableFamilies drops what varies between runs and machines: Go runtime
+// and process metrics, build info, latency histograms.
+func stableFamilies(t *testing.T, body []byte) []byte {
+	t.Helper()
+	mfs, err := metricstore.ParseText(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v", err)
+	}
+	var out bytes.Buffer
+	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		name := mf.GetName()
+		switch {
+		case !strings.HasPrefix(name, "kubejob_"),
+			name == "kubejob_exporter_build_info",
+			name == "kubejob_exporter_event_processing_delay_seconds",
+			name == "kubejob_exporter_scrape_duration_seconds":
+			continue
+		}
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out.Bytes()
+}
+
+// TestGolden compares the whole /metrics output for the fixture cluster with
+// testdata/metrics.golden (regenerate: make golden-update).
+func TestGolden(t *testing.T) {
+	_, srv := startFixture(t)
+	resp, body := get(t, srv.URL+"/metrics", map[string]string{"Accept": prometheusAccept})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := stableFamilies(t, body)
+	const golden = "testdata/metrics.golden"
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run make golden-update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("/metrics differs from %s; diff it after make golden-update:\n%s", golden, lineDiff(string(want), string(got)))
+	}
+}
+
+// lineDiff lists lines only in want (-) or only in got (+).
+func lineDiff(want, got string) string {
+	inWant, inGot := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(want, "\n") {
+		inWant[l] = true
+	}
+	for _, l := range strings.Split(got, "\n") {
+		inGot[l] = true
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !inGot[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !inWant[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestScrapeFormats checks what a scraper gets: Prometheus's default Accept
+// header gets the text format, which parses; gzip when asked for.
+func TestScrapeFormats(t *testing.T) {
+	_, srv := startFixture(t)
+	resp, plain := get(t, srv.URL+"/metrics", map[string]string{"Accept": prometheusAccept})
+	if ct := resp.Header.Get("Content-Type"); expfmt.ResponseFormat(resp.Header).FormatType() != expfmt.TypeTextPlain {
+		t.Fatalf("Content-Type %q is not the text format", ct)
+	}
+	if _, err := metricstore.ParseText(bytes.NewReader(plain)); err != nil {
+		t.Fatalf("plain body does not parse: %v", err)
+	}
+	resp, zipped := get(t, srv.URL+"/metrics", map[string]string{"Accept": prometheusAccept, "Accept-Encoding": "gzip"})
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("no gzip encoding: %v", resp.Header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(zipped))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stableFamilies(t, unzipped), stableFamilies(t, plain)) {
+		t.Fatal("gzip and plain bodies differ")
+	}
+	resp, _ = get(t, srv.URL+"/metrics", map[string]string{"Accept-Encoding": "gzip;q=0"})
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Fatal("gzip served although refused with q=0")
+	}
+}
+
+func TestHealthAndLanding(t *testing.T) {
+	_, srv := startFixture(t)
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if resp, body := get(t, srv.URL+path, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	resp, body := get(t, srv.URL+"/", nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`href="/metrics"`)) {
+		t.Errorf("landing page: %d, links to /metrics: %v", resp.StatusCode, bytes.Contains(body, []byte("/metrics")))
+	}
+}
+
+// TestDeletedJobSeriesDisappear deletes a Job and checks its series go,
+// while the CronJob's memory of the run stays.
+func TestDeletedJobSeriesDisappear(t *testing.T) {
+	exp, srv := startFixture(t)
+	client := exp.cfg.Client
+	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "nightly-29000000", metav1DeleteOptions()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the deleted Job's series to go", func() bool { return !exp.Jobs.Store.Has("batch/nightly-29000000") })
+	_, body := get(t, srv.URL+"/metrics", nil)
+	if bytes.Contains(body, []byte(`job_name="nightly-29000000"`)) {
+		t.Error("series of the deleted Job still exposed")
+	}
+	if !bytes.Contains(body, []byte(`kubejob_cronjob_last_failure_timestamp_seconds{namespace="batch",cronjob="nightly",reason="BackoffLimitExceeded"}`)) {
+		t.Error("the CronJob's last failure was forgotten with its Job")
+	}
+}
