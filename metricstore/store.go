@@ -138,7 +138,8 @@ func (s *Store) Gather() ([]*dto.MetricFamily, error) {
 }
 
 // ParseText parses text exposition into non-empty metric families, sorted
-// by name and, within a family, by labels.
+// by name and, within a family, by labels, with label pairs sorted by
+// name: the shape a prometheus.Registry gathers.
 func ParseText(r io.Reader) ([]*dto.MetricFamily, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	byName, err := parser.TextToMetricFamilies(r)
@@ -148,6 +149,9 @@ func ParseText(r io.Reader) ([]*dto.MetricFamily, error) {
 	out := make([]*dto.MetricFamily, 0, len(byName))
 	for _, mf := range byName {
 		if len(mf.Metric) > 0 {
+			for _, m := range mf.Metric {
+				sort.Slice(m.Label, func(i, j int) bool { return m.Label[i].GetName() < m.Label[j].GetName() })
+			}
 			sort.Slice(mf.Metric, func(i, j int) bool { return labelKey(mf.Metric[i]) < labelKey(mf.Metric[j]) })
 			out = append(out, mf)
 		}
