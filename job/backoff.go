@@ -1,6 +1,7 @@
 package job
 
 import (
+	"math"
 	"time"
 )
 
@@ -21,19 +22,26 @@ var DefaultBackoff = Backoff{Initial: 10 * time.Second, Max: 10 * time.Minute}
 // success): Initial·2^(failures−1), capped at Max, and 0 with no failures.
 // It mirrors getRemainingTimeForFailuresCount in backoff_utils.go, without
 // the elapsed-time part: callers add the delay to the last failure time.
+// Max ≤ 0 means no cap; the doubling saturates instead of overflowing, so
+// any failure count gives Max (or the largest Duration without a cap).
 func (b Backoff) Delay(failures int32) time.Duration {
 	if failures <= 0 || b.Initial <= 0 {
 		return 0
 	}
-	d := b.Initial
-	for i := int32(1); i < failures; i++ {
-		d *= 2
-		if b.Max > 0 && d >= b.Max {
-			return b.Max
-		}
+	limit := time.Duration(math.MaxInt64)
+	if b.Max > 0 {
+		limit = b.Max
 	}
-	if b.Max > 0 && d > b.Max {
-		return b.Max
+	d := b.Initial
+	for i := int32(1); i < failures && d < limit; i++ {
+		if d > limit/2 {
+			d = limit
+			break
+		}
+		d *= 2
+	}
+	if d > limit {
+		return limit
 	}
 	return d
 }

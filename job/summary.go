@@ -1,6 +1,7 @@
 package job
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -114,8 +115,12 @@ type Attempt struct {
 }
 
 // Summarize computes the Summary of a Job from the Job and the pods it
-// controls. Pods not controlled by the Job (by owner UID) are ignored.
+// controls. Pods not controlled by the Job (by owner UID) are ignored, as
+// are nil pods; a nil Job gives the zero Summary.
 func Summarize(j *batchv1.Job, pods []*corev1.Pod, opts Options) Summary {
+	if j == nil {
+		return Summary{}
+	}
 	s := Summary{Namespace: j.Namespace, Name: j.Name}
 	if ref := controllerRef(j.OwnerReferences); ref != nil {
 		s.OwnerKind, s.OwnerName = ref.Kind, ref.Name
@@ -249,6 +254,11 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 
 	for _, p := range pods {
 		index := completionIndex(p, s.Indexed)
+		// pastBackoffLimitOnFailure sums the restart counts of every pod in
+		// phase Pending or Running, whether or not it is being deleted.
+		if onFailure && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
+			s.Retries += restarts(p, failures)
+		}
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded:
 			at := FinishedTime(p)
@@ -271,17 +281,12 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 				if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
 					counted = 1
 				}
-				if n := indexFailureCount(p) + counted; n > indexFailures[index] {
+				if n := addSat(indexFailureCount(p), counted); n > indexFailures[index] {
 					indexFailures[index] = n
 				}
 			}
 		default:
-			// Pending or running.
-			if onFailure {
-				s.Retries += restarts(p, failures)
-			} else {
-				restarts(p, nil)
-			}
+			// Pending or running (or an unknown phase).
 			if index >= 0 {
 				if n := indexFailureCount(p); n > indexFailures[index] {
 					indexFailures[index] = n
@@ -312,7 +317,7 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 		// ignored ones, read from the last failed pod's annotations, plus
 		// that failure itself. We report the index that failed last: it is
 		// the one whose replacement pod waits next.
-		n := indexFailureCount(lastFailedPod) + indexIgnoredCount(lastFailedPod) + 1
+		n := addSat(addSat(indexFailureCount(lastFailedPod), indexIgnoredCount(lastFailedPod)), 1)
 		s.BackoffDelay = opts.Backoff.Delay(n)
 	case !perIndex && s.FailuresSinceSuccess > 0:
 		s.BackoffDelay = opts.Backoff.Delay(s.FailuresSinceSuccess)
@@ -363,6 +368,15 @@ func exitLabel(a Attempt) string {
 	return ExitCode(a.ExitCode)
 }
 
+// addSat adds two non-negative int32 counts, saturating at MaxInt32 (the
+// annotations are user-writable, so their sum must not wrap negative).
+func addSat(a, b int32) int32 {
+	if s := int64(a) + int64(b); s < math.MaxInt32 {
+		return int32(s)
+	}
+	return math.MaxInt32
+}
+
 // restarts adds the restarts of a pending or running pod's containers to
 // failures (by their last terminated state) and returns their sum, which is
 // what pastBackoffLimitOnFailure compares with backoffLimit.
@@ -374,9 +388,6 @@ func restarts(p *corev1.Pod, failures map[PodFailure]int64) int64 {
 				continue
 			}
 			total += int64(cs.RestartCount)
-			if failures == nil {
-				continue
-			}
 			k := PodFailure{Container: cs.Name, Reason: Other}
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
@@ -393,7 +404,15 @@ func restarts(p *corev1.Pod, failures map[PodFailure]int64) int64 {
 // Failed, or, unless the Job only replaces failed pods (podFailurePolicy
 // set or podReplacementPolicy Failed), a pod being deleted before it
 // succeeded — it never gets the chance to reach Failed.
+//
+// The controller's onlyReplaceFailedPods reads only podReplacementPolicy;
+// the API server defaults that field to Failed whenever podFailurePolicy is
+// set (SetDefaults_Job), so a podFailurePolicy is treated the same here for
+// objects that skipped defaulting. A nil pod is not failed.
 func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
+	if p == nil {
+		return false
+	}
 	if p.Status.Phase == corev1.PodFailed {
 		return true
 	}
@@ -404,6 +423,9 @@ func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
 }
 
 func onlyReplaceFailedPods(j *batchv1.Job) bool {
+	if j == nil {
+		return false
+	}
 	if j.Spec.PodReplacementPolicy != nil && *j.Spec.PodReplacementPolicy == batchv1.Failed {
 		return true
 	}
@@ -414,7 +436,9 @@ func onlyReplaceFailedPods(j *batchv1.Job) bool {
 // (eviction, deadline, node shutdown, disruption) wins: the kubelet then
 // kills the containers, and their exit codes are a consequence. Otherwise
 // the first init container, then the first container, that terminated with
-// a non-zero exit code is to blame.
+// a non-zero exit code is to blame. Sidecars (init containers with
+// restartPolicy Always) come last: the kubelet stops them once the main
+// containers are done, so their exit 137/143 is a consequence too.
 func failedAttempt(p *corev1.Pod, index int32, at time.Time) Attempt {
 	a := Attempt{Pod: p.Name, Index: index, FinishedAt: at}
 	disruption := ""
@@ -443,17 +467,41 @@ func failedAttempt(p *corev1.Pod, index int32, at time.Time) Attempt {
 }
 
 func failingContainer(p *corev1.Pod) (*corev1.ContainerStatus, bool) {
+	sidecars := sidecarNames(p)
+	failed := func(cs *corev1.ContainerStatus) bool {
+		t := cs.State.Terminated
+		return t != nil && t.ExitCode != 0
+	}
 	for i := range p.Status.InitContainerStatuses {
-		if t := p.Status.InitContainerStatuses[i].State.Terminated; t != nil && t.ExitCode != 0 {
-			return &p.Status.InitContainerStatuses[i], true
+		if cs := &p.Status.InitContainerStatuses[i]; !sidecars[cs.Name] && failed(cs) {
+			return cs, true
 		}
 	}
 	for i := range p.Status.ContainerStatuses {
-		if t := p.Status.ContainerStatuses[i].State.Terminated; t != nil && t.ExitCode != 0 {
-			return &p.Status.ContainerStatuses[i], false
+		if cs := &p.Status.ContainerStatuses[i]; failed(cs) {
+			return cs, false
+		}
+	}
+	for i := range p.Status.InitContainerStatuses {
+		if cs := &p.Status.InitContainerStatuses[i]; sidecars[cs.Name] && failed(cs) {
+			return cs, true
 		}
 	}
 	return nil, false
+}
+
+// sidecarNames are the init containers with restartPolicy Always.
+func sidecarNames(p *corev1.Pod) map[string]bool {
+	var out map[string]bool
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[c.Name] = true
+		}
+	}
+	return out
 }
 
 // podWaitingReason tells why a pending or running pod has not started its
@@ -479,16 +527,20 @@ func podWaitingReason(p *corev1.Pod) (string, bool) {
 
 // FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest
 // container finishedAt if every container finished, else the Ready=False
-// transition, else deletionTimestamp minus the grace period, else the
-// creation time.
+// transition (of the first Ready condition, as GetPodCondition finds it),
+// else deletionTimestamp minus the grace period, else the creation time.
 func FinishedTime(p *corev1.Pod) time.Time {
 	if t, ok := containersFinished(p); ok {
 		return t
 	}
 	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionFalse && !c.LastTransitionTime.IsZero() {
+		if c.Type != corev1.PodReady {
+			continue
+		}
+		if c.Status == corev1.ConditionFalse && !c.LastTransitionTime.IsZero() {
 			return c.LastTransitionTime.Time
 		}
+		break
 	}
 	if p.DeletionTimestamp != nil {
 		grace := int64(0)
@@ -503,11 +555,9 @@ func FinishedTime(p *corev1.Pod) time.Time {
 func containersFinished(p *corev1.Pod) (time.Time, bool) {
 	var latest time.Time
 	found := false
-	sidecars := map[string]bool{}
-	for _, c := range p.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sidecars[c.Name] = true
-		}
+	sidecars := sidecarNames(p)
+	if sidecars == nil {
+		sidecars = map[string]bool{}
 	}
 	check := func(statuses []corev1.ContainerStatus, only map[string]bool) bool {
 		for _, cs := range statuses {
@@ -530,19 +580,19 @@ func containersFinished(p *corev1.Pod) (time.Time, bool) {
 	return latest, found
 }
 
-// completionIndex reads the pod's completion index (annotation, as the
-// controller's getCompletionIndex does), or -1.
+// completionIndex reads the pod's completion index from the annotation
+// only, as the controller's getCompletionIndex does (the label of the same
+// name is informational, and StripPod does not keep labels), or -1.
 func completionIndex(p *corev1.Pod, indexed bool) int32 {
 	if !indexed {
 		return -1
 	}
-	v, ok := p.Annotations[batchv1.JobCompletionIndexAnnotation]
-	if !ok {
-		v, ok = p.Labels[batchv1.JobCompletionIndexAnnotation]
-	}
-	if !ok {
-		return -1
-	}
+	return parseIndexAnnotation(p.Annotations[batchv1.JobCompletionIndexAnnotation])
+}
+
+// parseIndexAnnotation parses a completion index, or -1 if it is missing,
+// junk, negative or past int32.
+func parseIndexAnnotation(v string) int32 {
 	i, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || i < 0 {
 		return -1
@@ -562,11 +612,17 @@ func indexIgnoredCount(p *corev1.Pod) int32 {
 }
 
 func annotationInt32(p *corev1.Pod, key string) int32 {
-	v, err := strconv.ParseInt(p.Annotations[key], 10, 32)
-	if err != nil || v < 0 {
+	return parseCount(p.Annotations[key])
+}
+
+// parseCount parses a failure-count annotation like the controller's
+// parseInt32: junk, negative or past-int32 values are 0.
+func parseCount(v string) int32 {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 0 {
 		return 0
 	}
-	return int32(v)
+	return int32(n)
 }
 
 func memoryLimits(spec *corev1.PodSpec) []ContainerLimit {

@@ -1,6 +1,8 @@
 package job
 
 import (
+	"strconv"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -14,11 +16,17 @@ import (
 // The exporter never holds a container's environment or arguments, so a
 // secret placed there can never reach its memory or its output.
 
-// keptPodAnnotations are the only pod annotations read.
-var keptPodAnnotations = []string{
-	batchv1.JobCompletionIndexAnnotation,
-	batchv1.JobIndexFailureCountAnnotation,
-	batchv1.JobIndexIgnoredFailureCountAnnotation,
+// keptPodAnnotations are the only pod annotations read. StripPod keeps each
+// one re-rendered from the value Summarize parses from it, and drops it when
+// that parse fails (which Summarize reads the same as a missing
+// annotation), so no user-written text survives and the value stays short.
+var keptPodAnnotations = []struct {
+	key   string
+	parse func(string) (int32, bool)
+}{
+	{batchv1.JobCompletionIndexAnnotation, func(v string) (int32, bool) { i := parseIndexAnnotation(v); return i, i >= 0 }},
+	{batchv1.JobIndexFailureCountAnnotation, func(v string) (int32, bool) { n := parseCount(v); return n, n > 0 }},
+	{batchv1.JobIndexIgnoredFailureCountAnnotation, func(v string) (int32, bool) { n := parseCount(v); return n, n > 0 }},
 }
 
 // StripPod is the pod informer's transform. Objects of other types (such as
@@ -45,12 +53,18 @@ func StripPod(obj any) (any, error) {
 	}
 	out.DeletionGracePeriodSeconds = p.DeletionGracePeriodSeconds
 	for _, k := range keptPodAnnotations {
-		if v, ok := p.Annotations[k]; ok && len(v) <= 16 {
-			if out.Annotations == nil {
-				out.Annotations = make(map[string]string, 2)
-			}
-			out.Annotations[k] = v
+		v, ok := p.Annotations[k.key]
+		if !ok {
+			continue
 		}
+		n, ok := k.parse(v)
+		if !ok {
+			continue
+		}
+		if out.Annotations == nil {
+			out.Annotations = make(map[string]string, len(keptPodAnnotations))
+		}
+		out.Annotations[k.key] = strconv.FormatInt(int64(n), 10)
 	}
 	return out, nil
 }
@@ -126,14 +140,21 @@ func memoryOnly(l corev1.ResourceList) corev1.ResourceList {
 	return corev1.ResourceList{corev1.ResourceMemory: resource.NewQuantity(q.Value(), q.Format).DeepCopy()}
 }
 
-// stripPodConditions keeps the conditions read: Ready (finish time),
-// PodScheduled (Unschedulable), DisruptionTarget (pod-level failures).
+// stripPodConditions keeps every condition without its message: Ready
+// (finish time), PodScheduled (Unschedulable) and DisruptionTarget
+// (pod-level failures) are read directly, and a podFailurePolicy
+// onPodConditions rule may name any condition type (ConfigIssue, a
+// readiness gate), so dropping one could change the policy match.
 func stripPodConditions(conds []corev1.PodCondition) []corev1.PodCondition {
-	var out []corev1.PodCondition
-	for _, c := range conds {
+	if len(conds) == 0 {
+		return nil
+	}
+	out := make([]corev1.PodCondition, len(conds))
+	for i, c := range conds {
+		out[i] = corev1.PodCondition{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime}
 		switch c.Type {
 		case corev1.PodReady, corev1.PodScheduled, corev1.DisruptionTarget:
-			out = append(out, corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, LastTransitionTime: c.LastTransitionTime})
+			out[i].Reason = c.Reason // read; other conditions' reasons are not
 		}
 	}
 	return out

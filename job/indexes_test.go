@@ -1,0 +1,72 @@
+package job
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// Expected values follow parseIndexesFromString (indexed_job_utils.go)
+// and orderedIntervals.total, worked by hand.
+func TestCountIndexes(t *testing.T) {
+	tests := []struct {
+		name        string
+		list        string
+		completions int32
+		want        int64
+	}{
+		{"empty", "", 10, 0},
+		{"single zero", "0", 1, 1},
+		{"mixed", "1,3-5,7", 10, 5},
+		{"mixed unbounded", "1,3-5,7", 0, 5},
+		{"completions cuts an interval and stops the list", "1,3-5,7", 5, 3},
+		{"interval clipped to completions-1", "0-9", 4, 4},
+		{"first index at completions stops", "4", 4, 0},
+		{"overlapping intervals counted as written", "1-3,2-4", 10, 6},
+		{"duplicates counted as written", "1,1,1", 10, 3},
+		{"adjacent intervals", "0-1,2-3", 10, 4},
+		{"unsorted within bound", "5,1", 10, 2},
+		// The controller breaks at the first interval starting past
+		// completions, so a later smaller index is not read.
+		{"unsorted past bound stops", "5,1", 3, 0},
+		{"stop after a counted part", "0,5,1", 3, 1},
+		// The controller would add 1−3+1 = −1; we count nothing.
+		{"reversed interval", "3-1", 10, 0},
+		{"reversed interval among good ones", "0,3-1,5", 10, 2},
+		{"letters", "a", 10, 0},
+		{"letters skipped, rest counted", "a,2", 10, 1},
+		{"leading minus is an empty first bound", "-1", 10, 0},
+		{"leading minus skipped, rest counted", "-1,2", 10, 1},
+		{"range end past int32 clipped to completions", "0-4294967295", 10, 10},
+		{"range end past int32 unbounded", "0-4294967295", 0, math.MaxInt32},
+		{"range end overflowing int64 skipped", "0-99999999999999999999,3", 10, 1},
+		{"first overflowing int64 skipped", "99999999999999999999,3", 10, 1},
+		{"first past int32 stops unbounded", "4294967296,1", 0, 0},
+		{"largest index unbounded", "2147483646", 0, 1},
+		{"index MaxInt32 is out of range", "2147483647", 0, 0},
+		{"leading space", " 1", 10, 0},
+		{"trailing space", "1 ", 10, 0},
+		{"space in range", "1- 3", 10, 0},
+		{"plus sign accepted as Atoi does", "+1", 10, 1},
+		{"extra range part ignored", "1-3-9", 10, 3},
+		{"empty parts", ",,1,,", 10, 1},
+		{"empty range end", "1-", 10, 0},
+		{"completions 0 means unbounded", "0-9", 0, 10},
+		{"negative completions means unbounded", "0-9", -5, 10},
+		{"completions MaxInt32", "0-2147483646", math.MaxInt32, math.MaxInt32},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CountIndexes(tt.list, tt.completions); got != tt.want {
+				t.Errorf("CountIndexes(%q, %d) = %d, want %d", tt.list, tt.completions, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCountIndexesLargeList(t *testing.T) {
+	list := strings.Repeat("1,", 1<<19) // 1 MiB
+	if got, want := CountIndexes(list, 10), int64(1<<19); got != want {
+		t.Errorf("CountIndexes(1 MiB of \"1,\") = %d, want %d", got, want)
+	}
+}
