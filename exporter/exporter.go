@@ -54,20 +54,27 @@ func New(cfg Config) (*Exporter, error) {
 	}
 	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
 	e.Self = NewSelfMetrics(cfg.Logger, e.objects)
-	w, err := watcher.New(watcher.Config{
+	wcfg := cfg.WatchConfig()
+	wcfg.Recorder = e.Self
+	w, err := watcher.New(wcfg, e.Jobs, e.Crons)
+	if err != nil {
+		return nil, err
+	}
+	e.Watcher = w
+	return e, nil
+}
+
+// WatchConfig is the watcher's part of the configuration; Validate on it
+// checks the flags before anything connects.
+func (cfg Config) WatchConfig() watcher.Config {
+	return watcher.Config{
 		Client:            cfg.Client,
 		Namespaces:        cfg.Namespaces,
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
 		Summarize:         job.Options{Backoff: cfg.Backoff},
 		Logger:            cfg.Logger,
-		Recorder:          e.Self,
-	}, e.Jobs, e.Crons)
-	if err != nil {
-		return nil, err
 	}
-	e.Watcher = w
-	return e, nil
 }
 
 func (e *Exporter) objects() map[string]int {

@@ -2,6 +2,9 @@ package exporter
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,4 +16,20 @@ func metav1DeleteOptions() metav1.DeleteOptions { return metav1.DeleteOptions{} 
 
 func parseBody(body []byte) ([]*dto.MetricFamily, error) {
 	return metricstore.ParseText(bytes.NewReader(body))
+}
+
+func newTestLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(&lockedWriter{w: w}, nil))
+}
+
+// lockedWriter serializes writes from the watcher's goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

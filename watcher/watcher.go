@@ -7,6 +7,7 @@ package watcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -88,15 +90,28 @@ type Watcher struct {
 	inFlight int                  // keys being processed
 }
 
-// New validates the configuration and builds the informers.
-func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watcher, error) {
+// Validate checks the selection before anything connects.
+func (cfg Config) Validate() error {
 	if cfg.JobSelector != "" {
 		if _, err := labels.Parse(cfg.JobSelector); err != nil {
-			return nil, fmt.Errorf("invalid --job.selector %q: %w", cfg.JobSelector, err)
+			return fmt.Errorf("invalid --job.selector %q: %w", cfg.JobSelector, err)
 		}
 	}
 	if len(cfg.Namespaces) > 0 && len(cfg.ExcludeNamespaces) > 0 {
-		return nil, fmt.Errorf("--namespaces and --namespaces-exclude cannot be used together")
+		return fmt.Errorf("--namespaces and --namespaces-exclude cannot be used together")
+	}
+	for _, ns := range append(append([]string{}, cfg.Namespaces...), cfg.ExcludeNamespaces...) {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// New validates the configuration and builds the informers.
+func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -174,7 +189,12 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		}
 		resource := inf.resource
 		if err := inf.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+			// Failed list and watch calls were recorded by listWatch;
+			// what remains are watch streams that broke.
+			var rec *recordedError
+			if !errors.As(err, &rec) {
+				w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+			}
 		}); err != nil {
 			return nil, err
 		}
@@ -198,15 +218,31 @@ func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
 			tweak(&o)
 			obj, err := list(ctx, o)
 			w.cfg.Recorder.ListWatchResult(resource, "list", err)
-			return obj, err
+			return obj, markRecorded(err)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			tweak(&o)
 			wi, err := watchFn(ctx, o)
 			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
-			return wi, err
+			return wi, markRecorded(err)
 		},
 	}, w.cfg.Client)
+}
+
+// recordedError marks an error the Recorder has already seen, so the
+// informer's error handler, which sees it again, does not count it twice.
+// It unwraps, so the reflector still recognises expired watches and
+// throttling.
+type recordedError struct{ err error }
+
+func (e *recordedError) Error() string { return e.err.Error() }
+func (e *recordedError) Unwrap() error { return e.err }
+
+func markRecorded(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &recordedError{err}
 }
 
 // podJobKeys indexes a pod under its controlling Job.

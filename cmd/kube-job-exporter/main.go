@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -31,10 +32,13 @@ import (
 const defaultListen = ":9847"
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-func run(args []string) int {
+// run is main with its arguments and log output injected, for tests; it
+// returns the exit code: 0 after a clean shutdown, 1 on a start-up or
+// serving failure, 2 on unparsable flags.
+func run(args []string, stderr io.Writer) int {
 	app := kingpin.New("kube-job-exporter", "Prometheus exporter explaining why Kubernetes Jobs fail.")
 	var (
 		kubeconfig    = app.Flag("kubeconfig", "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").String()
@@ -50,12 +54,12 @@ func run(args []string) int {
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
-	logConfig := &promslog.Config{}
+	logConfig := &promslog.Config{Writer: stderr}
 	flag.AddFlags(app, logConfig)
 	app.Version(version.Print("kube-job-exporter"))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "kube-job-exporter: %v (see --help)\n", err)
+		fmt.Fprintf(stderr, "kube-job-exporter: %v (see --help)\n", err)
 		return 2
 	}
 	logger := promslog.New(logConfig)
@@ -69,6 +73,25 @@ func run(args []string) int {
 	if *maxIndexes < 0 {
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
 	}
+	cfg := exporter.Config{
+		Namespaces:        splitList(*namespaces),
+		ExcludeNamespaces: splitList(*excludeNS),
+		JobSelector:       *jobSelector,
+		Backoff:           job.Backoff{Initial: *backoffInit, Max: *backoffMax},
+		Collectors:        collectors.Options{MaxIndexSeries: *maxIndexes},
+		TelemetryPath:     *telemetryPath,
+		MaxRequests:       *maxRequests,
+		Runbooks:          runbookFiles(),
+		Version:           version.Info(),
+		Logger:            logger,
+	}
+	// Everything that can be checked without a cluster is checked first.
+	if err := cfg.WatchConfig().Validate(); err != nil {
+		return fail("invalid flags", err)
+	}
+	if err := web.Validate(*toolkitFlags.WebConfigFile); err != nil {
+		return fail("invalid --web.config.file", err)
+	}
 	logger.Info("starting kube-job-exporter", "version", version.Info(), "build_context", version.BuildContext())
 
 	client, host, err := kube.NewClient(*kubeconfig, *kubeContext)
@@ -80,20 +103,8 @@ func run(args []string) int {
 	if err := kube.CheckReachable(ctx, client, *connectWait); err != nil {
 		return fail("cannot reach the Kubernetes API server at "+host, err)
 	}
-
-	exp, err := exporter.New(exporter.Config{
-		Client:            client,
-		Namespaces:        splitList(*namespaces),
-		ExcludeNamespaces: splitList(*excludeNS),
-		JobSelector:       *jobSelector,
-		Backoff:           job.Backoff{Initial: *backoffInit, Max: *backoffMax},
-		Collectors:        collectors.Options{MaxIndexSeries: *maxIndexes},
-		TelemetryPath:     *telemetryPath,
-		MaxRequests:       *maxRequests,
-		Runbooks:          runbookFiles(),
-		Version:           version.Info(),
-		Logger:            logger,
-	})
+	cfg.Client = client
+	exp, err := exporter.New(cfg)
 	if err != nil {
 		return fail("invalid configuration", err)
 	}

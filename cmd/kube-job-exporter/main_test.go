@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// unreachableKubeconfig writes a kubeconfig pointing at a loopback port
+// nothing listens on.
+func unreachableKubeconfig(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://%s"}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+users: [{name: u, user: {}}]
+current-context: c
+`, addr)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestStartupErrors: bad input fails at start-up with one clear line and a
+// non-zero exit code, before serving anything.
+func TestStartupErrors(t *testing.T) {
+	kubeconfig := unreachableKubeconfig(t)
+	badWebConfig := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(badWebConfig, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"unknown flag", []string{"--no-such-flag"}, 2, "unknown long flag"},
+		{"bad duration", []string{"--backoff.max=soon"}, 2, `invalid duration "soon"`},
+		{"bad selector", []string{"--kubeconfig", kubeconfig, "--job.selector=team in (a"}, 1, "invalid --job.selector"},
+		{"both namespace flags", []string{"--kubeconfig", kubeconfig, "--namespaces=a", "--namespaces-exclude=b"}, 1, "cannot be used together"},
+		{"bad namespace", []string{"--kubeconfig", kubeconfig, "--namespaces=Not_A_Namespace"}, 1, "invalid namespace"},
+		{"backoff cap below initial", []string{"--kubeconfig", kubeconfig, "--backoff.initial=1m", "--backoff.max=10s"}, 1, "backoff"},
+		{"bad web config", []string{"--kubeconfig", kubeconfig, "--web.config.file=" + badWebConfig}, 1, "invalid --web.config.file"},
+		{"missing kubeconfig", []string{"--kubeconfig", "/nonexistent/kubeconfig"}, 1, "cannot load Kubernetes client configuration"},
+		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := run(append(tt.args, "--web.listen-address=127.0.0.1:0"), &stderr)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.says) {
+				t.Errorf("stderr does not say %q:\n%s", tt.says, stderr.String())
+			}
+		})
+	}
+}

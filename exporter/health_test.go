@@ -1,0 +1,78 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+// TestForbiddenListIsReported: without permission to list Jobs the exporter
+// does not serve an empty page that looks healthy. /readyz fails naming the
+// verb and resource, the watch metrics say why, and once the permission is
+// back it recovers without a restart.
+func TestForbiddenListIsReported(t *testing.T) {
+	client := fake.NewClientset(fixture.Cluster()...)
+	var forbid atomic.Bool
+	forbid.Store(true)
+	client.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if forbid.Load() {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "batch", Resource: "jobs"}, "",
+				errors.New(`User "system:serviceaccount:monitoring:kube-job-exporter" cannot list resource "jobs" in API group "batch" at the cluster scope`))
+		}
+		return false, nil, nil
+	})
+	var logs strings.Builder
+	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Logger: newTestLogger(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	h, err := exp.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	waitFor(t, "the forbidden list to be recorded", func() bool {
+		return testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "forbidden")) > 0
+	})
+	resp, body := get(t, srv.URL+"/readyz", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") {
+		t.Errorf("/readyz: %d %q, want 503 naming list jobs: forbidden", resp.StatusCode, body)
+	}
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 0 {
+		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v, want 0", v)
+	}
+	if !strings.Contains(logs.String(), "cannot list jobs: forbidden") {
+		t.Errorf("no clear log line; logs:\n%s", logs.String())
+	}
+	if n := strings.Count(logs.String(), "cannot list jobs"); n != 1 {
+		t.Errorf("logged %d times, want once per outage", n)
+	}
+
+	forbid.Store(false)
+	waitFor(t, "recovery after the permission is restored", func() bool {
+		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == 14
+	})
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
+		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v after recovery, want 1", v)
+	}
+}
