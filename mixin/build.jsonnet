@@ -1,0 +1,27 @@
+// What `make mixin` writes (jsonnet -S -m <top-level dir>): the Prometheus
+// rule files in alerts/, a PrometheusRule with both for prometheus-operator,
+// and the Grafana dashboards in dashboards/.
+// runbookBaseURL overrides _config.runbookBaseURL (jsonnet --tla-str), so a
+// deployment can point runbook_url somewhere else without editing sources.
+function(runbookBaseURL='')
+  local mixin = (import 'mixin.libsonnet') + (
+    if runbookBaseURL == '' then {} else { _config+:: { runbookBaseURL: runbookBaseURL } }
+  );
+  local header = '# Generated from mixin/ by `make mixin`: do not edit.\n';
+  local prometheusRule = {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: {
+      name: 'kube-job-exporter',
+      labels: { 'app.kubernetes.io/name': 'kube-job-exporter', 'app.kubernetes.io/component': 'alerting' },
+    },
+    spec: { groups: mixin.prometheusAlerts.groups + mixin.prometheusRules.groups },
+  };
+  {
+    'alerts/kube-job-exporter-alerts.yaml': header + std.manifestYamlDoc(mixin.prometheusAlerts, quote_keys=false),
+    'alerts/kube-job-exporter-rules.yaml': header + std.manifestYamlDoc(mixin.prometheusRules, quote_keys=false),
+    'alerts/kube-job-exporter-prometheusrule.yaml': header + std.manifestYamlDoc(prometheusRule, quote_keys=false),
+  } + {
+    ['dashboards/' + name]: std.manifestJsonEx(mixin.grafanaDashboards[name], '  ') + '\n'
+    for name in std.objectFields(mixin.grafanaDashboards)
+  }
