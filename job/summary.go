@@ -235,7 +235,8 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 	// (syncJob: jobCtx.failed = Status.Failed + new + uncounted). For
 	// OnFailure, pastBackoffLimitOnFailure also adds the restart counts of
 	// pending and running pods.
-	s.Retries = int64(j.Status.Failed)
+	// A negative status.failed (never written by the controller) counts 0.
+	s.Retries = int64(max(j.Status.Failed, 0))
 	if u := j.Status.UncountedTerminatedPods; u != nil {
 		s.Retries += int64(len(u.Failed))
 	}

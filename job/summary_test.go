@@ -347,7 +347,7 @@ func TestSummarizeWaiting(t *testing.T) {
 		fixture.Pod(j.J, "f", 0).Waiting("ImagePullBackOff"),
 		fixture.Pod(j.J, "g", 0).Waiting("SomethingNew"),
 		crash,
-		fixture.Pod(j.J, "i", 0),                             // no statuses yet
+		fixture.Pod(j.J, "i", 0), // no statuses yet
 		fixture.Pod(j.J, "k", 0).Waiting("PodInitializing"), // normal start
 	)
 	want := []ReasonCount{{"CrashLoopBackOff", 1}, {"CreateContainerConfigError", 1}, {"ErrImagePull", 1}, {"ImagePullBackOff", 2}, {Other, 1}, {"Unschedulable", 1}}
