@@ -218,10 +218,10 @@ local t = import '../lib/templates.libsonnet';
       %s
       )
     ||| % [J, J, S(['reason="OOMKilled"']), J, std.stripChars(nonRetriable, '\n')])),
-    'Container {{ $labels.container }} of Job {{ $labels.namespace }}/{{ $labels.job_name }} was OOMKilled ({{ $value }} pod(s)) at its memory limit of ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none') + '.',
+    'Container {{ $labels.container }} of Job {{ $labels.namespace }}/{{ $labels.job_name }} was OOMKilled ({{ $value }} pod(s)); memory limit ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none set') + '.',
     std.join('\n', [
       'Container {{ $labels.container }} of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} used more memory than its limit ('
-      + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none: the node itself ran out of memory')
+      + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'no limit set: the node itself ran out of memory')
       + ') and was killed (exit code 137). The Job retries (' + t.jobValue(cfg, 'kubejob_retries', ns, job) + ' failures of backoffLimit ' + t.jobValue(cfg, 'kubejob_backoff_limit', ns, job) + '), but the next pod gets the same limit.',
       t.causes(cfg, ns, job),
       'Raise resources.limits.memory (and requests.memory) of the container in the Job template, or make the program use less; a running Job cannot be changed: recreate it. Check the usage with kubectl top pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} --containers.',
@@ -287,12 +287,13 @@ local t = import '../lib/templates.libsonnet';
     ||| % [J, S()])),
     'Indexed Job {{ $labels.namespace }}/{{ $labels.job_name }} lost {{ $value }} index(es) (backoffLimitPerIndex=' + t.jobValue(cfg, 'kubejob_backoff_limit_per_index', ns, job) + ', maxFailedIndexes=' + t.jobValue(cfg, 'kubejob_max_failed_indexes', ns, job, '', 'unset') + ').',
     std.join('\n', [
-      'Indexed Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} is still running, but {{ $value }} of its indexes used up backoffLimitPerIndex=' + t.jobValue(cfg, 'kubejob_backoff_limit_per_index', ns, job) + ' and will not be retried; ' + t.jobValue(cfg, 'kubejob_completed_indexes', ns, job, '', '0') + ' succeeded so far. The Job will end Failed (FailedIndexes), or sooner (MaxFailedIndexesExceeded) once more than maxFailedIndexes=' + t.jobValue(cfg, 'kubejob_max_failed_indexes', ns, job, '', 'unset') + ' fail.',
-      'Indexes with the most failures:{{ range ' + t.query('topk(5, max by (index) (kubejob_index_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ' }} {{ .Labels.index }} ({{ .Value }}){{ end }}.',
+      'Indexed Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} is still running, but {{ $value }} of its indexes used up backoffLimitPerIndex=' + t.jobValue(cfg, 'kubejob_backoff_limit_per_index', ns, job) + ' and will not be retried; ' + t.jobValue(cfg, 'kubejob_completed_indexes', ns, job, '', '0') + ' succeeded so far. The Job will end Failed (FailedIndexes)'
+      + '{{ with ' + t.query('max(kubejob_max_failed_indexes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', [ns, job]) + ' }}, or sooner (MaxFailedIndexesExceeded) once more than maxFailedIndexes={{ . | first | value }} indexes fail{{ end }}.',
+      'Indexes with the most failures:{{ range sortByLabel "index" (' + t.query('topk(5, max by (index) (kubejob_index_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ') }} {{ .Labels.index }} ({{ .Value }}){{ end }}.',
       t.causes(cfg, ns, job),
+      t.jobCommands(cfg, ns, job),
       '  kubectl get job {{ $labels.job_name }} -n {{ $labels.namespace }} -o jsonpath={.status.failedIndexes}',
       '  kubectl get pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }},batch.kubernetes.io/job-completion-index=<index>',
-      t.jobCommands(cfg, ns, job),
     ]),
     '1m',
   ),
@@ -338,7 +339,7 @@ local t = import '../lib/templates.libsonnet';
     'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded for {{ $value | humanizeDuration }}.',
     std.join('\n', [
       'CronJob {{ $labels.cronjob }} in namespace {{ $labels.namespace }} last succeeded {{ $value | humanizeDuration }} ago, more than the ' + std.toString(cfg.cronJobNotSucceededSeconds / 3600) + 'h allowed, and its newest run did not fail either: a run hangs (pods waiting, a slow or stuck program), or the CronJob no longer starts runs (suspended, schedule, startingDeadlineSeconds, concurrencyPolicy: Forbid behind a hanging run).',
-      'Jobs of the CronJob still running:{{ range ' + t.query('max by (job_name) (kubejob_info{' + p.jobMatchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '}) unless on (job_name) (max by (job_name) (kubejob_complete{' + p.jobMatchers(cfg, ['namespace=%q']) + '}) == 1) unless on (job_name) max by (job_name) (kubejob_failed{' + p.jobMatchers(cfg, ['namespace=%q']) + '})', [ns, cronJob, ns, ns]) + ' }} {{ .Labels.job_name }}{{ else }} none{{ end }}.',
+      'Jobs of the CronJob still running:{{ range sortByLabel "job_name" (' + t.query('max by (job_name) (kubejob_info{' + p.jobMatchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '}) unless on (job_name) (max by (job_name) (kubejob_complete{' + p.jobMatchers(cfg, ['namespace=%q']) + '}) == 1) unless on (job_name) max by (job_name) (kubejob_failed{' + p.jobMatchers(cfg, ['namespace=%q']) + '})', [ns, cronJob, ns, ns]) + ') }} {{ .Labels.job_name }}{{ else }} none{{ end }}.',
       'First commands:',
       '  kubectl describe cronjob {{ $labels.cronjob }} -n {{ $labels.namespace }}',
       '  kubectl get cronjob {{ $labels.cronjob }} -n {{ $labels.namespace }} -o jsonpath="{.spec.suspend} {.spec.schedule} {.status.lastScheduleTime}"',
@@ -379,7 +380,7 @@ local t = import '../lib/templates.libsonnet';
     'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
     std.join('\n', [
       'The exporter at {{ $labels.instance }} has been unable to list/watch {{ $labels.resource }} (or has not finished its first list) for ' + cfg.exporterWatchFailingFor + '. Its per-Job metrics are stale or missing, so Job alerts may not fire.',
-      'Errors in the last 15m by reason:{{ range ' + t.query('sum by (reason) (increase(kubejob_exporter_watch_errors_total{' + p.exporterMatchers(cfg, ['instance=%q', 'resource=%q']) + '}[15m])) > 0', ['$labels.instance', '$labels.resource']) + ' }} {{ .Labels.reason }} ({{ .Value | printf "%.0f" }}){{ else }} none counted{{ end }}.',
+      'Errors in the last 15m by reason:{{ range sortByLabel "reason" (' + t.query('sum by (reason) (increase(kubejob_exporter_watch_errors_total{' + p.exporterMatchers(cfg, ['instance=%q', 'resource=%q']) + '}[15m])) > 0', ['$labels.instance', '$labels.resource']) + ') }} {{ .Labels.reason }} ({{ .Value | printf "%.0f" }}){{ else }} none counted{{ end }}.',
       'forbidden: RBAC lacks list/watch on {{ $labels.resource }}: kubectl auth can-i watch {{ $labels.resource }} --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '; unauthorized: the service account token is invalid; unreachable: the API server or a NetworkPolicy blocks the exporter; expired alone is normal (the watch re-lists).',
       '  kubectl logs -n ' + exporterNs + ' {{ with $labels.pod }}pod/{{ . }}{{ else }}deployment/' + cfg.exporterDeployment + '{{ end }} --tail=100',
       '  kubectl get clusterrolebinding -o wide | grep ' + cfg.exporterDeployment,

@@ -23,8 +23,8 @@ local p = import 'promql.libsonnet';
   // What an exit code or reason means, and what to do about it. `.` is a
   // sample of kubejob_pod_failures (by container, reason, exit_code).
   hint(cfg, ns, job)::
-    '{{ if eq .Labels.reason "OOMKilled" }}out of memory: the kernel killed it at its memory limit'
-    + '{{ with ' + self.query('max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '.Labels.container']) + ' }} of {{ . | first | value | humanize1024 }}; raise resources.limits.memory{{ else }} (no memory limit is set: the node ran out of memory); set requests/limits.memory{{ end }}'
+    '{{ if eq .Labels.reason "OOMKilled" }}out of memory'
+    + '{{ with ' + self.query('max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '.Labels.container']) + ' }}, killed at its memory limit of {{ . | first | value | humanize1024 }}: raise resources.limits.memory{{ else }}, and no memory limit is set: the node ran out of memory, set requests/limits.memory{{ end }}'
     + '{{ else if eq .Labels.exit_code "127" }}command not found: fix command/args or the image, retrying cannot help'
     + '{{ else if eq .Labels.exit_code "126" }}command found but not executable: fix its permissions (chmod +x) or the path, retrying cannot help'
     + '{{ else if or (eq .Labels.reason "ContainerCannotRun") (eq .Labels.reason "StartError") }}the container could not start: check the image, command and mounts in kubectl describe pod'
@@ -40,7 +40,7 @@ local p = import 'promql.libsonnet';
   // each with its meaning; `else_` when no failed pod is left.
   causes(cfg, ns, job, else_='No failed pod of the Job is left to inspect (deleted by the Job controller, a TTL or by hand); the Job events still say why.')::
     '{{ with ' + self.query('sum by (container, reason, exit_code) (kubejob_pod_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '} > 0)', [ns, job]) + ' }}Failed pods by cause:'
-    + '{{ range sortByLabel "container" . }}\n'
+    + '{{ range sortByLabel "container" (sortByLabel "reason" (sortByLabel "exit_code" .)) }}\n'
     + '- {{ if .Labels.container }}container {{ .Labels.container }}{{ else }}pod{{ end }}: {{ .Labels.reason }}{{ with .Labels.exit_code }}, exit code {{ . }}{{ end }}, {{ .Value }} pod(s): '
     + self.hint(cfg, ns, job)
     + '{{ end }}{{ else }}' + else_ + '{{ end }}',
@@ -51,7 +51,7 @@ local p = import 'promql.libsonnet';
     'First commands:\n'
     + '  kubectl describe job {{ ' + job + ' }} -n {{ ' + ns + ' }}\n'
     + '  kubectl get pods -n {{ ' + ns + ' }} -l job-name={{ ' + job + ' }} -o wide\n'
-    + '{{ range ' + self.query('sum by (container) (kubejob_pod_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container!=""']) + '} > 0)', [ns, job]) + ' }}'
+    + '{{ range sortByLabel "container" (' + self.query('sum by (container) (kubejob_pod_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container!=""']) + '} > 0)', [ns, job]) + ') }}'
     + '  kubectl logs -n {{ ' + ns + ' }} -l job-name={{ ' + job + ' }} -c {{ .Labels.container }} --prefix --tail=50 (add --previous for a restarted container)\n'
     + '{{ end }}'
     + '  kubectl get events -n {{ ' + ns + ' }} --field-selector involvedObject.name={{ ' + job + ' }}',
