@@ -1,0 +1,159 @@
+package runbooks
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The generated rule file, relative to this package.
+var alertsFile = filepath.Join("..", "..", "alerts", "kube-job-exporter-alerts.yaml")
+
+var alertLine = regexp.MustCompile(`(?m)^\s*- alert: "?([A-Za-z0-9]+)"?\s*$`)
+
+func generatedAlerts(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatalf("reading the generated alerts (run `make mixin`): %v", err)
+	}
+	var names []string
+	for _, m := range alertLine.FindAllStringSubmatch(string(b), -1) {
+		names = append(names, m[1])
+	}
+	if len(names) == 0 {
+		t.Fatalf("no alert found in %s", alertsFile)
+	}
+	return names
+}
+
+func embedded(t *testing.T) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := fs.WalkDir(FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(FS, path)
+		if err != nil {
+			return err
+		}
+		files[strings.TrimSuffix(path, ".md")] = string(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// Every alert has a runbook and every runbook an alert.
+func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
+	alerts := generatedAlerts(t)
+	books := embedded(t)
+	seen := map[string]bool{}
+	for _, a := range alerts {
+		if seen[a] {
+			t.Errorf("alert %s is defined twice", a)
+		}
+		seen[a] = true
+		if _, ok := books[a]; !ok {
+			t.Errorf("alert %s has no runbook: add mixin/runbooks/%s.md", a, a)
+		}
+	}
+	var orphans []string
+	for name := range books {
+		if !seen[name] {
+			orphans = append(orphans, name)
+		}
+	}
+	sort.Strings(orphans)
+	for _, o := range orphans {
+		t.Errorf("runbook %s.md belongs to no alert", o)
+	}
+}
+
+// Each alert's runbook_url leads to its own runbook, with the query
+// parameters the exporter fills the commands from.
+func TestRunbookURLs(t *testing.T) {
+	b, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := alertLine.Split(string(b), -1)[1:]
+	names := generatedAlerts(t)
+	if len(blocks) != len(names) {
+		t.Fatalf("%d alert blocks, %d names", len(blocks), len(names))
+	}
+	url := regexp.MustCompile(`runbook_url: "([^"]*)"`)
+	for i, name := range names {
+		m := url.FindStringSubmatch(blocks[i])
+		if m == nil {
+			t.Errorf("%s: no runbook_url", name)
+			continue
+		}
+		u := m[1]
+		path, query, _ := strings.Cut(u, "?")
+		if !strings.HasSuffix(path, "/"+name) {
+			t.Errorf("%s: runbook_url %q does not end in /%s", name, u, name)
+		}
+		switch {
+		case strings.HasPrefix(name, "KubeJobExporter"):
+			if query != "" {
+				t.Errorf("%s: exporter alert has no Job to fill in, got query %q", name, query)
+			}
+		case strings.HasPrefix(name, "KubeCronJob"):
+			if query != "namespace={{ $labels.namespace }}&cronjob={{ $labels.cronjob }}" {
+				t.Errorf("%s: query %q", name, query)
+			}
+		default:
+			if query != "namespace={{ $labels.namespace }}&job_name={{ $labels.job_name }}" {
+				t.Errorf("%s: query %q", name, query)
+			}
+		}
+	}
+}
+
+var (
+	fence        = regexp.MustCompile("(?s)```.*?```")
+	codeSpan     = regexp.MustCompile("`[^`]*`")
+	angleInProse = regexp.MustCompile(`<[a-z][a-z-]*>`)
+)
+
+// Runbooks have the sections on-call reads, use the placeholders the
+// exporter fills, and keep any <placeholder> inside code, where it renders
+// as text (in prose it would be read as an HTML tag).
+func TestRunbookContent(t *testing.T) {
+	placeholders := map[string]string{"KubeJob": "<job-name>", "KubeCronJob": "<cronjob-name>"}
+	for name, text := range embedded(t) {
+		if !strings.HasPrefix(text, "# "+name+"\n") {
+			t.Errorf("%s.md: must start with the title # %s", name, name)
+		}
+		for _, section := range []string{"## Meaning", "## Impact", "## Diagnosis", "## Mitigation"} {
+			if !strings.Contains(text, "\n"+section+"\n") {
+				t.Errorf("%s.md: no %q section", name, section)
+			}
+		}
+		if !strings.HasPrefix(name, "KubeJobExporter") {
+			if !strings.Contains(text, "<namespace>") {
+				t.Errorf("%s.md: commands do not use the <namespace> placeholder", name)
+			}
+			for prefix, ph := range placeholders {
+				if strings.HasPrefix(name, prefix) && !strings.HasPrefix(name, "KubeJobExporter") && !strings.Contains(text, ph) {
+					t.Errorf("%s.md: commands do not use the %s placeholder", name, ph)
+				}
+			}
+			if !strings.Contains(text, "kubectl ") {
+				t.Errorf("%s.md: no kubectl command", name)
+			}
+		}
+		prose := codeSpan.ReplaceAllString(fence.ReplaceAllString(text, ""), "")
+		if m := angleInProse.FindString(prose); m != "" {
+			t.Errorf("%s.md: %s outside code would render as an HTML tag: put it in backticks", name, m)
+		}
+	}
+}
