@@ -65,7 +65,7 @@ func (m *Jobs) Update(key string, s *job.Summary) {
 		w.Family(i)
 		g.generate(s, m.opts, w.Sample)
 	}
-	m.Store.Set(key, w.Chunks())
+	m.Store.Set(key, w.Rendered())
 }
 
 // Delete drops a deleted Job's series.

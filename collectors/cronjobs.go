@@ -79,7 +79,7 @@ func (c *CronJobs) render(key string, st *cronState) {
 	if v, ok := unix(st.lastFailure); ok {
 		w.Sample(v, "reason", st.failureReason)
 	}
-	c.Store.Set(key, w.Chunks())
+	c.Store.Set(key, w.Rendered())
 }
 
 // Len is the number of CronJobs tracked.

@@ -3,8 +3,10 @@ package job
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	batchv1 "k8s.io/api/batch/v1"
@@ -53,6 +55,47 @@ func checkStripKeepsSummary(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
 	if !reflect.DeepEqual(j, jBefore) || !reflect.DeepEqual(ps, psBefore) {
 		t.Errorf("Job %s/%s: stripping modified its input", j.Namespace, j.Name)
 	}
+	// The caches keep compact records; what they rebuild must summarize the
+	// same.
+	rj, rps := recordAll(t, j, ps)
+	if got := Summarize(rj, rps, opts); !reflect.DeepEqual(utcSummary(got), utcSummary(want)) {
+		t.Errorf("Job %s/%s: Summarize of records differs\n got %+v\nwant %+v", j.Namespace, j.Name, got, want)
+	}
+}
+
+// recordAll passes a Job and its pods through the informers' transforms
+// and rebuilds them, as the watcher does.
+func recordAll(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) (*batchv1.Job, []*corev1.Pod) {
+	t.Helper()
+	rj, err := RecordJob(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*corev1.Pod
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		rp, err := RecordPod(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rp.(*PodRecord).Pod())
+	}
+	return rj.(*JobRecord).Job(), out
+}
+
+// utcSummary puts a Summary's times in UTC: records rebuild instants, not
+// the time zone they were decoded in.
+func utcSummary(s Summary) Summary {
+	for _, t := range []*time.Time{&s.LastFailure, &s.NextRetry, &s.FailedAt, &s.CompletedAt, &s.Deadline, &s.StartTime, &s.CompletionTime} {
+		*t = t.UTC()
+	}
+	s.Attempts = slices.Clone(s.Attempts)
+	for i := range s.Attempts {
+		s.Attempts[i].FinishedAt = s.Attempts[i].FinishedAt.UTC()
+	}
+	return s
 }
 
 func TestStripKeepsSummaryOverFixtureCluster(t *testing.T) {

@@ -13,7 +13,7 @@ func TestWriterEscapesAndFormats(t *testing.T) {
 	w.Sample(1, "reason", "quote\" backslash\\ newline\n")
 	w.Sample(1793534440, "reason", "bad\xffutf8")
 	w.Sample(0.25)
-	s.Set("ns/j", w.Chunks())
+	s.Set("ns/j", w.Rendered())
 
 	var out bytes.Buffer
 	if _, err := s.WriteTo(&out); err != nil {
@@ -53,7 +53,7 @@ func TestStoreSetDeleteAndGrouping(t *testing.T) {
 		w.Sample(1)
 		w.Family(1)
 		w.Sample(2)
-		s.Set(k, w.Chunks())
+		s.Set(k, w.Rendered())
 	}
 	var out bytes.Buffer
 	if _, err := s.WriteTo(&out); err != nil {

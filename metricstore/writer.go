@@ -1,6 +1,7 @@
 package metricstore
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -10,36 +11,48 @@ import (
 // that identify the object (for a Job: namespace and job_name) are given
 // once, to NewWriter, and prefixed to every sample: no generator can forget
 // them or spell them differently.
+//
+// Families are written in order: Family(i) moves forward to family i, and
+// every sample goes to the current family.
 type Writer struct {
-	base   []byte // `k1="v1",k2="v2"` of the object
-	chunks [][]byte
+	store  *Store
+	buf    []byte // identity labels, then the lines
+	id     int    // length of the identity
+	ends   []uint32
 	family int
-	names  []string
 }
 
 // NewWriter starts rendering an object of a store with the given identity
 // labels (key, value pairs).
 func (s *Store) NewWriter(identity ...string) *Writer {
-	w := &Writer{chunks: make([][]byte, len(s.families)), family: -1}
-	for _, f := range s.families {
-		w.names = append(w.names, f.Name)
-	}
-	w.base = appendLabels(nil, identity)
+	w := &Writer{store: s, buf: appendLabels(make([]byte, 0, 512), identity), ends: make([]uint32, 0, len(s.families)), family: -1}
+	w.id = len(w.buf)
 	return w
 }
 
-// Family selects the family the next samples belong to, by index.
-func (w *Writer) Family(i int) { w.family = i }
+// Family moves to family i; families skipped get no samples. Going back is
+// a programming error.
+func (w *Writer) Family(i int) {
+	if i < w.family {
+		panic(fmt.Sprintf("metricstore: family %d after %d", i, w.family))
+	}
+	for w.family < i {
+		if w.family >= 0 {
+			w.ends = append(w.ends, uint32(len(w.buf)))
+		}
+		w.family++
+	}
+}
 
 // Sample appends one sample to the current family with extra labels
 // (key, value pairs) after the identity labels.
 func (w *Writer) Sample(value float64, labels ...string) {
-	b := w.chunks[w.family]
-	b = append(b, w.names[w.family]...)
-	b = append(b, '{')
-	b = append(b, w.base...)
+	if w.family < 0 {
+		panic("metricstore: Sample before Family")
+	}
+	b := w.buf
 	if len(labels) > 0 {
-		if len(w.base) > 0 {
+		if w.id > 0 {
 			b = append(b, ',')
 		}
 		b = appendLabels(b, labels)
@@ -47,11 +60,16 @@ func (w *Writer) Sample(value float64, labels ...string) {
 	b = append(b, '}', ' ')
 	b = appendValue(b, value)
 	b = append(b, '\n')
-	w.chunks[w.family] = b
+	w.buf = b
 }
 
-// Chunks returns the rendered chunks, one per family, for Store.Set.
-func (w *Writer) Chunks() [][]byte { return w.chunks }
+// Rendered finishes the object, for Store.Set. The buffer is copied to its
+// exact size, so no spare capacity stays on the heap per object.
+func (w *Writer) Rendered() *Rendered {
+	w.Family(len(w.store.families) - 1)
+	ends := append(w.ends, uint32(len(w.buf)))
+	return &Rendered{buf: append([]byte(nil), w.buf...), id: uint32(w.id), ends: append([]uint32(nil), ends...)}
+}
 
 func appendLabels(b []byte, kv []string) []byte {
 	for i := 0; i+1 < len(kv); i += 2 {

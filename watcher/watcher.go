@@ -173,12 +173,12 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		resource  string
 		handler   cache.ResourceEventHandler
 	}{
-		{s.jobs, job.StripJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
+		{s.jobs, job.RecordJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.enqueueJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueueJob(obj) },
 			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
 		}},
-		{s.pods, job.StripPod, ResourcePods, cache.ResourceEventHandlerFuncs{
+		{s.pods, job.RecordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.enqueuePodJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
 			DeleteFunc: func(obj any) { w.enqueuePodJob(obj) },
@@ -247,22 +247,12 @@ func markRecorded(err error) error {
 
 // podJobKeys indexes a pod under its controlling Job.
 func podJobKeys(obj any) ([]string, error) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return nil, nil
-	}
-	if key, ok := podJobKey(p); ok {
-		return []string{key}, nil
+	if r, ok := obj.(*job.PodRecord); ok {
+		if key, ok := r.ControllerJobKey(); ok {
+			return []string{key}, nil
+		}
 	}
 	return nil, nil
-}
-
-func podJobKey(p *corev1.Pod) (string, bool) {
-	ref := job.ControllerOf(p.OwnerReferences)
-	if ref == nil || ref.Kind != "Job" {
-		return "", false
-	}
-	return p.Namespace + "/" + ref.Name, true
 }
 
 func (w *Watcher) enqueueJob(obj any) {
@@ -278,11 +268,11 @@ func (w *Watcher) enqueuePodJob(obj any) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	p, ok := obj.(*corev1.Pod)
+	r, ok := obj.(*job.PodRecord)
 	if !ok {
 		return
 	}
-	if key, ok := podJobKey(p); ok {
+	if key, ok := r.ControllerJobKey(); ok {
 		w.enqueue(key)
 	}
 }
@@ -411,15 +401,18 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	if err != nil || !exists {
 		return job.Summary{}, false
 	}
-	j, ok := obj.(*batchv1.Job)
+	rec, ok := obj.(*job.JobRecord)
 	if !ok {
 		return job.Summary{}, false
 	}
+	j := rec.Job()
 	objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
 	pods := make([]*corev1.Pod, 0, len(objs))
+	// The cache holds compact records; Summarize reads pods, rebuilt here
+	// for the duration of one event.
 	for _, o := range objs {
-		if p, ok := o.(*corev1.Pod); ok {
-			pods = append(pods, p)
+		if r, ok := o.(*job.PodRecord); ok {
+			pods = append(pods, r.Pod())
 		}
 	}
 	return job.Summarize(j, pods, w.cfg.Summarize), true
