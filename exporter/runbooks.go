@@ -48,6 +48,9 @@ func newRunbookHandler(fsys fs.FS) (*runbookHandler, error) {
 // crafted link cannot inject anything into the page.
 var validName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
+// placeholder matches a command placeholder such as <pod-name>.
+var placeholder = regexp.MustCompile(`<([a-z][a-z0-9-]*)>`)
+
 var placeholders = map[string]string{
 	"namespace": "<namespace>",
 	"job_name":  "<job-name>",
@@ -82,17 +85,19 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body bytes.Buffer
-	// Placeholders left in prose would read as HTML tags: show them as text.
-	for _, ph := range placeholders {
-		src = bytes.ReplaceAll(src, []byte(ph), []byte(html.EscapeString(ph)))
-	}
+	// Placeholders left unfilled (<pod-name>, …) would read as HTML tags in
+	// prose and be dropped: carry them through the Markdown renderer as
+	// private-use characters and turn those into &lt; and &gt; afterwards,
+	// in prose and code alike.
+	src = placeholder.ReplaceAll(src, []byte("\uE000$1\uE001"))
 	if err := h.md.Convert(src, &body); err != nil {
 		http.Error(w, "rendering runbook: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
-		html.EscapeString(name), pageStyle, body.String())
+		html.EscapeString(name), pageStyle, page)
 }
 
 func (h *runbookHandler) index(w http.ResponseWriter) {

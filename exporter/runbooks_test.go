@@ -1,0 +1,67 @@
+package exporter
+
+import (
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
+)
+
+// TestRunbooksServed: every embedded runbook answers at /runbooks/<Alert>,
+// with the Job's commands filled in from the query, and bad input is
+// refused rather than echoed into the page.
+func TestRunbooksServed(t *testing.T) {
+	h, err := newRunbookHandler(runbooks.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	entries, err := fs.Glob(runbooks.FS, "*.md")
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no runbooks embedded: %v", err)
+	}
+	_, index := get(t, srv.URL+"/runbooks/", nil)
+	for _, e := range entries {
+		alert := strings.TrimSuffix(e, ".md")
+		if !strings.Contains(string(index), `href="/runbooks/`+alert+`"`) {
+			t.Errorf("index does not link %s", alert)
+		}
+		resp, body := get(t, srv.URL+"/runbooks/"+alert+"?namespace=batch&job_name=nightly-29000000&cronjob=nightly", nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", alert, resp.StatusCode)
+			continue
+		}
+		page := string(body)
+		src, _ := fs.ReadFile(runbooks.FS, e)
+		if strings.Contains(string(src), "<namespace>") && !strings.Contains(page, "-n batch") {
+			t.Errorf("%s: commands not filled in with the namespace", alert)
+		}
+		if strings.Contains(page, "&lt;namespace&gt;") || strings.Contains(page, "&lt;job-name&gt;") {
+			t.Errorf("%s: placeholders left although namespace and job_name were given", alert)
+		}
+	}
+	// Unfilled placeholders show as typed, in prose and in code blocks.
+	_, plain := get(t, srv.URL+"/runbooks/KubeJobOOMKilled", nil)
+	if !strings.Contains(string(plain), "kubectl describe pod &lt;pod-name&gt; -n &lt;namespace&gt;") || strings.Contains(string(plain), "&amp;lt;") {
+		t.Errorf("unfilled placeholders not shown as <name>:\n%s", plain)
+	}
+	if !strings.Contains(string(plain), "Job <code>&lt;job-name&gt;</code>") {
+		t.Errorf("placeholder in prose lost")
+	}
+	resp, _ := get(t, srv.URL+"/runbooks/KubeJobOOMKilled?namespace=%3Cscript%3E", nil)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("invalid namespace answered %d, want 400", resp.StatusCode)
+	}
+	resp, _ = get(t, srv.URL+"/runbooks/NoSuchAlert", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown alert answered %d, want 404", resp.StatusCode)
+	}
+	resp, md := get(t, srv.URL+"/runbooks/KubeJobOOMKilled?format=md&namespace=batch&job_name=oom", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(md), "oom") {
+		t.Errorf("Markdown form: %d", resp.StatusCode)
+	}
+}
