@@ -11,7 +11,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
              -X github.com/prometheus/common/version.Revision=$(REVISION) \
              -X github.com/prometheus/common/version.Branch=main
 
-.PHONY: all build test unit vet golden golden-update bench
+.PHONY: all build test unit vet golden golden-update bench fuzz
 all: build
 
 build: $(EXPORTER)
@@ -27,9 +27,11 @@ vet:
 unit:
 	$(GO) test -race -count=1 ./...
 
-# The golden /metrics file of the fixture cluster; `make golden-update` rewrites it.
-golden:
+# The golden /metrics file of the fixture cluster must match the output and
+# pass promtool's lint; `make golden-update` rewrites it.
+golden: $(PROMTOOL)
 	$(GO) test -count=1 -run 'TestGolden' ./exporter/...
+	$(PROMTOOL) check metrics < exporter/testdata/metrics.golden
 
 golden-update:
 	$(GO) test -count=1 -run 'TestGolden' ./exporter/... -update
@@ -37,7 +39,12 @@ golden-update:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-test: vet unit mixin-check e2e
+fuzz:
+	for f in FuzzCountIndexes FuzzClassify FuzzSummarize; do \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} ./job/ || exit 1; \
+	done
+
+test: vet unit golden mixin-check e2e
 
 # Each part of the project keeps its own rules beside its sources.
 -include tools/tools.mk
