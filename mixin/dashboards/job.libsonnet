@@ -1,0 +1,122 @@
+// One Job in detail: state, retries against backoffLimit, the backoff
+// timeline, how its pods failed (container, reason, exit code), indexes,
+// the deadline countdown, memory limits against OOM kills.
+local g = import '../lib/grafana.libsonnet';
+local p = import '../lib/promql.libsonnet';
+
+function(cfg)
+  local cl = if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [];
+  local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'job_name="$job"'] + extra);
+  local rb(alert) = g.link('Runbook: ' + alert, cfg.runbookBaseURL + '/' + alert + '?namespace=${namespace}&job_name=${job}');
+  local hideTime = { excludeByName: { Time: true, Value: true } };
+
+  g.dashboard(
+    cfg.dashboardUIDs.job,
+    'kube-job-exporter / Job',
+    cfg,
+    description='One Job: retries against its limit, backoff, why its pods fail, indexes, deadline, memory.',
+    variables=[g.datasourceVariable(cfg)]
+              + (if cfg.showMultiCluster then [g.queryVariable('cluster', 'Cluster', 'kubejob_exporter_build_info{%s}' % cfg.kubeJobExporterSelector, cfg.clusterLabel)] else [])
+              + [
+                g.queryVariable('namespace', 'Namespace', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl), 'namespace'),
+                g.queryVariable('cronjob', 'CronJob', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'owner_kind="CronJob"']), 'owner_name', includeAll=true, allValue='.*'),
+                g.queryVariable('job', 'Job', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'owner_name=~"$cronjob"']), 'job_name'),
+              ],
+    links=[
+      { title: 'Overview', type: 'link', url: '/d/' + cfg.dashboardUIDs.overview, icon: 'dashboard', targetBlank: false, keepTime: true },
+      { title: 'Runbooks', type: 'link', url: cfg.runbookBaseURL + '/', icon: 'doc', targetBlank: true },
+    ],
+    panels=[
+      g.row('State'),
+      g.stat('Status', 'Running, Complete, or Failed (for good).', [
+        g.target('(max(kubejob_complete{%s}) or vector(0)) + 2 * (max(kubejob_failed{%s}) or vector(0))' % [S(), S()], instant=true),
+      ], mappings=[{ type: 'value', options: {
+        '0': { text: 'Running', color: 'blue', index: 0 },
+        '1': { text: 'Complete', color: 'green', index: 1 },
+        '2': { text: 'Failed', color: 'red', index: 2 },
+      } }], colorMode='background', links=[rb('KubeJobBackoffLimitExceeded')]),
+      g.stat('Failed reason', 'The terminal reason once the Job failed.', [
+        g.target('max by (reason) (kubejob_failed{%s})' % S(), '{{reason}}', instant=true),
+      ], w=5, thresholds=g.thresholds([['red', null]])) { options+: { textMode: 'name' } },
+      g.stat('Retries', 'Failures counted against backoffLimit.', [
+        g.target('max(kubejob_retries{%s})' % S(), instant=true),
+      ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]])),
+      g.stat('backoffLimit', 'spec.backoffLimit: the Job fails when retries exceed it.', [
+        g.target('max(kubejob_backoff_limit{%s})' % S(), instant=true),
+      ], w=3, thresholds=g.thresholds([['text', null]])),
+      g.stat('Deadline in', 'Time left until activeDeadlineSeconds fails the Job (while it runs).', [
+        g.target('max(kubejob_deadline_timestamp_seconds{%s}) - time()' % S(), instant=true),
+      ], unit='s', w=5, thresholds=g.thresholds([['red', null], ['orange', 60], ['green', 600]]), links=[rb('KubeJobDeadlineApproaching')]),
+      g.stat('Pods waiting', 'Pods stuck before running.', [
+        g.target('sum(kubejob_pods_waiting{%s}) or vector(0)' % S(), instant=true),
+      ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobPodsStuckWaiting')]),
+      g.table('Job', 'Owner, completion mode, restart policy, limits.', [
+        g.target('max by (namespace, job_name, owner_kind, owner_name, completion_mode, restart_policy) (kubejob_info{%s})' % S()),
+      ], h=4, organize=hideTime),
+
+      g.row('Retries and backoff'),
+      g.timeseries('Retries vs limit', 'Failures counted against backoffLimit; the Job fails when they exceed the limit.', [
+        g.target('max(kubejob_retries{%s})' % S(), 'retries'),
+        g.target('max(kubejob_backoff_limit{%s})' % S(), 'backoffLimit'),
+      ], links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
+      g.gauge('Retry budget used', 'retries / (backoffLimit + 1).', [
+        g.target('max(job_name:kubejob_retry_budget_used:ratio{%s})' % p.matchers(cl + ['namespace="$namespace"', 'job_name="$job"']), instant=true),
+      ], thresholds=g.thresholds([['green', null], ['orange', cfg.retryBudgetThreshold], ['red', 0.85]]), links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
+      g.timeseries('Backoff timeline', 'The Job controller delay before the next pod (doubling per failure), and the time until that retry.', [
+        g.target('max(kubejob_backoff_delay_seconds{%s})' % S(), 'backoff delay'),
+        g.target('max(kubejob_backoff_next_retry_timestamp_seconds{%s}) - time()' % S(), 'next retry in'),
+      ], unit='s', w=6),
+      g.timeseries('Pods by state', 'Pods of the Job: active, ready, succeeded, failed, terminating.', [
+        g.target('max by (state) (kubejob_pods{%s})' % S(), '{{state}}'),
+      ]),
+      g.timeseries('Pods waiting by reason', 'Image pull, config error, unschedulable, crash loop.', [
+        g.target('max by (reason) (kubejob_pods_waiting{%s})' % S(), '{{reason}}'),
+      ], links=[rb('KubeJobPodsStuckWaiting')]),
+
+      g.row('Why pods fail'),
+      g.timeseries('Pod failures by container, reason, exit code', 'Failed pods still present, by failing container (init containers by name), reason and exit code. 137 OOMKilled: memory limit; 127: command not found; 126: not executable; 1: application error.', [
+        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S(), '{{container}} {{reason}} {{exit_code}}'),
+      ], stack=true, links=[rb('KubeJobFailingEveryAttempt'), rb('KubeJobBackoffLimitExceeded')]),
+      g.table('Failures now', 'The same, as a table.', [
+        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S()),
+      ], w=12, organize={ excludeByName: { Time: true }, renameByName: { Value: 'failed pods', exit_code: 'exit code' } }, links=[rb('KubeJobFailingEveryAttempt')]),
+      g.timeseries('Memory limit vs OOM kills', 'Memory limit of each container (left) and its OOMKilled pods (right, bars).', [
+        g.target('max by (container) (kubejob_container_memory_limit_bytes{%s})' % S(), 'limit {{container}}'),
+        g.target('sum by (container) (kubejob_pod_failures{%s})' % S(['reason="OOMKilled"']), 'OOMKilled {{container}}'),
+      ], unit='bytes', links=[rb('KubeJobOOMKilled')]) {
+        fieldConfig+: { overrides: [{
+          matcher: { id: 'byFrameRefID', options: 'B' },
+          properties: [
+            { id: 'unit', value: 'short' },
+            { id: 'custom.axisPlacement', value: 'right' },
+            { id: 'custom.drawStyle', value: 'bars' },
+            { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+          ],
+        }] },
+      },
+      g.stat('Last pod failure', 'When the newest failed pod finished.', [
+        g.target('max(kubejob_last_failure_timestamp_seconds{%s}) * 1000' % S(), instant=true),
+      ], unit='dateTimeFromNow', w=6, h=8, thresholds=g.thresholds([['text', null]])),
+      g.stat('Started / completed', 'status.startTime and status.completionTime.', [
+        g.target('max(kubejob_start_timestamp_seconds{%s}) * 1000' % S(), 'started', instant=true),
+        g.target('max(kubejob_completion_timestamp_seconds{%s}) * 1000' % S(), 'completed', instant=true),
+      ], unit='dateTimeAsIso', w=6, h=8, thresholds=g.thresholds([['text', null]])),
+
+      g.row('Indexes (Indexed Jobs)'),
+      g.bargauge('Failures per index', 'Indexes with failures, worst first.', [
+        g.target('sort_desc(max by (index) (kubejob_index_failures{%s}))' % S(), 'index {{index}}', instant=true),
+      ], links=[rb('KubeJobIndexesFailing')]),
+      g.timeseries('Indexes', 'Completed and failed indexes; limits per index and of failed indexes.', [
+        g.target('max(kubejob_completed_indexes{%s})' % S(), 'completed'),
+        g.target('max(kubejob_failed_indexes{%s})' % S(), 'failed'),
+        g.target('max(kubejob_max_failed_indexes{%s})' % S(), 'maxFailedIndexes'),
+        g.target('max(kubejob_backoff_limit_per_index{%s})' % S(), 'backoffLimitPerIndex'),
+      ], links=[rb('KubeJobFailedIndexes'), rb('KubeJobMaxFailedIndexesExceeded')]),
+
+      g.row('Deadline'),
+      g.timeseries('Deadline countdown', 'Seconds left of activeDeadlineSeconds while the Job runs.', [
+        g.target('max(kubejob_deadline_timestamp_seconds{%s}) - time()' % S(), 'time left'),
+        g.target('max(kubejob_active_deadline_seconds{%s})' % S(), 'activeDeadlineSeconds'),
+      ], unit='s', w=24, links=[rb('KubeJobDeadlineApproaching'), rb('KubeJobDeadlineExceeded')]),
+    ],
+  )
