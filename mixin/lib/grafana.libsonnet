@@ -38,7 +38,7 @@
     label: label,
     type: 'query',
     datasource: ds,
-    query: { query: 'label_values(%s, %s)' % [selector, labelName], refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
+    query: { query: 'label_values(%s, %s)' % [selector, labelName], refId: 'PrometheusVariableQueryEditor-VariableQuery' },
     definition: 'label_values(%s, %s)' % [selector, labelName],
     refresh: 2,
     sort: 1,
