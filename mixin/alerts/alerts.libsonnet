@@ -196,7 +196,7 @@ local t = import '../lib/templates.libsonnet';
     'Job {{ $labels.namespace }}/{{ $labels.job_name }} fails every attempt the same way ({{ $labels.reason }}{{ with $labels.exit_code }}, exit code {{ . }}{{ end }} in container {{ $labels.container }}): retrying cannot fix it.',
     std.join('\n', [
       'All {{ $value }} failed pods of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} failed the same way: container {{ $labels.container }}, {{ $labels.reason }}{{ with $labels.exit_code }}, exit code {{ . }}{{ end }}. '
-      + '{{ if eq $labels.reason "OOMKilled" }}It runs out of memory at its limit of ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none') + '.'
+      + '{{ if eq $labels.reason "OOMKilled" }}It runs out of memory at its limit of ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none') + '.'
       + '{{ else if eq $labels.exit_code "127" }}Exit code 127: the command is not found in the image.'
       + '{{ else if eq $labels.exit_code "126" }}Exit code 126: the command exists but cannot be executed (permissions, not a binary).'
       + '{{ else }}The container cannot start (image entrypoint, command or mounts).{{ end }}',
@@ -218,10 +218,10 @@ local t = import '../lib/templates.libsonnet';
       %s
       )
     ||| % [J, J, S(['reason="OOMKilled"']), J, std.stripChars(nonRetriable, '\n')])),
-    'Container {{ $labels.container }} of Job {{ $labels.namespace }}/{{ $labels.job_name }} was OOMKilled ({{ $value }} pod(s)); memory limit ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none set') + '.',
+    'Container {{ $labels.container }} of Job {{ $labels.namespace }}/{{ $labels.job_name }} was OOMKilled ({{ $value }} pod(s)); memory limit ' + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'none set') + '.',
     std.join('\n', [
       'Container {{ $labels.container }} of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} used more memory than its limit ('
-      + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'no limit set: the node itself ran out of memory')
+      + t.value(cfg, 'max(kubejob_container_memory_limit_bytes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})', [ns, job, '$labels.container'], 'humanize1024', 'no limit set: the node itself ran out of memory')
       + ') and was killed (exit code 137). The Job retries (' + t.jobValue(cfg, 'kubejob_retries', ns, job) + ' failures of backoffLimit ' + t.jobValue(cfg, 'kubejob_backoff_limit', ns, job) + '), but the next pod gets the same limit.',
       t.causes(cfg, ns, job),
       'Raise resources.limits.memory (and requests.memory) of the container in the Job template, or make the program use less; a running Job cannot be changed: recreate it. Check the usage with kubectl top pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} --containers.',
@@ -239,7 +239,7 @@ local t = import '../lib/templates.libsonnet';
     ||| % [J, S(), J, cfg.deadlineRemainingRatio, J, S()]))),
     'Job {{ $labels.namespace }}/{{ $labels.job_name }} reaches its activeDeadlineSeconds in {{ $value | humanizeDuration }}.',
     std.join('\n', [
-      'Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has {{ $value | humanizeDuration }} left of its activeDeadlineSeconds=' + t.jobValue(cfg, 'kubejob_active_deadline_seconds', ns, job) + '. When it runs out, Kubernetes kills all its pods and marks it Failed (DeadlineExceeded), however many retries remain. Now: ' + t.value(cfg, 'max(kubejob_pods{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q', 'state="active"']) + '})', [ns, job], '', '0') + ' active pod(s), ' + t.jobValue(cfg, 'kubejob_retries', ns, job) + ' failure(s).',
+      'Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has {{ $value | humanizeDuration }} left of its activeDeadlineSeconds=' + t.jobValue(cfg, 'kubejob_active_deadline_seconds', ns, job) + '. When it runs out, Kubernetes kills all its pods and marks it Failed (DeadlineExceeded), however many retries remain. Now: ' + t.value(cfg, 'max(kubejob_pods{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'state="active"']) + '})', [ns, job], '', '0') + ' active pod(s), ' + t.jobValue(cfg, 'kubejob_retries', ns, job) + ' failure(s).',
       t.causes(cfg, ns, job, 'No pod of the Job has failed: it is slow or stuck, not failing.'),
       'Check whether its pods make progress (logs), wait for something (kubectl get pods: Pending, ImagePullBackOff) or are throttled (kubectl top pods). A running Job cannot be given more time: if the work legitimately needs longer, raise activeDeadlineSeconds for the next run.',
       t.jobCommands(cfg, ns, job),
@@ -288,8 +288,8 @@ local t = import '../lib/templates.libsonnet';
     'Indexed Job {{ $labels.namespace }}/{{ $labels.job_name }} lost {{ $value }} index(es) (backoffLimitPerIndex=' + t.jobValue(cfg, 'kubejob_backoff_limit_per_index', ns, job) + ', maxFailedIndexes=' + t.jobValue(cfg, 'kubejob_max_failed_indexes', ns, job, '', 'unset') + ').',
     std.join('\n', [
       'Indexed Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} is still running, but {{ $value }} of its indexes used up backoffLimitPerIndex=' + t.jobValue(cfg, 'kubejob_backoff_limit_per_index', ns, job) + ' and will not be retried; ' + t.jobValue(cfg, 'kubejob_completed_indexes', ns, job, '', '0') + ' succeeded so far. The Job will end Failed (FailedIndexes)'
-      + '{{ with ' + t.query('max(kubejob_max_failed_indexes{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', [ns, job]) + ' }}, or sooner (MaxFailedIndexesExceeded) once more than maxFailedIndexes={{ . | first | value }} indexes fail{{ end }}.',
-      'Indexes with the most failures:{{ range sortByLabel "index" (' + t.query('topk(5, max by (index) (kubejob_index_failures{' + p.jobMatchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ') }} {{ .Labels.index }} ({{ .Value }}){{ end }}.',
+      + '{{ with ' + t.query(cfg, 'max(kubejob_max_failed_indexes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', [ns, job]) + ' }}, or sooner (MaxFailedIndexesExceeded) once more than maxFailedIndexes={{ . | first | value }} indexes fail{{ end }}.',
+      'Indexes with the most failures:{{ range sortByLabel "index" (' + t.query(cfg, 'topk(5, max by (index) (kubejob_index_failures{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ') }} {{ .Labels.index }} ({{ .Value }}){{ end }}.',
       t.causes(cfg, ns, job),
       t.jobCommands(cfg, ns, job),
       '  kubectl get job {{ $labels.job_name }} -n {{ $labels.namespace }} -o jsonpath={.status.failedIndexes}',
@@ -301,18 +301,18 @@ local t = import '../lib/templates.libsonnet';
   // ---- CronJobs: one alert per CronJob ---------------------------------
   local cronJob = '$labels.cronjob',
   local newestFailedJob =
-    t.query('topk(1, max by (namespace, job_name) (kubejob_start_timestamp_seconds{' + p.jobMatchers(cfg, ['namespace=%q']) + '}) and on (namespace, job_name) kubejob_failed{' + S() + '} and on (namespace, job_name) kubejob_info{' + p.jobMatchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '})', [ns, ns, cronJob]),
+    t.query(cfg, 'topk(1, max by (namespace, job_name) (kubejob_start_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q']) + '}) and on (namespace, job_name) kubejob_failed{' + t.matchers(cfg, ['namespace=%q']) + '} and on (namespace, job_name) kubejob_info{' + t.matchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '})', [ns, ns, ns, cronJob]),
 
   local cronJobFailed = jobAlert(
     'KubeCronJobLastRunFailed',
     cfg.severity.cronJobFailing,
     cronJobLastRunFailed,
     'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }}: its last run failed ('
-    + '{{ with ' + t.query('topk(1, kubejob_cronjob_last_failure_timestamp_seconds{' + p.jobMatchers(cfg, ['namespace=%q', 'cronjob=%q']) + '})', [ns, cronJob]) + ' }}{{ (first .).Labels.reason }}{{ end }}'
+    + '{{ with ' + t.query(cfg, 'topk(1, kubejob_cronjob_last_failure_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'cronjob=%q']) + '})', [ns, cronJob]) + ' }}{{ (first .).Labels.reason }}{{ end }}'
     + ') and it has not succeeded since.',
     std.join('\n', [
       'The newest run of CronJob {{ $labels.cronjob }} in namespace {{ $labels.namespace }} failed at {{ $value | humanizeTimestamp }}; its last success was '
-      + t.value(cfg, 'max(kubejob_cronjob_last_success_timestamp_seconds{' + p.jobMatchers(cfg, ['namespace=%q', 'cronjob=%q']) + '})', [ns, cronJob], 'humanizeTimestamp', 'never (as far as the exporter knows)')
+      + t.value(cfg, 'max(kubejob_cronjob_last_success_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'cronjob=%q']) + '})', [ns, cronJob], 'humanizeTimestamp', 'never (as far as the exporter knows)')
       + '. This is one alert per CronJob, however many of its runs failed; it resolves when a run succeeds.',
       '{{ with ' + newestFailedJob + ' }}{{ $job := (first .).Labels.job_name }}The newest failed Job still present is {{ $job }}. ' + t.causes(cfg, ns, '$job') + '\n' + t.jobCommands(cfg, ns, '$job')
       + '{{ else }}The failed Jobs are gone (failedJobsHistoryLimit, TTL).{{ end }}',
@@ -339,7 +339,7 @@ local t = import '../lib/templates.libsonnet';
     'CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded for {{ $value | humanizeDuration }}.',
     std.join('\n', [
       'CronJob {{ $labels.cronjob }} in namespace {{ $labels.namespace }} last succeeded {{ $value | humanizeDuration }} ago, more than the ' + std.toString(cfg.cronJobNotSucceededSeconds / 3600) + 'h allowed, and its newest run did not fail either: a run hangs (pods waiting, a slow or stuck program), or the CronJob no longer starts runs (suspended, schedule, startingDeadlineSeconds, concurrencyPolicy: Forbid behind a hanging run).',
-      'Jobs of the CronJob still running:{{ range sortByLabel "job_name" (' + t.query('max by (job_name) (kubejob_info{' + p.jobMatchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '}) unless on (job_name) (max by (job_name) (kubejob_complete{' + p.jobMatchers(cfg, ['namespace=%q']) + '}) == 1) unless on (job_name) max by (job_name) (kubejob_failed{' + p.jobMatchers(cfg, ['namespace=%q']) + '})', [ns, cronJob, ns, ns]) + ') }} {{ .Labels.job_name }}{{ else }} none{{ end }}.',
+      'Jobs of the CronJob still running:{{ range sortByLabel "job_name" (' + t.query(cfg, 'max by (job_name) (kubejob_info{' + t.matchers(cfg, ['namespace=%q', 'owner_kind="CronJob"', 'owner_name=%q']) + '}) unless on (job_name) (max by (job_name) (kubejob_complete{' + t.matchers(cfg, ['namespace=%q']) + '}) == 1) unless on (job_name) max by (job_name) (kubejob_failed{' + t.matchers(cfg, ['namespace=%q']) + '})', [ns, cronJob, ns, ns]) + ') }} {{ .Labels.job_name }}{{ else }} none{{ end }}.',
       'First commands:',
       '  kubectl describe cronjob {{ $labels.cronjob }} -n {{ $labels.namespace }}',
       '  kubectl get cronjob {{ $labels.cronjob }} -n {{ $labels.namespace }} -o jsonpath="{.spec.suspend} {.spec.schedule} {.status.lastScheduleTime}"',
@@ -380,7 +380,7 @@ local t = import '../lib/templates.libsonnet';
     'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
     std.join('\n', [
       'The exporter at {{ $labels.instance }} has been unable to list/watch {{ $labels.resource }} (or has not finished its first list) for ' + cfg.exporterWatchFailingFor + '. Its per-Job metrics are stale or missing, so Job alerts may not fire.',
-      'Errors in the last 15m by reason:{{ range sortByLabel "reason" (' + t.query('sum by (reason) (increase(kubejob_exporter_watch_errors_total{' + p.exporterMatchers(cfg, ['instance=%q', 'resource=%q']) + '}[15m])) > 0', ['$labels.instance', '$labels.resource']) + ') }} {{ .Labels.reason }} ({{ .Value | printf "%.0f" }}){{ else }} none counted{{ end }}.',
+      'Errors in the last 15m by reason:{{ range sortByLabel "reason" (' + t.query(cfg, 'sum by (reason) (increase(kubejob_exporter_watch_errors_total{' + p.exporterMatchers(cfg, [cfg.clusterLabel + '=CLUSTER', 'instance=%q', 'resource=%q']) + '}[15m])) > 0', ['$labels.instance', '$labels.resource']) + ') }} {{ .Labels.reason }} ({{ .Value | printf "%.0f" }}){{ else }} none counted{{ end }}.',
       'forbidden: RBAC lacks list/watch on {{ $labels.resource }}: kubectl auth can-i watch {{ $labels.resource }} --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '; unauthorized: the service account token is invalid; unreachable: the API server or a NetworkPolicy blocks the exporter; expired alone is normal (the watch re-lists).',
       '  kubectl logs -n ' + exporterNs + ' {{ with $labels.pod }}pod/{{ . }}{{ else }}deployment/' + cfg.exporterDeployment + '{{ end }} --tail=100',
       '  kubectl get clusterrolebinding -o wide | grep ' + cfg.exporterDeployment,

@@ -184,7 +184,10 @@ func (c *checker) known(name string) bool {
 }
 
 // PromQL inside annotation templates: printf `...%q...` | query.
-var templateQuery = regexp.MustCompile("printf `([^`]*)`")
+var (
+	templateQuery   = regexp.MustCompile("printf `([^`]*)`")
+	placeholderVerb = regexp.MustCompile(`%(\[[0-9]+\])?q`)
+)
 
 func TestRuleExpressions(t *testing.T) {
 	rs := loadRules(t)
@@ -197,7 +200,7 @@ func TestRuleExpressions(t *testing.T) {
 			n++
 			for k, v := range r.Annotations {
 				for _, m := range templateQuery.FindAllStringSubmatch(v, -1) {
-					c.check(g.Name+"/"+name+" annotation "+k, strings.ReplaceAll(m[1], "%q", `"x"`))
+					c.check(g.Name+"/"+name+" annotation "+k, placeholderVerb.ReplaceAllString(m[1], `"x"`))
 				}
 			}
 			if r.Alert != "" {
