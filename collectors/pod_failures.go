@@ -22,8 +22,10 @@ var podFailureGenerators = []generator{
 	gauge("kubejob_container_memory_limit_bytes",
 		"Memory limit of each container of the Job's pod template, in bytes (containers without a limit are absent).",
 		func(s *job.Summary, _ Options, e emit) {
-			for _, l := range s.MemoryLimits {
-				e(float64(l.Bytes), "container", l.Container)
+			for _, c := range s.Containers {
+				if c.MemoryLimit >= 0 {
+					e(float64(c.MemoryLimit), "container", c.Name)
+				}
 			}
 		}),
 }

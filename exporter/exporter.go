@@ -115,7 +115,7 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		{Address: "/healthz", Text: "Health"},
 	}
 	if e.cfg.Runbooks != nil {
-		rb, err := newRunbookHandler(e.cfg.Runbooks)
+		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher.Summary)
 		if err != nil {
 			return nil, err
 		}

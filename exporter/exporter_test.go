@@ -222,3 +222,24 @@ func TestDeletedJobSeriesDisappear(t *testing.T) {
 		t.Error("the CronJob's last failure was forgotten with its Job")
 	}
 }
+
+// TestRunbookShowsLiveEvidence: the runbook link of a page opens with that
+// Job's diagnosis from the exporter's cache, escaped, and says so when the
+// Job is unknown.
+func TestRunbookShowsLiveEvidence(t *testing.T) {
+	_, srv := startFixture(t)
+	resp, body := get(t, srv.URL+"/runbooks/KubeJobTest?namespace=batch&job_name=oom", nil)
+	page := string(body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, page)
+	}
+	for _, want := range []string{"This Job now", "Job batch/oom: FAILED (BackoffLimitExceeded)", "memory limit 512Mi hit", "kubectl describe job oom -n batch"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	_, body = get(t, srv.URL+"/runbooks/KubeJobTest?namespace=batch&job_name=gone", nil)
+	if !strings.Contains(string(body), "is not in the exporter's cache") {
+		t.Errorf("unknown Job not explained:\n%s", body)
+	}
+}

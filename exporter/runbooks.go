@@ -10,9 +10,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
 // runbookHandler serves the runbooks embedded in the binary (so they match
@@ -20,13 +24,17 @@ import (
 // HTML, with ?format=md the Markdown. Query parameters namespace, job_name
 // and cronjob fill the <namespace>, <job-name> and <cronjob-name>
 // placeholders of the commands, so the link in a page is ready to paste.
+//
+// With namespace and job_name, the page opens with the live diagnosis of
+// that Job from the exporter's caches: the evidence next to the runbook.
 type runbookHandler struct {
-	files map[string][]byte // alert → Markdown
-	md    goldmark.Markdown
+	files    map[string][]byte // alert → Markdown
+	md       goldmark.Markdown
+	evidence func(key string) (job.Summary, bool)
 }
 
-func newRunbookHandler(fsys fs.FS) (*runbookHandler, error) {
-	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM))}
+func newRunbookHandler(fsys fs.FS, evidence func(key string) (job.Summary, bool)) (*runbookHandler, error) {
+	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), evidence: evidence}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("reading runbooks: %w", err)
@@ -96,8 +104,27 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
-		html.EscapeString(name), pageStyle, page)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
+		html.EscapeString(name), pageStyle, h.evidenceHTML(r.URL.Query().Get("namespace"), r.URL.Query().Get("job_name")), page)
+}
+
+// evidenceHTML renders the live diagnosis of a Job, or says why there is
+// none. Names were validated by ServeHTTP.
+func (h *runbookHandler) evidenceHTML(namespace, name string) string {
+	if h.evidence == nil || namespace == "" || name == "" {
+		return ""
+	}
+	s, ok := h.evidence(namespace + "/" + name)
+	if !ok {
+		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
+			html.EscapeString(namespace), html.EscapeString(name))
+	}
+	var text bytes.Buffer
+	if err := diagnose.FromSummary(s, time.Now()).WriteText(&text); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("<div class=\"evidence\"><h2>This Job now</h2><p>Live from the exporter's cache, %s:</p><pre>%s</pre></div>\n",
+		time.Now().UTC().Format(time.RFC3339), html.EscapeString(text.String()))
 }
 
 func (h *runbookHandler) index(w http.ResponseWriter) {
@@ -114,4 +141,4 @@ func (h *runbookHandler) index(w http.ResponseWriter) {
 	fmt.Fprint(w, "</ul></body></html>\n")
 }
 
-const pageStyle = `<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}pre{background:#f4f4f4;padding:.8em;overflow-x:auto}code{background:#f4f4f4}</style>`
+const pageStyle = `<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}pre{background:#f4f4f4;padding:.8em;overflow-x:auto}code{background:#f4f4f4}.evidence{border-left:4px solid #e6522c;padding-left:1em}</style>`

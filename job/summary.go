@@ -51,7 +51,8 @@ type Summary struct {
 	Waiting     []ReasonCount
 	Attempts    []Attempt // failed pods present, oldest first
 
-	MemoryLimits []ContainerLimit
+	// Containers of the pod template, init containers first.
+	Containers []ContainerSpec
 
 	BackoffLimitPerIndex *int32
 	MaxFailedIndexes     *int32
@@ -85,11 +86,14 @@ type ReasonCount struct {
 	Count  int64
 }
 
-// ContainerLimit is a container's memory limit from the pod template.
-type ContainerLimit struct {
-	Container string
-	Init      bool
-	Bytes     int64
+// ContainerSpec is what the diagnosis needs of a template container.
+type ContainerSpec struct {
+	Name       string
+	Init       bool
+	Image      string
+	Executable string // first word of command, "" when the image's entrypoint runs
+	// MemoryLimit is resources.limits.memory in bytes, -1 when unset.
+	MemoryLimit int64
 }
 
 // IndexFailure is the failure count of one index of an Indexed Job.
@@ -165,7 +169,7 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, opts Options) Summary {
 		}
 	}
 
-	s.MemoryLimits = memoryLimits(&spec.Template.Spec)
+	s.Containers = templateContainerSpecs(&spec.Template.Spec)
 
 	owned := ownedPods(j, pods)
 	s.podFacts(j, owned, opts)
@@ -626,18 +630,33 @@ func parseCount(v string) int32 {
 	return int32(n)
 }
 
-func memoryLimits(spec *corev1.PodSpec) []ContainerLimit {
-	var out []ContainerLimit
+func templateContainerSpecs(spec *corev1.PodSpec) []ContainerSpec {
+	var out []ContainerSpec
 	add := func(cs []corev1.Container, init bool) {
 		for i := range cs {
-			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
-				out = append(out, ContainerLimit{Container: cs[i].Name, Init: init, Bytes: q.Value()})
+			c := ContainerSpec{Name: cs[i].Name, Init: init, Image: cs[i].Image, MemoryLimit: -1}
+			if len(cs[i].Command) > 0 {
+				c.Executable = cs[i].Command[0]
 			}
+			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
+				c.MemoryLimit = q.Value()
+			}
+			out = append(out, c)
 		}
 	}
 	add(spec.InitContainers, true)
 	add(spec.Containers, false)
 	return out
+}
+
+// Container returns the template container of that name.
+func (s *Summary) Container(name string) (ContainerSpec, bool) {
+	for _, c := range s.Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return ContainerSpec{}, false
 }
 
 // ownedPods keeps the pods whose controller is this Job (by UID, so pods of

@@ -72,8 +72,8 @@ func TestSummarizeOOMEveryAttempt(t *testing.T) {
 			t.Errorf("Attempts[%d] = %+v", i, a)
 		}
 	}
-	if want := []ContainerLimit{{Container: "app", Bytes: 512 << 20}}; !reflect.DeepEqual(s.MemoryLimits, want) {
-		t.Errorf("MemoryLimits = %+v, want %+v", s.MemoryLimits, want)
+	if want := []ContainerSpec{{Name: "app", Image: "registry.example/app:v1", MemoryLimit: 512 << 20}}; !reflect.DeepEqual(s.Containers, want) {
+		t.Errorf("Containers = %+v, want %+v", s.Containers, want)
 	}
 }
 

@@ -32,13 +32,13 @@ import (
 const defaultListen = ":9847"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run is main with its arguments and log output injected, for tests; it
 // returns the exit code: 0 after a clean shutdown, 1 on a start-up or
 // serving failure, 2 on unparsable flags.
-func run(args []string, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("kube-job-exporter", "Prometheus exporter explaining why Kubernetes Jobs fail.")
 	var (
 		kubeconfig    = app.Flag("kubeconfig", "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").String()
@@ -54,13 +54,19 @@ func run(args []string, stderr io.Writer) int {
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
+	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
+	diag := addDiagnoseCommand(app)
 	logConfig := &promslog.Config{Writer: stderr}
 	flag.AddFlags(app, logConfig)
 	app.Version(version.Print("kube-job-exporter"))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
+	command, err := app.Parse(args)
+	if err != nil {
 		fmt.Fprintf(stderr, "kube-job-exporter: %v (see --help)\n", err)
 		return 2
+	}
+	if command != serveCmd.FullCommand() {
+		return diag.run(*kubeconfig, *kubeContext, job.Backoff{Initial: *backoffInit, Max: *backoffMax}, stdout, stderr)
 	}
 	logger := promslog.New(logConfig)
 	fail := func(msg string, err error) int {

@@ -1,0 +1,337 @@
+// Package diagnose turns a job.Summary into the report a person would
+// otherwise assemble by hand with kubectl describe, get pods and logs: the
+// Job's state, its retry budget and backoff, what each failed attempt
+// means, a verdict (retrying will not help / may help / raise a limit) and
+// the next commands, filled in. The CLI (`kube-job-exporter diagnose`) and
+// the exporter's runbook pages print the same Report; all classification
+// comes from package job.
+package diagnose
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+// Health of a Job, also the CLI's exit status.
+type Health string
+
+const (
+	Healthy   Health = "healthy"   // running without failures, or complete
+	Failing   Health = "failing"   // failures or stuck pods, still retrying
+	Failed    Health = "failed"    // failed for good
+	Suspended Health = "suspended" // suspended
+)
+
+// ExitCode maps a Health to the CLI's exit status: 0 healthy or
+// suspended, 2 failing, 3 failed (1 is left for errors).
+func (h Health) ExitCode() int {
+	switch h {
+	case Failing:
+		return 2
+	case Failed:
+		return 3
+	}
+	return 0
+}
+
+// Verdict kinds.
+const (
+	VerdictNone          = "none"          // nothing to fix
+	VerdictDeterministic = "deterministic" // retrying the same spec fails the same way
+	VerdictResource      = "resource"      // a limit is too small
+	VerdictTransient     = "transient"     // failures vary; retries may help
+	VerdictStuck         = "stuck"         // pods cannot start; only a deadline ends this
+	VerdictDeadline      = "deadline"      // the Job ran out of time
+	VerdictPolicy        = "policy"        // a podFailurePolicy rule stopped the Job
+	VerdictUnknown       = "unknown"       // the evidence is gone
+)
+
+// Report is the diagnosis of one Job.
+type Report struct {
+	Namespace string `json:"namespace"`
+	Job       string `json:"job"`
+	CronJob   string `json:"cronjob,omitempty"`
+	Health    Health `json:"health"`
+	// Reason is the terminal reason when failed.
+	Reason string `json:"reason,omitempty"`
+
+	Retries      int64  `json:"retries"`
+	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
+	// Budget says how the retries compare with the limit, in words.
+	Budget       string     `json:"budget"`
+	BackoffDelay string     `json:"backoffDelay,omitempty"`
+	NextRetry    *time.Time `json:"nextRetry,omitempty"`
+	Deadline     *time.Time `json:"deadline,omitempty"`
+	DeadlineLeft string     `json:"deadlineLeft,omitempty"`
+
+	Attempts      []Attempt          `json:"attempts"`
+	Waiting       []job.ReasonCount  `json:"waiting,omitempty"`
+	IndexFailures []job.IndexFailure `json:"indexFailures,omitempty"`
+	// Gone says what can no longer be known because failed pods were
+	// deleted.
+	Gone string `json:"gone,omitempty"`
+
+	Verdict  Verdict  `json:"verdict"`
+	Commands []string `json:"commands"`
+}
+
+// Attempt is one failed pod explained.
+type Attempt struct {
+	Pod         string    `json:"pod"`
+	Index       *int32    `json:"index,omitempty"`
+	Container   string    `json:"container,omitempty"`
+	Init        bool      `json:"initContainer,omitempty"`
+	ExitCode    *int32    `json:"exitCode,omitempty"`
+	Reason      string    `json:"reason"`
+	Meaning     string    `json:"meaning"`
+	Image       string    `json:"image,omitempty"`
+	Command     string    `json:"command,omitempty"`
+	MemoryLimit string    `json:"memoryLimit,omitempty"`
+	FinishedAt  time.Time `json:"finishedAt"`
+	Policy      string    `json:"podFailurePolicyAction,omitempty"`
+}
+
+// Verdict is what to do.
+type Verdict struct {
+	Kind string `json:"kind"`
+	Text string `json:"text"`
+}
+
+// FromSummary diagnoses a Job from its Summary at time now.
+func FromSummary(s job.Summary, now time.Time) Report {
+	r := Report{Namespace: s.Namespace, Job: s.Name, Retries: s.Retries, BackoffLimit: s.BackoffLimit,
+		Waiting: s.Waiting, IndexFailures: s.IndexFailures, Reason: s.FailedReason}
+	if s.OwnerKind == "CronJob" {
+		r.CronJob = s.OwnerName
+	}
+	switch {
+	case s.Failed:
+		r.Health = Failed
+	case s.Suspended:
+		r.Health = Suspended
+	case s.Complete:
+		r.Health = Healthy
+	case s.Retries > 0 || len(s.Waiting) > 0 || len(s.Attempts) > 0:
+		r.Health = Failing
+	default:
+		r.Health = Healthy
+	}
+	r.Budget = budget(s)
+	if s.BackoffDelay > 0 && !s.Finished {
+		r.BackoffDelay = s.BackoffDelay.String()
+	}
+	if !s.NextRetry.IsZero() {
+		t := s.NextRetry
+		r.NextRetry = &t
+	}
+	if !s.Deadline.IsZero() {
+		t := s.Deadline
+		r.Deadline = &t
+		r.DeadlineLeft = s.Deadline.Sub(now).Round(time.Second).String()
+		if s.Deadline.Before(now) {
+			r.DeadlineLeft = "passed " + now.Sub(s.Deadline).Round(time.Second).String() + " ago"
+		}
+	}
+	for _, a := range s.Attempts {
+		r.Attempts = append(r.Attempts, explain(s, a))
+	}
+	if gone := s.Pods.Failed - int32(len(s.Attempts)); gone > 0 && s.RestartPolicy != "OnFailure" {
+		r.Gone = fmt.Sprintf("%d of %d failed pods are gone (deleted by the Job controller, a TTL or garbage collection): their exit codes and logs can no longer be read from the cluster; kubejob_pod_failures in Prometheus kept their reasons while they existed.", gone, s.Pods.Failed)
+	}
+	r.Verdict = verdict(s, r)
+	r.Commands = commands(s, r)
+	return r
+}
+
+func budget(s job.Summary) string {
+	switch {
+	case s.BackoffLimitPerIndex != nil:
+		return fmt.Sprintf("%d failures in all; backoffLimitPerIndex %d per index", s.Retries, *s.BackoffLimitPerIndex)
+	case s.BackoffLimit == nil:
+		return fmt.Sprintf("%d failures", s.Retries)
+	case s.RestartPolicy == "OnFailure":
+		return fmt.Sprintf("%d of %d (restartPolicy OnFailure: the Job fails when container restarts reach backoffLimit)", s.Retries, *s.BackoffLimit)
+	}
+	return fmt.Sprintf("%d failures counted against backoffLimit %d (the Job fails at failure %d)", s.Retries, *s.BackoffLimit, int64(*s.BackoffLimit)+1)
+}
+
+func explain(s job.Summary, a job.Attempt) Attempt {
+	out := Attempt{Pod: a.Pod, Container: a.Container, Init: a.Init, Reason: a.Reason,
+		Meaning: a.Cause.Meaning, FinishedAt: a.FinishedAt, Policy: a.PolicyAction}
+	if a.Index >= 0 {
+		i := a.Index
+		out.Index = &i
+	}
+	if a.HasExit {
+		c := a.ExitCode
+		out.ExitCode = &c
+	}
+	if c, ok := s.Container(a.Container); ok {
+		out.Image = c.Image
+		if c.MemoryLimit >= 0 {
+			out.MemoryLimit = bytesString(c.MemoryLimit)
+		}
+		switch a.Cause.Kind {
+		case "CommandNotFound", "NotExecutable":
+			out.Command = c.Executable
+			if out.Command == "" {
+				out.Command = "(the image's entrypoint)"
+			}
+		case "OOMKilled":
+			if c.MemoryLimit >= 0 {
+				out.Meaning = fmt.Sprintf("memory limit %s hit: the kernel killed the container (exit 137)", bytesString(c.MemoryLimit))
+			} else {
+				out.Meaning = "killed for lack of memory with no limit set: the node ran out of memory"
+			}
+		}
+	}
+	return out
+}
+
+// causes counts the failures of a Job by cause: failed pods still present
+// and, for restartPolicy OnFailure, container restarts (both are in
+// PodFailures). Deterministic is true when every one is.
+func causes(s job.Summary) (kinds map[string]int64, total int64, deterministic bool) {
+	kinds = map[string]int64{}
+	deterministic = len(s.PodFailures) > 0
+	for _, f := range s.PodFailures {
+		var c job.Cause
+		if f.Container == "" {
+			c = job.ExplainPodReason(f.Reason)
+		} else {
+			code, _ := strconv.Atoi(f.ExitCode)
+			c = job.ExplainExit(int32(code), f.Reason)
+		}
+		kinds[c.Kind] += f.Count
+		total += f.Count
+		deterministic = deterministic && c.Deterministic
+	}
+	return kinds, total, deterministic
+}
+
+// verdict decides what to do from the causes of the failures present.
+func verdict(s job.Summary, r Report) Verdict {
+	kinds, total, deterministic := causes(s)
+	all := func(kind string) bool { return total > 0 && kinds[kind] == total }
+	switch {
+	case s.FailedReason == "DeadlineExceeded":
+		return Verdict{VerdictDeadline, fmt.Sprintf("the Job ran longer than activeDeadlineSeconds (%s) and was stopped, whatever backoffLimit remained; make the work faster or raise activeDeadlineSeconds", secondsString(s.ActiveDeadlineSeconds))}
+	case s.FailedReason == "PodFailurePolicy":
+		return Verdict{VerdictPolicy, "a podFailurePolicy FailJob rule matched and failed the Job at once, as configured: fix the cause the matching attempt shows, then recreate the Job"}
+	case all("OOMKilled"):
+		return Verdict{VerdictResource, "every failure ran out of memory: raise the memory limit (and request) of " + oomContainers(s) + "; retrying with the same limit fails the same way"}
+	case deterministic:
+		return Verdict{VerdictDeterministic, "every failure is the same deterministic kind (" + kindList(kinds) + "): retrying will not help and raising backoffLimit only wastes the cluster; fix the image, command or permissions, then recreate the Job. A podFailurePolicy FailJob rule on this exit code would stop the wasted retries"}
+	case len(s.Waiting) > 0 && total == 0:
+		return Verdict{VerdictStuck, "pods cannot start (" + waitingList(s.Waiting) + "): they never fail, so backoffLimit never ends this; only activeDeadlineSeconds does. Fix the image, its pull secret, the referenced ConfigMap/Secret, or the scheduling constraints"}
+	case kinds["OOMKilled"] > 0:
+		return Verdict{VerdictResource, "some failures ran out of memory: raise the memory limit of " + oomContainers(s) + " if the usage is not a one-off spike"}
+	case total > 0:
+		return Verdict{VerdictTransient, "the failures vary (" + kindList(kinds) + "): read the logs; if the cause is external and temporary (network, a dependency restarting), retries may succeed and a larger backoffLimit is reasonable — not for bugs in the code"}
+	case r.Gone != "":
+		return Verdict{VerdictUnknown, "the failed pods are gone, so the cause can no longer be read from the cluster; check kubejob_pod_failures history in Prometheus or your log store"}
+	case s.Failed:
+		return Verdict{VerdictUnknown, "the Job failed (" + s.FailedReason + ") without failed pods left to explain it"}
+	}
+	return Verdict{VerdictNone, "no failures to fix"}
+}
+
+func commands(s job.Summary, r Report) []string {
+	ns, name := s.Namespace, s.Name
+	cmds := []string{
+		fmt.Sprintf("kubectl describe job %s -n %s", name, ns),
+		fmt.Sprintf("kubectl get pods -n %s -l batch.kubernetes.io/job-name=%s", ns, name),
+	}
+	if n := len(r.Attempts); n > 0 {
+		cmds = append(cmds, fmt.Sprintf("kubectl describe pod %s -n %s", r.Attempts[n-1].Pod, ns))
+		// The logs of the newest failed attempt of each failing container
+		// (init containers too: -c reads theirs).
+		seen := map[string]bool{}
+		for i := n - 1; i >= 0; i-- {
+			a := r.Attempts[i]
+			if a.Container == "" || seen[a.Container] {
+				continue
+			}
+			seen[a.Container] = true
+			cmds = append(cmds, fmt.Sprintf("kubectl logs %s -n %s -c %s", a.Pod, ns, a.Container))
+		}
+		for _, a := range r.Attempts {
+			if a.Reason == job.PodReasonEvicted || a.Reason == "OOMKilled" {
+				cmds = append(cmds, "kubectl top pods -n "+ns+" --containers", "kubectl describe node <node-name>   # the node the pod ran on: memory or disk pressure")
+				break
+			}
+		}
+	}
+	if s.RestartPolicy == "OnFailure" && s.Retries > 0 {
+		cmds = append(cmds, fmt.Sprintf("kubectl logs -n %s -l batch.kubernetes.io/job-name=%s --previous   # the run before the last restart", ns, name))
+	}
+	if len(s.Waiting) > 0 {
+		cmds = append(cmds, fmt.Sprintf("kubectl describe pods -n %s -l batch.kubernetes.io/job-name=%s | grep -iA5 'events\\|image\\|pull'", ns, name))
+	}
+	return cmds
+}
+
+func oomContainers(s job.Summary) string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, f := range s.PodFailures {
+		if f.Reason != "OOMKilled" || seen[f.Container] {
+			continue
+		}
+		seen[f.Container] = true
+		part := "container " + f.Container
+		if c, ok := s.Container(f.Container); ok && c.MemoryLimit > 0 {
+			part += fmt.Sprintf(" (now %s; for example to %s)", bytesString(c.MemoryLimit), bytesString(2*c.MemoryLimit))
+		}
+		parts = append(parts, part)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func kindList(kinds map[string]int64) string {
+	var parts []string
+	for k, n := range kinds {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func waitingList(ws []job.ReasonCount) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%s ×%d", w.Reason, w.Count))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func secondsString(s *int64) string {
+	if s == nil {
+		return "unset"
+	}
+	return (time.Duration(*s) * time.Second).String()
+}
+
+// bytesString renders a byte count as Kubernetes quantities are usually
+// written (Mi, Gi).
+func bytesString(b int64) string {
+	const ki = 1024
+	for _, u := range []struct {
+		suffix string
+		size   int64
+	}{{"Gi", ki * ki * ki}, {"Mi", ki * ki}, {"Ki", ki}} {
+		if b >= u.size && b%u.size == 0 {
+			return fmt.Sprintf("%d%s", b/u.size, u.suffix)
+		}
+	}
+	if b >= ki*ki {
+		return fmt.Sprintf("%.1fMi", float64(b)/(ki*ki))
+	}
+	return fmt.Sprintf("%d", b)
+}

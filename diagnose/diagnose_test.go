@@ -1,0 +1,125 @@
+package diagnose
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/ from the current output")
+
+// fixtureReports diagnoses every Job of the fixture cluster at T0+90s.
+func fixtureReports(t *testing.T) map[string]Report {
+	t.Helper()
+	var jobs []*batchv1.Job
+	var pods []*corev1.Pod
+	for _, o := range fixture.Cluster() {
+		switch o := o.(type) {
+		case *batchv1.Job:
+			jobs = append(jobs, o)
+		case *corev1.Pod:
+			pods = append(pods, o)
+		}
+	}
+	out := map[string]Report{}
+	for _, j := range jobs {
+		s := job.Summarize(j, pods, job.Options{Backoff: job.DefaultBackoff})
+		out[j.Namespace+"_"+j.Name] = FromSummary(s, fixture.At(90).Time)
+	}
+	return out
+}
+
+// TestGoldenReports compares the text and JSON reports of every fixture
+// Job with testdata/ (regenerate: go test ./diagnose -update).
+func TestGoldenReports(t *testing.T) {
+	for name, r := range fixtureReports(t) {
+		for _, format := range []string{"txt", "json"} {
+			var buf bytes.Buffer
+			var err error
+			if format == "json" {
+				err = r.WriteJSON(&buf)
+			} else {
+				err = r.WriteText(&buf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", name+"."+format)
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test ./diagnose -update)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs:\n%s", path, buf.String())
+			}
+		}
+	}
+}
+
+// TestVerdicts checks what matters in each report, independently of the
+// golden files.
+func TestVerdicts(t *testing.T) {
+	reports := fixtureReports(t)
+	tests := []struct {
+		job      string
+		health   Health
+		exit     int
+		verdict  string
+		mentions []string
+	}{
+		{"batch_oom", Failed, 3, VerdictResource, []string{"memory limit 512Mi hit", "for example to 1Gi", "kubectl describe pod oom-c -n batch", "kubectl top pods -n batch"}},
+		{"batch_cmd-not-found", Failing, 2, VerdictDeterministic, []string{"exit 127", "command: /app/run", "retrying will not help", "podFailurePolicy FailJob", "next retry at"}},
+		{"batch_not-executable", Failed, 3, VerdictDeterministic, []string{"exit 126", "cannot be executed"}},
+		{"batch_flaky", Healthy, 0, VerdictTransient, []string{"exit 1"}},
+		{"batch_deadline", Failed, 3, VerdictDeadline, []string{"activeDeadlineSeconds (1m0s)"}},
+		{"ml_policy", Failed, 3, VerdictPolicy, []string{"exit 42", "podFailurePolicy action: FailJob", "podFailurePolicy action: Ignore"}},
+		{"ml_shards", Failed, 3, VerdictResource, []string{"Indexes with failures: 1(×2) 3(×2)", "[index 3]"}},
+		{"batch_onfailure", Failing, 2, VerdictResource, []string{"restartPolicy OnFailure", "--previous"}},
+		{"web_pull", Failing, 2, VerdictStuck, []string{"ImagePullBackOff", "only activeDeadlineSeconds"}},
+		{"batch_suspended", Suspended, 0, VerdictNone, nil},
+		{"batch_init-fail", Failing, 2, VerdictTransient, []string{"init container migrate exit 1", "kubectl logs init-fail-a -n batch -c migrate", "Evicted"}},
+		{"batch_nightly-29000000", Failed, 3, VerdictTransient, []string{"(CronJob nightly)"}},
+	}
+	for _, tt := range tests {
+		r, ok := reports[tt.job]
+		if !ok {
+			t.Fatalf("no fixture Job %s", tt.job)
+		}
+		var text bytes.Buffer
+		if err := r.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if r.Health != tt.health || r.Health.ExitCode() != tt.exit || r.Verdict.Kind != tt.verdict {
+			t.Errorf("%s: health %s (exit %d) verdict %s, want %s (exit %d) %s\n%s", tt.job, r.Health, r.Health.ExitCode(), r.Verdict.Kind, tt.health, tt.exit, tt.verdict, text.String())
+		}
+		for _, m := range tt.mentions {
+			if !strings.Contains(text.String(), m) {
+				t.Errorf("%s: report does not mention %q:\n%s", tt.job, m, text.String())
+			}
+		}
+	}
+}
+
+// TestPodsGone: a Job whose failed pods were deleted still gets a report
+// that says what can no longer be known.
+func TestPodsGone(t *testing.T) {
+	j := fixture.Job("batch", "ttl").BackoffLimit(2).Started(0).Status(0, 0, 0, 3).Failed("BackoffLimitExceeded", 60)
+	r := FromSummary(job.Summarize(j.J, nil, job.Options{Backoff: job.DefaultBackoff}), fixture.At(90).Time)
+	if r.Health != Failed || r.Verdict.Kind != VerdictUnknown || !strings.Contains(r.Gone, "3 of 3 failed pods are gone") {
+		t.Errorf("report %+v", r)
+	}
+}

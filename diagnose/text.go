@@ -1,0 +1,87 @@
+package diagnose
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteJSON writes the report as indented JSON.
+func (r Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteText writes the report as a short plain-text page.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	title := fmt.Sprintf("Job %s/%s", r.Namespace, r.Job)
+	if r.CronJob != "" {
+		title += fmt.Sprintf(" (CronJob %s)", r.CronJob)
+	}
+	fmt.Fprintf(&b, "%s: %s", title, strings.ToUpper(string(r.Health)))
+	if r.Reason != "" {
+		fmt.Fprintf(&b, " (%s)", r.Reason)
+	}
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "Retries:   %s\n", r.Budget)
+	if r.BackoffDelay != "" {
+		fmt.Fprintf(&b, "Backoff:   %s", r.BackoffDelay)
+		if r.NextRetry != nil {
+			fmt.Fprintf(&b, ", next retry at %s", r.NextRetry.UTC().Format(time.RFC3339))
+		}
+		b.WriteString("\n")
+	}
+	if r.Deadline != nil {
+		fmt.Fprintf(&b, "Deadline:  %s (%s)\n", r.Deadline.UTC().Format(time.RFC3339), r.DeadlineLeft)
+	}
+	if len(r.Attempts) > 0 {
+		b.WriteString("\nFailed attempts (oldest first):\n")
+		for _, a := range r.Attempts {
+			fmt.Fprintf(&b, "  %s", a.Pod)
+			if a.Index != nil {
+				fmt.Fprintf(&b, " [index %d]", *a.Index)
+			}
+			if a.Container != "" {
+				kind := "container"
+				if a.Init {
+					kind = "init container"
+				}
+				fmt.Fprintf(&b, " %s %s", kind, a.Container)
+			}
+			if a.ExitCode != nil {
+				fmt.Fprintf(&b, " exit %d", *a.ExitCode)
+			}
+			fmt.Fprintf(&b, " %s\n      %s\n", a.Reason, a.Meaning)
+			if a.Command != "" {
+				fmt.Fprintf(&b, "      command: %s (image %s)\n", a.Command, a.Image)
+			}
+			if a.Policy != "" {
+				fmt.Fprintf(&b, "      podFailurePolicy action: %s\n", a.Policy)
+			}
+		}
+	}
+	for _, wt := range r.Waiting {
+		fmt.Fprintf(&b, "\nWaiting: %d pod(s) %s\n", wt.Count, wt.Reason)
+	}
+	if len(r.IndexFailures) > 0 {
+		b.WriteString("\nIndexes with failures:")
+		for _, f := range r.IndexFailures {
+			fmt.Fprintf(&b, " %d(×%d)", f.Index, f.Failures)
+		}
+		b.WriteString("\n")
+	}
+	if r.Gone != "" {
+		fmt.Fprintf(&b, "\nNo longer known: %s\n", r.Gone)
+	}
+	fmt.Fprintf(&b, "\nVerdict (%s): %s\n", r.Verdict.Kind, r.Verdict.Text)
+	b.WriteString("\nNext:\n")
+	for _, c := range r.Commands {
+		fmt.Fprintf(&b, "  %s\n", c)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
