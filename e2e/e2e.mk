@@ -1,12 +1,22 @@
 # End-to-end tests and the demo: a real kube-apiserver, etcd and Job
 # controller in one process (e2e/harness), the exporter binary against it.
-# e2e/ is its own Go module so the exporter's go.mod never pulls k8s.io/kubernetes.
-# The first build compiles k8s.io/kubernetes: minutes; later ones reuse the cache.
+# e2e/ is its own Go module so the exporter's go.mod never pulls in
+# k8s.io/kubernetes. The first build compiles kube-apiserver (several
+# minutes on 2 cores); later builds take seconds.
 
 E2E_TIMEOUT ?= 40m
+E2E_FLAGS   ?=
+DEMO_ARGS   ?=
 
 .PHONY: e2e demo
 
+# Each scenario test builds the exporter itself (go build ./cmd/kube-job-exporter)
+# and runs it against the shared test cluster.
 e2e:
-	@echo ">> e2e: building the test cluster harness and the exporter (the first build compiles k8s.io/kubernetes: several minutes)"
-	cd e2e && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+	@echo ">> e2e: compiling the test cluster (kube-apiserver, etcd, Job controller) and the scenarios; the first build takes several minutes"
+	cd e2e && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./...
+
+# make demo: one command, no cluster needed. Ctrl-C stops and removes everything.
+demo: build
+	@cd e2e && GO=$(GO) ./scripts/build-with-progress.sh .work/bin/demo ./cmd/demo
+	@KJE_E2E_EXPORTER=$(CURDIR)/$(EXPORTER) e2e/.work/bin/demo $(DEMO_ARGS)

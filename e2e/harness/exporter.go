@@ -244,7 +244,10 @@ func (e *Exporter) WaitMetrics(ctx context.Context, timeout time.Duration, show 
 		}
 		m, err := e.Scrape(ctx)
 		if err != nil {
-			return false, err.Error(), nil
+			if ctx.Err() != nil {
+				return false, "", nil // timed out mid-scrape: keep the last reason
+			}
+			return false, "scrape: " + err.Error(), nil
 		}
 		last = m
 		ok, why := cond(m)

@@ -1,0 +1,156 @@
+// Command demo runs kube-job-exporter against an embedded cluster (etcd, a
+// real kube-apiserver and the real Job controller, plus the harness's pod
+// driver) fed with a stream of demo Jobs that fail in every way the
+// exporter explains. `make demo` builds and runs it. Ctrl-C stops
+// everything and removes what it created.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:9847", "exporter listen address (a free port is used if this one is taken)")
+	interval := flag.Duration("interval", 20*time.Second, "how often a new demo Job starts")
+	keep := flag.Duration("keep", 5*time.Minute, "finished demo Jobs are deleted after this long (as a TTL would)")
+	logLevel := flag.String("log.level", "info", "exporter log level")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *listen, *interval, *keep, *logLevel); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) {
+	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func run(ctx context.Context, listen string, interval, keep time.Duration, logLevel string) error {
+	work, err := os.MkdirTemp("", "kube-job-exporter-demo-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		os.RemoveAll(work)
+		say("stopped; removed %s", work)
+	}()
+	begin := time.Now()
+
+	// The exporter build (cached: seconds) overlaps the control plane start.
+	type built struct {
+		path string
+		err  error
+	}
+	buildDone := make(chan built, 1)
+	if os.Getenv(harness.ExporterBinaryEnv) == "" {
+		say("building the exporter (go build ./cmd/kube-job-exporter)")
+	}
+	go func() {
+		p, err := harness.BuildExporter(ctx, work, nil)
+		buildDone <- built{p, err}
+	}()
+
+	cluster, err := harness.Start(ctx, harness.Options{
+		WorkDir:  filepath.Join(work, "cluster"),
+		Progress: func(format string, args ...any) { say(format, args...) },
+	})
+	if err != nil {
+		<-buildDone
+		return fmt.Errorf("start cluster: %w", err)
+	}
+	defer func() {
+		say("stopping the control plane")
+		cluster.Stop()
+	}()
+
+	b := <-buildDone
+	if b.err != nil {
+		return b.err
+	}
+	if !portFree(listen) {
+		listen = "127.0.0.1:0"
+	}
+	addr, err := resolveListen(listen)
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(work, "exporter.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	initial, max := cluster.JobBackoff()
+	say("starting the exporter on %s (--backoff.initial=%s --backoff.max=%s, as the demo's Job controller)", addr, initial, max)
+	exp, err := harness.StartExporter(ctx, harness.ExporterOptions{
+		Binary: b.path, Kubeconfig: cluster.Kubeconfig(), ListenAddress: addr,
+		BackoffInitial: initial, BackoffMax: max, LogLevel: logLevel, Output: logf,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping the exporter")
+		exp.Stop()
+	}()
+
+	d := newDemo(cluster.Client(), keep)
+	if err := d.setup(ctx); err != nil {
+		return err
+	}
+
+	fmt.Printf(`
+kube-job-exporter demo is running (started in %s).
+
+  metrics:       %s
+  landing page:  %s
+  runbooks:      %s
+  kubeconfig:    %s
+                 export KUBECONFIG=%s; kubectl get jobs,pods -n demo
+  logs:          %s (exporter), %s (control plane)
+
+Demo Jobs in namespace "demo" (a new run every %s; finished ones deleted after %s):
+%s
+Try:  curl -s %s | grep -E '^kubejob_(failed|pod_failures|retries|pods_waiting)'
+
+Press Ctrl-C to stop; everything is removed.
+
+`, time.Since(begin).Round(100*time.Millisecond),
+		exp.URL("/metrics"), exp.URL("/"), exp.URL("/runbooks/"), cluster.Kubeconfig(), cluster.Kubeconfig(),
+		logPath, filepath.Join(cluster.WorkDir(), "control-plane.log"),
+		interval, keep, d.describe(), exp.URL("/metrics"))
+
+	return d.stream(ctx, interval, exp)
+}
+
+func portFree(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func resolveListen(addr string) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
