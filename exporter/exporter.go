@@ -26,6 +26,7 @@ type Config struct {
 	JobSelector       string
 	Backoff           job.Backoff
 	Collectors        collectors.Options
+	Shard             watcher.Shard
 
 	TelemetryPath string // default /metrics
 	MaxRequests   int    // concurrent scrapes; 0 means unlimited
@@ -53,7 +54,7 @@ func New(cfg Config) (*Exporter, error) {
 		cfg.TelemetryPath = "/metrics"
 	}
 	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
-	e.Self = NewSelfMetrics(cfg.Logger, e.objects)
+	e.Self = NewSelfMetrics(cfg.Logger, e.objects, cfg.Shard)
 	wcfg := cfg.WatchConfig()
 	wcfg.Recorder = e.Self
 	w, err := watcher.New(wcfg, e.Jobs, e.Crons)
@@ -73,6 +74,7 @@ func (cfg Config) WatchConfig() watcher.Config {
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
 		Summarize:         job.Options{Backoff: cfg.Backoff},
+		Shard:             cfg.Shard,
 		Logger:            cfg.Logger,
 	}
 }

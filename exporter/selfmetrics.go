@@ -38,7 +38,7 @@ var Resources = []string{watcher.ResourceJobs, watcher.ResourcePods}
 
 // NewSelfMetrics creates and registers the exporter's own metrics.
 // objects reports the number of tracked objects by resource.
-func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int) *SelfMetrics {
+func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard watcher.Shard) *SelfMetrics {
 	m := &SelfMetrics{
 		Registry: prometheus.NewRegistry(),
 		logger:   logger,
@@ -80,12 +80,27 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int) *SelfMet
 			m.watchErrors.WithLabelValues(r, reason)
 		}
 	}
+	total, index := 1, 0
+	if shard.Enabled() {
+		total, index = shard.Total, shard.Index
+	}
+	shardOrdinal := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kubejob_exporter_shard_ordinal",
+		Help: "The shard of the Jobs this replica reports (--shard); 0 when not sharded.",
+	})
+	shardOrdinal.Set(float64(index))
+	totalShards := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kubejob_exporter_total_shards",
+		Help: "Replicas the Jobs are split across (--total-shards); 1 when not sharded.",
+	})
+	totalShards.Set(float64(total))
 	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs and pods in its caches, cronjobs with remembered runs.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector("kubejob_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused,
+		shardOrdinal, totalShards,
 		funcCollector{desc: objectsDesc, collect: func(ch chan<- prometheus.Metric) {
 			for r, n := range objects() {
 				ch <- prometheus.MustNewConstMetric(objectsDesc, prometheus.GaugeValue, float64(n), r)

@@ -537,3 +537,16 @@ func (r *JobRecord) templateSpec(tcs []templateContainer) []corev1.Container {
 	}
 	return out
 }
+
+// Skeleton keeps only the pod's identity and owner: what an informer needs
+// to track an object this exporter replica does not report (another
+// shard's), at a fraction of the memory.
+func (r *PodRecord) Skeleton() *PodRecord {
+	return &PodRecord{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion, Owner: r.Owner,
+		Index: -1, FailureCount: -1, IgnoredCount: -1}
+}
+
+// Skeleton keeps only the Job's identity (see PodRecord.Skeleton).
+func (r *JobRecord) Skeleton() *JobRecord {
+	return &JobRecord{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion}
+}

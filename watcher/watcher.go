@@ -59,6 +59,8 @@ type Config struct {
 	JobSelector string
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
+	// Shard selects this replica's part of the Jobs (zero value: all).
+	Shard Shard
 	Logger    *slog.Logger
 	Recorder  Recorder
 }
@@ -92,6 +94,9 @@ type Watcher struct {
 
 // Validate checks the selection before anything connects.
 func (cfg Config) Validate() error {
+	if err := cfg.Shard.Validate(); err != nil {
+		return err
+	}
 	if cfg.JobSelector != "" {
 		if _, err := labels.Parse(cfg.JobSelector); err != nil {
 			return fmt.Errorf("invalid --job.selector %q: %w", cfg.JobSelector, err)
@@ -173,12 +178,12 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		resource  string
 		handler   cache.ResourceEventHandler
 	}{
-		{s.jobs, job.RecordJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
+		{s.jobs, w.recordJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.enqueueJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueueJob(obj) },
 			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
 		}},
-		{s.pods, job.RecordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
+		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.enqueuePodJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
 			DeleteFunc: func(obj any) { w.enqueuePodJob(obj) },
@@ -203,6 +208,27 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		}
 	}
 	return s, nil
+}
+
+// recordJob is the Job informer's transform: the compact record, or only
+// its skeleton for another shard's Job.
+func (w *Watcher) recordJob(obj any) (any, error) {
+	out, err := job.RecordJob(obj)
+	if r, ok := out.(*job.JobRecord); ok && !w.cfg.Shard.Owns(r.Namespace+"/"+r.Name) {
+		return r.Skeleton(), nil
+	}
+	return out, err
+}
+
+// recordPod is the pod informer's transform (see recordJob).
+func (w *Watcher) recordPod(obj any) (any, error) {
+	out, err := job.RecordPod(obj)
+	if r, ok := out.(*job.PodRecord); ok {
+		if key, ok := r.ControllerJobKey(); !ok || !w.cfg.Shard.Owns(key) {
+			return r.Skeleton(), nil
+		}
+	}
+	return out, err
 }
 
 // listWatch wraps list and watch calls so every outcome reaches the
@@ -278,6 +304,9 @@ func (w *Watcher) enqueuePodJob(obj any) {
 }
 
 func (w *Watcher) enqueue(key string) {
+	if !w.cfg.Shard.Owns(key) {
+		return
+	}
 	w.mu.Lock()
 	if _, ok := w.pending[key]; !ok {
 		w.pending[key] = time.Now()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
+	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
 
 // defaultListen is the exporter's port, as allocated on the Prometheus
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first).").Default("50").Int()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
+		shard         = app.Flag("shard", "This replica's shard of the Jobs, 0-based; 'auto' takes the ordinal from a StatefulSet pod name ($HOSTNAME ending in -N).").Default("0").String()
+		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
@@ -79,7 +83,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxIndexes < 0 {
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
 	}
+	shardIndex, err := parseShard(*shard, os.Getenv("HOSTNAME"))
+	if err != nil {
+		return fail("invalid --shard", err)
+	}
 	cfg := exporter.Config{
+		Shard:             watcher.Shard{Index: shardIndex, Total: *totalShards},
 		Namespaces:        splitList(*namespaces),
 		ExcludeNamespaces: splitList(*excludeNS),
 		JobSelector:       *jobSelector,
@@ -155,6 +164,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	<-watchDone
 	return code
+}
+
+// parseShard reads --shard: a number, or "auto" for the ordinal at the end
+// of a StatefulSet pod's hostname (kube-job-exporter-2 → 2).
+func parseShard(flag, hostname string) (int, error) {
+	if flag == "auto" {
+		i := strings.LastIndexByte(hostname, '-')
+		n, err := strconv.Atoi(hostname[i+1:])
+		if i < 0 || err != nil || n < 0 {
+			return 0, fmt.Errorf("--shard=auto needs a StatefulSet pod name ending in -<ordinal> in $HOSTNAME, got %q", hostname)
+		}
+		return n, nil
+	}
+	n, err := strconv.Atoi(flag)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a number nor 'auto'", flag)
+	}
+	return n, nil
 }
 
 func splitList(s string) []string {

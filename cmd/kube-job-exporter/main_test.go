@@ -38,6 +38,7 @@ current-context: c
 // TestStartupErrors: bad input fails at start-up with one clear line and a
 // non-zero exit code, before serving anything.
 func TestStartupErrors(t *testing.T) {
+	t.Setenv("HOSTNAME", "workstation")
 	kubeconfig := unreachableKubeconfig(t)
 	badWebConfig := filepath.Join(t.TempDir(), "web.yml")
 	if err := os.WriteFile(badWebConfig, []byte("tls_server_config:\n  cert_file: /nonexistent.crt\n"), 0o600); err != nil {
@@ -57,6 +58,8 @@ func TestStartupErrors(t *testing.T) {
 		{"backoff cap below initial", []string{"--kubeconfig", kubeconfig, "--backoff.initial=1m", "--backoff.max=10s"}, 1, "backoff"},
 		{"bad web config", []string{"--kubeconfig", kubeconfig, "--web.config.file=" + badWebConfig}, 1, "invalid --web.config.file"},
 		{"missing kubeconfig", []string{"--kubeconfig", "/nonexistent/kubeconfig"}, 1, "cannot load Kubernetes client configuration"},
+		{"shard out of range", []string{"--kubeconfig", kubeconfig, "--shard=3", "--total-shards=3"}, 1, "need 0 <= shard < total-shards"},
+		{"shard auto without ordinal", []string{"--kubeconfig", kubeconfig, "--shard=auto"}, 1, "--shard=auto needs"},
 		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
 	}
 	for _, tt := range tests {
@@ -70,5 +73,21 @@ func TestStartupErrors(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", tt.says, stderr.String())
 			}
 		})
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	for _, tt := range []struct {
+		flag, host string
+		want       int
+		ok         bool
+	}{
+		{"0", "", 0, true}, {"2", "", 2, true}, {"auto", "kube-job-exporter-2", 2, true},
+		{"auto", "kube-job-exporter-12", 12, true}, {"auto", "laptop", 0, false}, {"auto", "x-", 0, false}, {"two", "", 0, false},
+	} {
+		got, err := parseShard(tt.flag, tt.host)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseShard(%q, %q) = %d, %v", tt.flag, tt.host, got, err)
+		}
 	}
 }

@@ -1,0 +1,55 @@
+package watcher
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+)
+
+// Shard selects the part of the Jobs one exporter replica reports, so N
+// replicas (a StatefulSet, ordinal = shard) split a large cluster. A Job
+// belongs to shard hash(group) mod Total, and its pods follow it. The group
+// is namespace/name without a trailing "-<digits>": the CronJob controller
+// names Jobs <cronjob>-<scheduled minute>, so every run of a CronJob lands on
+// the same replica and its kubejob_cronjob_* series come from that one
+// replica. (The group must be computable from a pod, which names only its
+// Job.) Each Job is reported by exactly one replica, so Prometheus, or
+// Thanos or Mimir, sees the union without any aggregation of ours.
+type Shard struct {
+	Index, Total int
+}
+
+// Validate checks 0 <= Index < Total.
+func (s Shard) Validate() error {
+	if s.Total < 0 || (s.Total > 0 && (s.Index < 0 || s.Index >= s.Total)) || (s.Total == 0 && s.Index != 0) {
+		return fmt.Errorf("invalid sharding: --shard=%d with --total-shards=%d (need 0 <= shard < total-shards)", s.Index, s.Total)
+	}
+	return nil
+}
+
+// Enabled tells whether Jobs are split at all.
+func (s Shard) Enabled() bool { return s.Total > 1 }
+
+// Owns tells whether the Job "namespace/name" belongs to this shard.
+func (s Shard) Owns(jobKey string) bool {
+	if !s.Enabled() {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(shardGroup(jobKey)))
+	return h.Sum64()%uint64(s.Total) == uint64(s.Index)
+}
+
+// shardGroup strips a trailing "-<digits>" from a Job key.
+func shardGroup(jobKey string) string {
+	i := strings.LastIndexByte(jobKey, '-')
+	if i <= 0 || i == len(jobKey)-1 {
+		return jobKey
+	}
+	for _, c := range jobKey[i+1:] {
+		if c < '0' || c > '9' {
+			return jobKey
+		}
+	}
+	return jobKey[:i]
+}
