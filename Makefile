@@ -36,8 +36,11 @@ golden: $(PROMTOOL)
 golden-update:
 	$(GO) test -count=1 -run 'TestGolden' ./exporter/... -update
 
+# Benchmarks, as a Markdown report printed and written to docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./... | tee .cache/bench.txt
+	$(GO) run ./internal/benchreport < .cache/bench.txt | tee docs/benchmarks.md
 
 fuzz:
 	for f in FuzzCountIndexes FuzzClassify FuzzSummarize; do \
