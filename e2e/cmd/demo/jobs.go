@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -227,6 +228,7 @@ func (d *demo) summary(ctx context.Context, exp *harness.Exporter) {
 	for r, n := range reasons {
 		failed = append(failed, fmt.Sprintf("%s %d", r, n))
 	}
+	sort.Strings(failed)
 	say("exporter sees %d jobs: %d complete, failed: [%s], %d pods waiting, %d pod failures",
 		len(m.Samples("kubejob_info", sel)), int(m.Sum("kubejob_complete", sel)), strings.Join(failed, ", "),
 		int(m.Sum("kubejob_pods_waiting", sel)), int(m.Sum("kubejob_pod_failures", sel)))

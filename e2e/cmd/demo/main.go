@@ -27,8 +27,11 @@ func main() {
 	logLevel := flag.String("log.level", "info", "exporter log level")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	// Keep running to clean up when stdout goes away (`make demo | tee`,
+	// Ctrl-C kills tee first): writes then fail instead of killing us.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if err := run(ctx, *listen, *interval, *keep, *logLevel); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
