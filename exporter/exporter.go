@@ -8,13 +8,17 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 	"k8s.io/client-go/kubernetes"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
+	"github.com/kube-job-exporter/kube-job-exporter/podmetrics"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
 
@@ -27,6 +31,10 @@ type Config struct {
 	Backoff           job.Backoff
 	Collectors        collectors.Options
 	Shard             watcher.Shard
+	// PodMetrics, if set, is polled for the memory working set of Job
+	// pods every PodMetricsInterval (--collector.pod-metrics).
+	PodMetrics         metricsclient.Interface
+	PodMetricsInterval time.Duration
 
 	TelemetryPath string // default /metrics
 	MaxRequests   int    // concurrent scrapes; 0 means unlimited
@@ -37,11 +45,12 @@ type Config struct {
 
 // Exporter is one running exporter.
 type Exporter struct {
-	Jobs    *collectors.Jobs
-	Crons   *collectors.CronJobs
-	Watcher *watcher.Watcher
-	Self    *SelfMetrics
-	cfg     Config
+	Jobs       *collectors.Jobs
+	Crons      *collectors.CronJobs
+	Watcher    *watcher.Watcher
+	Self       *SelfMetrics
+	PodMetrics *podmetrics.Poller // nil unless enabled
+	cfg        Config
 }
 
 // New builds an exporter; it fails on invalid configuration (bad selector,
@@ -62,6 +71,16 @@ func New(cfg Config) (*Exporter, error) {
 		return nil, err
 	}
 	e.Watcher = w
+	if cfg.PodMetrics != nil {
+		e.PodMetrics = podmetrics.New(podmetrics.Config{
+			Client:     cfg.PodMetrics,
+			Namespaces: cfg.Namespaces,
+			Interval:   cfg.PodMetricsInterval,
+			Owns:       cfg.Shard.Owns,
+			Logger:     cfg.Logger,
+			Up:         e.Self.enablePodMetricsUp(),
+		})
+	}
 	return e, nil
 }
 
@@ -87,12 +106,25 @@ func (e *Exporter) objects() map[string]int {
 	}
 }
 
-// Run watches the cluster until ctx is done.
-func (e *Exporter) Run(ctx context.Context) { e.Watcher.Run(ctx) }
+// Run watches the cluster (and polls pod metrics, if enabled) until ctx is
+// done.
+func (e *Exporter) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	if e.PodMetrics != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.PodMetrics.Run(ctx) }()
+	}
+	e.Watcher.Run(ctx)
+	wg.Wait()
+}
 
 // Stores are the metric stores written on a scrape, in order.
 func (e *Exporter) Stores() []*metricstore.Store {
-	return []*metricstore.Store{e.Jobs.Store, e.Crons.Store}
+	stores := []*metricstore.Store{e.Jobs.Store, e.Crons.Store}
+	if e.PodMetrics != nil {
+		stores = append(stores, e.PodMetrics.Store)
+	}
+	return stores
 }
 
 // Handler returns the HTTP routes.

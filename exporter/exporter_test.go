@@ -36,6 +36,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 		Client:     client,
 		Backoff:    job.DefaultBackoff,
 		Collectors: collectors.Options{MaxIndexSeries: 50},
+		PodMetrics: fixture.PodMetricsClient(),
 		Runbooks:   os.DirFS("testdata/runbooks"),
 		Version:    "test",
 	})
@@ -46,8 +47,8 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "caches synced and all events processed", func() bool {
-		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0
+	waitFor(t, "caches synced, all events processed, pod metrics read", func() bool {
+		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0
 	})
 	h, err := exp.Handler()
 	if err != nil {

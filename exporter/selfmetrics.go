@@ -110,6 +110,17 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard wa
 	return m
 }
 
+// enablePodMetricsUp registers kubejob_exporter_pod_metrics_up (only when
+// the pod metrics collector is on) and returns its setter.
+func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kubejob_exporter_pod_metrics_up",
+		Help: "1 when the last read of metrics.k8s.io (metrics-server) succeeded, 0 when it failed; present only with --collector.pod-metrics.",
+	})
+	m.Registry.MustRegister(g)
+	return func(up bool) { g.Set(boolFloat(up)) }
+}
+
 // ListWatchResult implements watcher.Recorder. A failure is logged once
 // when the watch goes down (naming the verb, the resource and why) and once
 // when it recovers, not on every retry.

@@ -10,18 +10,26 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 )
 
 // userAgent identifies the exporter in API server audit logs.
 const userAgent = "kube-job-exporter"
 
-// NewClient loads the client configuration: the kubeconfig file given, else
-// the in-cluster service account, else the standard loading rules
-// ($KUBECONFIG, ~/.kube/config). It returns the client and the server URL.
-func NewClient(kubeconfig, context string) (kubernetes.Interface, string, error) {
+// Clients are the API clients the exporter uses.
+type Clients struct {
+	Kubernetes kubernetes.Interface
+	Metrics    metricsclient.Interface // metrics.k8s.io, used only if enabled
+	Host       string
+}
+
+// NewClients loads the client configuration: the kubeconfig file given,
+// else the in-cluster service account, else the standard loading rules
+// ($KUBECONFIG, ~/.kube/config).
+func NewClients(kubeconfig, context string) (Clients, error) {
 	cfg, err := restConfig(kubeconfig, context)
 	if err != nil {
-		return nil, "", err
+		return Clients{}, err
 	}
 	cfg.UserAgent = userAgent
 	// Informers list once and then watch; the defaults (5 QPS) slow the
@@ -29,9 +37,13 @@ func NewClient(kubeconfig, context string) (kubernetes.Interface, string, error)
 	cfg.QPS, cfg.Burst = 20, 40
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, "", fmt.Errorf("building client for %s: %w", cfg.Host, err)
+		return Clients{}, fmt.Errorf("building client for %s: %w", cfg.Host, err)
 	}
-	return client, cfg.Host, nil
+	metrics, err := metricsclient.NewForConfig(cfg)
+	if err != nil {
+		return Clients{}, fmt.Errorf("building metrics client for %s: %w", cfg.Host, err)
+	}
+	return Clients{Kubernetes: client, Metrics: metrics, Host: cfg.Host}, nil
 }
 
 func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {

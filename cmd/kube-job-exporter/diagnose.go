@@ -31,14 +31,14 @@ func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
 }
 
 func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff job.Backoff, stdout, stderr io.Writer) int {
-	client, _, err := kube.NewClient(kubeconfig, kubeContext)
+	clients, err := kube.NewClients(kubeconfig, kubeContext)
 	if err != nil {
 		fmt.Fprintf(stderr, "kube-job-exporter diagnose: %v\n", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *c.timeout)
 	defer cancel()
-	s, err := diagnose.Fetch(ctx, client, *c.namespace, *c.job, job.Options{Backoff: backoff})
+	s, err := diagnose.Fetch(ctx, clients.Kubernetes, *c.namespace, *c.job, job.Options{Backoff: backoff})
 	if err != nil {
 		fmt.Fprintf(stderr, "kube-job-exporter diagnose: %v\n", err)
 		return 1

@@ -55,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
 		shard         = app.Flag("shard", "This replica's shard of the Jobs, 0-based; 'auto' takes the ordinal from a StatefulSet pod name ($HOSTNAME ending in -N).").Default("0").String()
 		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
+		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
+		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
@@ -109,16 +111,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("starting kube-job-exporter", "version", version.Info(), "build_context", version.BuildContext())
 
-	client, host, err := kube.NewClient(*kubeconfig, *kubeContext)
+	clients, err := kube.NewClients(*kubeconfig, *kubeContext)
 	if err != nil {
 		return fail("cannot load Kubernetes client configuration", err)
 	}
+	client, host := clients.Kubernetes, clients.Host
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := kube.CheckReachable(ctx, client, *connectWait); err != nil {
 		return fail("cannot reach the Kubernetes API server at "+host, err)
 	}
 	cfg.Client = client
+	if *podMetrics {
+		cfg.PodMetrics, cfg.PodMetricsInterval = clients.Metrics, *podMetricsInt
+	}
 	exp, err := exporter.New(cfg)
 	if err != nil {
 		return fail("invalid configuration", err)

@@ -1,0 +1,174 @@
+// Package podmetrics reads the metrics.k8s.io API (metrics-server) for the
+// running pods of Jobs and exposes, per Job and container, the highest
+// memory working set among them next to kubejob_container_memory_limit_bytes,
+// so an alert can say "this Job is about to be OOM-killed" before it is.
+//
+// The metrics API has no watch, so it is polled. It is optional
+// (--collector.pod-metrics): without metrics-server the poller says so once
+// in the log, sets kubejob_exporter_pod_metrics_up to 0 and keeps trying
+// quietly.
+package podmetrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+
+	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
+)
+
+// Family is the metric this package exposes.
+var Family = metricstore.Family{
+	Name: "kubejob_container_memory_working_set_bytes",
+	Help: "Highest memory working set of a container among the Job's running pods, from metrics.k8s.io (metrics-server), in bytes; compare with kubejob_container_memory_limit_bytes. Only with --collector.pod-metrics.",
+	Type: "gauge",
+}
+
+// Config configures a Poller.
+type Config struct {
+	Client     metricsclient.Interface
+	Namespaces []string // empty: all
+	Interval   time.Duration
+	// Owns tells whether this replica reports the Job "namespace/name"
+	// (sharding); nil means every Job.
+	Owns   func(jobKey string) bool
+	Logger *slog.Logger
+	// Up reports whether the last poll succeeded.
+	Up func(bool)
+}
+
+// Poller polls PodMetrics and keeps Store current.
+type Poller struct {
+	Store *metricstore.Store
+	cfg   Config
+
+	mu   sync.Mutex
+	down bool // the last poll failed and that was logged
+}
+
+// New returns a poller; Run starts it.
+func New(cfg Config) *Poller {
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.Owns == nil {
+		cfg.Owns = func(string) bool { return true }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Up == nil {
+		cfg.Up = func(bool) {}
+	}
+	return &Poller{Store: metricstore.New([]metricstore.Family{Family}), cfg: cfg}
+}
+
+// Run polls until ctx is done.
+func (p *Poller) Run(ctx context.Context) {
+	t := time.NewTicker(p.cfg.Interval)
+	defer t.Stop()
+	for {
+		p.Poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Poll reads the metrics once and replaces the Store's content. On failure
+// the previous values are dropped: stale usage next to a limit would
+// mislead.
+func (p *Poller) Poll(ctx context.Context) {
+	usage, err := p.read(ctx)
+	p.mu.Lock()
+	wasDown := p.down
+	p.down = err != nil
+	p.mu.Unlock()
+	p.cfg.Up(err == nil)
+	if err != nil {
+		if !wasDown {
+			p.cfg.Logger.Warn("cannot read pod metrics (is metrics-server installed?); kubejob_container_memory_working_set_bytes stays empty until it answers", "err", err)
+		}
+		usage = nil
+	} else if wasDown {
+		p.cfg.Logger.Info("pod metrics available again")
+	}
+	seen := map[string]bool{}
+	for key, containers := range usage {
+		seen[key] = true
+		ns, name := splitKey(key)
+		w := p.Store.NewWriter("namespace", ns, "job_name", name)
+		w.Family(0)
+		names := make([]string, 0, len(containers))
+		for c := range containers {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			w.Sample(float64(containers[c]), "container", c)
+		}
+		p.Store.Set(key, w.Rendered())
+	}
+	for _, key := range p.Store.Keys() {
+		if !seen[key] {
+			p.Store.Delete(key)
+		}
+	}
+}
+
+// read returns, per Job key, per container, the highest working set.
+func (p *Poller) read(ctx context.Context) (map[string]map[string]int64, error) {
+	namespaces := p.cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	out := map[string]map[string]int64{}
+	for _, ns := range namespaces {
+		list, err := p.cfg.Client.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel})
+		if err != nil {
+			return nil, fmt.Errorf("listing pod metrics in %q: %w", ns, err)
+		}
+		for _, pm := range list.Items {
+			jobName := pm.Labels[batchv1.JobNameLabel]
+			if jobName == "" {
+				continue
+			}
+			key := pm.Namespace + "/" + jobName
+			if !p.cfg.Owns(key) {
+				continue
+			}
+			for _, c := range pm.Containers {
+				q, ok := c.Usage[corev1.ResourceMemory]
+				if !ok {
+					continue
+				}
+				if out[key] == nil {
+					out[key] = map[string]int64{}
+				}
+				if v := q.Value(); v > out[key][c.Name] {
+					out[key][c.Name] = v
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func splitKey(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}
