@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -185,7 +186,20 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	return c, nil
 }
 
+// startEtcd retries with new ports when one was taken between freePort and
+// etcd's bind (other processes on the machine pick ports too).
 func (c *Cluster) startEtcd(ctx context.Context) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = c.startEtcdOnce(ctx); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			return err
+		}
+		os.RemoveAll(filepath.Join(c.workDir, "etcd"))
+	}
+	return err
+}
+
+func (c *Cluster) startEtcdOnce(ctx context.Context) error {
 	clientPort, err := freePort()
 	if err != nil {
 		return err
@@ -210,16 +224,19 @@ func (c *Cluster) startEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.etcd = e
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
+		e.Close()
 		return err
 	case <-ctx.Done():
+		e.Close()
 		return ctx.Err()
 	case <-time.After(time.Minute):
+		e.Close()
 		return errors.New("etcd not ready after 1m")
 	}
+	c.etcd = e
 	c.etcdURL = cu.String()
 	return nil
 }

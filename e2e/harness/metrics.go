@@ -9,7 +9,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	prommodel "github.com/prometheus/common/model"
 )
 
 // Labels selects series: every given label must have the given value
@@ -48,7 +48,7 @@ func ParseMetrics(r io.Reader) (*Metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
+	p := expfmt.NewTextParser(prommodel.UTF8Validation)
 	fams, err := p.TextToMetricFamilies(strings.NewReader(string(raw)))
 	if err != nil {
 		return nil, fmt.Errorf("parse /metrics: %w", err)

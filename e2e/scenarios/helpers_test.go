@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,10 +32,14 @@ type env struct {
 	client kubernetes.Interface
 }
 
-// newEnv makes a parallel test with a fresh namespace named after it.
+var nsSeq atomic.Int32
+
+// newEnv makes a parallel test with a fresh namespace named after it (with
+// a sequence number, so that -count=N runs do not collide).
 func newEnv(t *testing.T, ns string) *env {
 	t.Helper()
 	t.Parallel()
+	ns = fmt.Sprintf("%s-%d", ns, nsSeq.Add(1))
 	e := &env{t: t, ctx: context.Background(), ns: ns, client: cluster.Client()}
 	_, err := e.client.CoreV1().Namespaces().Create(e.ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	if err != nil {
