@@ -1,0 +1,321 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+const (
+	fieldManager = "kje-deploy-e2e"
+	// The ServiceAccount of deploy/base, as the API server names it.
+	saNamespace = "monitoring"
+	saName      = "kube-job-exporter"
+	saUser      = "system:serviceaccount:" + saNamespace + ":" + saName
+)
+
+// build runs kustomize (the same library kubectl apply -k uses) on a
+// directory and returns the rendered objects.
+func build(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var out []*unstructured.Unstructured
+	for _, r := range rm.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			t.Fatalf("kustomize build %s: %v", dir, err)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
+func deployDir(parts ...string) string {
+	return filepath.Join(append([]string{repoRoot, "deploy"}, parts...)...)
+}
+
+// find returns the one object of kind and name.
+func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	var found *unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			if found != nil {
+				t.Fatalf("two %s %s", kind, name)
+			}
+			found = o
+		}
+	}
+	if found == nil {
+		t.Fatalf("no %s %s among the rendered objects", kind, name)
+	}
+	return found
+}
+
+func ofKind(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		for _, k := range kinds {
+			if o.GetKind() == k {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// into converts an unstructured object into a typed one (strictly: unknown
+// fields are an error).
+func into(t *testing.T, o *unstructured.Unstructured, v any) {
+	t.Helper()
+	raw, err := json.Marshal(o.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s %s: strict decode into %T: %v", o.GetKind(), o.GetName(), v, err)
+	}
+}
+
+// applier does server-side applies with the admin credentials.
+type applier struct {
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+func newApplier(t *testing.T) *applier {
+	t.Helper()
+	cfg := cluster.RESTConfig()
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc := memory.NewMemCacheClient(cluster.Client().Discovery())
+	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(disc)}
+}
+
+// apply server-side applies o (dryRun: nothing is stored) with strict field
+// validation, so an unknown or misspelt field is an error, as is anything
+// the API server's validation or admission rejects.
+func (a *applier) apply(ctx context.Context, o *unstructured.Unstructured, dryRun bool) error {
+	gvk := o.GroupVersionKind()
+	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		a.mapper.Reset()
+		if mapping, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			return fmt.Errorf("%s %s: %w", gvk.Kind, o.GetName(), err)
+		}
+	}
+	var ri dynamic.ResourceInterface = a.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = a.dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
+	}
+	body, err := json.Marshal(o.Object)
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptr(true), FieldValidation: "Strict"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if _, err := ri.Patch(ctx, o.GetName(), types.ApplyPatchType, body, opts); err != nil {
+		return fmt.Errorf("%s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
+	}
+	return nil
+}
+
+func (a *applier) delete(ctx context.Context, o *unstructured.Unstructured) error {
+	gvk := o.GroupVersionKind()
+	mapping, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	var ri dynamic.ResourceInterface = a.dyn.Resource(mapping.Resource)
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = a.dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
+	}
+	if err := ri.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// saKubeconfig writes a kubeconfig that authenticates as the admin but
+// impersonates the ServiceAccount (kubeconfig `as:`), so every request of
+// the exporter is authorized as the ServiceAccount would be in a cluster.
+func saKubeconfig(t *testing.T) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ai := range cfg.AuthInfos {
+		ai.Impersonate = saUser
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig-sa")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// proc is an exporter process started without waiting for /readyz (it may
+// never become ready, or speak only TLS).
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+	err  error
+	mu   sync.Mutex
+	logs strings.Builder
+}
+
+func (p *proc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Write(b)
+}
+
+// Logs is everything the exporter wrote so far.
+func (p *proc) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+}
+
+// startProc runs the exporter with kubeconfig and args and waits until it
+// accepts TCP connections. It is stopped when the test ends.
+func startProc(t *testing.T, kubeconfig string, args ...string) *proc {
+	t.Helper()
+	p := &proc{addr: freeAddr(t), done: make(chan struct{})}
+	initial, max := cluster.JobBackoff()
+	all := append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--web.listen-address=" + p.addr,
+		"--backoff.initial=" + initial.String(),
+		"--backoff.max=" + max.String(),
+		"--log.level=debug",
+	}, args...)
+	p.cmd = exec.Command(exporterBin, all...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			_ = os.WriteFile(filepath.Join(workDir, strings.ReplaceAll(t.Name(), "/", "_")+".exporter.log"), []byte(p.Logs()), 0o644)
+		}
+	})
+	ctx := context.Background()
+	err := harness.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+		select {
+		case <-p.done:
+			return false, "", fmt.Errorf("exporter exited: %v\n%s", p.err, p.Logs())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		c.Close()
+		return true, "", nil
+	})
+	if err != nil {
+		t.Fatalf("exporter not listening: %v\n%s", err, p.Logs())
+	}
+	return p
+}
+
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// get fetches url with client and returns status and body.
+func get(ctx context.Context, client *http.Client, url string, mutate ...func(*http.Request)) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, m := range mutate {
+		m(req)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+var plainHTTP = &http.Client{Timeout: 10 * time.Second}
+
+// scrape parses the exporter's /metrics over plain HTTP.
+func (p *proc) scrape(ctx context.Context) (*harness.Metrics, error) {
+	code, body, err := get(ctx, plainHTTP, "http://"+p.addr+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %d: %s", code, body)
+	}
+	return harness.ParseMetrics(strings.NewReader(body))
+}

@@ -1,0 +1,469 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+var update = flag.Bool("update", false, "rewrite the copies of the mixin's generated files in deploy/")
+
+// copies are generated files that deploy/ holds a copy of, because
+// kustomize does not load files outside a kustomization's directory.
+var copies = map[string]string{
+	"alerts/kube-job-exporter-prometheusrule.yaml": "deploy/components/prometheus-operator/prometheusrule.yaml",
+	"dashboards/kube-job-exporter-overview.json":   "deploy/components/grafana-dashboards/kube-job-exporter-overview.json",
+	"dashboards/kube-job-exporter-job.json":        "deploy/components/grafana-dashboards/kube-job-exporter-job.json",
+}
+
+// The copies in deploy/ equal the mixin's output; -update rewrites them.
+func TestGeneratedCopies(t *testing.T) {
+	for src, dst := range copies {
+		want, err := os.ReadFile(filepath.Join(repoRoot, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dstPath := filepath.Join(repoRoot, dst)
+		if *update {
+			if err := os.WriteFile(dstPath, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(dstPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: it must equal %s; run: cd e2e && go test ./deploy -run TestGeneratedCopies -update", dst, src)
+		}
+	}
+	// Every dashboard is shipped.
+	dash, _ := filepath.Glob(filepath.Join(repoRoot, "dashboards", "*.json"))
+	for _, d := range dash {
+		if _, ok := copies["dashboards/"+filepath.Base(d)]; !ok {
+			t.Errorf("dashboard %s is not in deploy/components/grafana-dashboards (add it to the copies and the configMapGenerator)", filepath.Base(d))
+		}
+	}
+}
+
+// variants are the kustomizations users apply; "all-components" is a
+// kustomization written by the test that adds every component to the base.
+func variants(t *testing.T) map[string][]*unstructured.Unstructured {
+	t.Helper()
+	dir := t.TempDir()
+	rel := func(p string) string {
+		r, err := filepath.Rel(dir, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	k := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: monitoring
+resources:
+  - %s
+components:
+  - %s
+  - %s
+  - %s
+`, rel(deployDir("base")), rel(deployDir("components", "prometheus-operator")),
+		rel(deployDir("components", "grafana-dashboards")), rel(deployDir("components", "web-config")))
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]*unstructured.Unstructured{
+		"deploy":                       build(t, deployDir()),
+		"overlays/prometheus-operator": build(t, deployDir("overlays", "prometheus-operator")),
+		"overlays/namespaced":          build(t, deployDir("overlays", "namespaced")),
+		"all-components":               build(t, dir),
+	}
+}
+
+// installCRDs installs the prometheus-operator CRDs the components use
+// (copied from the operator's module, the same version as the Go types in
+// go.mod) and waits until they are served.
+func installCRDs(t *testing.T, a *applier) {
+	t.Helper()
+	ctx := context.Background()
+	files, _ := filepath.Glob("testdata/crds/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no CRDs in testdata/crds")
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj map[string]any
+		if err := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(&obj); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := a.apply(ctx, &unstructured.Unstructured{Object: obj}, false); err != nil {
+			t.Fatalf("install CRD %s: %v", f, err)
+		}
+	}
+	crd := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	for _, name := range []string{"servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"} {
+		err := harness.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+			o, err := a.dyn.Resource(crd).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+			for _, c := range conds {
+				m := c.(map[string]any)
+				if m["type"] == "Established" && m["status"] == "True" {
+					return true, "", nil
+				}
+			}
+			return false, name + " not Established", nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.mapper.Reset()
+}
+
+func ensureNamespace(t *testing.T, name string, lbls map[string]string) {
+	t.Helper()
+	_, err := cluster.Client().CoreV1().Namespaces().Create(context.Background(),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbls}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// Every object of every kustomization is accepted by the API server
+// (server-side apply, dry run, strict field validation), and the manifests
+// say what docs/deploy.md promises.
+func TestManifests(t *testing.T) {
+	ctx := context.Background()
+	a := newApplier(t)
+	installCRDs(t, a)
+	for _, ns := range []string{"monitoring", "team-a", "team-b"} {
+		ensureNamespace(t, ns, nil)
+	}
+	all := variants(t)
+	for name, objs := range all {
+		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
+			for _, o := range objs {
+				if err := a.apply(ctx, o, true); err != nil {
+					t.Errorf("server-side apply (dry run) rejected: %v", err)
+				}
+			}
+			checkRBAC(t, objs)
+			checkWorkload(t, objs)
+			checkRestricted(t, objs)
+			if sm := ofKind(objs, "ServiceMonitor"); len(sm) > 0 {
+				checkPrometheusOperator(t, objs)
+			}
+			if cms := ofKind(objs, "ConfigMap"); len(cms) > 0 {
+				checkDashboards(t, cms)
+			}
+		})
+	}
+
+	kinds := func(objs []*unstructured.Unstructured) []string {
+		var ks []string
+		for _, o := range objs {
+			ks = append(ks, o.GetKind())
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	if got, want := kinds(all["deploy"]), []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "Service", "ServiceAccount"}; !slices.Equal(got, want) {
+		t.Errorf("deploy/ renders %v, want %v", got, want)
+	}
+	if got := ofKind(all["overlays/prometheus-operator"], "ServiceMonitor", "PrometheusRule", "ConfigMap"); len(got) != 4 {
+		t.Errorf("overlays/prometheus-operator: %d ServiceMonitor/PrometheusRule/ConfigMap objects, want 4", len(got))
+	}
+	// The namespaced overlay: no cluster-wide grant; a Role in each namespace
+	// of --namespaces, and nowhere else.
+	ns := all["overlays/namespaced"]
+	if got := ofKind(ns, "ClusterRole", "ClusterRoleBinding"); len(got) != 0 {
+		t.Errorf("overlays/namespaced still has %d ClusterRole(Binding)s", len(got))
+	}
+	var roleNS, bindingNS []string
+	for _, r := range ofKind(ns, "Role") {
+		roleNS = append(roleNS, r.GetNamespace())
+	}
+	for _, r := range ofKind(ns, "RoleBinding") {
+		bindingNS = append(bindingNS, r.GetNamespace())
+	}
+	slices.Sort(roleNS)
+	slices.Sort(bindingNS)
+	watched := strings.Split(flagValue(t, ns, "--namespaces"), ",")
+	slices.Sort(watched)
+	if !slices.Equal(roleNS, watched) || !slices.Equal(bindingNS, watched) {
+		t.Errorf("overlays/namespaced: Roles in %v, RoleBindings in %v, --namespaces=%v: want the same namespaces", roleNS, bindingNS, watched)
+	}
+}
+
+// checkRBAC: list and watch on jobs and pods, nothing else, bound to the
+// exporter's ServiceAccount.
+func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	allowed := map[string]bool{"batch/jobs": true, "/pods": true}
+	for _, o := range ofKind(objs, "ClusterRole", "Role") {
+		var r rbacv1.ClusterRole
+		into(t, o, &r)
+		seen := map[string]bool{}
+		for _, rule := range r.Rules {
+			if len(rule.NonResourceURLs) > 0 || len(rule.ResourceNames) > 0 {
+				t.Errorf("%s %s: unexpected rule %+v", o.GetKind(), o.GetName(), rule)
+			}
+			if v := slices.Clone(rule.Verbs); !slices.Equal(sorted(v), []string{"list", "watch"}) {
+				t.Errorf("%s %s: verbs %v, want exactly list and watch", o.GetKind(), o.GetName(), rule.Verbs)
+			}
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					if !allowed[g+"/"+res] {
+						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs and pods", o.GetKind(), o.GetName(), res, g)
+					}
+					seen[g+"/"+res] = true
+				}
+			}
+		}
+		for k := range allowed {
+			if !seen[k] {
+				t.Errorf("%s %s lacks %s", o.GetKind(), o.GetName(), k)
+			}
+		}
+	}
+	for _, o := range ofKind(objs, "ClusterRoleBinding", "RoleBinding") {
+		var b rbacv1.RoleBinding
+		into(t, o, &b)
+		if len(b.Subjects) != 1 || b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != saName || b.Subjects[0].Namespace != saNamespace {
+			t.Errorf("%s %s: subjects %+v, want only ServiceAccount %s/%s", o.GetKind(), o.GetName(), b.Subjects, saNamespace, saName)
+		}
+	}
+}
+
+func sorted(s []string) []string { slices.Sort(s); return s }
+
+func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
+	t.Helper()
+	var d appsv1.Deployment
+	into(t, find(t, objs, "Deployment", "kube-job-exporter"), &d)
+	return &d
+}
+
+// flagValue is the value of a --flag=value argument of the exporter container.
+func flagValue(t *testing.T, objs []*unstructured.Unstructured, flag string) string {
+	t.Helper()
+	for _, a := range deployment(t, objs).Spec.Template.Spec.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, flag+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// checkWorkload: the pod security settings, probes, resources and
+// GOMEMLIMIT of docs/deploy.md, and a Service that reaches the container.
+func checkWorkload(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	d := deployment(t, objs)
+	ps := d.Spec.Template.Spec
+	if ps.ServiceAccountName != saName || d.Namespace != saNamespace {
+		t.Errorf("Deployment in %q runs as ServiceAccount %q, want %s/%s", d.Namespace, ps.ServiceAccountName, saNamespace, saName)
+	}
+	if psc := ps.SecurityContext; psc == nil || !deref(psc.RunAsNonRoot) || deref(psc.RunAsUser) == 0 ||
+		psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod securityContext %+v: want runAsNonRoot, a non-zero runAsUser, seccomp RuntimeDefault", psc)
+	}
+	if len(ps.Containers) != 1 || len(ps.InitContainers) != 0 {
+		t.Fatalf("want one container, got %d (+%d init)", len(ps.Containers), len(ps.InitContainers))
+	}
+	c := ps.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || !deref(sc.RunAsNonRoot) || !deref(sc.ReadOnlyRootFilesystem) || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		deref(sc.Privileged) || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0 ||
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("container securityContext %+v: want runAsNonRoot, readOnlyRootFilesystem, no privilege escalation, drop ALL, seccomp RuntimeDefault", sc)
+	}
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if _, ok := c.Resources.Requests[r]; !ok {
+			t.Errorf("no %s request", r)
+		}
+		if _, ok := c.Resources.Limits[r]; !ok {
+			t.Errorf("no %s limit", r)
+		}
+	}
+	if lim, req := c.Resources.Limits.Memory(), c.Resources.Requests.Memory(); lim.Cmp(*req) < 0 || lim.Value() < 128<<20 {
+		t.Errorf("memory request %s, limit %s: the limit must hold ~120 MiB for 10k Jobs/100k Pods", req, lim)
+	}
+	var gomemlimit bool
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory" {
+			gomemlimit = e.ValueFrom.ResourceFieldRef.Divisor.IsZero() || e.ValueFrom.ResourceFieldRef.Divisor.Value() == 1 // bytes: GOMEMLIMIT without a unit
+		}
+		if e.Value != "" || (e.ValueFrom != nil && (e.ValueFrom.SecretKeyRef != nil || e.ValueFrom.ConfigMapKeyRef != nil)) {
+			t.Errorf("env %s: the exporter needs no configuration by environment", e.Name)
+		}
+	}
+	if !gomemlimit {
+		t.Errorf("no GOMEMLIMIT from resourceFieldRef limits.memory (in bytes)")
+	}
+	if len(c.Ports) != 1 || c.Ports[0].Name != "http-metrics" || c.Ports[0].ContainerPort != 9847 {
+		t.Errorf("container ports %+v, want http-metrics 9847", c.Ports)
+	}
+	if flagValue(t, objs, "--web.config.file") == "" {
+		probe := func(name string, p *corev1.Probe, path string) {
+			if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http-metrics" {
+				t.Errorf("%s probe %+v, want GET %s on http-metrics", name, p, path)
+			}
+		}
+		probe("liveness", c.LivenessProbe, "/healthz")
+		probe("readiness", c.ReadinessProbe, "/readyz")
+	} else {
+		// The web config protects every path, probes included: TCP probes.
+		for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
+			if p == nil || p.TCPSocket == nil {
+				t.Errorf("with --web.config.file the %s probe must be a TCP probe (the kubelet cannot authenticate): %+v", name, p)
+			}
+		}
+		var mounted bool
+		for _, m := range c.VolumeMounts {
+			mounted = mounted || strings.HasPrefix(flagValue(t, objs, "--web.config.file"), m.MountPath+"/") && m.ReadOnly
+		}
+		if !mounted {
+			t.Errorf("--web.config.file %s is not on a read-only volume mount", flagValue(t, objs, "--web.config.file"))
+		}
+	}
+	var svc corev1.Service
+	into(t, find(t, objs, "Service", "kube-job-exporter"), &svc)
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "http-metrics" || svc.Spec.Ports[0].TargetPort.String() != "http-metrics" {
+		t.Errorf("Service ports %+v, want http-metrics → http-metrics", svc.Spec.Ports)
+	}
+	if !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) || len(svc.Spec.Selector) == 0 {
+		t.Errorf("Service selector %v does not select the pod labels %v", svc.Spec.Selector, d.Spec.Template.Labels)
+	}
+	if sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector); err != nil || !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+		t.Errorf("Deployment selector %v does not match its template labels %v", d.Spec.Selector, d.Spec.Template.Labels)
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// checkRestricted creates (dry run) the Deployment's pod in a namespace
+// that enforces the "restricted" Pod Security Standard; the PodSecurity
+// admission plugin rejects any violation. A privileged variant must be
+// rejected, which shows the namespace really enforces.
+func checkRestricted(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	const ns = "psa-restricted"
+	ensureNamespace(t, ns, map[string]string{
+		"pod-security.kubernetes.io/enforce":         "restricted",
+		"pod-security.kubernetes.io/enforce-version": "latest",
+	})
+	d := deployment(t, objs)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "kube-job-exporter-", Namespace: ns, Labels: d.Spec.Template.Labels},
+		Spec:       *d.Spec.Template.Spec.DeepCopy(),
+	}
+	ctx := context.Background()
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
+	if _, err := cluster.Client().CoreV1().Pods(ns).Create(ctx, pod, dry); err != nil {
+		t.Errorf("the Deployment's pod violates the restricted Pod Security Standard: %v", err)
+	}
+	bad := pod.DeepCopy()
+	bad.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr(true)
+	if _, err := cluster.Client().CoreV1().Pods(ns).Create(ctx, bad, dry); !apierrors.IsForbidden(err) {
+		t.Errorf("control: a pod allowing privilege escalation was not rejected by PodSecurity (err %v)", err)
+	}
+}
+
+// checkPrometheusOperator decodes the ServiceMonitor and PrometheusRule
+// strictly into the operator's Go types and checks the scrape reaches the
+// Service with honorLabels.
+func checkPrometheusOperator(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	var sm monitoringv1.ServiceMonitor
+	into(t, find(t, objs, "ServiceMonitor", "kube-job-exporter"), &sm)
+	var svc corev1.Service
+	into(t, find(t, objs, "Service", "kube-job-exporter"), &svc)
+	if len(sm.Spec.Endpoints) != 1 {
+		t.Fatalf("ServiceMonitor endpoints %+v", sm.Spec.Endpoints)
+	}
+	ep := sm.Spec.Endpoints[0]
+	if !ep.HonorLabels {
+		t.Errorf("ServiceMonitor endpoint without honorLabels: true: the Job namespace label would become exported_namespace")
+	}
+	if ep.Port != svc.Spec.Ports[0].Name {
+		t.Errorf("ServiceMonitor port %q, want the Service's %q", ep.Port, svc.Spec.Ports[0].Name)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&sm.Spec.Selector)
+	if err != nil || !sel.Matches(labels.Set(svc.Labels)) || sm.Namespace != svc.Namespace {
+		t.Errorf("ServiceMonitor %s/%s selector %v does not select Service %s/%s labels %v", sm.Namespace, sm.Name, sm.Spec.Selector, svc.Namespace, svc.Name, svc.Labels)
+	}
+	if sm.Spec.JobLabel == "" || svc.Labels[sm.Spec.JobLabel] != "kube-job-exporter" {
+		t.Errorf("ServiceMonitor jobLabel %q gives job=%q, the mixin selects job=\"kube-job-exporter\"", sm.Spec.JobLabel, svc.Labels[sm.Spec.JobLabel])
+	}
+	var pr monitoringv1.PrometheusRule
+	into(t, find(t, objs, "PrometheusRule", "kube-job-exporter"), &pr)
+	var alerts int
+	for _, g := range pr.Spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				alerts++
+			}
+		}
+	}
+	if alerts == 0 || pr.Namespace != "monitoring" {
+		t.Errorf("PrometheusRule in %q with %d alerts", pr.Namespace, alerts)
+	}
+}
+
+func checkDashboards(t *testing.T, cms []*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range cms {
+		var cm corev1.ConfigMap
+		into(t, o, &cm)
+		if cm.Labels["grafana_dashboard"] != "1" {
+			t.Errorf("ConfigMap %s without label grafana_dashboard: \"1\"", cm.Name)
+		}
+		if len(cm.Data) != 1 {
+			t.Errorf("ConfigMap %s: %d files, want one dashboard", cm.Name, len(cm.Data))
+		}
+		for file, data := range cm.Data {
+			var d struct {
+				UID    string `json:"uid"`
+				Panels []any  `json:"panels"`
+			}
+			if err := json.Unmarshal([]byte(data), &d); err != nil || d.UID == "" || len(d.Panels) == 0 {
+				t.Errorf("ConfigMap %s/%s is no dashboard (uid %q, %d panels, %v)", cm.Name, file, d.UID, len(d.Panels), err)
+			}
+		}
+	}
+}
