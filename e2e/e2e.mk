@@ -14,7 +14,7 @@ DEMO_ARGS   ?=
 # and runs it against the shared test cluster.
 e2e:
 	@echo ">> e2e: compiling the test cluster (kube-apiserver, etcd, Job controller) and the scenarios; the first build takes several minutes"
-	cd e2e && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./...
+	cd e2e && $(GO) test -count=1 -parallel 8 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./...
 
 # make demo: one command, no cluster needed. Ctrl-C stops and removes everything.
 demo: build
