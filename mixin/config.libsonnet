@@ -62,6 +62,13 @@
     // crash loop) before it is an alert.
     podsWaitingFor: '15m',
 
+    // Memory before OOM (needs the exporter's --collector.pod-metrics and
+    // metrics-server): warn when a running Job's container has a working
+    // set above this fraction of its memory limit for memoryNearLimitFor.
+    // Containers without a limit are not compared.
+    memoryNearLimitRatio: 0.9,
+    memoryNearLimitFor: '5m',
+
     // A CronJob that succeeded before but has not for this long (while its
     // last run did not fail, which KubeCronJobLastRunFailed reports).
     // Keep it above the longest schedule interval of your CronJobs.

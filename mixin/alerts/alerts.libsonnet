@@ -229,6 +229,37 @@ local t = import '../lib/templates.libsonnet';
     ]),
   ),
 
+  // Memory before OOM: the working set (metrics-server, via the exporter's
+  // opt-in pod-metrics collector) of a running Job's container close to its
+  // limit. Containers without a limit have no ratio; without the collector
+  // there is no working set and nothing fires. A container that was already
+  // OOMKilled is KubeJobOOMKilled's (or KubeJobFailingEveryAttempt's).
+  local memLimitQuery = 'max(kubejob_container_memory_limit_bytes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})',
+  local memWorkingSetQuery = 'max(kubejob_container_memory_working_set_bytes{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container=%q']) + '})',
+  local memoryNearLimit = jobAlert(
+    'KubeJobMemoryNearLimit',
+    cfg.severity.jobAtRisk,
+    withOwner(notSuspended(unfinished(|||
+      (
+        max by (%(K)s) (kubejob_container_memory_working_set_bytes{%(S)s})
+        / on (%(K)s)
+        (max by (%(K)s) (kubejob_container_memory_limit_bytes{%(S)s}) > 0)
+      ) > %(ratio)g
+      unless on (%(K)s)
+      (max by (%(K)s) (kubejob_pod_failures{%(oom)s}) > 0)
+    ||| % { K: by(['namespace', 'job_name', 'container']), S: S(), ratio: cfg.memoryNearLimitRatio, oom: S(['reason="OOMKilled"']) }))),
+    'Container {{ $labels.container }} of Job {{ $labels.namespace }}/{{ $labels.job_name }} uses {{ $value | humanizePercentage }} of its memory limit ('
+    + t.value(cfg, memWorkingSetQuery, [ns, job, '$labels.container'], 'humanize1024') + ' of ' + t.value(cfg, memLimitQuery, [ns, job, '$labels.container'], 'humanize1024') + ').',
+    std.join('\n', [
+      'Container {{ $labels.container }} of running Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has had a memory working set above ' + ('%g' % (cfg.memoryNearLimitRatio * 100)) + '% of its limit for ' + cfg.memoryNearLimitFor + ': now '
+      + t.value(cfg, memWorkingSetQuery, [ns, job, '$labels.container'], 'humanize1024') + ' ({{ $value | humanizePercentage }}) of ' + t.value(cfg, memLimitQuery, [ns, job, '$labels.container'], 'humanize1024')
+      + ' (the highest among its running pods, from metrics-server). If it reaches the limit the kernel kills it: OOMKilled, exit code 137, and the failed pod counts toward backoffLimit (' + t.jobValue(cfg, 'kubejob_retries', ns, job) + ' failures of ' + t.jobValue(cfg, 'kubejob_backoff_limit', ns, job) + ' so far); the retry gets the same limit.',
+      'Raise resources.limits.memory and requests.memory of the container in the Job template (for a CronJob, in spec.jobTemplate); a running Job cannot be changed: recreate it. Or make the program use less (smaller batches, streaming, a runtime heap limit below the container limit).',
+      t.jobCommands(cfg, ns, job, ['  kubectl top pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} --containers', '  kubectl describe pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }}']),
+    ]),
+    cfg.memoryNearLimitFor,
+  ),
+
   local deadlineApproaching = jobAlert(
     'KubeJobDeadlineApproaching',
     cfg.severity.jobAtRisk,
@@ -397,7 +428,7 @@ local t = import '../lib/templates.libsonnet';
       },
       {
         name: 'kube-job-exporter-job-at-risk',
-        rules: [retryBudget, failingEveryAttempt, oomKilled, deadlineApproaching, podsWaiting, indexesFailing],
+        rules: [retryBudget, failingEveryAttempt, oomKilled, memoryNearLimit, deadlineApproaching, podsWaiting, indexesFailing],
       },
       {
         name: 'kube-job-exporter-cronjob',

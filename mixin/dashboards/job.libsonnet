@@ -1,6 +1,7 @@
 // One Job in detail: state, retries against backoffLimit, the backoff
 // timeline, how its pods failed (container, reason, exit code), indexes,
-// the deadline countdown, memory limits against OOM kills.
+// the deadline countdown, memory limits against OOM kills and against the
+// working set (memory before OOM).
 local g = import '../lib/grafana.libsonnet';
 local p = import '../lib/promql.libsonnet';
 
@@ -91,6 +92,18 @@ function(cfg)
             { id: 'custom.axisPlacement', value: 'right' },
             { id: 'custom.drawStyle', value: 'bars' },
             { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
+          ],
+        }] },
+      },
+      g.timeseries('Memory working set vs limit', "Highest memory working set of each container among the running pods (metrics-server, needs the exporter's --collector.pod-metrics; empty without it) against its memory limit (dashed). At the limit the container is OOMKilled (exit code 137) and the pod counts toward backoffLimit.", [
+        g.target('max by (container) (kubejob_container_memory_working_set_bytes{%s})' % S(), 'working set {{container}}'),
+        g.target('max by (container) (kubejob_container_memory_limit_bytes{%s})' % S(), 'limit {{container}}'),
+      ], unit='bytes', links=[rb('KubeJobMemoryNearLimit'), rb('KubeJobOOMKilled')]) {
+        fieldConfig+: { overrides: [{
+          matcher: { id: 'byFrameRefID', options: 'B' },
+          properties: [
+            { id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } },
+            { id: 'custom.fillOpacity', value: 0 },
           ],
         }] },
       },

@@ -135,5 +135,13 @@ function(cfg)
         g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_event_processing_delay_seconds_bucket{%s}[$__rate_interval])))' % cfg.kubeJobExporterSelector, 'p99'),
         g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_scrape_duration_seconds_bucket{%s}[$__rate_interval])))' % cfg.kubeJobExporterSelector, 'scrape p99'),
       ], unit='s', links=[rb('KubeJobExporterDown')]),
+      g.stat('Pod metrics', 'Whether the exporter reads memory working sets from metrics.k8s.io (--collector.pod-metrics). Unavailable: metrics-server absent or forbidden, so KubeJobMemoryNearLimit cannot fire (OOM kills are still reported). Off: the collector is not enabled.', [
+        g.target('min(kubejob_exporter_pod_metrics_up{%s})' % cfg.kubeJobExporterSelector, instant=true),
+      ], w=24, mappings=[{ type: 'value', options: {
+        '0': { text: 'unavailable', color: 'orange', index: 0 },
+        '1': { text: 'ok', color: 'green', index: 1 },
+      } }], thresholds=g.thresholds([['orange', null], ['green', 1]]), links=[rb('KubeJobMemoryNearLimit')]) {
+        fieldConfig+: { defaults+: { noValue: 'off' } },
+      },
     ],
   )

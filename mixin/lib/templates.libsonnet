@@ -62,8 +62,10 @@ local p = import 'promql.libsonnet';
 
   // The first commands for a Job: describe, list pods, logs of the failed
   // containers (the previous instance with restartPolicy OnFailure).
-  jobCommands(cfg, ns, job)::
+  // `first`: lines (commands, with their indent) to put before them.
+  jobCommands(cfg, ns, job, first=[])::
     'First commands:\n'
+    + std.join('', [l + '\n' for l in first])
     + '  kubectl describe job {{ ' + job + ' }} -n {{ ' + ns + ' }}\n'
     + '  kubectl get pods -n {{ ' + ns + ' }} -l job-name={{ ' + job + ' }} -o wide\n'
     + '{{ range sortByLabel "container" (' + self.query(cfg, 'sum by (container) (kubejob_pod_failures{' + self.matchers(cfg, ['namespace=%q', 'job_name=%q', 'container!=""']) + '} > 0)', [ns, job]) + ') }}'
