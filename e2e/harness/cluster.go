@@ -93,6 +93,7 @@ type Cluster struct {
 	etcdURL     string
 	tb          *processTB
 	apiTearDown func()
+	proxy       *tcpProxy
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	driver      *PodDriver
@@ -159,6 +160,13 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	progress("starting kube-apiserver")
 	if err := c.startAPIServer(); err != nil {
 		return nil, fmt.Errorf("start kube-apiserver: %w", err)
+	}
+	u, err := url.Parse(c.restConfig.Host)
+	if err != nil {
+		return nil, err
+	}
+	if c.proxy, err = newTCPProxy(u.Host); err != nil {
+		return nil, err
 	}
 	if err := c.writeKubeconfig(); err != nil {
 		return nil, fmt.Errorf("write kubeconfig: %w", err)
@@ -304,7 +312,7 @@ func (c *Cluster) writeKubeconfig() error {
 	rc := c.restConfig
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["e2e"] = &clientcmdapi.Cluster{
-		Server:                   rc.Host,
+		Server:                   "https://" + c.proxy.addr(),
 		CertificateAuthorityData: rc.TLSClientConfig.CAData,
 		TLSServerName:            rc.TLSClientConfig.ServerName,
 	}
@@ -320,8 +328,15 @@ func (c *Cluster) clientFor(userAgent string) kubernetes.Interface {
 }
 
 // Kubeconfig is the path of a kubeconfig with cluster-admin rights (the API
-// server's loopback token), usable by kubectl and the exporter.
+// server's loopback token), usable by kubectl and the exporter. It reaches
+// the API server through a proxy that SetAPIServerReachable controls.
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
+
+// SetAPIServerReachable(false) simulates an API-server outage for the
+// clients of Kubeconfig() (the exporter, kubectl): open connections are
+// dropped and new ones refused. The in-process Job controller and pod driver
+// keep working, so Jobs move on meanwhile. true ends the outage.
+func (c *Cluster) SetAPIServerReachable(ok bool) { c.proxy.setDown(!ok) }
 
 // RESTConfig returns a copy of the cluster-admin client configuration.
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.restConfig) }
@@ -354,6 +369,9 @@ func (c *Cluster) Stop() error {
 		c.wg.Wait()
 		if c.driver != nil {
 			c.driver.Wait()
+		}
+		if c.proxy != nil {
+			c.proxy.close()
 		}
 		if c.apiTearDown != nil {
 			c.apiTearDown()

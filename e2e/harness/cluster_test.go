@@ -9,6 +9,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // TestSmoke starts the whole control plane and checks the real Job
@@ -22,6 +24,25 @@ func TestSmoke(t *testing.T) {
 	}
 	defer c.Stop()
 	t.Logf("control plane up in %s, kubeconfig %s", time.Since(start).Round(time.Millisecond), c.Kubeconfig())
+
+	// The kubeconfig works, through the proxy that simulates outages.
+	kc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc.Timeout = 5 * time.Second
+	ext := kubernetes.NewForConfigOrDie(kc)
+	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+		t.Fatalf("kubeconfig client: %v", err)
+	}
+	c.SetAPIServerReachable(false)
+	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err == nil {
+		t.Fatal("API server reachable through the kubeconfig during an outage")
+	}
+	c.SetAPIServerReachable(true)
+	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
 
 	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "smoke"}}
 	if _, err := c.Client().CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {

@@ -376,8 +376,8 @@ func TestCronJobOwnedJobs(t *testing.T) {
 	cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: e.ns},
 		Spec: batchv1.CronJobSpec{
-			Schedule: "0 3 * * *",
-			Suspend:  ptr(true), // no CronJob controller runs; the test creates its Jobs
+			Schedule:    "0 3 * * *",
+			Suspend:     ptr(true), // no CronJob controller runs; the test creates its Jobs
 			JobTemplate: batchv1.JobTemplateSpec{Spec: e.newJob("x", "succeed").Spec},
 		},
 	}, metav1.CreateOptions{})
