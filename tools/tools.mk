@@ -4,16 +4,28 @@
 # pins in tools/go.mod change. promtool is built without the service
 # discovery plugins (-tags remove_all_sd), which halves its cold build.
 # `go tool -modfile=tools/go.mod promtool ...` runs the same pins unbuilt.
+# The Prometheus server of the e2e pipeline tests and `make demo` comes from
+# the same pin (github.com/prometheus/prometheus v0.316.0 = Prometheus
+# 3.16.0, same tags, no web UI assets: the API and a bare UI shell only);
+# e2e/harness builds bin/prometheus itself when it is missing or stale.
 
 GO         ?= go
 BIN        ?= bin
 TOOLS_DIR  := tools
 TOOLS_DEPS := $(TOOLS_DIR)/go.mod $(TOOLS_DIR)/go.sum
 PROMTOOL   := $(BIN)/promtool
+PROMETHEUS := $(BIN)/prometheus
+# v0.316.0 in tools/go.mod is Prometheus 3.16.0 (for --version and the UI).
+PROMETHEUS_VERSION = $(shell sed -n 's|^[[:space:]]*github.com/prometheus/prometheus v0\.\([0-9]*\)\([0-9][0-9]\)\.\([0-9]*\).*|\1.\2.\3|p' $(TOOLS_DIR)/go.mod)
 JSONNET    := $(BIN)/jsonnet
 JSONNETFMT := $(BIN)/jsonnetfmt
 
-.PHONY: tools tools-test
+.PHONY: tools tools-test prometheus
+prometheus: $(PROMETHEUS)
+
+$(PROMETHEUS): $(TOOLS_DEPS)
+	cd $(TOOLS_DIR) && $(GO) build -tags remove_all_sd -ldflags '-X github.com/prometheus/common/version.Version=$(PROMETHEUS_VERSION)' -o $(abspath $@) github.com/prometheus/prometheus/cmd/prometheus
+
 tools: $(PROMTOOL) $(JSONNET) $(JSONNETFMT)
 
 $(PROMTOOL): $(TOOLS_DEPS)
