@@ -49,6 +49,7 @@ func TestOOMKilledEveryAttempt(t *testing.T) {
 		x.eq("pod_failures", float64(oom), "container", "main", "reason", "OOMKilled", "exit_code", "137")
 		x.only("pod_failures", "reason", "OOMKilled")
 		x.eq("retries", float64(j.Status.Failed))
+		x.eq("backoff_delay_seconds", backoffDelay(int(j.Status.Failed)).Seconds())
 		x.eq("backoff_limit", 2)
 		x.eq("container_memory_limit_bytes", 64*1024*1024, "container", "main")
 		x.eq("pods", float64(j.Status.Failed), "state", "failed")
@@ -198,6 +199,9 @@ func TestPodFailurePolicy(t *testing.T) {
 		x.eq("retries", 0)
 		x.eq("pods", 1, "state", "active")
 		x.absent("failed")
+		// The controller's backoff record counts every failed pod, ignored
+		// ones too (backoffStore.newBackoffRecord gets all new failed pods).
+		x.eq("backoff_delay_seconds", backoffDelay(1).Seconds())
 	})
 
 	j := e.waitFinished("pfp", batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy)
