@@ -1,0 +1,432 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+// pageCase is a failure that must page: the scenario makes a Job fail for
+// good and returns when the test saw the terminal condition in the API.
+type pageCase struct {
+	name  string
+	ns    string
+	alert string
+	// labels the alert must carry besides alertname and namespace.
+	labels map[string]string
+	// run creates the objects and waits for the terminal failure.
+	run func(e *env) time.Time
+	// description must contain each of these (the cause, in words).
+	description []string
+	// runbookParams are the query parameters the runbook_url must carry.
+	runbookParams map[string]string
+	// resolveByDeleting: delete this Job after the page and wait for the
+	// alert's resolved notification.
+	resolveByDeleting string
+}
+
+var pageCases = []pageCase{
+	{
+		name: "OOMKilled", ns: "p01-oom", alert: "KubeJobBackoffLimitExceeded",
+		labels: map[string]string{"job_name": "oom", "reason": "BackoffLimitExceeded", "severity": "critical"},
+		run: func(e *env) time.Time {
+			job := e.newJob("oom", "oom")
+			job.Spec.BackoffLimit = ptr(int32(2))
+			job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
+			e.create(job)
+			_, seen := e.waitFinished("oom", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			return seen
+		},
+		description: []string{
+			"Job oom in namespace p01-oom failed with BackoffLimitExceeded",
+			"backoffLimit of 2 allows",
+			"container main: OOMKilled, exit code 137, 3 pod(s): out of memory, killed at its memory limit of 64Mi",
+		},
+		runbookParams:     map[string]string{"namespace": "p01-oom", "job_name": "oom"},
+		resolveByDeleting: "oom",
+	},
+	{
+		name: "CommandNotFound", ns: "p02-exit127", alert: "KubeJobBackoffLimitExceeded",
+		labels: map[string]string{"job_name": "missing-cmd", "reason": "BackoffLimitExceeded", "severity": "critical"},
+		run: func(e *env) time.Time {
+			job := e.newJob("missing-cmd", "exit=127")
+			job.Spec.BackoffLimit = ptr(int32(1))
+			e.create(job)
+			_, seen := e.waitFinished("missing-cmd", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			return seen
+		},
+		description: []string{
+			"failed with BackoffLimitExceeded",
+			"container main: Error, exit code 127, 2 pod(s): command not found",
+		},
+		runbookParams: map[string]string{"namespace": "p02-exit127", "job_name": "missing-cmd"},
+	},
+	{
+		name: "CrashLoopOnFailure", ns: "p03-onfailure", alert: "KubeJobBackoffLimitExceeded",
+		labels: map[string]string{"job_name": "crashloop", "reason": "BackoffLimitExceeded", "severity": "critical"},
+		run: func(e *env) time.Time {
+			job := e.newJob("crashloop", "exit=2")
+			job.Spec.BackoffLimit = ptr(int32(2))
+			job.Spec.Template.Spec.RestartPolicy = v1.RestartPolicyOnFailure
+			e.create(job)
+			_, seen := e.waitFinished("crashloop", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			return seen
+		},
+		// With restartPolicy OnFailure the failures are restarts of one pod,
+		// and the Job controller deletes that pod when it fails the Job: by
+		// the time the alert fires no pod is left, so the exporter (which
+		// recomputes from the objects present) cannot name the exit code.
+		// The description says so and points at the Job's events.
+		description: []string{
+			"failed with BackoffLimitExceeded",
+			"backoffLimit of 2 allows",
+			"No failed pod of the Job is left to inspect",
+			"kubectl get events -n p03-onfailure --field-selector involvedObject.name=crashloop",
+		},
+		runbookParams: map[string]string{"namespace": "p03-onfailure", "job_name": "crashloop"},
+	},
+	{
+		name: "ActiveDeadline", ns: "p04-deadline", alert: "KubeJobDeadlineExceeded",
+		labels: map[string]string{"job_name": "slow", "reason": "DeadlineExceeded", "severity": "critical"},
+		run: func(e *env) time.Time {
+			job := e.newJob("slow", "run=forever")
+			job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
+			e.create(job)
+			_, seen := e.waitFinished("slow", batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded)
+			return seen
+		},
+		description: []string{
+			"Job slow in namespace p04-deadline failed with DeadlineExceeded: it was still running 4s after it started, its activeDeadlineSeconds",
+		},
+		runbookParams: map[string]string{"namespace": "p04-deadline", "job_name": "slow"},
+	},
+	{
+		name: "PodFailurePolicy", ns: "p05-pfp", alert: "KubeJobFailedByPodFailurePolicy",
+		labels: map[string]string{"job_name": "pfp", "reason": "PodFailurePolicy", "severity": "critical"},
+		run: func(e *env) time.Time {
+			job := e.newJob("pfp", "run=1s exit=42")
+			job.Spec.BackoffLimit = ptr(int32(6))
+			job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action: batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					ContainerName: ptr("main"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42},
+				},
+			}}}
+			e.create(job)
+			_, seen := e.waitFinished("pfp", batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy)
+			return seen
+		},
+		description: []string{
+			"failed with PodFailurePolicy: a pod failure matched a rule with action FailJob",
+			"container main: Error, exit code 42, 1 pod(s)",
+		},
+		runbookParams: map[string]string{"namespace": "p05-pfp", "job_name": "pfp"},
+	},
+	{
+		name: "FailedIndexes", ns: "p06-indexed", alert: "KubeJobFailedIndexes",
+		labels: map[string]string{"job_name": "one-index", "reason": "FailedIndexes", "severity": "critical"},
+		run: func(e *env) time.Time {
+			e.create(indexedJob(e, "one-index", "index=2 exit=3", 1, 1))
+			_, seen := e.waitFinished("one-index", batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
+			return seen
+		},
+		description: []string{
+			"Indexed Job one-index in namespace p06-indexed finished with FailedIndexes: 1 index(es) used up their backoffLimitPerIndex of 1 while 3 succeeded",
+			"exit code 3",
+		},
+		runbookParams: map[string]string{"namespace": "p06-indexed", "job_name": "one-index"},
+	},
+	{
+		name: "MaxFailedIndexes", ns: "p07-maxindexes", alert: "KubeJobMaxFailedIndexesExceeded",
+		labels: map[string]string{"job_name": "too-many", "reason": "MaxFailedIndexesExceeded", "severity": "critical"},
+		run: func(e *env) time.Time {
+			e.create(indexedJob(e, "too-many", "index=1,3 exit=3", 0, 1))
+			_, seen := e.waitFinished("too-many", batchv1.JobFailed, batchv1.JobReasonMaxFailedIndexesExceeded)
+			return seen
+		},
+		description: []string{
+			"failed with MaxFailedIndexesExceeded: more than maxFailedIndexes=1 indexes failed",
+			"exit code 3",
+		},
+		runbookParams: map[string]string{"namespace": "p07-maxindexes", "job_name": "too-many"},
+	},
+	{
+		name: "CronJobRun", ns: "p08-cron", alert: "KubeCronJobLastRunFailed",
+		labels: map[string]string{"cronjob": "nightly", "severity": "critical"},
+		run: func(e *env) time.Time {
+			cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, &batchv1.CronJob{
+				ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: e.ns},
+				Spec: batchv1.CronJobSpec{
+					Schedule:    "0 3 * * *",
+					Suspend:     ptr(true), // no CronJob controller runs; the test creates the run
+					JobTemplate: batchv1.JobTemplateSpec{Spec: e.newJob("x", "exit=127").Spec},
+				},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			job := e.newJob("nightly-29000001", "exit=127")
+			job.OwnerReferences = []metav1.OwnerReference{{
+				APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID,
+				Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+			}}
+			job.Spec.BackoffLimit = ptr(int32(0))
+			e.create(job)
+			_, seen := e.waitFinished("nightly-29000001", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			return seen
+		},
+		description: []string{
+			"The newest run of CronJob nightly in namespace p08-cron failed at",
+			"its last success was never",
+			"The newest failed Job still present is nightly-29000001",
+			"exit code 127",
+		},
+		runbookParams: map[string]string{"namespace": "p08-cron", "cronjob": "nightly"},
+	},
+}
+
+func indexedJob(e *env, name, outcome string, perIndex, maxFailed int32) *batchv1.Job {
+	job := e.newJob(name, outcome)
+	job.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+	job.Spec.Completions, job.Spec.Parallelism = ptr(int32(4)), ptr(int32(4))
+	job.Spec.BackoffLimitPerIndex, job.Spec.MaxFailedIndexes = ptr(perIndex), ptr(maxFailed)
+	return job
+}
+
+// Critical alerts: a page case must produce its own and no other.
+var criticalAlerts = map[string]bool{
+	"KubeJobBackoffLimitExceeded": true, "KubeJobDeadlineExceeded": true,
+	"KubeJobFailedByPodFailurePolicy": true, "KubeJobFailedIndexes": true,
+	"KubeJobMaxFailedIndexesExceeded": true, "KubeJobFailedOtherReason": true,
+	"KubeCronJobLastRunFailed": true, "KubeCronJobNotSucceeding": true,
+}
+
+// A template query that found nothing leaves "?" where a number belongs.
+var unresolvedQuery = regexp.MustCompile(`[ =(]\?[ ).,]`)
+
+// TestAlerts runs every scenario in parallel against the one pipeline:
+// each failure pages with the right alert, and the Jobs that recover or
+// are suspended page nothing.
+func TestAlerts(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var lat []latency
+	t.Run("group", func(t *testing.T) {
+		for _, pc := range pageCases {
+			t.Run(pc.name, func(t *testing.T) {
+				t.Parallel()
+				d, resolved := testPage(t, pc)
+				mu.Lock()
+				lat = append(lat, latency{pc.alert, pc.ns, d})
+				if resolved > 0 {
+					lat = append(lat, latency{pc.alert + " resolved after delete", pc.ns, resolved})
+				}
+				mu.Unlock()
+			})
+		}
+		t.Run("NoPage/RetryThenSuccess", func(t *testing.T) {
+			t.Parallel()
+			testNoPageRetryThenSuccess(t)
+		})
+		t.Run("NoPage/Suspended", func(t *testing.T) {
+			t.Parallel()
+			testNoPageSuspended(t)
+		})
+	})
+	var b strings.Builder
+	for _, l := range sortedLatencies(lat) {
+		fmt.Fprintf(&b, "\n  %-55s %-16s %s", l.alert, l.where, l.d.Round(10*time.Millisecond))
+	}
+	t.Logf("time from the terminal failure (seen in the API) to the webhook receiving the page:%s", b.String())
+
+	// No rule may fail to evaluate: a wrong metric or label does not error,
+	// but a bad vector match (many-to-many) or template does.
+	rules, err := pipe.Prometheus.Rules(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) == 0 {
+		t.Fatal("Prometheus loaded no rules")
+	}
+	for _, r := range rules {
+		if r.Health == "err" {
+			t.Errorf("rule %s/%s: %s", r.Group, r.Name, r.LastError)
+		}
+	}
+}
+
+// testPage returns the time from the failure to the page, and from the
+// Job's deletion to the resolved notification (0 when not tested).
+func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
+	e := newEnv(t, pc.ns)
+	failedAt := pc.run(e)
+
+	want := map[string]string{"alertname": pc.alert, "namespace": pc.ns}
+	for k, v := range pc.labels {
+		want[k] = v
+	}
+	a, err := pipe.Webhook.WaitAlert(e.ctx, pageWindow, alertMatch("firing", want), inNamespace(pc.ns))
+	if err != nil {
+		t.Fatalf("%s for %s: %v\nPrometheus alerts/rules: %s", pc.alert, pc.ns, err, promAlertState(pc.ns))
+	}
+	d := a.Received.Sub(failedAt)
+	t.Logf("%s paged %s after the Job failed: %s", pc.alert, d.Round(10*time.Millisecond), a)
+
+	// Labels: exactly the expected identity, no stray empty ones.
+	for k, v := range a.Labels {
+		if v == "" {
+			t.Errorf("label %s is empty", k)
+		}
+	}
+	if _, ok := a.Labels["job_name"]; ok != (pc.labels["job_name"] != "") {
+		t.Errorf("job_name label present=%v, want %v: %v", ok, !ok, a.Labels)
+	}
+
+	// The description names the cause and every template query found its series.
+	desc := a.Annotations["description"]
+	for _, s := range pc.description {
+		if !strings.Contains(desc, s) {
+			t.Errorf("description lacks %q:\n%s", s, desc)
+		}
+	}
+	for _, ann := range []string{"description", "summary"} {
+		if m := unresolvedQuery.FindString(a.Annotations[ann]); m != "" {
+			t.Errorf("%s has an unanswered template query (%q):\n%s", ann, m, a.Annotations[ann])
+		}
+	}
+	if a.Annotations["summary"] == "" {
+		t.Error("no summary")
+	}
+
+	// The runbook link answers and is filled in for this Job.
+	checkRunbook(t, e.ctx, a, pc.alert, pc.runbookParams)
+
+	// One critical page per failure: no other critical alert for the namespace.
+	for _, other := range pipe.Webhook.Alerts(inNamespace(pc.ns)) {
+		if n := other.Labels["alertname"]; criticalAlerts[n] && n != pc.alert {
+			t.Errorf("also paged: %s", other)
+		}
+	}
+
+	if pc.resolveByDeleting == "" {
+		return d, 0
+	}
+	deleted := time.Now()
+	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, pc.resolveByDeleting, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pipe.Webhook.WaitAlert(e.ctx, pageWindow, alertMatch("resolved", want), inNamespace(pc.ns))
+	if err != nil {
+		t.Fatalf("%s not resolved after deleting job %s: %v", pc.alert, pc.resolveByDeleting, err)
+	}
+	rd := r.Received.Sub(deleted)
+	t.Logf("%s resolved %s after the Job was deleted", pc.alert, rd.Round(10*time.Millisecond))
+	return d, rd
+}
+
+func checkRunbook(t *testing.T, ctx context.Context, a harness.ReceivedAlert, alert string, params map[string]string) {
+	t.Helper()
+	raw := a.Annotations["runbook_url"]
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Errorf("runbook_url %q: %v", raw, err)
+		return
+	}
+	if want := "http://" + exporter.Addr() + "/runbooks/" + alert; u.Scheme+"://"+u.Host+u.Path != want {
+		t.Errorf("runbook_url %q, want %s?...", raw, want)
+	}
+	for k, v := range params {
+		if got := u.Query().Get(k); got != v {
+			t.Errorf("runbook_url %q: %s=%q, want %q", raw, k, got, v)
+		}
+	}
+	code, body, err := httpGet(ctx, raw)
+	if err != nil || code != http.StatusOK {
+		t.Errorf("GET runbook_url %s: %d %v", raw, code, err)
+		return
+	}
+	for _, v := range params {
+		if !strings.Contains(body, v) {
+			t.Errorf("runbook page %s does not mention %q", raw, v)
+		}
+	}
+}
+
+// promAlertState lists Prometheus' active alerts of namespace ns, for
+// failure messages.
+func promAlertState(ns string) string {
+	r, err := pipe.Prometheus.Query(context.Background(), fmt.Sprintf(`ALERTS{namespace=%q}`, ns), time.Time{})
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, s := range r.Samples {
+		out = append(out, fmt.Sprintf("%v", s.Metric))
+	}
+	if len(out) == 0 {
+		return "no ALERTS series for the namespace"
+	}
+	return strings.Join(out, "; ")
+}
+
+// expectNoPage waits pageWindow after Prometheus has seen the final state
+// (expr returns a series) and fails on any notification for ns since the
+// namespace was created.
+func expectNoPage(t *testing.T, ns, expr string) {
+	t.Helper()
+	waitPrometheus(t, expr, pageWindow)
+	a, err := pipe.Webhook.WaitAlert(context.Background(), pageWindow, inNamespace(ns), nil)
+	if err == nil {
+		t.Fatalf("paged for a Job that must not page: %s\n%s", a, a.Annotations["description"])
+	}
+	t.Logf("no notification for %s within %s after Prometheus saw %s", ns, pageWindow, expr)
+}
+
+// A Job that fails twice and then succeeds must not page.
+func testNoPageRetryThenSuccess(t *testing.T) {
+	e := newEnv(t, "p20-flaky")
+	job := e.newJob("flaky", "attempt=1-2 exit=1; run=2s succeed")
+	job.Spec.BackoffLimit = ptr(int32(4))
+	e.create(job)
+	j, _ := e.waitFinished("flaky", batchv1.JobComplete, "")
+	if j.Status.Failed != 2 {
+		t.Fatalf("controller: status.failed=%d, want 2 (the scenario lost its retries)", j.Status.Failed)
+	}
+	expectNoPage(t, e.ns, `kubejob_complete{job="kube-job-exporter",namespace="p20-flaky",job_name="flaky"} == 1`)
+}
+
+// A Job suspended while it runs, with an activeDeadlineSeconds that would
+// have failed it within the window, must not page: suspension stops the
+// deadline and is no failure.
+func testNoPageSuspended(t *testing.T) {
+	e := newEnv(t, "p21-suspend")
+	job := e.newJob("pausable", "run=forever")
+	job.Spec.ActiveDeadlineSeconds = ptr(int64(6))
+	e.create(job)
+	e.waitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return j.Status.Ready != nil && *j.Status.Ready == 1 })
+	if _, err := e.client.BatchV1().Jobs(e.ns).Patch(e.ctx, "pausable", types.MergePatchType, []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
+		return condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0
+	})
+	expectNoPage(t, e.ns, `kubejob_suspended{job="kube-job-exporter",namespace="p21-suspend",job_name="pausable"} == 1`)
+	j, _ := e.waitJob("pausable", "still suspended", func(*batchv1.Job) bool { return true })
+	if condition(j, batchv1.JobFailed) != nil {
+		t.Fatalf("the suspended Job failed: %s", conditions(j))
+	}
+}
