@@ -17,6 +17,9 @@ e2e:
 	cd e2e && $(GO) test -count=1 -parallel 8 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ./...
 
 # make demo: one command, no cluster needed. Ctrl-C stops and removes everything.
-demo: build
+# Both builds show progress (a first build is minutes); the exporter gets the
+# same version flags as `make build`.
+demo:
 	@cd e2e && GO=$(GO) ./scripts/build-with-progress.sh .work/bin/demo ./cmd/demo
+	@GO=$(GO) e2e/scripts/build-with-progress.sh $(EXPORTER) ./cmd/kube-job-exporter -ldflags '$(LDFLAGS)'
 	@KJE_E2E_EXPORTER=$(CURDIR)/$(EXPORTER) e2e/.work/bin/demo $(DEMO_ARGS)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
@@ -33,7 +35,7 @@ func main() {
 	// Ctrl-C kills tee first): writes then fail instead of killing us.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if err := run(ctx, *listen, *interval, *keep, *logLevel); err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
+		fmt.Fprintf(stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
 }
@@ -52,6 +54,11 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 		say("stopped; removed %s", work)
 	}()
 	begin := time.Now()
+	// Libraries inside the control plane (etcd's client, gRPC) log to
+	// stderr; send that to a file so the terminal shows the demo only.
+	if err := redirectStderr(filepath.Join(work, "stderr.log")); err != nil {
+		return err
+	}
 
 	// The exporter build (cached: seconds) overlaps the control plane start.
 	type built struct {
@@ -73,6 +80,10 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	})
 	if err != nil {
 		<-buildDone
+		if ctx.Err() != nil {
+			say("interrupted during start-up")
+			return ctx.Err()
+		}
 		return fmt.Errorf("start cluster: %w", err)
 	}
 	defer func() {
@@ -138,6 +149,22 @@ Press Ctrl-C to stop; everything is removed.
 		interval, keep, d.describe(), exp.URL("/metrics"))
 
 	return d.stream(ctx, interval, exp)
+}
+
+// stderr is the terminal's stderr, kept for the demo's own errors.
+var stderr = os.Stderr
+
+func redirectStderr(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	saved, err := unix.Dup(int(os.Stderr.Fd()))
+	if err != nil {
+		return err
+	}
+	stderr = os.NewFile(uintptr(saved), "/dev/stderr")
+	return unix.Dup3(int(f.Fd()), int(os.Stderr.Fd()), 0)
 }
 
 func portFree(addr string) bool {
