@@ -3,9 +3,11 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,6 +113,9 @@ type Pipeline struct {
 	DashboardDir string
 	// PrometheusBinary and AlertmanagerBinary are the binaries running.
 	PrometheusBinary, AlertmanagerBinary string
+	// PrometheusVersion and AlertmanagerVersion as the running servers
+	// report them (e.g. 3.16.0, 0.25.0).
+	PrometheusVersion, AlertmanagerVersion string
 	// Note explains a missing part (no Alertmanager), or is empty.
 	Note string
 	logs []*os.File
@@ -220,7 +225,65 @@ func StartPipeline(ctx context.Context, o PipelineOptions) (_ *Pipeline, retErr 
 	if err != nil {
 		return nil, err
 	}
+	p.PrometheusVersion = p.version(ctx, p.Prometheus.URL("/api/v1/status/buildinfo"), "data", "version")
+	links := []string{"Prometheus alerts (API)", p.Prometheus.URL("/api/v1/alerts"), "rules (API)", p.Prometheus.URL("/api/v1/rules")}
+	if p.Alertmanager != nil {
+		p.AlertmanagerVersion = p.version(ctx, p.Alertmanager.URL("/api/v2/status"), "versionInfo", "version")
+		links = append(links, "Alertmanager alerts (API)", p.Alertmanager.URL("/api/v2/alerts"))
+	}
+	if p.Webhook != nil {
+		p.Webhook.SetLinks(links...)
+	}
 	return p, nil
+}
+
+// version reads a version string from a JSON API answer ({outer:{version:..}}).
+func (p *Pipeline) version(ctx context.Context, u, outer, field string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var d map[string]json.RawMessage
+	var in map[string]any
+	if json.NewDecoder(resp.Body).Decode(&d) != nil || json.Unmarshal(d[outer], &in) != nil {
+		return ""
+	}
+	v, _ := in[field].(string)
+	return v
+}
+
+// PagesURL is the page listing every notification the webhook received
+// (with description and runbook link), or "" without Alertmanager.
+func (p *Pipeline) PagesURL() string {
+	if p.Webhook == nil || p.Alertmanager == nil {
+		return ""
+	}
+	return p.Webhook.PageURL()
+}
+
+// Describe is a few lines for a terminal: the URLs to look at. Prometheus
+// is built without its web UI assets and Debian's Alertmanager has no web
+// UI, so it points at their APIs, amtool and the pages page.
+func (p *Pipeline) Describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  Prometheus %s:  %s  (API only, no UI assets)\n", p.PrometheusVersion, p.PrometheusURL())
+	fmt.Fprintf(&b, "                    curl -s '%s' | head -c 2000\n", p.Prometheus.URL("/api/v1/alerts"))
+	fmt.Fprintf(&b, "                    curl -s '%s'\n", p.Prometheus.URL("/api/v1/query?query=ALERTS%7Balertstate%3D%22firing%22%7D"))
+	if p.Alertmanager == nil {
+		fmt.Fprintf(&b, "  Alertmanager:      not started: %s\n", p.Note)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "  Alertmanager %s: %s\n", p.AlertmanagerVersion, p.AlertmanagerURL())
+	fmt.Fprintf(&b, "                    amtool --alertmanager.url=%s alert\n", p.AlertmanagerURL())
+	fmt.Fprintf(&b, "  pages received:    %s  (every notification: description, runbook link)\n", p.PagesURL())
+	return b.String()
 }
 
 // Stop stops Prometheus, Alertmanager and the webhook receiver.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"net"
 	"net/http"
@@ -71,6 +72,7 @@ type WebhookReceiver struct {
 	notes    []Notification
 	changed  chan struct{}
 	onNotify func(Notification)
+	links    []pageLinks
 }
 
 // StartWebhookReceiver listens on a free loopback port. onNotify (may be
@@ -90,6 +92,10 @@ func StartWebhookReceiver(onNotify func(Notification)) (*WebhookReceiver, error)
 func (w *WebhookReceiver) URL() string { return "http://" + w.addr + "/alerts" }
 
 func (w *WebhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		w.servePage(rw, r)
+		return
+	}
 	now := time.Now()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -111,6 +117,58 @@ func (w *WebhookReceiver) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.onNotify(n)
 	}
 	rw.WriteHeader(http.StatusOK)
+}
+
+// Links shown on the page (the pipeline sets them).
+type pageLinks struct{ Title, URL string }
+
+// SetLinks sets the links the page at PageURL shows above the pages.
+func (w *WebhookReceiver) SetLinks(titleURL ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.links = nil
+	for i := 0; i+1 < len(titleURL); i += 2 {
+		w.links = append(w.links, pageLinks{titleURL[i], titleURL[i+1]})
+	}
+}
+
+// PageURL is a web page listing every page received, newest first, with
+// its description and runbook link (Prometheus built without its UI
+// assets and Debian's Alertmanager have no web UI).
+func (w *WebhookReceiver) PageURL() string { return "http://" + w.addr + "/" }
+
+var pageTmpl = template.Must(template.New("pages").Funcs(template.FuncMap{
+	"ts": func(t time.Time) string { return t.Format("15:04:05") },
+}).Parse(`<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<title>kube-job-exporter pages</title>
+<style>body{font-family:sans-serif;margin:1em 2em}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em}
+.firing{color:#b00}.resolved{color:#070}</style></head><body>
+<h1>Pages received from Alertmanager</h1>
+<p>{{range .Links}}<a href="{{.URL}}">{{.Title}}</a> &middot; {{end}}refreshes every 5s</p>
+{{range .Alerts}}<h3><span class="{{.Status}}">{{.Status}}</span> {{index .Labels "alertname"}}
+{{index .Labels "namespace"}}/{{index .Labels "job_name"}}{{index .Labels "cronjob"}} <small>{{ts .Received}}, {{index .Labels "severity"}}</small></h3>
+<p>{{index .Annotations "summary"}} <a href="{{index .Annotations "runbook_url"}}">runbook</a></p>
+<pre>{{index .Annotations "description"}}</pre>
+{{else}}<p>No page yet: terminal Job failures page within seconds.</p>{{end}}
+</body></html>`))
+
+func (w *WebhookReceiver) servePage(rw http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(rw, r)
+		return
+	}
+	alerts := w.Alerts(nil)
+	for i, j := 0, len(alerts)-1; i < j; i, j = i+1, j-1 {
+		alerts[i], alerts[j] = alerts[j], alerts[i]
+	}
+	w.mu.Lock()
+	links := append([]pageLinks(nil), w.links...)
+	w.mu.Unlock()
+	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTmpl.Execute(rw, struct {
+		Links  []pageLinks
+		Alerts []ReceivedAlert
+	}{links, alerts})
 }
 
 // Notifications returns every notification so far, oldest first.

@@ -253,6 +253,12 @@ func TestAlerts(t *testing.T) {
 	}
 	t.Logf("time from the terminal failure (seen in the API) to the webhook receiving the page:%s", b.String())
 
+	// The pages page (what make demo shows) lists the pages with their runbooks.
+	if code, body, err := httpGet(context.Background(), pipe.PagesURL()); err != nil || code != http.StatusOK ||
+		!strings.Contains(body, "KubeJobDeadlineExceeded") || !strings.Contains(body, "/runbooks/KubeJobDeadlineExceeded?") {
+		t.Errorf("GET %s: %d %v: want the pages with runbook links:\n%.2000s", pipe.PagesURL(), code, err, body)
+	}
+
 	// No rule may fail to evaluate: a wrong metric or label does not error,
 	// but a bad vector match (many-to-many) or template does.
 	rules, err := pipe.Prometheus.Rules(context.Background())

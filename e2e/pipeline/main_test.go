@@ -120,7 +120,11 @@ func run(m *testing.M) (code int) {
 	}
 	pipe = p
 	defer p.Stop()
-	logf("Prometheus %s and Alertmanager %s (%s) up in %s", p.PrometheusURL(), p.AlertmanagerURL(),
-		p.AlertmanagerBinary, time.Since(start).Round(time.Millisecond))
+	if p.PrometheusVersion == "" || p.AlertmanagerVersion == "" {
+		logf("Prometheus or Alertmanager did not report its version (%q, %q)", p.PrometheusVersion, p.AlertmanagerVersion)
+		return 1
+	}
+	logf("Prometheus %s and Alertmanager %s (%s) up in %s:\n%s", p.PrometheusVersion, p.AlertmanagerVersion,
+		p.AlertmanagerBinary, time.Since(start).Round(time.Millisecond), p.Describe())
 	return m.Run()
 }
