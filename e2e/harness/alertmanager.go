@@ -100,6 +100,10 @@ func AlertmanagerConfig(o AlertmanagerOptions) string {
 // starts Alertmanager without clustering on a loopback port and waits for
 // /-/ready.
 func StartAlertmanager(ctx context.Context, o AlertmanagerOptions) (*Alertmanager, error) {
+	return retryPortClash(o.ListenAddress == "", func() (*Alertmanager, error) { return startAlertmanager(ctx, o) })
+}
+
+func startAlertmanager(ctx context.Context, o AlertmanagerOptions) (*Alertmanager, error) {
 	if o.Binary == "" || o.WorkDir == "" {
 		return nil, errors.New("StartAlertmanager: Binary and WorkDir are required")
 	}

@@ -191,6 +191,10 @@ func model(d time.Duration) string {
 // StartPrometheus writes a config (PrometheusConfig) into WorkDir, starts
 // the server and waits until /-/ready answers 200.
 func StartPrometheus(ctx context.Context, o PrometheusOptions) (*Prometheus, error) {
+	return retryPortClash(o.ListenAddress == "", func() (*Prometheus, error) { return startPrometheus(ctx, o) })
+}
+
+func startPrometheus(ctx context.Context, o PrometheusOptions) (*Prometheus, error) {
 	if o.Binary == "" || o.WorkDir == "" {
 		return nil, errors.New("StartPrometheus: Binary and WorkDir are required")
 	}
@@ -437,6 +441,17 @@ func (p *Prometheus) Targets(ctx context.Context) ([]TargetHealth, error) {
 		out = append(out, TargetHealth{Job: t.ScrapePool, ScrapeURL: t.ScrapeURL, Health: t.Health, LastError: t.LastError})
 	}
 	return out, nil
+}
+
+// retryPortClash retries start (at most 3 times) when the free port it
+// picked was taken by someone else before the child bound it.
+func retryPortClash[T any](autoPort bool, start func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := start()
+		if err == nil || !autoPort || i == 2 || !strings.Contains(err.Error(), "address already in use") {
+			return v, err
+		}
+	}
 }
 
 // process is a child process with a tail of its output (Prometheus,
