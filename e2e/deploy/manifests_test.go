@@ -174,6 +174,12 @@ func TestManifests(t *testing.T) {
 				if err := a.apply(ctx, o, true); err != nil {
 					t.Errorf("server-side apply (dry run) rejected: %v", err)
 				}
+				// kubectl apply -k (client-side) copies each object into its
+				// last-applied-configuration annotation; annotations are
+				// limited to 256 KiB in total.
+				if raw, _ := json.Marshal(o.Object); len(raw) > 200<<10 {
+					t.Errorf("%s %s is %d KiB: too big for kubectl's client-side apply annotation (256 KiB)", o.GetKind(), o.GetName(), len(raw)>>10)
+				}
 			}
 			checkRBAC(t, objs)
 			checkWorkload(t, objs)
