@@ -6,7 +6,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -15,12 +14,20 @@ import (
 
 // Fetch reads a Job and its pods once and summarizes them.
 func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name string, opts job.Options) (job.Summary, error) {
-	j, err := client.BatchV1().Jobs(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return job.Summary{}, fmt.Errorf("job %s not found in namespace %s", name, namespace)
-	}
+	// A list by name, not a get: the exporter's ServiceAccount may only
+	// list and watch, and diagnose should work with it too.
+	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		return job.Summary{}, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
+	}
+	var j *batchv1.Job
+	for i := range jobs.Items {
+		if jobs.Items[i].Name == name { // servers honour the selector; be sure anyway
+			j = &jobs.Items[i]
+		}
+	}
+	if j == nil {
+		return job.Summary{}, fmt.Errorf("job %s not found in namespace %s", name, namespace)
 	}
 	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
 	if err != nil {

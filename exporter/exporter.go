@@ -127,10 +127,12 @@ func (e *Exporter) Stores() []*metricstore.Store {
 	return stores
 }
 
-// Handler returns the HTTP routes.
-func (e *Exporter) Handler() (http.Handler, error) {
+// HealthHandler serves /healthz (the process answers) and /readyz (caches
+// synced and watches working). It is part of Handler, and can also be
+// served alone on a listener without TLS or auth for the kubelet's probes
+// (--web.health-listen-address).
+func (e *Exporter) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -143,6 +145,16 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	return mux
+}
+
+// Handler returns the HTTP routes.
+func (e *Exporter) Handler() (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
+	health := e.HealthHandler()
+	mux.Handle("/healthz", health)
+	mux.Handle("/readyz", health)
 	links := []web.LandingLinks{
 		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
 		{Address: "/readyz", Text: "Readiness", Description: "Ready once the Job and Pod caches synced and the watches work"},

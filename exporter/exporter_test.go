@@ -244,3 +244,16 @@ func TestRunbookShowsLiveEvidence(t *testing.T) {
 		t.Errorf("unknown Job not explained:\n%s", body)
 	}
 }
+
+// TestHealthHandlerAlone: the probe-only handler (for a listener without
+// auth) answers the probes and nothing else.
+func TestHealthHandlerAlone(t *testing.T) {
+	exp, _ := startFixture(t)
+	srv := httptest.NewServer(exp.HealthHandler())
+	defer srv.Close()
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 404, "/runbooks/KubeJobTest": 404, "/": 404} {
+		if resp, _ := get(t, srv.URL+path, nil); resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

@@ -28,9 +28,10 @@ type SelfMetrics struct {
 	scrapeRefused  prometheus.Counter
 
 	mu     sync.Mutex
-	up     map[string]bool   // resource → last list/watch succeeded
-	synced map[string]bool   // resource → informers synced
-	errs   map[string]string // resource → last error, while down
+	up     map[string]bool            // resource → last list/watch succeeded
+	synced map[string]bool            // resource → informers synced
+	errs   map[string]string          // resource → last error, while down
+	logged map[string]map[string]bool // resource → "verb reason" logged during this outage
 }
 
 // Resources are the watched resources.
@@ -71,6 +72,7 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard wa
 		up:     map[string]bool{},
 		synced: map[string]bool{},
 		errs:   map[string]string{},
+		logged: map[string]map[string]bool{},
 	}
 	for _, r := range Resources {
 		m.watchUp.WithLabelValues(r).Set(1)
@@ -121,9 +123,9 @@ func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
 	return func(up bool) { g.Set(boolFloat(up)) }
 }
 
-// ListWatchResult implements watcher.Recorder. A failure is logged once
-// when the watch goes down (naming the verb, the resource and why) and once
-// when it recovers, not on every retry.
+// ListWatchResult implements watcher.Recorder. Each distinct failure (verb
+// and reason) of a resource is logged once per outage, naming the verb, the
+// resource and why, and the recovery once; retries are not logged again.
 func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -133,6 +135,7 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 		}
 		m.up[resource] = true
 		delete(m.errs, resource)
+		delete(m.logged, resource)
 		m.watchUp.WithLabelValues(resource).Set(1)
 		return
 	}
@@ -143,7 +146,11 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 		m.logger.Debug("watch expired, re-listing", "resource", resource, "err", err)
 		return
 	}
-	if m.up[resource] {
+	if m.logged[resource] == nil {
+		m.logged[resource] = map[string]bool{}
+	}
+	if what := verb + " " + reason; !m.logged[resource][what] {
+		m.logged[resource][what] = true
 		m.logger.Error(fmt.Sprintf("cannot %s %s: %s", verb, resource, reason), "resource", resource, "verb", verb, "reason", reason, "err", err)
 	}
 	m.up[resource] = false

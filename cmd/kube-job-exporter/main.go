@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
 		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
 		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
+		healthListen  = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
@@ -150,8 +151,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
+	servers := []*http.Server{server}
+	if *healthListen != "" {
+		// Only the two probe paths, and nothing that reads the cluster's
+		// data, are served here without the web config's protection.
+		health := &http.Server{Addr: *healthListen, Handler: exp.HealthHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+		servers = append(servers, health)
+		logger.Info("serving health probes", "address", *healthListen)
+		go func() { serveErr <- health.ListenAndServe() }()
+	}
 
 	code := 0
 	select {
@@ -160,12 +170,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			code = fail("HTTP server failed", err)
 		}
 		stop()
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
 	case <-ctx.Done():
 		logger.Info("shutting down")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := server.Shutdown(shutdownCtx); err != nil {
-			logger.Warn("HTTP shutdown incomplete", "err", err)
+		for _, srv := range servers {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				logger.Warn("HTTP shutdown incomplete", "err", err)
+			}
 		}
 	}
 	<-watchDone

@@ -335,24 +335,28 @@ func checkWorkload(t *testing.T, objs []*unstructured.Unstructured) {
 	if !gomemlimit {
 		t.Errorf("no GOMEMLIMIT from resourceFieldRef limits.memory (in bytes)")
 	}
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http-metrics" || c.Ports[0].ContainerPort != 9847 {
-		t.Errorf("container ports %+v, want http-metrics 9847", c.Ports)
+	if c.Ports[0].Name != "http-metrics" || c.Ports[0].ContainerPort != 9847 {
+		t.Errorf("container ports %+v, want http-metrics 9847 first", c.Ports)
+	}
+	probe := func(name string, p *corev1.Probe, path, port string) {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != port {
+			t.Errorf("%s probe %+v, want GET %s on %s", name, p, path, port)
+		}
 	}
 	if flagValue(t, objs, "--web.config.file") == "" {
-		probe := func(name string, p *corev1.Probe, path string) {
-			if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http-metrics" {
-				t.Errorf("%s probe %+v, want GET %s on http-metrics", name, p, path)
-			}
+		if len(c.Ports) != 1 {
+			t.Errorf("container ports %+v, want only http-metrics", c.Ports)
 		}
-		probe("liveness", c.LivenessProbe, "/healthz")
-		probe("readiness", c.ReadinessProbe, "/readyz")
+		probe("liveness", c.LivenessProbe, "/healthz", "http-metrics")
+		probe("readiness", c.ReadinessProbe, "/readyz", "http-metrics")
 	} else {
-		// The web config protects every path, probes included: TCP probes.
-		for name, p := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe} {
-			if p == nil || p.TCPSocket == nil {
-				t.Errorf("with --web.config.file the %s probe must be a TCP probe (the kubelet cannot authenticate): %+v", name, p)
-			}
+		// The web config protects every path; the kubelet cannot
+		// authenticate, so the probes use the health-only listener.
+		if len(c.Ports) != 2 || c.Ports[1].Name != "health" || c.Ports[1].ContainerPort != 9848 || flagValue(t, objs, "--web.health-listen-address") != ":9848" {
+			t.Errorf("with --web.config.file: ports %+v and --web.health-listen-address %q, want health 9848", c.Ports, flagValue(t, objs, "--web.health-listen-address"))
 		}
+		probe("liveness", c.LivenessProbe, "/healthz", "health")
+		probe("readiness", c.ReadinessProbe, "/readyz", "health")
 		var mounted bool
 		for _, m := range c.VolumeMounts {
 			mounted = mounted || strings.HasPrefix(flagValue(t, objs, "--web.config.file"), m.MountPath+"/") && m.ReadOnly

@@ -156,7 +156,8 @@ func TestWebConfig(t *testing.T) {
 		t.Parallel()
 		cfg := writeFile(t, dir, "web-basic.yml", []byte(fmt.Sprintf(
 			"tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n", certFile, keyFile, user, hash)))
-		p := startProc(t, cluster.Kubeconfig(), "--web.config.file="+cfg)
+		healthAddr := freeLoopbackAddr(t)
+		p := startProc(t, cluster.Kubeconfig(), "--web.config.file="+cfg, "--web.health-listen-address="+healthAddr)
 		trusted := httpsClient(serverCA.pool())
 		waitServing(t, p, trusted, basicAuth(user, password))
 		base := "https://" + p.addr
@@ -202,6 +203,13 @@ func TestWebConfig(t *testing.T) {
 		}
 		if strings.Contains(p.Logs(), password) {
 			t.Errorf("the exporter logged the password")
+		}
+		// The health-only listener answers the kubelet's probes without
+		// credentials, and serves nothing else.
+		for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 404, "/runbooks/KubeJobOOMKilled": 404, "/": 404} {
+			if code, _, err := get(ctx, plainHTTP, "http://"+healthAddr+path); err != nil || code != want {
+				t.Errorf("health listener GET %s: %d %v, want %d", path, code, err, want)
+			}
 		}
 	})
 
@@ -262,4 +270,15 @@ func mustPair(t *testing.T, certPEM, keyPEM []byte) tls.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
