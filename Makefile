@@ -53,3 +53,4 @@ test: vet unit golden mixin-check e2e
 -include tools/tools.mk
 -include mixin/mixin.mk
 -include e2e/e2e.mk
+-include e2e/pipeline.mk
