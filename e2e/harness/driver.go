@@ -63,6 +63,7 @@ type PodDriver struct {
 	pods     map[types.UID]*podRun
 	deleting map[types.UID]bool
 	attempts map[string]int
+	last     map[types.UID]*v1.Pod // what the last status write returned
 	wg       sync.WaitGroup
 }
 
@@ -84,6 +85,7 @@ func NewPodDriver(client kubernetes.Interface, opts DriverOptions, log io.Writer
 		pods:     map[types.UID]*podRun{},
 		deleting: map[types.UID]bool{},
 		attempts: map[string]int{},
+		last:     map[types.UID]*v1.Pod{},
 	}, nil
 }
 
@@ -187,6 +189,7 @@ func (d *PodDriver) forget(uid types.UID) {
 	}
 	delete(d.pods, uid)
 	delete(d.deleting, uid)
+	delete(d.last, uid)
 }
 
 // nextAttempt counts runs per Job (and completion index); pods without a
@@ -332,23 +335,44 @@ func (d *PodDriver) drive(ctx context.Context, pod *v1.Pod) error {
 	}
 }
 
-// write replaces the pod's status with what mutate makes of it, retrying on
-// conflicts (the Job controller updates pods too, to remove its finalizer).
+// write replaces the pod's status with what mutate makes of it. It starts
+// from the object its last write returned (one request per step, which
+// matters for scale tests) and re-reads the pod on a conflict (the Job
+// controller updates pods too, to remove its finalizer).
 func (d *PodDriver) write(ctx context.Context, pod *v1.Pod, mutate func(*v1.PodStatus)) error {
+	d.mu.Lock()
+	cur := d.last[pod.UID]
+	d.mu.Unlock()
+	if cur == nil {
+		cur = pod
+	}
+	cur = cur.DeepCopy()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := d.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if cur.UID != pod.UID {
-			return fmt.Errorf("pod was replaced")
+		if cur == nil {
+			fresh, err := d.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if fresh.UID != pod.UID {
+				return fmt.Errorf("pod was replaced")
+			}
+			cur = fresh
 		}
 		if isTerminal(cur) {
 			return nil // never resurrect a finished pod
 		}
 		mutate(&cur.Status)
-		_, err = d.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-		return err
+		updated, err := d.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		if err != nil {
+			cur = nil
+			return err
+		}
+		d.mu.Lock()
+		if _, tracked := d.pods[pod.UID]; tracked {
+			d.last[pod.UID] = updated
+		}
+		d.mu.Unlock()
+		return nil
 	})
 }
 
