@@ -14,6 +14,14 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
 .PHONY: all build test unit vet golden golden-update bench fuzz
 all: build
 
+# Each part of the project keeps its own rules beside its sources. Included
+# here, before the rules below, so that their variables ($(PROMTOOL), …) are
+# set when prerequisites are read.
+include tools/tools.mk
+include mixin/mixin.mk
+include e2e/e2e.mk
+include e2e/pipeline.mk
+
 build: $(EXPORTER)
 
 $(EXPORTER): FORCE
@@ -48,9 +56,3 @@ fuzz:
 	done
 
 test: vet unit golden mixin-check e2e
-
-# Each part of the project keeps its own rules beside its sources.
--include tools/tools.mk
--include mixin/mixin.mk
--include e2e/e2e.mk
--include e2e/pipeline.mk
