@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -86,6 +87,8 @@ type Watcher struct {
 	crons  *collectors.CronJobs
 	scopes []*scope
 	queue  workqueue.TypedInterface[string]
+
+	pods atomic.Int64 // pods in the caches
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // key → time of its oldest unprocessed event
@@ -184,9 +187,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
 		}},
 		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { w.enqueuePodJob(obj) },
+			AddFunc:    func(obj any) { w.pods.Add(1); w.enqueuePodJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
-			DeleteFunc: func(obj any) { w.enqueuePodJob(obj) },
+			DeleteFunc: func(obj any) { w.pods.Add(-1); w.enqueuePodJob(obj) },
 		}},
 	} {
 		if err := inf.informer.SetTransform(inf.transform); err != nil {
@@ -369,14 +372,9 @@ func (w *Watcher) Synced() bool {
 	return j && p
 }
 
-// Pods is the number of pods in the caches.
-func (w *Watcher) Pods() int {
-	n := 0
-	for _, s := range w.scopes {
-		n += len(s.pods.GetIndexer().ListKeys())
-	}
-	return n
-}
+// Pods is the number of pods in the caches, counted by the event handlers
+// (a scrape must not list 100k cache keys to count them).
+func (w *Watcher) Pods() int { return int(w.pods.Load()) }
 
 func (w *Watcher) processNext() bool {
 	key, quit := w.queue.Get()
