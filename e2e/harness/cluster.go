@@ -312,7 +312,7 @@ func (c *Cluster) writeKubeconfig() error {
 	rc := c.restConfig
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["e2e"] = &clientcmdapi.Cluster{
-		Server:                   "https://" + c.proxy.addr(),
+		Server:                   "https://" + c.proxy.addr,
 		CertificateAuthorityData: rc.TLSClientConfig.CAData,
 		TLSServerName:            rc.TLSClientConfig.ServerName,
 	}
@@ -332,11 +332,21 @@ func (c *Cluster) clientFor(userAgent string) kubernetes.Interface {
 // the API server through a proxy that SetAPIServerReachable controls.
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 
-// SetAPIServerReachable(false) simulates an API-server outage for the
-// clients of Kubeconfig() (the exporter, kubectl): open connections are
-// dropped and new ones refused. The in-process Job controller and pod driver
-// keep working, so Jobs move on meanwhile. true ends the outage.
-func (c *Cluster) SetAPIServerReachable(ok bool) { c.proxy.setDown(!ok) }
+// SetAPIServerOutage simulates an API-server outage for the clients of
+// Kubeconfig() (the exporter, kubectl): open connections are dropped, and
+// new ones refused (OutageRefused) or accepted and dropped (OutageReset).
+// The in-process Job controller and pod driver keep working, so Jobs move
+// on meanwhile. OutageNone ends the outage (same address).
+func (c *Cluster) SetAPIServerOutage(o Outage) error { return c.proxy.setOutage(o) }
+
+// SetAPIServerReachable(false) is SetAPIServerOutage(OutageRefused), as when
+// kube-apiserver is down; true ends the outage.
+func (c *Cluster) SetAPIServerReachable(ok bool) error {
+	if ok {
+		return c.SetAPIServerOutage(OutageNone)
+	}
+	return c.SetAPIServerOutage(OutageRefused)
+}
 
 // RESTConfig returns a copy of the cluster-admin client configuration.
 func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.restConfig) }

@@ -35,13 +35,20 @@ func TestSmoke(t *testing.T) {
 	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		t.Fatalf("kubeconfig client: %v", err)
 	}
-	c.SetAPIServerReachable(false)
-	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err == nil {
-		t.Fatal("API server reachable through the kubeconfig during an outage")
-	}
-	c.SetAPIServerReachable(true)
-	if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
-		t.Fatalf("after the outage: %v", err)
+	for _, o := range []Outage{OutageRefused, OutageReset} {
+		if err := c.SetAPIServerOutage(o); err != nil {
+			t.Fatal(err)
+		}
+		kc.Timeout = 2 * time.Second
+		if _, err := kubernetes.NewForConfigOrDie(kc).CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err == nil {
+			t.Fatalf("outage %s: API server reachable through the kubeconfig", o)
+		}
+		if err := c.SetAPIServerOutage(OutageNone); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ext.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+			t.Fatalf("after the %s outage: %v", o, err)
+		}
 	}
 
 	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "smoke"}}

@@ -41,11 +41,16 @@ func newEnv(t *testing.T, ns string) *env {
 	t.Parallel()
 	ns = fmt.Sprintf("%s-%d", ns, nsSeq.Add(1))
 	e := &env{t: t, ctx: context.Background(), ns: ns, client: cluster.Client()}
-	_, err := e.client.CoreV1().Namespaces().Create(e.ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace %s: %v", ns, err)
-	}
+	newNamespace(t, e)
 	return e
+}
+
+func newNamespace(t *testing.T, e *env) {
+	t.Helper()
+	_, err := e.client.CoreV1().Namespaces().Create(e.ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create namespace %s: %v", e.ns, err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -161,6 +161,7 @@ func TestActiveDeadlineExceeded(t *testing.T) {
 		x.eq("active_deadline_seconds", 4)
 		x.eq("deadline_timestamp_seconds", unix(*j.Status.StartTime)+4)
 		x.eq("pods", 1, "state", "active")
+		x.eq("pods", 1, "state", "ready")
 		x.absent("failed")
 	})
 
@@ -526,7 +527,8 @@ func TestExporterEndpoints(t *testing.T) {
 		for _, r := range []string{"jobs", "pods"} {
 			x.eq("exporter_watch_synced", 1, "resource", r)
 			x.eq("exporter_watch_up", 1, "resource", r)
-			for _, reason := range []string{"forbidden", "unauthorized", "unreachable"} {
+			// (unreachable is expected: TestAPIServerOutage cuts the API server)
+			for _, reason := range []string{"forbidden", "unauthorized"} {
 				if v := m.Sum("kubejob_exporter_watch_errors_total", harness.Labels{"resource": r, "reason": reason}); v != 0 {
 					x.failf("kubejob_exporter_watch_errors_total{resource=%q,reason=%q} = %v", r, reason, v)
 				}
