@@ -31,7 +31,8 @@ func ClassifyError(err error) string {
 		return ErrUnauthorized
 	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
 		return ErrExpired
-	case utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err),
+	case errors.Is(err, errShortWatch),
+		utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err),
 		errors.Is(err, context.DeadlineExceeded), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err),
 		apierrors.IsServiceUnavailable(err), apierrors.IsTooManyRequests(err):
 		return ErrUnreachable

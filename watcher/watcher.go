@@ -252,8 +252,13 @@ func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			tweak(&o)
 			wi, err := watchFn(ctx, o)
-			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
-			return wi, markRecorded(err)
+			if err != nil {
+				w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+				return nil, markRecorded(err)
+			}
+			// A watch that opened is not yet a working watch: see
+			// observedWatch.
+			return newObservedWatch(wi, func(err error) { w.cfg.Recorder.ListWatchResult(resource, "watch", err) }), nil
 		},
 	}, w.cfg.Client)
 }
