@@ -61,9 +61,9 @@ type Config struct {
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
 	// Shard selects this replica's part of the Jobs (zero value: all).
-	Shard Shard
-	Logger    *slog.Logger
-	Recorder  Recorder
+	Shard    Shard
+	Logger   *slog.Logger
+	Recorder Recorder
 }
 
 // podJobIndex indexes pods by the "namespace/name" of their controlling Job.
