@@ -31,6 +31,9 @@ type Config struct {
 	Backoff           job.Backoff
 	Collectors        collectors.Options
 	Shard             watcher.Shard
+	// PermissionCheckInterval: how often to ask RBAC whether the watches
+	// are still allowed (0: never; --kube.permission-check-interval).
+	PermissionCheckInterval time.Duration
 	// PodMetrics, if set, is polled for the memory working set of Job
 	// pods every PodMetricsInterval (--collector.pod-metrics).
 	PodMetrics         metricsclient.Interface
@@ -95,6 +98,8 @@ func (cfg Config) WatchConfig() watcher.Config {
 		Summarize:         job.Options{Backoff: cfg.Backoff},
 		Shard:             cfg.Shard,
 		Logger:            cfg.Logger,
+
+		PermissionCheckInterval: cfg.PermissionCheckInterval,
 	}
 }
 

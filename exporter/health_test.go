@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -74,5 +76,53 @@ func TestForbiddenListIsReported(t *testing.T) {
 	})
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v after recovery, want 1", v)
+	}
+}
+
+// TestPermissionLossAtRuntime: RBAC revoked while the watches stay open
+// (as they do on a real API server) is caught by the periodic access
+// review: watch_up 0, a forbidden error counted, one log line naming what
+// is denied, /readyz failing; allowed again, it recovers without restart.
+func TestPermissionLossAtRuntime(t *testing.T) {
+	client := fake.NewClientset(fixture.Cluster()...)
+	var denyPodWatch atomic.Bool
+	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		attrs := review.Spec.ResourceAttributes
+		review.Status.Allowed = !(denyPodWatch.Load() && attrs.Resource == "pods" && attrs.Verb == "watch")
+		return true, review, nil
+	})
+	var logs strings.Builder
+	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Logger: newTestLogger(&logs), PermissionCheckInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "ready", func() bool { return exp.Self.Ready() == nil })
+
+	denyPodWatch.Store(true)
+	waitFor(t, "the denial to be reported", func() bool { return exp.Self.Ready() != nil })
+	if err := exp.Self.Ready(); !strings.Contains(err.Error(), "RBAC denies: watch pods cluster-wide") {
+		t.Errorf("readiness error %q does not name the denied permission", err)
+	}
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 0 {
+		t.Errorf("watch_up{pods} = %v, want 0", v)
+	}
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
+		t.Errorf("watch_up{jobs} = %v, want 1: jobs are still allowed", v)
+	}
+	if v := testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("pods", "forbidden")); v != 1 {
+		t.Errorf("watch_errors_total{pods,forbidden} = %v, want 1 (once per denial)", v)
+	}
+	denyPodWatch.Store(false)
+	waitFor(t, "recovery", func() bool { return exp.Self.Ready() == nil })
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 1 {
+		t.Errorf("watch_up{pods} = %v after recovery, want 1", v)
+	}
+	if n := strings.Count(logs.String(), "RBAC denies the exporter: cannot watch pods cluster-wide"); n != 1 {
+		t.Errorf("denial logged %d times, want 1:\n%s", n, logs.String())
 	}
 }

@@ -3,6 +3,7 @@ package exporter
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ type SelfMetrics struct {
 	synced map[string]bool            // resource → informers synced
 	errs   map[string]string          // resource → last error, while down
 	logged map[string]map[string]bool // resource → "verb reason" logged during this outage
+	denied map[string][]string        // resource → permissions RBAC denies now
 }
 
 // Resources are the watched resources.
@@ -73,6 +75,7 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard wa
 		synced: map[string]bool{},
 		errs:   map[string]string{},
 		logged: map[string]map[string]bool{},
+		denied: map[string][]string{},
 	}
 	for _, r := range Resources {
 		m.watchUp.WithLabelValues(r).Set(1)
@@ -136,7 +139,9 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 		m.up[resource] = true
 		delete(m.errs, resource)
 		delete(m.logged, resource)
-		m.watchUp.WithLabelValues(resource).Set(1)
+		if len(m.denied[resource]) == 0 {
+			m.watchUp.WithLabelValues(resource).Set(1)
+		}
 		return
 	}
 	reason := watcher.ClassifyError(err)
@@ -158,6 +163,33 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 	m.watchUp.WithLabelValues(resource).Set(0)
 }
 
+// Permissions implements watcher.Recorder: a denial marks the watch down
+// (an open watch keeps streaming after its RoleBinding is gone, so the
+// watch itself would not say so for minutes), counts a forbidden error and
+// is logged once; when everything is allowed again the watch's own state
+// decides.
+func (m *SelfMetrics) Permissions(resource string, denied []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	was := strings.Join(m.denied[resource], "; ")
+	now := strings.Join(denied, "; ")
+	switch {
+	case now == was:
+		return
+	case now != "":
+		m.denied[resource] = denied
+		m.watchErrors.WithLabelValues(resource, watcher.ErrForbidden).Inc()
+		m.watchUp.WithLabelValues(resource).Set(0)
+		m.logger.Error("RBAC denies the exporter: cannot "+now, "resource", resource, "reason", watcher.ErrForbidden)
+	default:
+		delete(m.denied, resource)
+		m.logger.Info("RBAC allows the exporter again", "resource", resource)
+		if m.up[resource] {
+			m.watchUp.WithLabelValues(resource).Set(1)
+		}
+	}
+}
+
 // Synced implements watcher.Recorder.
 func (m *SelfMetrics) Synced(resource string, synced bool) {
 	m.mu.Lock()
@@ -176,6 +208,9 @@ func (m *SelfMetrics) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range Resources {
+		if d := m.denied[r]; len(d) > 0 {
+			return fmt.Errorf("RBAC denies: %s", strings.Join(d, "; "))
+		}
 		if e, down := m.errs[r]; down {
 			return fmt.Errorf("watch failing: %s", e)
 		}

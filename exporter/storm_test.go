@@ -42,7 +42,9 @@ func TestScrapeStorm(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "sync", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN })
+	waitFor(t, "sync", func() bool {
+		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
+	})
 	h, err := exp.Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,9 @@ type Recorder interface {
 	// EventProcessed reports the time from a watch event to the updated
 	// metrics.
 	EventProcessed(delay time.Duration)
+	// Permissions reports which needed permissions on a resource RBAC
+	// denies now ("list pods in namespace x"); none means all allowed.
+	Permissions(resource string, denied []string)
 }
 
 // Config selects what is watched.
@@ -61,9 +64,12 @@ type Config struct {
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
 	// Shard selects this replica's part of the Jobs (zero value: all).
-	Shard    Shard
-	Logger   *slog.Logger
-	Recorder Recorder
+	Shard Shard
+	// PermissionCheckInterval is how often RBAC is asked whether the
+	// watches are still allowed (0: never).
+	PermissionCheckInterval time.Duration
+	Logger                  *slog.Logger
+	Recorder                Recorder
 }
 
 // podJobIndex indexes pods by the "namespace/name" of their controlling Job.
@@ -331,6 +337,12 @@ func (w *Watcher) Run(ctx context.Context) {
 		go s.pods.RunWithContext(ctx)
 	}
 	go w.reportSync(ctx)
+	var checks sync.WaitGroup
+	if w.cfg.PermissionCheckInterval > 0 {
+		checks.Add(1)
+		go func() { defer checks.Done(); w.runPermissionChecks(ctx, w.cfg.PermissionCheckInterval) }()
+	}
+	defer checks.Wait()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
 		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
 		healthListen  = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
+		permCheck     = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
@@ -91,17 +92,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail("invalid --shard", err)
 	}
 	cfg := exporter.Config{
-		Shard:             watcher.Shard{Index: shardIndex, Total: *totalShards},
-		Namespaces:        splitList(*namespaces),
-		ExcludeNamespaces: splitList(*excludeNS),
-		JobSelector:       *jobSelector,
-		Backoff:           job.Backoff{Initial: *backoffInit, Max: *backoffMax},
-		Collectors:        collectors.Options{MaxIndexSeries: *maxIndexes},
-		TelemetryPath:     *telemetryPath,
-		MaxRequests:       *maxRequests,
-		Runbooks:          runbookFiles(),
-		Version:           version.Info(),
-		Logger:            logger,
+		Shard: watcher.Shard{Index: shardIndex, Total: *totalShards},
+
+		PermissionCheckInterval: *permCheck,
+		Namespaces:              splitList(*namespaces),
+		ExcludeNamespaces:       splitList(*excludeNS),
+		JobSelector:             *jobSelector,
+		Backoff:                 job.Backoff{Initial: *backoffInit, Max: *backoffMax},
+		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
+		TelemetryPath:           *telemetryPath,
+		MaxRequests:             *maxRequests,
+		Runbooks:                runbookFiles(),
+		Version:                 version.Info(),
+		Logger:                  logger,
 	}
 	// Everything that can be checked without a cluster is checked first.
 	if err := cfg.WatchConfig().Validate(); err != nil {
