@@ -27,6 +27,7 @@ func main() {
 	interval := flag.Duration("interval", 20*time.Second, "how often a new demo Job starts")
 	keep := flag.Duration("keep", 5*time.Minute, "finished demo Jobs are deleted after this long (as a TTL would)")
 	logLevel := flag.String("log.level", "info", "exporter log level")
+	pipeline := flag.Bool("pipeline", true, "also start Prometheus (built from the tools module on first use) and Alertmanager (if installed: make pipeline-deps) with the mixin's rules")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -34,7 +35,7 @@ func main() {
 	// Keep running to clean up when stdout goes away (`make demo | tee`,
 	// Ctrl-C kills tee first): writes then fail instead of killing us.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	if err := run(ctx, *listen, *interval, *keep, *logLevel); err != nil && !errors.Is(err, context.Canceled) {
+	if err := run(ctx, *listen, *interval, *keep, *logLevel, *pipeline); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
@@ -44,7 +45,7 @@ func say(format string, args ...any) {
 	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func run(ctx context.Context, listen string, interval, keep time.Duration, logLevel string) error {
+func run(ctx context.Context, listen string, interval, keep time.Duration, logLevel string, withPipeline bool) error {
 	work, err := os.MkdirTemp("", "kube-job-exporter-demo-")
 	if err != nil {
 		return err
@@ -127,6 +128,30 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 		return err
 	}
 
+	// Prometheus scraping the exporter with the mixin's rules, and
+	// Alertmanager paging a webhook, so the alerts can be seen firing.
+	pipelineText := "  Prometheus and Alertmanager: not started (-pipeline=false)\n"
+	if withPipeline {
+		pipe, err := harness.StartPipeline(ctx, harness.PipelineOptions{
+			ExporterAddr: exp.Addr(), WorkDir: filepath.Join(work, "pipeline"),
+			AlertmanagerOptional: true, Progress: say,
+			OnNotification: func(n harness.Notification) {
+				for _, a := range n.Message.Alerts {
+					say("page %s: %s %s/%s%s", a.Status, a.Labels["alertname"], a.Labels["namespace"], a.Labels["job_name"], a.Labels["cronjob"])
+				}
+			},
+		})
+		if err != nil {
+			pipelineText = fmt.Sprintf("  Prometheus and Alertmanager: not started: %v\n", err)
+		} else {
+			defer func() {
+				say("stopping Prometheus and Alertmanager")
+				pipe.Stop()
+			}()
+			pipelineText = pipe.Describe()
+		}
+	}
+
 	fmt.Printf(`
 kube-job-exporter demo is running (started in %s).
 
@@ -141,12 +166,13 @@ Demo Jobs in namespace "demo" (a new run every %s; finished ones deleted after %
 %s
 Try:  curl -s %s | grep -E '^kubejob_(failed|pod_failures|retries|pods_waiting)'
 
+%s
 Press Ctrl-C to stop; everything is removed.
 
 `, time.Since(begin).Round(100*time.Millisecond),
 		exp.URL("/metrics"), exp.URL("/"), exp.URL("/runbooks/"), cluster.Kubeconfig(), cluster.Kubeconfig(),
 		logPath, filepath.Join(cluster.WorkDir(), "control-plane.log"),
-		interval, keep, d.describe(), exp.URL("/metrics"))
+		interval, keep, d.describe(), exp.URL("/metrics"), pipelineText)
 
 	return d.stream(ctx, interval, exp)
 }
