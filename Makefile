@@ -29,8 +29,11 @@ $(EXPORTER): FORCE
 
 FORCE:
 
+# go vet, and gofmt over every module of the repository (root, e2e, tools).
 vet:
 	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 
 unit:
 	$(GO) test -race -count=1 ./...
