@@ -1,0 +1,293 @@
+package scale
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+// httpClient keeps connections alive and never decompresses: the gzip
+// scrapes measure the compressed body.
+var httpClient = &http.Client{
+	Timeout:   2 * time.Minute,
+	Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4},
+}
+
+// fetch GETs /metrics (gzip: with Accept-Encoding gzip) and returns the body
+// as sent and how long the request took until the last byte was read.
+func fetch(ctx context.Context, e *harness.Exporter, gzip bool) ([]byte, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL("/metrics"), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	if gzip {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	start := time.Now()
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	d := time.Since(start)
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("GET /metrics: %s: %.200s", resp.Status, body)
+	}
+	if gzip && resp.Header.Get("Content-Encoding") != "gzip" {
+		return nil, 0, fmt.Errorf("GET /metrics with Accept-Encoding gzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	return body, d, nil
+}
+
+// value returns the value of the series line that starts with prefix
+// (a metric name, or a name with its complete label set and "{...}").
+func value(body []byte, prefix string) (float64, bool) {
+	key := []byte("\n" + prefix + " ")
+	i := bytes.Index(body, key)
+	if i < 0 {
+		if bytes.HasPrefix(body, key[1:]) {
+			i = -1
+		} else {
+			return 0, false
+		}
+	}
+	rest := body[i+len(key):]
+	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(rest)), 64)
+	return f, err == nil
+}
+
+// seriesCount counts the sample lines of a text exposition: all of them, and
+// those of the kubejob_ metrics about Jobs (not kubejob_exporter_).
+func seriesCount(body []byte) (all, jobs int, families map[string]int) {
+	families = map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		all++
+		if bytes.HasPrefix(line, []byte("kubejob_")) && !bytes.HasPrefix(line, []byte("kubejob_exporter_")) {
+			jobs++
+			name := line
+			if k := bytes.IndexAny(line, "{ "); k >= 0 {
+				name = line[:k]
+			}
+			families[string(name)]++
+		}
+	}
+	return all, jobs, families
+}
+
+// count counts the lines starting with prefix.
+func count(body []byte, prefix string) int {
+	n := bytes.Count(body, []byte("\n"+prefix))
+	if bytes.HasPrefix(body, []byte(prefix)) {
+		n++
+	}
+	return n
+}
+
+// memSample is the exporter's own memory metrics from one scrape.
+type memSample struct {
+	HeapAlloc, HeapInuse, RSS float64
+	GCs                       float64
+}
+
+func readMem(body []byte) (memSample, error) {
+	var m memSample
+	var ok [4]bool
+	m.HeapAlloc, ok[0] = value(body, "go_memstats_heap_alloc_bytes")
+	m.HeapInuse, ok[1] = value(body, "go_memstats_heap_inuse_bytes")
+	m.RSS, ok[2] = value(body, "process_resident_memory_bytes")
+	m.GCs, ok[3] = value(body, "go_gc_duration_seconds_count")
+	for i, o := range ok {
+		if !o {
+			return m, fmt.Errorf("self-metric %d of (heap_alloc, heap_inuse, rss, gc count) missing from /metrics", i)
+		}
+	}
+	return m, nil
+}
+
+// heapAfterGC makes the exporter collect garbage and returns its memory
+// right after a collection: it alternates gzip scrapes (each allocates a
+// fresh gzip writer, about 1 MiB of garbage) with plain scrapes that read
+// go_gc_duration_seconds_count, and keeps the lowest heap_alloc seen right
+// after a GC over cycles collections. The exporter has no endpoint that
+// forces a GC; heap_alloc just after one is the live heap plus what was
+// allocated since (the scrape that triggered it, about 1 MiB), the same
+// for every exporter measured, so differences between exporters are exact
+// to about that.
+func heapAfterGC(ctx context.Context, e *harness.Exporter, cycles int, limit time.Duration) (memSample, error) {
+	body, _, err := fetch(ctx, e, false)
+	if err != nil {
+		return memSample{}, err
+	}
+	m, err := readMem(body)
+	if err != nil {
+		return m, err
+	}
+	best := memSample{HeapAlloc: -1}
+	gcs, seen := m.GCs, 0
+	deadline := time.Now().Add(limit)
+	for seen < cycles {
+		if time.Now().After(deadline) {
+			if best.HeapAlloc >= 0 {
+				return best, nil
+			}
+			return m, fmt.Errorf("no GC in the exporter within %s", limit)
+		}
+		if _, _, err := fetch(ctx, e, true); err != nil {
+			return m, err
+		}
+		body, _, err := fetch(ctx, e, false)
+		if err != nil {
+			return m, err
+		}
+		if m, err = readMem(body); err != nil {
+			return m, err
+		}
+		if m.GCs > gcs {
+			gcs = m.GCs
+			seen++
+			if best.HeapAlloc < 0 || m.HeapAlloc < best.HeapAlloc {
+				best = m
+			}
+		}
+	}
+	best.RSS = m.RSS // the latest RSS
+	return best, nil
+}
+
+// waitObjects polls until the exporter tracks jobs Jobs and pods Pods and
+// renders kubejob_complete for jobs Jobs.
+func waitObjects(ctx context.Context, e *harness.Exporter, jobs, pods int, timeout time.Duration) error {
+	return harness.Eventually(ctx, timeout, func(ctx context.Context) (bool, string, error) {
+		body, _, err := fetch(ctx, e, false)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		j, _ := value(body, `kubejob_exporter_objects{resource="jobs"}`)
+		p, _ := value(body, `kubejob_exporter_objects{resource="pods"}`)
+		c := count(body, "kubejob_complete{")
+		return int(j) == jobs && int(p) == pods && c == jobs,
+			fmt.Sprintf("exporter tracks %v Jobs and %v pods and renders %d Jobs, want %d, %d, %d", j, p, c, jobs, pods, jobs), nil
+	})
+}
+
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(q*float64(len(s))+0.999999) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	return s[i]
+}
+
+// peakRSS reads VmHWM of the exporter process (found by its listen address
+// on the command line; it is this test's child).
+func peakRSS(e *harness.Exporter) (float64, bool) {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	want := "--web.listen-address=" + e.Addr()
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !bytes.Contains(cmd, []byte(want)) || !bytes.Contains(cmd, []byte("kube-job-exporter")) {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join(d, "status"))
+		if err != nil {
+			return 0, false
+		}
+		for _, line := range strings.Split(string(st), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+				kb, err := strconv.ParseFloat(f[1], 64)
+				return kb * 1024, err == nil
+			}
+		}
+	}
+	return 0, false
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if _, v, ok := strings.Cut(line, ":"); ok {
+					cpu = strings.TrimSpace(v)
+				}
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				mem = fmt.Sprintf(", %.0f GiB RAM", kb/(1<<20))
+			}
+		}
+	}
+	return fmt.Sprintf("%s%s", cpu, mem)
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+
+func size(b int) string {
+	switch {
+	case b >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}
+
+func ms(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// grepLines returns the lines of body that contain sub.
+func grepLines(body []byte, sub string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.Contains(line, sub) {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,338 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
+)
+
+// Environment:
+//
+//	KJE_SCALE       quick (500 Jobs / 2,000 pods, churn 3×200 Jobs) or full
+//	                (adds 2,500 / 10,000 with churn 3×2,000 Jobs, then
+//	                10,000 / 100,000). Unset: quick (part of make e2e; -short skips).
+//	KJE_SCALE_OUT   write the Markdown report there (make scale does).
+//	KJE_SCALE_WORKERS  concurrent API clients for setup (default 64).
+const (
+	envSize    = "KJE_SCALE"
+	envOut     = "KJE_SCALE_OUT"
+	envWorkers = "KJE_SCALE_WORKERS"
+)
+
+// stage adds a batch of Jobs to the cluster, then measures. Stages are
+// cumulative: each one's totals include the earlier batches.
+type stage struct {
+	add        batch
+	churnWaves int
+	churnJobs  int
+}
+
+func plan(size string) ([]stage, error) {
+	quick := stage{add: batch{prefix: "scale", namespaces: 10, first: 0, count: 500, podsPerJob: 4}, churnWaves: 3, churnJobs: 200}
+	switch size {
+	case "quick":
+		return []stage{quick}, nil
+	case "full":
+		quick.churnWaves = 0
+		return []stage{
+			quick,
+			{add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4}, churnWaves: 3, churnJobs: 2000},
+			{add: batch{prefix: "scale", namespaces: 10, first: 2500, count: 7500, podsPerJob: 12}},
+		}, nil
+	}
+	return nil, fmt.Errorf("$%s=%q: want quick or full", envSize, size)
+}
+
+// result is one measured size.
+type result struct {
+	Jobs, Pods      int
+	Setup           time.Duration // creating this stage's objects
+	SetupRequests   int64
+	Ready           time.Duration // exporter start to /readyz 200
+	AllSeries       time.Duration // exporter start to every Job rendered
+	Full, PodsOnly  memSample     // after GC
+	Base            memSample
+	PeakRSS         float64
+	PlainP50        time.Duration
+	PlainP99        time.Duration
+	GzipP50         time.Duration
+	GzipP99         time.Duration
+	PlainBytes      int
+	GzipBytes       int
+	Series, JobSer  int
+	Families        map[string]int
+	UpdateP50       time.Duration
+	UpdateP99       time.Duration
+	UpdateMax       time.Duration
+	Updates         int
+	Churn           []churnWave
+	ChurnBefore     memSample
+	ChurnJobsPerWav int
+}
+
+type churnWave struct {
+	Created, Deleted time.Duration
+	After            memSample
+	SeriesAfter      int
+}
+
+func (r result) perPod() float64 { return (r.PodsOnly.HeapAlloc - r.Base.HeapAlloc) / float64(r.Pods) }
+func (r result) perJob() float64 { return (r.Full.HeapAlloc - r.PodsOnly.HeapAlloc) / float64(r.Jobs) }
+
+func TestScale(t *testing.T) {
+	runSize := os.Getenv(envSize)
+	if runSize == "" {
+		if testing.Short() {
+			t.Skip("scale run skipped in -short mode")
+		}
+		runSize = "quick" // make e2e: the quick size, about 20 s
+	}
+	stages, err := plan(runSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := 64
+	if w := os.Getenv(envWorkers); w != "" {
+		fmt.Sscan(w, &workers)
+	}
+	ctx := context.Background()
+	harness.PollInterval = 20 * time.Millisecond
+
+	work := t.TempDir()
+	binc := make(chan string, 1)
+	go func() {
+		p, err := harness.BuildExporter(ctx, work, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		binc <- p
+	}()
+	start := time.Now()
+	c, err := harness.Start(ctx, harness.Options{NoPodDriver: true, WorkDir: filepath.Join(work, "cluster")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	t.Logf("control plane up in %s", time.Since(start).Round(time.Millisecond))
+	bin := <-binc
+	if bin == "" {
+		t.FailNow()
+	}
+	cfg := c.RESTConfig()
+	cfg.QPS, cfg.Burst = 1e6, 1e6
+	cs := kubernetes.NewForConfigOrDie(cfg)
+
+	startExporter := func(name string, args ...string) (*harness.Exporter, time.Duration) {
+		t.Helper()
+		logf, err := os.Create(filepath.Join(work, name+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { logf.Close() })
+		s := time.Now()
+		e, err := harness.StartExporter(ctx, harness.ExporterOptions{
+			Binary: bin, Kubeconfig: c.Kubeconfig(), Args: args, LogLevel: "warn",
+			Output: logf, ReadyTimeout: 10 * time.Minute,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e, time.Since(s)
+	}
+
+	// The exporter with nothing to track: the base of the per-object costs.
+	be, _ := startExporter("exporter-base", "--namespaces=kje-scale-nothing")
+	baseMem, err := heapAfterGC(ctx, be, 3, time.Minute)
+	be.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("base exporter: heap %s after GC, RSS %s", mib(baseMem.HeapAlloc), mib(baseMem.RSS))
+
+	var results []result
+	jobs, pods := 0, 0
+	for _, st := range stages {
+		r := result{Base: baseMem}
+		s := time.Now()
+		last := time.Now()
+		n, err := createBatch(ctx, cs, st.add, workers, func(done int) {
+			if time.Since(last) > 15*time.Second {
+				last = time.Now()
+				t.Logf("  created %d/%d Jobs (%s)", done, st.add.count, time.Since(s).Round(time.Second))
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Setup, r.SetupRequests = time.Since(s), n
+		jobs, pods = jobs+st.add.count, pods+st.add.pods()
+		r.Jobs, r.Pods = jobs, pods
+		t.Logf("%d Jobs / %d pods: created %d Jobs and %d pods in %s (%d requests, %.0f/s, %d clients)",
+			jobs, pods, st.add.count, st.add.pods(), r.Setup.Round(time.Millisecond), n, float64(n)/r.Setup.Seconds(), workers)
+
+		exp, ready := startExporter(fmt.Sprintf("exporter-%d", jobs))
+		s = time.Now().Add(-ready)
+		if err := waitObjects(ctx, exp, jobs, pods, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		r.Ready, r.AllSeries = ready, time.Since(s)
+		t.Logf("  exporter ready in %s, every Job rendered after %s", ms(r.Ready), ms(r.AllSeries))
+
+		// Scrape latency and size.
+		nPlain, nGzip := 100, 50
+		if os.Getenv("KJE_SCALE_DEBUG") != "" {
+			nPlain, nGzip = 2, 2
+		}
+		var plain, gz []time.Duration
+		for i := 0; i < nPlain; i++ {
+			body, d, err := fetch(ctx, exp, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain = append(plain, d)
+			if i == 0 {
+				r.PlainBytes = len(body)
+				r.Series, r.JobSer, r.Families = seriesCount(body)
+			}
+		}
+		for i := 0; i < nGzip; i++ {
+			body, d, err := fetch(ctx, exp, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gz = append(gz, d)
+			r.GzipBytes = len(body)
+		}
+		r.PlainP50, r.PlainP99 = quantile(plain, 0.5), quantile(plain, 0.99)
+		r.GzipP50, r.GzipP99 = quantile(gz, 0.5), quantile(gz, 0.99)
+		t.Logf("  scrape plain p50 %s p99 %s %s; gzip p50 %s p99 %s %s; %d series (%d about Jobs)",
+			ms(r.PlainP50), ms(r.PlainP99), size(r.PlainBytes), ms(r.GzipP50), ms(r.GzipP99), size(r.GzipBytes), r.Series, r.JobSer)
+
+		if r.Full, err = heapAfterGC(ctx, exp, 3, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		r.PeakRSS, _ = peakRSS(exp)
+		t.Logf("  heap after GC %s (inuse %s), RSS %s, peak RSS %s", mib(r.Full.HeapAlloc), mib(r.Full.HeapInuse), mib(r.Full.RSS), mib(r.PeakRSS))
+
+		// Status update → /metrics, on running Jobs of this stage's batch.
+		var lat []time.Duration
+		stride := max(1, st.add.count/4/50) // 50 running Jobs spread over the batch
+		for i, k := st.add.first, 0; i < st.add.first+st.add.count && len(lat) < 50; i++ {
+			if kindOf(i) != kindRunning127 {
+				continue
+			}
+			if k++; (k-1)%stride != 0 {
+				continue
+			}
+			ns := namespaceOf(st.add.prefix, i, st.add.namespaces)
+			series := fmt.Sprintf(`kubejob_pod_failures{namespace="%s",job_name="%s",container="main",reason="Error",exit_code="127"}`, ns, jobName(i))
+			want := float64(st.add.podsPerJob)
+			s := time.Now()
+			if err := failRunningPod(ctx, cs, ns, i, st.add.podsPerJob); err != nil {
+				t.Fatal(err)
+			}
+			var got float64
+			for {
+				body, _, err := fetch(ctx, exp, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ = value(body, series); got == want {
+					break
+				}
+				if time.Since(s) > time.Minute {
+					t.Fatalf("%s: still %v after 1m, want %v; the Job's series:\n%s", series, got, want, grepLines(body, jobName(i)))
+				}
+			}
+			lat = append(lat, time.Since(s))
+		}
+		r.Updates = len(lat)
+		r.UpdateP50, r.UpdateP99, r.UpdateMax = quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1)
+		t.Logf("  status update → /metrics over %d updates: p50 %s p99 %s max %s", r.Updates, ms(r.UpdateP50), ms(r.UpdateP99), ms(r.UpdateMax))
+
+		// Churn: waves of Jobs created and deleted; the heap must come back.
+		if st.churnWaves > 0 {
+			r.ChurnJobsPerWav = st.churnJobs
+			r.ChurnBefore = r.Full
+			cb := batch{prefix: "churn", namespaces: 4, first: 1_000_000, count: st.churnJobs, podsPerJob: 2}
+			for w := 0; w < st.churnWaves; w++ {
+				var cw churnWave
+				s := time.Now()
+				if _, err := createBatch(ctx, cs, cb, workers, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := waitObjects(ctx, exp, jobs+cb.count, pods+cb.pods(), 5*time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				cw.Created = time.Since(s)
+				s = time.Now()
+				if _, err := deleteBatch(ctx, cs, cb, workers); err != nil {
+					t.Fatal(err)
+				}
+				if err := waitObjects(ctx, exp, jobs, pods, 5*time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				cw.Deleted = time.Since(s)
+				if cw.After, err = heapAfterGC(ctx, exp, 3, 5*time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				body, _, err := fetch(ctx, exp, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cw.SeriesAfter, _, _ = seriesCount(body)
+				t.Logf("  churn wave %d: +%d Jobs/%d pods seen in %s, deleted and gone in %s; heap after GC %s (before churn %s), %d series",
+					w+1, cb.count, cb.pods(), ms(cw.Created), ms(cw.Deleted), mib(cw.After.HeapAlloc), mib(r.ChurnBefore.HeapAlloc), cw.SeriesAfter)
+				r.Churn = append(r.Churn, cw)
+				if grow := cw.After.HeapAlloc - r.ChurnBefore.HeapAlloc; grow > max(2<<20, 0.05*r.ChurnBefore.HeapAlloc) {
+					t.Errorf("churn wave %d: heap after GC grew by %s over the level before churn (deleted objects kept?)", w+1, mib(grow))
+				}
+				if cw.SeriesAfter != r.Series {
+					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before", w+1, cw.SeriesAfter, r.Series)
+				}
+			}
+		}
+		exp.Stop()
+
+		// The same pods without their Jobs (no Job matches the selector;
+		// the pod informer does not use it): the heap the pods take.
+		pe, _ := startExporter(fmt.Sprintf("exporter-pods-%d", jobs), "--job.selector=kje-scale-none=true")
+		if err := harness.Eventually(ctx, 10*time.Minute, func(ctx context.Context) (bool, string, error) {
+			body, _, err := fetch(ctx, pe, false)
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			p, _ := value(body, `kubejob_exporter_objects{resource="pods"}`)
+			return int(p) == pods, fmt.Sprintf("pods-only exporter tracks %v pods, want %d", p, pods), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if r.PodsOnly, err = heapAfterGC(ctx, pe, 3, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		pe.Stop()
+		t.Logf("  pods-only exporter heap after GC %s: %.0f B per Pod, %.0f B per Job", mib(r.PodsOnly.HeapAlloc), r.perPod(), r.perJob())
+		results = append(results, r)
+	}
+
+	report := render(results, runSize, workers)
+	fmt.Println(report)
+	if out := os.Getenv(envOut); out != "" {
+		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("report written to %s", out)
+	}
+	for _, r := range results {
+		for _, f := range checkTargets(r) {
+			t.Logf("target not met at %d Jobs / %d pods: %s", r.Jobs, r.Pods, f)
+		}
+	}
+}
