@@ -55,24 +55,9 @@ func newNamespace(t *testing.T, e *env) {
 
 func ptr[T any](v T) *T { return &v }
 
-// newJob is a Job whose pods follow outcome (harness.OutcomeAnnotation),
-// restartPolicy Never, one container "main".
+// newJob is a Job in the test's namespace whose pods follow outcome.
 func (e *env) newJob(name, outcome string) *batchv1.Job {
-	return &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
-		Spec: batchv1.JobSpec{
-			Template: v1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{harness.OutcomeAnnotation: outcome}},
-				Spec: v1.PodSpec{
-					RestartPolicy: v1.RestartPolicyNever,
-					Containers: []v1.Container{{
-						Name: "main", Image: "registry.example/batch/worker:1.0",
-						Command: []string{"/bin/worker"},
-					}},
-				},
-			},
-		},
-	}
+	return harness.OutcomeJob(e.ns, name, outcome)
 }
 
 func (e *env) create(job *batchv1.Job) *batchv1.Job {
