@@ -55,8 +55,9 @@ func shutdown(t *testing.T, outage harness.Outage) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		select {
 		case <-done:
@@ -106,9 +107,8 @@ func shutdown(t *testing.T, outage harness.Outage) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var waitErr error
 	select {
-	case waitErr = <-done:
+	case <-done:
 	case <-time.After(httpShutdownTimeout + 20*time.Second):
 		t.Fatalf("still running %s after SIGTERM\n%s", time.Since(sent).Round(time.Millisecond), logs())
 	}
