@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -207,18 +208,22 @@ func (m *SelfMetrics) EventProcessed(d time.Duration) { m.eventDelay.Observe(d.S
 func (m *SelfMetrics) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var problems []string
 	for _, r := range Resources {
 		if d := m.denied[r]; len(d) > 0 {
-			return fmt.Errorf("RBAC denies: %s", strings.Join(d, "; "))
+			problems = append(problems, "RBAC denies: "+strings.Join(d, "; "))
 		}
 		if e, down := m.errs[r]; down {
-			return fmt.Errorf("watch failing: %s", e)
+			problems = append(problems, "watch failing: "+e)
 		}
 	}
 	for _, r := range Resources {
-		if !m.synced[r] {
-			return fmt.Errorf("%s not synced yet", r)
+		if !m.synced[r] && len(problems) == 0 {
+			problems = append(problems, r+" not synced yet")
 		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }

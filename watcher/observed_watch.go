@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -53,7 +54,12 @@ func (w *observedWatch) run() {
 				}
 				return
 			}
-			if !reported && ev.Type != watch.Error {
+			switch {
+			case ev.Type == watch.Error:
+				// A 410 Gone (expired resource version) arrives inside the
+				// stream; the reflector re-lists without telling anyone.
+				w.report(apierrors.FromObject(ev.Object))
+			case !reported:
 				w.report(nil)
 				reported = true
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -87,4 +88,20 @@ func TestObservedWatchStopDoesNotLeak(t *testing.T) {
 	inner.Add(&corev1.Pod{}) // buffered; the consumer never reads it
 	w.Stop()
 	drain(w) // returns once run() has exited, although the event was never taken
+}
+
+// TestObservedWatchErrorEventIsReported: an expired resource version comes
+// as an error event in the stream; it is reported with its reason.
+func TestObservedWatchErrorEventIsReported(t *testing.T) {
+	var r results
+	inner := watch.NewRaceFreeFake()
+	w := newObservedWatch(inner, r.report)
+	gone := apierrors.NewResourceExpired("too old resource version: 124 (301)")
+	inner.Error(&gone.ErrStatus)
+	inner.Stop()
+	drain(w)
+	got := r.get()
+	if len(got) == 0 || ClassifyError(got[0]) != ErrExpired {
+		t.Fatalf("reports %v, want an expired error first", got)
+	}
 }
