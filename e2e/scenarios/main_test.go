@@ -18,6 +18,8 @@ import (
 var (
 	cluster  *harness.Cluster
 	exporter *harness.Exporter
+	// exporterBinary is the binary under test, also run as `diagnose`.
+	exporterBinary string
 )
 
 func TestMain(m *testing.M) {
@@ -69,6 +71,7 @@ func run(m *testing.M) (code int) {
 		fmt.Fprintf(os.Stderr, "e2e: build exporter: %v\n", b.err)
 		return 1
 	}
+	exporterBinary = b.path
 	logf, err := os.Create(filepath.Join(work, "exporter.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
