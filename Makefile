@@ -11,7 +11,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
              -X github.com/prometheus/common/version.Revision=$(REVISION) \
              -X github.com/prometheus/common/version.Branch=main
 
-.PHONY: all build test unit vet golden golden-update bench fuzz
+.PHONY: all build test unit vet golden golden-update bench fuzz fuzz-short
 all: build
 
 # Each part of the project keeps its own rules beside its sources. Included
@@ -58,4 +58,8 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} ./job/ || exit 1; \
 	done
 
-test: vet unit golden mixin-check e2e
+# CI runs each fuzzer briefly (FUZZTIME=5s); `make fuzz FUZZTIME=10m` for long runs.
+fuzz-short:
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+test: vet unit golden fuzz-short mixin-check e2e
