@@ -87,6 +87,13 @@ func seriesCount(body []byte) (all, jobs int, families map[string]int) {
 			continue
 		}
 		all++
+		if bytes.HasPrefix(line, []byte("kubejob_exporter_")) || !bytes.HasPrefix(line, []byte("kubejob_")) {
+			name := line
+			if k := bytes.IndexAny(line, "{ "); k >= 0 {
+				name = line[:k]
+			}
+			families["(self) "+string(name)]++
+		}
 		if bytes.HasPrefix(line, []byte("kubejob_")) && !bytes.HasPrefix(line, []byte("kubejob_exporter_")) {
 			jobs++
 			name := line
@@ -189,9 +196,11 @@ func waitObjects(ctx context.Context, e *harness.Exporter, jobs, pods int, timeo
 		}
 		j, _ := value(body, `kubejob_exporter_objects{resource="jobs"}`)
 		p, _ := value(body, `kubejob_exporter_objects{resource="pods"}`)
-		c := count(body, "kubejob_complete{")
-		return int(j) == jobs && int(p) == pods && c == jobs,
-			fmt.Sprintf("exporter tracks %v Jobs and %v pods and renders %d Jobs, want %d, %d, %d", j, p, c, jobs, pods, jobs), nil
+		// Every Job of this test has failed pods: kubejob_pod_failures
+		// shows that its pods, not only the Job, are reflected.
+		c, f := count(body, "kubejob_complete{"), count(body, "kubejob_pod_failures{")
+		return int(j) == jobs && int(p) == pods && c == jobs && f >= jobs,
+			fmt.Sprintf("exporter tracks %v Jobs and %v pods, renders %d Jobs, %d with pod failures; want %d, %d, %d, %d", j, p, c, f, jobs, pods, jobs, jobs), nil
 	})
 }
 
@@ -290,4 +299,21 @@ func grepLines(body []byte, sub string) string {
 		}
 	}
 	return b.String()
+}
+
+// familyDiff lists the metric families whose series count differs.
+func familyDiff(before, after map[string]int) string {
+	var out []string
+	for f, n := range after {
+		if before[f] != n {
+			out = append(out, fmt.Sprintf("%s %d→%d", f, before[f], n))
+		}
+	}
+	for f, n := range before {
+		if _, ok := after[f]; !ok {
+			out = append(out, fmt.Sprintf("%s %d→0", f, n))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,9 +38,15 @@ type stage struct {
 
 func plan(size string) ([]stage, error) {
 	quick := stage{add: batch{prefix: "scale", namespaces: 10, first: 0, count: 500, podsPerJob: 4}, churnWaves: 3, churnJobs: 200}
+	if n, err := strconv.Atoi(os.Getenv("KJE_SCALE_CHURN_JOBS")); err == nil && n > 0 {
+		quick.churnJobs = n
+	}
 	switch size {
 	case "quick":
 		return []stage{quick}, nil
+	case "medium": // 2,500 / 10,000 with churn, without the 100k-pod stage
+		quick.churnWaves = 0
+		return []stage{quick, {add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4}, churnWaves: 3, churnJobs: 2000}}, nil
 	case "full":
 		quick.churnWaves = 0
 		return []stage{
@@ -47,7 +55,7 @@ func plan(size string) ([]stage, error) {
 			{add: batch{prefix: "scale", namespaces: 10, first: 2500, count: 7500, podsPerJob: 12}},
 		}, nil
 	}
-	return nil, fmt.Errorf("$%s=%q: want quick or full", envSize, size)
+	return nil, fmt.Errorf("$%s=%q: want quick, medium or full", envSize, size)
 }
 
 // result is one measured size.
@@ -81,6 +89,7 @@ type churnWave struct {
 	Created, Deleted time.Duration
 	After            memSample
 	SeriesAfter      int
+	Diff             string // metric families whose series count changed
 }
 
 func (r result) perPod() float64 { return (r.PodsOnly.HeapAlloc - r.Base.HeapAlloc) / float64(r.Pods) }
@@ -287,7 +296,9 @@ func TestScale(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cw.SeriesAfter, _, _ = seriesCount(body)
+				var fams map[string]int
+				cw.SeriesAfter, _, fams = seriesCount(body)
+				cw.Diff = familyDiff(r.Families, fams)
 				t.Logf("  churn wave %d: +%d Jobs/%d pods seen in %s, deleted and gone in %s; heap after GC %s (before churn %s), %d series",
 					w+1, cb.count, cb.pods(), ms(cw.Created), ms(cw.Deleted), mib(cw.After.HeapAlloc), mib(r.ChurnBefore.HeapAlloc), cw.SeriesAfter)
 				r.Churn = append(r.Churn, cw)
@@ -295,7 +306,7 @@ func TestScale(t *testing.T) {
 					t.Errorf("churn wave %d: heap after GC grew by %s over the level before churn (deleted objects kept?)", w+1, mib(grow))
 				}
 				if cw.SeriesAfter != r.Series {
-					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before", w+1, cw.SeriesAfter, r.Series)
+					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before: %s", w+1, cw.SeriesAfter, r.Series, cw.Diff)
 				}
 			}
 		}
@@ -325,6 +336,12 @@ func TestScale(t *testing.T) {
 	report := render(results, runSize, workers)
 	fmt.Println(report)
 	if out := os.Getenv(envOut); out != "" {
+		// Keep the hand-written notes of an earlier report.
+		if old, err := os.ReadFile(out); err == nil {
+			if i := strings.Index(string(old), notesMarker); i >= 0 {
+				report += string(old[i:])
+			}
+		}
 		if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
 			t.Fatal(err)
 		}
