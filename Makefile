@@ -21,6 +21,7 @@ include tools/tools.mk
 include mixin/mixin.mk
 include e2e/e2e.mk
 include e2e/pipeline.mk
+include e2e/scale.mk
 
 build: $(EXPORTER)
 

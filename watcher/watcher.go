@@ -84,6 +84,9 @@ type scope struct {
 	namespace string
 	jobs      cache.SharedIndexInformer
 	pods      cache.SharedIndexInformer
+	// handlers are the event handler registrations: synced once the
+	// initial list has reached the handlers, not just the cache.
+	jobsHandler, podsHandler cache.ResourceEventHandlerRegistration
 }
 
 // Watcher watches Jobs and Pods and keeps the metrics up to date.
@@ -212,8 +215,14 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		}); err != nil {
 			return nil, err
 		}
-		if _, err := inf.informer.AddEventHandler(inf.handler); err != nil {
+		reg, err := inf.informer.AddEventHandler(inf.handler)
+		if err != nil {
 			return nil, err
+		}
+		if inf.resource == ResourceJobs {
+			s.jobsHandler = reg
+		} else {
+			s.podsHandler = reg
 		}
 	}
 	return s, nil
@@ -354,15 +363,19 @@ func (w *Watcher) Run(ctx context.Context) {
 	<-done
 }
 
-// reportSync publishes the informers' sync state until all have synced.
+// reportSync publishes the sync state until the initial lists of Jobs and
+// Pods have reached the handlers and every Job they named has been
+// rendered: only then is the output complete (a Job rendered before its
+// pods arrived lacks its failures), so only then is the exporter ready.
 func (w *Watcher) reportSync(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		jobsSynced, podsSynced := w.synced()
-		w.cfg.Recorder.Synced(ResourceJobs, jobsSynced)
-		w.cfg.Recorder.Synced(ResourcePods, podsSynced)
-		if jobsSynced && podsSynced {
+		rendered := jobsSynced && podsSynced && w.Pending() == 0
+		w.cfg.Recorder.Synced(ResourceJobs, jobsSynced && rendered)
+		w.cfg.Recorder.Synced(ResourcePods, podsSynced && rendered)
+		if rendered {
 			w.cfg.Logger.Info("caches synced", "jobs", w.jobs.Store.Len())
 			return
 		}
@@ -377,8 +390,8 @@ func (w *Watcher) reportSync(ctx context.Context) {
 func (w *Watcher) synced() (jobs, pods bool) {
 	jobs, pods = true, true
 	for _, s := range w.scopes {
-		jobs = jobs && s.jobs.HasSynced()
-		pods = pods && s.pods.HasSynced()
+		jobs = jobs && s.jobs.HasSynced() && s.jobsHandler.HasSynced()
+		pods = pods && s.pods.HasSynced() && s.podsHandler.HasSynced()
 	}
 	return jobs, pods
 }
