@@ -71,9 +71,6 @@ func (m *Jobs) Update(key string, s *job.Summary) {
 // Delete drops a deleted Job's series.
 func (m *Jobs) Delete(key string) { m.Store.Delete(key) }
 
-// Families lists the per-Job families.
-func (m *Jobs) Families() []metricstore.Family { return m.Store.Families() }
-
 func boolValue(b bool) float64 {
 	if b {
 		return 1

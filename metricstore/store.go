@@ -68,9 +68,6 @@ func New(families []Family) *Store {
 	return s
 }
 
-// Families returns the families of this store.
-func (s *Store) Families() []Family { return s.families }
-
 // Set replaces the samples of an object, as rendered by a Writer of this
 // store.
 func (s *Store) Set(key string, r *Rendered) {

@@ -396,12 +396,6 @@ func (w *Watcher) synced() (jobs, pods bool) {
 	return jobs, pods
 }
 
-// Synced tells whether every informer has synced its initial list.
-func (w *Watcher) Synced() bool {
-	j, p := w.synced()
-	return j && p
-}
-
 // Pods is the number of pods in the caches, counted by the event handlers
 // (a scrape must not list 100k cache keys to count them).
 func (w *Watcher) Pods() int { return int(w.pods.Load()) }
