@@ -18,13 +18,10 @@
 package deploy
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
@@ -41,8 +38,7 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) (code int) {
-	ctx := context.Background()
+func run(m *testing.M) int {
 	root, err := harness.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,47 +49,10 @@ func run(m *testing.M) (code int) {
 		// Only the copies are rewritten; no cluster needed.
 		return m.Run()
 	}
-	work, err := os.MkdirTemp("", "kje-deploy-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	workDir = work
-	defer func() {
-		if code == 0 {
-			os.RemoveAll(work)
-		} else {
-			fmt.Fprintf(os.Stderr, "deploy e2e: logs kept in %s\n", work)
-		}
-	}()
-
-	type built struct {
-		path string
-		err  error
-	}
-	buildDone := make(chan built, 1)
-	go func() {
-		p, err := harness.BuildExporter(ctx, work, nil)
-		buildDone <- built{p, err}
-	}()
-	start := time.Now()
-	c, err := harness.Start(ctx, harness.Options{
-		WorkDir:        filepath.Join(work, "cluster"),
-		APIServerFlags: []string{"--authorization-mode=RBAC"},
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "deploy e2e: start cluster: %v\n", err)
-		<-buildDone
-		return 1
-	}
-	cluster = c
-	defer c.Stop()
-	fmt.Fprintf(os.Stderr, "deploy e2e: control plane (RBAC authorizer) up in %s\n", time.Since(start).Round(time.Millisecond))
-	b := <-buildDone
-	if b.err != nil {
-		fmt.Fprintf(os.Stderr, "deploy e2e: build exporter: %v\n", b.err)
-		return 1
-	}
-	exporterBin = b.path
-	return m.Run()
+	// Its own control plane, with the RBAC authorizer on.
+	return harness.RunSuite("deploy-e2e", harness.Options{APIServerFlags: []string{"--authorization-mode=RBAC"}},
+		func(c *harness.Cluster, binary, work string) int {
+			cluster, exporterBin, workDir = c, binary, work
+			return m.Run()
+		})
 }

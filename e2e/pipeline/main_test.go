@@ -36,59 +36,34 @@ func run(m *testing.M) (code int) {
 		logf("%v", err)
 		return 1
 	}
-	work, err := os.MkdirTemp("", "kje-pipeline-")
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	defer func() {
-		if code == 0 {
-			os.RemoveAll(work)
-		} else {
-			logf("logs kept in %s (control-plane.log, exporter.log, prometheus.log, alertmanager.log)", work)
-		}
-	}()
-
-	// Build the exporter and Prometheus while the control plane starts.
+	// Build Prometheus while RunSuite builds the exporter and starts the
+	// control plane.
 	type built struct {
 		path string
 		err  error
 	}
-	exporterBuilt, promBuilt := make(chan built, 1), make(chan built, 1)
-	go func() {
-		start := time.Now()
-		p, err := harness.BuildExporter(ctx, work, nil)
-		logf("exporter built in %s", time.Since(start).Round(time.Millisecond))
-		exporterBuilt <- built{p, err}
-	}()
+	promBuilt := make(chan built, 1)
 	go func() {
 		start := time.Now()
 		p, err := harness.BuildPrometheus(ctx, nil)
 		logf("prometheus ready (%s) in %s", p, time.Since(start).Round(time.Millisecond))
 		promBuilt <- built{p, err}
 	}()
+	return harness.RunSuite("pipeline", harness.Options{}, func(c *harness.Cluster, binary, work string) int {
+		cluster = c
+		pb := <-promBuilt
+		if pb.err != nil {
+			logf("build prometheus: %v", pb.err)
+			return 1
+		}
+		return runPipeline(m, c, binary, pb.path, work)
+	})
+}
 
-	start := time.Now()
-	c, err := harness.Start(ctx, harness.Options{WorkDir: filepath.Join(work, "cluster")})
-	if err != nil {
-		logf("start cluster: %v", err)
-		<-exporterBuilt
-		<-promBuilt
-		return 1
-	}
-	cluster = c
-	defer c.Stop()
-	logf("control plane up in %s", time.Since(start).Round(time.Millisecond))
-
-	eb, pb := <-exporterBuilt, <-promBuilt
-	if eb.err != nil {
-		logf("build exporter: %v", eb.err)
-		return 1
-	}
-	if pb.err != nil {
-		logf("build prometheus: %v", pb.err)
-		return 1
-	}
+// runPipeline starts the exporter, Prometheus and Alertmanager, then the
+// tests.
+func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBinary, work string) int {
+	ctx := context.Background()
 	logFile, err := os.Create(filepath.Join(work, "exporter.log"))
 	if err != nil {
 		logf("%v", err)
@@ -97,7 +72,7 @@ func run(m *testing.M) (code int) {
 	defer logFile.Close()
 	initial, max := c.JobBackoff()
 	e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-		Binary: eb.path, Kubeconfig: c.Kubeconfig(),
+		Binary: exporterBinary, Kubeconfig: c.Kubeconfig(),
 		BackoffInitial: initial, BackoffMax: max,
 		Output: logFile,
 	})
@@ -108,11 +83,11 @@ func run(m *testing.M) (code int) {
 	exporter = e
 	defer e.Stop()
 
-	start = time.Now()
+	start := time.Now()
 	p, err := harness.StartPipeline(ctx, harness.PipelineOptions{
 		ExporterAddr:     e.Addr(),
 		WorkDir:          filepath.Join(work, "pipeline"),
-		PrometheusBinary: pb.path,
+		PrometheusBinary: prometheusBinary,
 	})
 	if err != nil {
 		logf("start pipeline: %v", err)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
@@ -27,51 +26,16 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) (code int) {
+func run(m *testing.M) int {
+	return harness.RunSuite("e2e", harness.Options{}, func(c *harness.Cluster, binary, work string) int {
+		cluster, exporterBinary = c, binary
+		return runWithExporter(m, c, binary, work)
+	})
+}
+
+// runWithExporter starts the one exporter every scenario scrapes.
+func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int {
 	ctx := context.Background()
-	work, err := os.MkdirTemp("", "kje-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() {
-		if code == 0 {
-			os.RemoveAll(work)
-		} else {
-			fmt.Fprintf(os.Stderr, "e2e: logs kept in %s (control-plane.log, exporter.log)\n", work)
-		}
-	}()
-
-	// Build the exporter while the control plane starts.
-	type built struct {
-		path string
-		err  error
-	}
-	buildDone := make(chan built, 1)
-	go func() {
-		start := time.Now()
-		p, err := harness.BuildExporter(ctx, work, nil)
-		fmt.Fprintf(os.Stderr, "e2e: exporter built in %s\n", time.Since(start).Round(time.Millisecond))
-		buildDone <- built{p, err}
-	}()
-
-	start := time.Now()
-	c, err := harness.Start(ctx, harness.Options{WorkDir: filepath.Join(work, "cluster")})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: start cluster: %v\n", err)
-		<-buildDone
-		return 1
-	}
-	cluster = c
-	defer c.Stop()
-	fmt.Fprintf(os.Stderr, "e2e: control plane up in %s\n", time.Since(start).Round(time.Millisecond))
-
-	b := <-buildDone
-	if b.err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: build exporter: %v\n", b.err)
-		return 1
-	}
-	exporterBinary = b.path
 	logf, err := os.Create(filepath.Join(work, "exporter.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -80,7 +44,7 @@ func run(m *testing.M) (code int) {
 	defer logf.Close()
 	initial, max := c.JobBackoff()
 	e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-		Binary:         b.path,
+		Binary:         binary,
 		Kubeconfig:     c.Kubeconfig(),
 		BackoffInitial: initial,
 		BackoffMax:     max,
