@@ -79,7 +79,7 @@ kubejob_retries{job_name="oom",namespace="ns"} 3
 # HELP kubejob_active_deadline_seconds Time the Job may run before it fails with DeadlineExceeded (spec.activeDeadlineSeconds); absent when not set.
 # TYPE kubejob_active_deadline_seconds gauge
 kubejob_active_deadline_seconds{job_name="run",namespace="ns"} 3600
-# HELP kubejob_backoff_delay_seconds Delay the Job controller applies before it creates the next pod: initial·2^(n-1) capped at the maximum, n being the failures since the last success (per index for backoffLimitPerIndex); 0 when there are none.
+# HELP kubejob_backoff_delay_seconds Delay the Job controller applies before it creates the next pod: initial·2^(n-1) capped at the maximum, n being the failures since the last success (per index for backoffLimitPerIndex); 0 when there are none. Absent once the Job has finished: no next pod comes.
 # TYPE kubejob_backoff_delay_seconds gauge
 kubejob_backoff_delay_seconds{job_name="run",namespace="ns"} 20
 # HELP kubejob_backoff_next_retry_timestamp_seconds When the controller may create the next pod: last failure time plus the backoff delay, in Unix seconds. Present while the Job is unfinished and has failures since its last success; compare with time().
@@ -101,14 +101,17 @@ kubejob_last_failure_timestamp_seconds{job_name="run",namespace="ns"} ` + ts(20)
 			gather: render(t, Options{}, flaky,
 				fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10),
 				fixture.Pod(flaky.J, "b", 25).Succeeded(60)),
-			metrics: []string{"kubejob_failed", "kubejob_complete", "kubejob_backoff_delay_seconds", "kubejob_backoff_next_retry_timestamp_seconds", "kubejob_retries"},
+			// Finished, not suspended: no backoff delay, no suspended
+			// series, and kubejob_pods only for the states with pods.
+			metrics: []string{"kubejob_failed", "kubejob_complete", "kubejob_backoff_delay_seconds", "kubejob_backoff_next_retry_timestamp_seconds", "kubejob_retries", "kubejob_suspended", "kubejob_pods"},
 			want: `
-# HELP kubejob_backoff_delay_seconds Delay the Job controller applies before it creates the next pod: initial·2^(n-1) capped at the maximum, n being the failures since the last success (per index for backoffLimitPerIndex); 0 when there are none.
-# TYPE kubejob_backoff_delay_seconds gauge
-kubejob_backoff_delay_seconds{job_name="flaky",namespace="ns"} 0
 # HELP kubejob_complete 1 once the Job has completed (Complete or SuccessCriteriaMet condition), else 0.
 # TYPE kubejob_complete gauge
 kubejob_complete{job_name="flaky",namespace="ns"} 1
+# HELP kubejob_pods Pods of the Job by state, from the Job status: active, ready, succeeded, failed, terminating. Only states with at least one pod have a series.
+# TYPE kubejob_pods gauge
+kubejob_pods{job_name="flaky",namespace="ns",state="failed"} 1
+kubejob_pods{job_name="flaky",namespace="ns",state="succeeded"} 1
 # HELP kubejob_retries Failures counted against backoffLimit now, as the Job controller counts them: failed pods (status.failed plus failed pods not yet counted; failures an Ignore rule of the podFailurePolicy matched are left out), plus for restartPolicy OnFailure the container restarts of pending and running pods.
 # TYPE kubejob_retries gauge
 kubejob_retries{job_name="flaky",namespace="ns"} 1
@@ -204,7 +207,7 @@ kubejob_pod_failures{container="app",exit_code="Other",job_name="odd",namespace=
 # HELP kubejob_active_deadline_seconds Time the Job may run before it fails with DeadlineExceeded (spec.activeDeadlineSeconds); absent when not set.
 # TYPE kubejob_active_deadline_seconds gauge
 kubejob_active_deadline_seconds{job_name="susp",namespace="ns"} 60
-# HELP kubejob_suspended 1 while the Job is suspended (spec.suspend), else 0.
+# HELP kubejob_suspended 1 while the Job is suspended (spec.suspend); absent otherwise.
 # TYPE kubejob_suspended gauge
 kubejob_suspended{job_name="susp",namespace="ns"} 1
 `,

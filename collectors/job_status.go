@@ -21,17 +21,31 @@ var statusGenerators = []generator{
 	gauge("kubejob_complete",
 		"1 once the Job has completed (Complete or SuccessCriteriaMet condition), else 0.",
 		func(s *job.Summary, _ Options, e emit) { e(boolValue(s.Complete)) }),
+	// The series below leave out what is false or zero: at 10k Jobs every
+	// always-present zero is 10k series Prometheus stores for nothing
+	// (issue #7: a tenth of kube-state-metrics' series). A state with no
+	// pods has no series; queries use "or vector(0)" or "unless".
 	gauge("kubejob_suspended",
-		"1 while the Job is suspended (spec.suspend), else 0.",
-		func(s *job.Summary, _ Options, e emit) { e(boolValue(s.Suspended)) }),
-	gauge("kubejob_pods",
-		"Pods of the Job by state, from the Job status: active, ready, succeeded, failed, terminating.",
+		"1 while the Job is suspended (spec.suspend); absent otherwise.",
 		func(s *job.Summary, _ Options, e emit) {
-			e(float64(s.Pods.Active), "state", "active")
-			e(float64(s.Pods.Ready), "state", "ready")
-			e(float64(s.Pods.Succeeded), "state", "succeeded")
-			e(float64(s.Pods.Failed), "state", "failed")
-			e(float64(s.Pods.Terminating), "state", "terminating")
+			if s.Suspended {
+				e(1)
+			}
+		}),
+	gauge("kubejob_pods",
+		"Pods of the Job by state, from the Job status: active, ready, succeeded, failed, terminating. Only states with at least one pod have a series.",
+		func(s *job.Summary, _ Options, e emit) {
+			for _, st := range []struct {
+				n     int32
+				state string
+			}{
+				{s.Pods.Active, "active"}, {s.Pods.Ready, "ready"}, {s.Pods.Succeeded, "succeeded"},
+				{s.Pods.Failed, "failed"}, {s.Pods.Terminating, "terminating"},
+			} {
+				if st.n != 0 {
+					e(float64(st.n), "state", st.state)
+				}
+			}
 		}),
 	gauge("kubejob_start_timestamp_seconds",
 		"When the Job controller started the Job (status.startTime), in Unix seconds.",
