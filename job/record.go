@@ -1,7 +1,10 @@
 package job
 
 import (
+	"encoding/binary"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -13,75 +16,31 @@ import (
 )
 
 // PodRecord is what the pod cache keeps per pod: the stripped pod of
-// StripPod in a compact form. A corev1.Pod struct alone is over 1 KiB before
-// any field is set; a PodRecord of a typical Job pod is a few hundred bytes,
-// which is what lets the exporter hold 100k pods in ~100 MiB. Pod()
-// rebuilds the stripped pod exactly (TestPodRecordRoundTrip), so Summarize
-// reads the same facts either way.
+// StripPod, encoded into one byte slice. A corev1.Pod struct alone is over
+// 1 KiB before any field is set; a struct of typed fields (strings, slices
+// of condition and status records) still cost one allocation per string
+// and slice, about 900 B for a typical Job pod once decoded from the API.
+// Encoded, the same facts take one allocation of about 150 B. That is what
+// keeps 100k pods within the memory budget of docs/scale.md. Pod() decodes
+// it back to exactly the stripped pod (TestPodRecordRoundTrip), so
+// Summarize reads the same facts either way; it runs once per Job event,
+// not per scrape.
+//
+// Only what the informer's key and index functions read stays outside the
+// encoding: namespace, name, resource version, deletion time and the name
+// of the controlling Job.
 type PodRecord struct {
 	Namespace, Name string
-	UID             types.UID
 	ResourceVersion string
-	Owner           ownerRecord
-	Created         int64 // Unix nanoseconds, 0 when unset
-	Deleted         int64 // 0 when not being deleted
-	DeletionGrace   *int64
-	NodeName        string
-	Phase           corev1.PodPhase
-	Reason          string
-	// Index annotations, parsed; -1 when absent.
-	Index, FailureCount, IgnoredCount int32
-	Conditions                        []conditionRecord
-	InitContainers, Containers        []containerRecord
-	InitStatuses, Statuses            []statusRecord
+	Deleted         int64  // Unix nanoseconds; 0 when not being deleted
+	jobName         string // controlling Job's name; "" when not a Job's
+	data            []byte // the rest, see encodePod
 }
-
-type ownerRecord struct {
-	APIVersion, Kind, Name string
-	UID                    types.UID
-}
-
-type conditionRecord struct {
-	Type   corev1.PodConditionType
-	Status corev1.ConditionStatus
-	Reason string
-	At     int64
-}
-
-type containerRecord struct {
-	Name, Image   string
-	RestartPolicy *corev1.ContainerRestartPolicy
-}
-
-type statusRecord struct {
-	Name         string
-	RestartCount int32
-	Ready        bool
-	State, Last  stateRecord
-}
-
-// stateRecord is a ContainerState: at most one of waiting, running,
-// terminated is set, as the API allows.
-type stateRecord struct {
-	Kind                stateKind
-	Reason              string // waiting or terminated
-	ExitCode, Signal    int32
-	StartedAt, Finished int64
-}
-
-type stateKind uint8
-
-const (
-	stateNone stateKind = iota
-	stateWaiting
-	stateRunning
-	stateTerminated
-)
 
 // GetObjectMeta lets the informer's key functions read the record
 // (meta.Accessor accepts a metav1.ObjectMetaAccessor).
 func (r *PodRecord) GetObjectMeta() metav1.Object {
-	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion}
+	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
 	if r.Deleted != 0 {
 		m.DeletionTimestamp = unixTime(r.Deleted)
 	}
@@ -90,10 +49,10 @@ func (r *PodRecord) GetObjectMeta() metav1.Object {
 
 // ControllerJobKey returns "namespace/name" of the Job controlling the pod.
 func (r *PodRecord) ControllerJobKey() (string, bool) {
-	if r.Owner.Kind != "Job" || r.Owner.Name == "" {
+	if r.jobName == "" {
 		return "", false
 	}
-	return r.Namespace + "/" + r.Owner.Name, true
+	return r.Namespace + "/" + r.jobName, true
 }
 
 // RecordPod is the pod informer's transform: StripPod, then the compact
@@ -112,98 +71,280 @@ func RecordPod(obj any) (any, error) {
 
 // NewPodRecord encodes a stripped pod (see StripPod).
 func NewPodRecord(p *corev1.Pod) *PodRecord {
-	r := &PodRecord{
-		Namespace: p.Namespace, Name: p.Name, UID: p.UID, ResourceVersion: p.ResourceVersion,
-		Created:       unixOrZero(p.CreationTimestamp),
-		DeletionGrace: p.DeletionGracePeriodSeconds,
-		NodeName:      p.Spec.NodeName,
-		Phase:         corev1.PodPhase(intern(string(p.Status.Phase))),
-		Reason:        intern(p.Status.Reason),
-		Index:         annotation(p, batchv1.JobCompletionIndexAnnotation),
-		FailureCount:  annotation(p, batchv1.JobIndexFailureCountAnnotation),
-		IgnoredCount:  annotation(p, batchv1.JobIndexIgnoredFailureCountAnnotation),
-	}
+	r := &PodRecord{Namespace: internNamespace(p.Namespace), Name: p.Name, ResourceVersion: p.ResourceVersion}
 	if p.DeletionTimestamp != nil {
 		r.Deleted = unixOrZero(*p.DeletionTimestamp)
 	}
-	if len(p.OwnerReferences) > 0 {
-		o := p.OwnerReferences[0] // StripPod keeps the controller only
-		r.Owner = ownerRecord{APIVersion: intern(o.APIVersion), Kind: intern(o.Kind), Name: o.Name, UID: o.UID}
+	if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "Job" {
+		r.jobName = p.OwnerReferences[0].Name // StripPod keeps the controller only
 	}
-	if n := len(p.Status.Conditions); n > 0 {
-		r.Conditions = make([]conditionRecord, n)
-		for i, c := range p.Status.Conditions {
-			r.Conditions[i] = conditionRecord{
-				Type:   corev1.PodConditionType(intern(string(c.Type))),
-				Status: corev1.ConditionStatus(intern(string(c.Status))),
-				Reason: intern(c.Reason),
-				At:     unixOrZero(c.LastTransitionTime),
-			}
-		}
-	}
-	r.InitContainers = containerRecords(p.Spec.InitContainers)
-	r.Containers = containerRecords(p.Spec.Containers)
-	r.InitStatuses = statusRecords(p.Status.InitContainerStatuses)
-	r.Statuses = statusRecords(p.Status.ContainerStatuses)
+	r.data = encodePod(p)
 	return r
 }
 
-// Pod rebuilds the stripped pod.
-func (r *PodRecord) Pod() *corev1.Pod {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion,
-			DeletionGracePeriodSeconds: r.DeletionGrace,
-		},
-		Spec: corev1.PodSpec{
-			NodeName:       r.NodeName,
-			InitContainers: containers(r.InitContainers),
-			Containers:     containers(r.Containers),
-		},
-		Status: corev1.PodStatus{
-			Phase:                 r.Phase,
-			Reason:                r.Reason,
-			InitContainerStatuses: statuses(r.InitStatuses),
-			ContainerStatuses:     statuses(r.Statuses),
-		},
+// Skeleton keeps only the pod's identity and owner: what an informer needs
+// to track an object this exporter replica does not report (another
+// shard's), at a fraction of the memory.
+func (r *PodRecord) Skeleton() *PodRecord {
+	p := r.Pod()
+	return NewPodRecord(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion, OwnerReferences: p.OwnerReferences,
+	}})
+}
+
+// The encoding: fields in a fixed order, integers as varints, strings
+// length-prefixed, optional values behind a presence byte, lists behind
+// their length. It never leaves this file, so it has no version: a record
+// is decoded by the same binary that encoded it.
+
+func encodePod(p *corev1.Pod) []byte {
+	e := encoder{b: make([]byte, 0, 256)}
+	e.int(unixOrZero(p.CreationTimestamp))
+	e.optInt(p.DeletionGracePeriodSeconds)
+	if len(p.OwnerReferences) > 0 {
+		o := p.OwnerReferences[0]
+		e.bool(true)
+		e.str(o.APIVersion)
+		e.str(o.Kind)
+		e.str(o.Name)
+		e.str(string(o.UID))
+	} else {
+		e.bool(false)
 	}
-	if r.Created != 0 {
-		p.CreationTimestamp = *unixTime(r.Created)
+	e.str(string(p.Status.Phase))
+	e.str(p.Status.Reason)
+	for _, key := range []string{batchv1.JobCompletionIndexAnnotation, batchv1.JobIndexFailureCountAnnotation, batchv1.JobIndexIgnoredFailureCountAnnotation} {
+		e.int(int64(annotation(p, key)))
+	}
+	e.int(int64(len(p.Status.Conditions)))
+	for _, c := range p.Status.Conditions {
+		e.str(string(c.Type))
+		e.str(string(c.Status))
+		e.str(c.Reason)
+		e.int(unixOrZero(c.LastTransitionTime))
+	}
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		e.int(int64(len(cs)))
+		for _, c := range cs {
+			e.str(c.Name)
+			e.str(c.Image)
+			if c.RestartPolicy != nil {
+				e.bool(true)
+				e.str(string(*c.RestartPolicy))
+			} else {
+				e.bool(false)
+			}
+		}
+	}
+	for _, ss := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		e.int(int64(len(ss)))
+		for _, s := range ss {
+			e.str(s.Name)
+			e.int(int64(s.RestartCount))
+			e.bool(s.Ready)
+			e.state(s.State)
+			e.state(s.LastTerminationState)
+		}
+	}
+	return slices.Clip(append([]byte(nil), e.b...)) // exactly sized: the cache keeps it
+}
+
+// Pod decodes the stripped pod.
+func (r *PodRecord) Pod() *corev1.Pod {
+	d := decoder{b: r.data}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}}
+	if created := d.int(); created != 0 {
+		p.CreationTimestamp = *unixTime(created)
 	}
 	if r.Deleted != 0 {
 		p.DeletionTimestamp = unixTime(r.Deleted)
 	}
-	if r.Owner.Kind != "" || r.Owner.Name != "" {
+	p.DeletionGracePeriodSeconds = d.optInt()
+	if d.bool() {
 		p.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion: r.Owner.APIVersion, Kind: r.Owner.Kind, Name: r.Owner.Name, UID: r.Owner.UID, Controller: ptr.To(true),
+			APIVersion: d.str(), Kind: d.str(), Name: d.str(), UID: types.UID(d.str()), Controller: ptr.To(true),
 		}}
 	}
-	for _, a := range []struct {
-		key string
-		v   int32
-	}{
-		{batchv1.JobCompletionIndexAnnotation, r.Index},
-		{batchv1.JobIndexFailureCountAnnotation, r.FailureCount},
-		{batchv1.JobIndexIgnoredFailureCountAnnotation, r.IgnoredCount},
-	} {
-		if a.v < 0 {
-			continue
+	p.Status.Phase = corev1.PodPhase(d.str())
+	p.Status.Reason = d.str()
+	for _, key := range []string{batchv1.JobCompletionIndexAnnotation, batchv1.JobIndexFailureCountAnnotation, batchv1.JobIndexIgnoredFailureCountAnnotation} {
+		if v := d.int(); v >= 0 {
+			if p.Annotations == nil {
+				p.Annotations = make(map[string]string, 3)
+			}
+			p.Annotations[key] = strconv.FormatInt(v, 10)
 		}
-		if p.Annotations == nil {
-			p.Annotations = make(map[string]string, 3)
-		}
-		p.Annotations[a.key] = strconv.FormatInt(int64(a.v), 10)
 	}
-	if len(r.Conditions) > 0 {
-		p.Status.Conditions = make([]corev1.PodCondition, len(r.Conditions))
-		for i, c := range r.Conditions {
-			p.Status.Conditions[i] = corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason}
-			if c.At != 0 {
-				p.Status.Conditions[i].LastTransitionTime = *unixTime(c.At)
+	if n := d.len(); n > 0 {
+		p.Status.Conditions = make([]corev1.PodCondition, n)
+		for i := range p.Status.Conditions {
+			c := &p.Status.Conditions[i]
+			c.Type, c.Status, c.Reason = corev1.PodConditionType(d.str()), corev1.ConditionStatus(d.str()), d.str()
+			if at := d.int(); at != 0 {
+				c.LastTransitionTime = *unixTime(at)
+			}
+		}
+	}
+	for _, cs := range []*[]corev1.Container{&p.Spec.InitContainers, &p.Spec.Containers} {
+		if n := d.len(); n > 0 {
+			*cs = make([]corev1.Container, n)
+			for i := range *cs {
+				c := &(*cs)[i]
+				c.Name, c.Image = d.str(), d.str()
+				if d.bool() {
+					c.RestartPolicy = ptr.To(corev1.ContainerRestartPolicy(d.str()))
+				}
+			}
+		}
+	}
+	for _, ss := range []*[]corev1.ContainerStatus{&p.Status.InitContainerStatuses, &p.Status.ContainerStatuses} {
+		if n := d.len(); n > 0 {
+			*ss = make([]corev1.ContainerStatus, n)
+			for i := range *ss {
+				s := &(*ss)[i]
+				s.Name, s.RestartCount, s.Ready = d.str(), int32(d.int()), d.bool()
+				s.State, s.LastTerminationState = d.state(), d.state()
 			}
 		}
 	}
 	return p
+}
+
+// ContainerState: at most one of waiting, running, terminated is set, as
+// the API allows; a kind byte says which.
+const (
+	stateNone byte = iota
+	stateWaiting
+	stateRunning
+	stateTerminated
+)
+
+func (e *encoder) state(s corev1.ContainerState) {
+	switch {
+	case s.Terminated != nil:
+		t := s.Terminated
+		e.b = append(e.b, stateTerminated)
+		e.str(t.Reason)
+		e.int(int64(t.ExitCode))
+		e.int(int64(t.Signal))
+		e.int(unixOrZero(t.StartedAt))
+		e.int(unixOrZero(t.FinishedAt))
+	case s.Running != nil:
+		e.b = append(e.b, stateRunning)
+		e.int(unixOrZero(s.Running.StartedAt))
+	case s.Waiting != nil:
+		e.b = append(e.b, stateWaiting)
+		e.str(s.Waiting.Reason)
+	default:
+		e.b = append(e.b, stateNone)
+	}
+}
+
+func (d *decoder) state() corev1.ContainerState {
+	switch d.byte() {
+	case stateTerminated:
+		t := &corev1.ContainerStateTerminated{Reason: d.str(), ExitCode: int32(d.int()), Signal: int32(d.int())}
+		if at := d.int(); at != 0 {
+			t.StartedAt = *unixTime(at)
+		}
+		if at := d.int(); at != 0 {
+			t.FinishedAt = *unixTime(at)
+		}
+		return corev1.ContainerState{Terminated: t}
+	case stateRunning:
+		run := &corev1.ContainerStateRunning{}
+		if at := d.int(); at != 0 {
+			run.StartedAt = *unixTime(at)
+		}
+		return corev1.ContainerState{Running: run}
+	case stateWaiting:
+		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: d.str()}}
+	}
+	return corev1.ContainerState{}
+}
+
+type encoder struct{ b []byte }
+
+func (e *encoder) int(v int64) { e.b = binary.AppendVarint(e.b, v) }
+
+func (e *encoder) str(s string) {
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *encoder) bool(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
+func (e *encoder) optInt(v *int64) {
+	e.bool(v != nil)
+	if v != nil {
+		e.int(*v)
+	}
+}
+
+// decoder reads what encoder wrote. The bytes come from this process, so a
+// short read is a bug; it then reads zeros rather than panic.
+type decoder struct{ b []byte }
+
+func (d *decoder) int() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// len reads a list length, bounded by the bytes left (each element takes
+// at least one).
+func (d *decoder) len() int {
+	n := d.int()
+	if n < 0 || n > int64(len(d.b)) {
+		d.b = nil
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) bool() bool { return d.byte() == 1 }
+
+// str returns the interned copy of strings every pod repeats (phases,
+// reasons, condition types), so decoding them allocates nothing.
+func (d *decoder) str() string {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) {
+		d.b = nil
+		return ""
+	}
+	raw := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	if s, ok := interned[string(raw)]; ok {
+		return s
+	}
+	return string(raw)
+}
+
+func (d *decoder) optInt() *int64 {
+	if !d.bool() {
+		return nil
+	}
+	v := d.int()
+	return &v
 }
 
 func annotation(p *corev1.Pod, key string) int32 {
@@ -216,89 +357,6 @@ func annotation(p *corev1.Pod, key string) int32 {
 		return -1
 	}
 	return int32(n)
-}
-
-func containerRecords(cs []corev1.Container) []containerRecord {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make([]containerRecord, len(cs))
-	for i, c := range cs {
-		out[i] = containerRecord{Name: c.Name, Image: c.Image, RestartPolicy: c.RestartPolicy}
-	}
-	return out
-}
-
-func containers(rs []containerRecord) []corev1.Container {
-	if len(rs) == 0 {
-		return nil
-	}
-	out := make([]corev1.Container, len(rs))
-	for i, r := range rs {
-		out[i] = corev1.Container{Name: r.Name, Image: r.Image, RestartPolicy: r.RestartPolicy}
-	}
-	return out
-}
-
-func statusRecords(ss []corev1.ContainerStatus) []statusRecord {
-	if len(ss) == 0 {
-		return nil
-	}
-	out := make([]statusRecord, len(ss))
-	for i, s := range ss {
-		out[i] = statusRecord{Name: s.Name, RestartCount: s.RestartCount, Ready: s.Ready,
-			State: newStateRecord(s.State), Last: newStateRecord(s.LastTerminationState)}
-	}
-	return out
-}
-
-func statuses(rs []statusRecord) []corev1.ContainerStatus {
-	if len(rs) == 0 {
-		return nil
-	}
-	out := make([]corev1.ContainerStatus, len(rs))
-	for i, r := range rs {
-		out[i] = corev1.ContainerStatus{Name: r.Name, RestartCount: r.RestartCount, Ready: r.Ready,
-			State: r.State.state(), LastTerminationState: r.Last.state()}
-	}
-	return out
-}
-
-func newStateRecord(s corev1.ContainerState) stateRecord {
-	switch {
-	case s.Terminated != nil:
-		t := s.Terminated
-		return stateRecord{Kind: stateTerminated, Reason: intern(t.Reason), ExitCode: t.ExitCode, Signal: t.Signal,
-			StartedAt: unixOrZero(t.StartedAt), Finished: unixOrZero(t.FinishedAt)}
-	case s.Running != nil:
-		return stateRecord{Kind: stateRunning, StartedAt: unixOrZero(s.Running.StartedAt)}
-	case s.Waiting != nil:
-		return stateRecord{Kind: stateWaiting, Reason: intern(s.Waiting.Reason)}
-	}
-	return stateRecord{}
-}
-
-func (r stateRecord) state() corev1.ContainerState {
-	switch r.Kind {
-	case stateTerminated:
-		t := &corev1.ContainerStateTerminated{ExitCode: r.ExitCode, Signal: r.Signal, Reason: r.Reason}
-		if r.StartedAt != 0 {
-			t.StartedAt = *unixTime(r.StartedAt)
-		}
-		if r.Finished != 0 {
-			t.FinishedAt = *unixTime(r.Finished)
-		}
-		return corev1.ContainerState{Terminated: t}
-	case stateRunning:
-		run := &corev1.ContainerStateRunning{}
-		if r.StartedAt != 0 {
-			run.StartedAt = *unixTime(r.StartedAt)
-		}
-		return corev1.ContainerState{Running: run}
-	case stateWaiting:
-		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: r.Reason}}
-	}
-	return corev1.ContainerState{}
 }
 
 // Times are kept as Unix nanoseconds (8 bytes instead of a 24-byte
@@ -343,6 +401,29 @@ func intern(s string) string {
 	return s
 }
 
+// namespaces holds one copy of each namespace name for all the records of
+// that namespace (a cluster has tens to thousands of namespaces, against
+// up to 100k pods). Bounded: past maxNamespaces, names are not shared, so
+// a flood of short-lived namespaces cannot grow it without limit.
+var namespaces = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const maxNamespaces = 10000
+
+func internNamespace(ns string) string {
+	namespaces.Lock()
+	defer namespaces.Unlock()
+	if v, ok := namespaces.m[ns]; ok {
+		return v
+	}
+	if len(namespaces.m) < maxNamespaces {
+		namespaces.m[ns] = ns
+	}
+	return ns
+}
+
 // JobRecord is what the Job cache keeps per Job: the fields of the stripped
 // Job (see StripJob) that Summarize and the diagnosis read, compactly. A
 // batchv1.Job struct is over 1 KiB before any field is set. Job() rebuilds a
@@ -371,6 +452,11 @@ type JobRecord struct {
 	CompletedIndexes          string
 	FailedIndexes             *string
 	Conditions                []jobConditionRecord
+}
+
+type ownerRecord struct {
+	APIVersion, Kind, Name string
+	UID                    types.UID
 }
 
 type templateContainer struct {
@@ -409,7 +495,7 @@ func RecordJob(obj any) (any, error) {
 func NewJobRecord(j *batchv1.Job) *JobRecord {
 	s, st := &j.Spec, &j.Status
 	r := &JobRecord{
-		Namespace: j.Namespace, Name: j.Name, UID: j.UID, ResourceVersion: j.ResourceVersion,
+		Namespace: internNamespace(j.Namespace), Name: j.Name, UID: j.UID, ResourceVersion: j.ResourceVersion,
 		Created:      unixOrZero(j.CreationTimestamp),
 		BackoffLimit: s.BackoffLimit, BackoffLimitPerIndex: s.BackoffLimitPerIndex, MaxFailedIndexes: s.MaxFailedIndexes,
 		Completions: s.Completions, Parallelism: s.Parallelism, CompletionMode: s.CompletionMode,
@@ -536,14 +622,6 @@ func (r *JobRecord) templateSpec(tcs []templateContainer) []corev1.Container {
 		}
 	}
 	return out
-}
-
-// Skeleton keeps only the pod's identity and owner: what an informer needs
-// to track an object this exporter replica does not report (another
-// shard's), at a fraction of the memory.
-func (r *PodRecord) Skeleton() *PodRecord {
-	return &PodRecord{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion, Owner: r.Owner,
-		Index: -1, FailureCount: -1, IgnoredCount: -1}
 }
 
 // Skeleton keeps only the Job's identity (see PodRecord.Skeleton).

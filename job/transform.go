@@ -39,7 +39,6 @@ func StripPod(obj any) (any, error) {
 	out := &corev1.Pod{
 		ObjectMeta: stripMeta(&p.ObjectMeta),
 		Spec: corev1.PodSpec{
-			NodeName:       p.Spec.NodeName,
 			InitContainers: stripContainers(p.Spec.InitContainers, false),
 			Containers:     stripContainers(p.Spec.Containers, false),
 		},
@@ -52,6 +51,7 @@ func StripPod(obj any) (any, error) {
 		},
 	}
 	out.DeletionGracePeriodSeconds = p.DeletionGracePeriodSeconds
+	out.UID = "" // nothing reads a pod's own UID (its owner's is kept)
 	for _, k := range keptPodAnnotations {
 		v, ok := p.Annotations[k.key]
 		if !ok {
