@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -41,9 +42,12 @@ type Config struct {
 
 	TelemetryPath string // default /metrics
 	MaxRequests   int    // concurrent scrapes; 0 means unlimited
-	Runbooks      fs.FS  // Markdown runbooks, <Alert>.md; nil serves none
-	Version       string
-	Logger        *slog.Logger
+	// Pprof serves the Go runtime profiles under /debug/pprof/
+	// (--web.enable-pprof): where the heap goes in a real cluster.
+	Pprof    bool
+	Runbooks fs.FS // Markdown runbooks, <Alert>.md; nil serves none
+	Version  string
+	Logger   *slog.Logger
 }
 
 // Exporter is one running exporter.
@@ -160,6 +164,13 @@ func (e *Exporter) Handler() (http.Handler, error) {
 	health := e.HealthHandler()
 	mux.Handle("/healthz", health)
 	mux.Handle("/readyz", health)
+	if e.cfg.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	links := []web.LandingLinks{
 		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
 		{Address: "/readyz", Text: "Readiness", Description: "Ready once the Job and Pod caches synced and the watches work"},

@@ -126,3 +126,24 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 		t.Errorf("denial logged %d times, want 1:\n%s", n, logs.String())
 	}
 }
+
+// TestPprofOnlyWhenEnabled: the runtime profiles are served with
+// --web.enable-pprof and nowhere else (they expose the process's innards).
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		exp, err := New(Config{Client: fake.NewClientset(), Backoff: job.DefaultBackoff, Pprof: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := exp.Handler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/heap?debug=1", nil))
+		served := rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), "# HeapAlloc = ")
+		if served != on {
+			t.Errorf("Pprof %v: GET /debug/pprof/heap answered %d, profile served: %v", on, rec.Code, served)
+		}
+	}
+}

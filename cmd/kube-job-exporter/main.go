@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
 		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
 		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
+		pprofOn       = app.Flag("web.enable-pprof", "Serve Go runtime profiles (heap, CPU, goroutines) under /debug/pprof/, behind the same web config as /metrics.").Default("false").Bool()
 		healthListen  = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
 		permCheck     = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
@@ -102,6 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
 		TelemetryPath:           *telemetryPath,
 		MaxRequests:             *maxRequests,
+		Pprof:                   *pprofOn,
 		Runbooks:                runbookFiles(),
 		Version:                 version.Info(),
 		Logger:                  logger,
