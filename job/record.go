@@ -20,39 +20,54 @@ import (
 // 1 KiB before any field is set; a struct of typed fields (strings, slices
 // of condition and status records) still cost one allocation per string
 // and slice, about 900 B for a typical Job pod once decoded from the API.
-// Encoded, the same facts take one allocation of about 150 B. That is what
-// keeps 100k pods within the memory budget of docs/scale.md. Pod() decodes
-// it back to exactly the stripped pod (TestPodRecordRoundTrip), so
-// Summarize reads the same facts either way; it runs once per Job event,
-// not per scrape.
+// Encoded, the same facts take a 48-byte struct and one slice of about
+// 200 B; that is what keeps 100k pods within the memory budget of
+// docs/scale.md. Pod() decodes it back to exactly the stripped pod
+// (TestPodRecordRoundTrip), so Summarize reads the same facts either way;
+// it runs once per Job event, not per scrape.
 //
-// Only what the informer's key and index functions read stays outside the
-// encoding: namespace, name, resource version, deletion time and the name
-// of the controlling Job.
+// The struct holds the namespace (one shared copy per namespace) and the
+// encoding, whose head is what the informer's key and index functions read
+// (name, resource version, deletion time, the controlling Job's name),
+// decoded on each call.
 type PodRecord struct {
-	Namespace, Name string
-	ResourceVersion string
-	Deleted         int64  // Unix nanoseconds; 0 when not being deleted
-	jobName         string // controlling Job's name; "" when not a Job's
-	data            []byte // the rest, see encodePod
+	Namespace string
+	data      []byte // see encodePod
+}
+
+// head is the start of the encoding.
+type podHead struct {
+	name, resourceVersion, jobName string
+	deleted                        int64 // Unix nanoseconds; 0 when not being deleted
+}
+
+func (r *PodRecord) head() (podHead, decoder) {
+	d := decoder{b: r.data}
+	var h podHead
+	h.name, h.resourceVersion = d.rawStr(), d.rawStr()
+	h.deleted = d.int()
+	h.jobName = d.rawStr()
+	return h, d
 }
 
 // GetObjectMeta lets the informer's key functions read the record
 // (meta.Accessor accepts a metav1.ObjectMetaAccessor).
 func (r *PodRecord) GetObjectMeta() metav1.Object {
-	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
-	if r.Deleted != 0 {
-		m.DeletionTimestamp = unixTime(r.Deleted)
+	h, _ := r.head()
+	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}
+	if h.deleted != 0 {
+		m.DeletionTimestamp = unixTime(h.deleted)
 	}
 	return m
 }
 
 // ControllerJobKey returns "namespace/name" of the Job controlling the pod.
 func (r *PodRecord) ControllerJobKey() (string, bool) {
-	if r.jobName == "" {
+	h, _ := r.head()
+	if h.jobName == "" {
 		return "", false
 	}
-	return r.Namespace + "/" + r.jobName, true
+	return r.Namespace + "/" + h.jobName, true
 }
 
 // RecordPod is the pod informer's transform: StripPod, then the compact
@@ -71,15 +86,7 @@ func RecordPod(obj any) (any, error) {
 
 // NewPodRecord encodes a stripped pod (see StripPod).
 func NewPodRecord(p *corev1.Pod) *PodRecord {
-	r := &PodRecord{Namespace: internNamespace(p.Namespace), Name: p.Name, ResourceVersion: p.ResourceVersion}
-	if p.DeletionTimestamp != nil {
-		r.Deleted = unixOrZero(*p.DeletionTimestamp)
-	}
-	if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "Job" {
-		r.jobName = p.OwnerReferences[0].Name // StripPod keeps the controller only
-	}
-	r.data = encodePod(p)
-	return r
+	return &PodRecord{Namespace: internNamespace(p.Namespace), data: encodePod(p)}
 }
 
 // Skeleton keeps only the pod's identity and owner: what an informer needs
@@ -88,7 +95,7 @@ func NewPodRecord(p *corev1.Pod) *PodRecord {
 func (r *PodRecord) Skeleton() *PodRecord {
 	p := r.Pod()
 	return NewPodRecord(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion, OwnerReferences: p.OwnerReferences,
+		Namespace: p.Namespace, Name: p.Name, ResourceVersion: p.ResourceVersion, OwnerReferences: p.OwnerReferences,
 	}})
 }
 
@@ -99,6 +106,20 @@ func (r *PodRecord) Skeleton() *PodRecord {
 
 func encodePod(p *corev1.Pod) []byte {
 	e := encoder{b: make([]byte, 0, 256)}
+	// The head (see podHead).
+	e.str(p.Name)
+	e.str(p.ResourceVersion)
+	if p.DeletionTimestamp != nil {
+		e.int(unixOrZero(*p.DeletionTimestamp))
+	} else {
+		e.int(0)
+	}
+	if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "Job" {
+		e.str(p.OwnerReferences[0].Name) // StripPod keeps the controller only
+	} else {
+		e.str("")
+	}
+	// The rest.
 	e.int(unixOrZero(p.CreationTimestamp))
 	e.optInt(p.DeletionGracePeriodSeconds)
 	if len(p.OwnerReferences) > 0 {
@@ -151,13 +172,13 @@ func encodePod(p *corev1.Pod) []byte {
 
 // Pod decodes the stripped pod.
 func (r *PodRecord) Pod() *corev1.Pod {
-	d := decoder{b: r.data}
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}}
+	h, d := r.head()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}}
 	if created := d.int(); created != 0 {
 		p.CreationTimestamp = *unixTime(created)
 	}
-	if r.Deleted != 0 {
-		p.DeletionTimestamp = unixTime(r.Deleted)
+	if h.deleted != 0 {
+		p.DeletionTimestamp = unixTime(h.deleted)
 	}
 	p.DeletionGracePeriodSeconds = d.optInt()
 	if d.bool() {
@@ -326,17 +347,25 @@ func (d *decoder) bool() bool { return d.byte() == 1 }
 // str returns the interned copy of strings every pod repeats (phases,
 // reasons, condition types), so decoding them allocates nothing.
 func (d *decoder) str() string {
-	n, k := binary.Uvarint(d.b)
-	if k <= 0 || n > uint64(len(d.b)-k) {
-		d.b = nil
-		return ""
-	}
-	raw := d.b[k : k+int(n)]
-	d.b = d.b[k+int(n):]
+	raw := d.bytes()
 	if s, ok := interned[string(raw)]; ok {
 		return s
 	}
 	return string(raw)
+}
+
+// rawStr is str for strings no two pods share (names).
+func (d *decoder) rawStr() string { return string(d.bytes()) }
+
+func (d *decoder) bytes() []byte {
+	n, k := binary.Uvarint(d.b)
+	if k <= 0 || n > uint64(len(d.b)-k) {
+		d.b = nil
+		return nil
+	}
+	raw := d.b[k : k+int(n)]
+	d.b = d.b[k+int(n):]
+	return raw
 }
 
 func (d *decoder) optInt() *int64 {
