@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/memlimit"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
@@ -57,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
 		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
 		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
+		memLimitRatio = app.Flag("runtime.memory-limit-ratio", "Set the Go runtime's soft memory limit to this fraction of the container's cgroup memory limit, so the GC tightens before an OOM kill (go_gc_gomemlimit_bytes shows it). GOMEMLIMIT, when set, wins; 0 disables.").Default("0.9").Float64()
 		pprofOn       = app.Flag("web.enable-pprof", "Serve Go runtime profiles (heap, CPU, goroutines) under /debug/pprof/, behind the same web config as /metrics.").Default("false").Bool()
 		healthListen  = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
 		permCheck     = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
@@ -88,6 +92,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxIndexes < 0 {
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
 	}
+	if *memLimitRatio < 0 || *memLimitRatio > 1 {
+		return fail("invalid flag", fmt.Errorf("--runtime.memory-limit-ratio must be between 0 and 1, got %v", *memLimitRatio))
+	}
 	shardIndex, err := parseShard(*shard, os.Getenv("HOSTNAME"))
 	if err != nil {
 		return fail("invalid --shard", err)
@@ -116,6 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail("invalid --web.config.file", err)
 	}
 	logger.Info("starting kube-job-exporter", "version", version.Info(), "build_context", version.BuildContext())
+	applyMemoryLimit(logger, *memLimitRatio, os.DirFS("/sys/fs/cgroup"))
 
 	clients, err := kube.NewClients(*kubeconfig, *kubeContext)
 	if err != nil {
@@ -218,4 +226,18 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// applyMemoryLimit sets the runtime's memory limit from the container's
+// (see internal/memlimit) and says what it did.
+func applyMemoryLimit(logger *slog.Logger, ratio float64, cgroupFS fs.FS) {
+	res, err := memlimit.Apply(ratio, cgroupFS)
+	switch {
+	case err != nil:
+		logger.Warn("cannot read the container's memory limit; the Go runtime keeps no memory limit of its own (set GOMEMLIMIT)", "err", err)
+	case res.Source == "GOMEMLIMIT":
+		logger.Info("Go runtime memory limit from GOMEMLIMIT", "limit_bytes", res.Limit)
+	case res.Cgroup > 0:
+		logger.Info("Go runtime memory limit set from the container's", "limit_bytes", res.Limit, "container_limit_bytes", res.Cgroup, "ratio", ratio, "cgroup_file", res.Source)
+	}
 }

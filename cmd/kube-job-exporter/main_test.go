@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/prometheus/common/promslog"
 )
 
 // unreachableKubeconfig writes a kubeconfig pointing at a loopback port
@@ -61,6 +66,7 @@ func TestStartupErrors(t *testing.T) {
 		{"shard out of range", []string{"--kubeconfig", kubeconfig, "--shard=3", "--total-shards=3"}, 1, "need 0 <= shard < total-shards"},
 		{"shard auto without ordinal", []string{"--kubeconfig", kubeconfig, "--shard=auto"}, 1, "--shard=auto needs"},
 		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
+		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "--runtime.memory-limit-ratio must be between 0 and 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +94,32 @@ func TestParseShard(t *testing.T) {
 		got, err := parseShard(tt.flag, tt.host)
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("parseShard(%q, %q) = %d, %v", tt.flag, tt.host, got, err)
+		}
+	}
+}
+
+// TestApplyMemoryLimitLogs: the runtime's memory limit follows the
+// container's, and a cgroup file that cannot be read says so.
+func TestApplyMemoryLimitLogs(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	t.Setenv("GOMEMLIMIT", "")
+	os.Unsetenv("GOMEMLIMIT")
+	for _, tt := range []struct {
+		file, says string
+		limit      int64
+	}{
+		{"268435456", `msg="Go runtime memory limit set from the container's" limit_bytes=241591910 container_limit_bytes=268435456`, 241591910},
+		{"a lot", "cannot read the container's memory limit", math.MaxInt64},
+	} {
+		debug.SetMemoryLimit(math.MaxInt64)
+		var logs bytes.Buffer
+		applyMemoryLimit(promslog.New(&promslog.Config{Writer: &logs}), 0.9, fstest.MapFS{"memory.max": {Data: []byte(tt.file)}})
+		if !strings.Contains(logs.String(), tt.says) {
+			t.Errorf("memory.max %q: log does not say %q:\n%s", tt.file, tt.says, logs.String())
+		}
+		if got := debug.SetMemoryLimit(-1); got != tt.limit {
+			t.Errorf("memory.max %q: runtime limit %d, want %d", tt.file, got, tt.limit)
 		}
 	}
 }

@@ -290,7 +290,7 @@ func flagValue(t *testing.T, objs []*unstructured.Unstructured, flag string) str
 }
 
 // checkWorkload: the pod security settings, probes, resources and
-// GOMEMLIMIT of docs/deploy.md, and a Service that reaches the container.
+// memory limit of docs/deploy.md, and a Service that reaches the container.
 func checkWorkload(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	d := deployment(t, objs)
@@ -323,17 +323,18 @@ func checkWorkload(t *testing.T, objs []*unstructured.Unstructured) {
 	if lim, req := c.Resources.Limits.Memory(), c.Resources.Requests.Memory(); lim.Cmp(*req) < 0 || lim.Value() < 128<<20 {
 		t.Errorf("memory request %s, limit %s: the limit must hold ~120 MiB for 10k Jobs/100k Pods", req, lim)
 	}
-	var gomemlimit bool
 	for _, e := range c.Env {
-		if e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil && e.ValueFrom.ResourceFieldRef.Resource == "limits.memory" {
-			gomemlimit = e.ValueFrom.ResourceFieldRef.Divisor.IsZero() || e.ValueFrom.ResourceFieldRef.Divisor.Value() == 1 // bytes: GOMEMLIMIT without a unit
+		// GOMEMLIMIT would override the exporter's own 90% of the
+		// container limit (--runtime.memory-limit-ratio) with the whole of it.
+		if e.Name == "GOMEMLIMIT" {
+			t.Errorf("env GOMEMLIMIT: the exporter derives its memory limit from the container's; this would override it")
 		}
 		if e.Value != "" || (e.ValueFrom != nil && (e.ValueFrom.SecretKeyRef != nil || e.ValueFrom.ConfigMapKeyRef != nil)) {
 			t.Errorf("env %s: the exporter needs no configuration by environment", e.Name)
 		}
 	}
-	if !gomemlimit {
-		t.Errorf("no GOMEMLIMIT from resourceFieldRef limits.memory (in bytes)")
+	if v := flagValue(t, objs, "--runtime.memory-limit-ratio"); v == "0" {
+		t.Errorf("--runtime.memory-limit-ratio=0: the runtime would ignore the container's memory limit")
 	}
 	if c.Ports[0].Name != "http-metrics" || c.Ports[0].ContainerPort != 9847 {
 		t.Errorf("container ports %+v, want http-metrics 9847 first", c.Ports)
