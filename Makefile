@@ -48,11 +48,16 @@ golden: $(PROMTOOL)
 golden-update:
 	$(GO) test -count=1 -run 'TestGolden' ./exporter/... -update
 
-# Benchmarks, as a Markdown report printed and written to docs/benchmarks.md.
+# Benchmarks, as a Markdown report printed and written to docs/benchmarks.md,
+# then the scale run on the e2e harness's real API server (e2e/scale.mk):
+# the quick size by default (report in .cache/scale-quick.md, about 2 min),
+# `make bench SCALE=full` for 10k Jobs / 100k pods (docs/scale.md, ~25 min).
 bench:
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./... | tee .cache/bench.txt
 	$(GO) run ./internal/benchreport < .cache/bench.txt | tee docs/benchmarks.md
+	$(MAKE) --no-print-directory scale
+	@cat $(SCALE_OUT)
 
 fuzz:
 	for f in FuzzCountIndexes FuzzClassify FuzzSummarize; do \

@@ -99,6 +99,7 @@ type ExporterOptions struct {
 	ListenAddress string
 	LogLevel      string   // default "info"
 	Args          []string // extra flags
+	Env           []string // extra environment ("GOMEMLIMIT=128MiB"), on top of the test's own
 	// Output receives the exporter's stdout and stderr (default: discarded,
 	// but the last 64 KiB are kept for error messages; see Exporter.Logs).
 	Output io.Writer
@@ -160,6 +161,9 @@ func StartExporter(ctx context.Context, o ExporterOptions) (*Exporter, error) {
 		out = io.MultiWriter(e.logs, o.Output)
 	}
 	e.cmd = exec.Command(o.Binary, args...)
+	if len(o.Env) > 0 {
+		e.cmd.Env = append(os.Environ(), o.Env...)
+	}
 	e.cmd.Stdout, e.cmd.Stderr = out, out
 	setDeathSignal(e.cmd)
 	if err := e.cmd.Start(); err != nil {

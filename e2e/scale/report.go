@@ -27,7 +27,7 @@ var ksm = []struct {
 const notesMarker = "<!-- notes: kept by make scale -->"
 
 // checkTargets lists the issue's targets r misses, each with by how much.
-func checkTargets(r result) []string {
+func checkTargets(r result, memLimit string) []string {
 	var out []string
 	miss := func(what string, got, limit float64, unit string) {
 		if got > limit {
@@ -41,16 +41,22 @@ func checkTargets(r result) []string {
 	if r.Jobs == 2500 && r.Pods == 10000 {
 		full := ksm[0]
 		miss("RSS vs 1/4 of kube-state-metrics'", r.Full.RSS/1e6, full.rss/4/1e6, "MB")
+		if memLimit != "" {
+			miss("RSS with GOMEMLIMIT="+memLimit+" vs 1/4 of kube-state-metrics'", r.Limited.RSS/1e6, full.rss/4/1e6, "MB")
+		}
 		miss("scrape p50 vs 1/2 of kube-state-metrics'", float64(r.PlainP50)/1e6, float64(full.scrape)/2/1e6, "ms")
 		miss("series vs 1/10 of kube-state-metrics'", float64(r.Series), float64(full.series)/10, "series")
 	}
 	if r.Jobs >= 10000 && r.Pods >= 100000 {
 		miss("RSS at 10k Jobs / 100k Pods", r.Full.RSS/(1<<20), 150, "MiB")
+		if memLimit != "" {
+			miss("RSS with GOMEMLIMIT="+memLimit+" at 10k Jobs / 100k Pods", r.Limited.RSS/(1<<20), 150, "MiB")
+		}
 	}
 	return out
 }
 
-func render(rs []result, runSize string, workers int) string {
+func render(rs []result, runSize string, workers int, memLimit string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Scale run\n\n")
@@ -85,10 +91,15 @@ func render(rs []result, runSize string, workers int) string {
 	})
 	row("exporter start → `/readyz` 200", func(r result) string { return ms(r.Ready) })
 	row("exporter start → every Job and its pods on `/metrics`", func(r result) string { return ms(r.AllSeries) })
-	row("heap after GC (`go_memstats_heap_alloc_bytes`)", func(r result) string { return mib(r.Full.HeapAlloc) })
-	row("heap in use (`go_memstats_heap_inuse_bytes`)", func(r result) string { return mib(r.Full.HeapInuse) })
+	row("live heap (HeapAlloc right after a forced GC)", func(r result) string { return mib(r.Full.HeapAlloc) })
+	row("heap in use (HeapInuse, same moment)", func(r result) string { return mib(r.Full.HeapInuse) })
 	row("RSS, steady (`process_resident_memory_bytes`)", func(r result) string { return mib(r.Full.RSS) })
 	row("RSS, peak (VmHWM, during the initial list)", func(r result) string { return mib(r.PeakRSS) })
+	if memLimit != "" {
+		row(fmt.Sprintf("with `GOMEMLIMIT=%s`: RSS steady / peak", memLimit), func(r result) string {
+			return mib(r.Limited.RSS) + " / " + mib(r.LimitedPeakRSS)
+		})
+	}
 	row("heap per tracked Pod", func(r result) string { return fmt.Sprintf("%.0f B", r.perPod()) })
 	row("heap per tracked Job", func(r result) string { return fmt.Sprintf("%.0f B", r.perJob()) })
 	row("scrape p50 / p99, plain (100 scrapes)", func(r result) string { return ms(r.PlainP50) + " / " + ms(r.PlainP99) })
@@ -99,7 +110,7 @@ func render(rs []result, runSize string, workers int) string {
 	row("pod status update → new value on `/metrics`, p50 / p99 / max", func(r result) string {
 		return fmt.Sprintf("%s / %s / %s (%d updates)", ms(r.UpdateP50), ms(r.UpdateP99), ms(r.UpdateMax), r.Updates)
 	})
-	p("\nHeap per object: three exporters per size, each measured right after a GC (`heap_alloc` just after `go_gc_duration_seconds_count` moves, lowest of 3 collections): one watching an empty namespace (base: %s), one with `--job.selector` matching no Job (it still caches every Job pod: per Pod = (it − base) / pods), and the normal one (per Job = (normal − pods-only) / Jobs). Update → metric: the running pod of a running Job is written `Failed` (exit 127) and `/metrics` is scraped back to back until `kubejob_pod_failures{exit_code=\"127\"}` of that Job moves; the time includes the API write and is resolved to one scrape.\n\n",
+	p("\nHeap per object: three exporters per size (each started with `--web.enable-pprof`; its `/debug/pprof/heap?gc=1&debug=1` is read twice, and the second forced GC's `HeapAlloc` is the live heap, with nothing allocated since and no pooled buffers left): one watching an empty namespace (base: %s), one with `--job.selector` matching no Job (it still caches every Job pod: per Pod = (it − base) / pods), and the normal one (per Job = (normal − pods-only) / Jobs). Update → metric: the running pod of a running Job is written `Failed` (exit 127) and `/metrics` is scraped back to back until `kubejob_pod_failures{exit_code=\"127\"}` of that Job moves; the time includes the API write and is resolved to one scrape.\n\n",
 		mib(rs[0].Base.HeapAlloc))
 
 	// Series by family, for the largest size.
@@ -164,7 +175,7 @@ func render(rs []result, runSize string, workers int) string {
 	p("## Targets\n\n")
 	any := false
 	for _, r := range rs {
-		for _, m := range checkTargets(r) {
+		for _, m := range checkTargets(r, memLimit) {
 			p("- not met at %s Jobs / %s pods: %s\n", thousands(r.Jobs), thousands(r.Pods), m)
 			any = true
 		}

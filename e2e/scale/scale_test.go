@@ -22,6 +22,10 @@ import (
 //	                10,000 / 100,000). Unset: quick (part of make e2e; -short skips).
 //	KJE_SCALE_OUT   write the Markdown report there (make scale does).
 //	KJE_SCALE_WORKERS  concurrent API clients for setup (default 64).
+//	KJE_SCALE_GOMEMLIMIT  the measured exporters' GOMEMLIMIT (e.g. 128MiB),
+//	                as the Deployment sets it from the container's limit.
+//	KJE_SCALE_PROFILES  directory: save each measured exporter's heap
+//	                profile there (go tool pprof -sample_index=inuse_space).
 const (
 	envSize    = "KJE_SCALE"
 	envOut     = "KJE_SCALE_OUT"
@@ -66,6 +70,8 @@ type result struct {
 	Ready           time.Duration // exporter start to /readyz 200
 	AllSeries       time.Duration // exporter start to every Job rendered
 	Full, PodsOnly  memSample     // after GC
+	Limited         memSample     // the exporter run with $KJE_SCALE_GOMEMLIMIT
+	LimitedPeakRSS  float64
 	Base            memSample
 	PeakRSS         float64
 	PlainP50        time.Duration
@@ -112,6 +118,20 @@ func TestScale(t *testing.T) {
 		fmt.Sscan(w, &workers)
 	}
 	ctx := context.Background()
+	profiles := os.Getenv("KJE_SCALE_PROFILES")
+	memLimit := os.Getenv("KJE_SCALE_GOMEMLIMIT")
+	saveProfile := func(e *harness.Exporter, name string) {
+		if profiles == "" {
+			return
+		}
+		code, body, err := e.Get(ctx, "/debug/pprof/heap")
+		if err == nil && code == 200 {
+			err = os.WriteFile(filepath.Join(profiles, name+".pb.gz"), []byte(body), 0o644)
+		}
+		if err != nil || code != 200 {
+			t.Logf("heap profile %s: %d %v", name, code, err)
+		}
+	}
 	harness.PollInterval = 20 * time.Millisecond
 
 	work := t.TempDir()
@@ -145,9 +165,15 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { logf.Close() })
+		// pprof: liveHeap reads the heap right after a forced GC.
+		args = append(args, "--web.enable-pprof")
 		s := time.Now()
+		var env []string
+		if strings.HasPrefix(name, "exporter-limited-") {
+			env = []string{"GOMEMLIMIT=" + memLimit}
+		}
 		e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-			Binary: bin, Kubeconfig: c.Kubeconfig(), Args: args, LogLevel: "warn",
+			Binary: bin, Kubeconfig: c.Kubeconfig(), Args: args, Env: env, LogLevel: "warn",
 			Output: logf, ReadyTimeout: 10 * time.Minute,
 		})
 		if err != nil {
@@ -158,7 +184,7 @@ func TestScale(t *testing.T) {
 
 	// The exporter with nothing to track: the base of the per-object costs.
 	be, _ := startExporter("exporter-base", "--namespaces=kje-scale-nothing")
-	baseMem, err := heapAfterGC(ctx, be, 3, time.Minute)
+	baseMem, err := liveHeap(ctx, be)
 	be.Stop()
 	if err != nil {
 		t.Fatal(err)
@@ -224,10 +250,11 @@ func TestScale(t *testing.T) {
 		t.Logf("  scrape plain p50 %s p99 %s %s; gzip p50 %s p99 %s %s; %d series (%d about Jobs)",
 			ms(r.PlainP50), ms(r.PlainP99), size(r.PlainBytes), ms(r.GzipP50), ms(r.GzipP99), size(r.GzipBytes), r.Series, r.JobSer)
 
-		if r.Full, err = heapAfterGC(ctx, exp, 3, 5*time.Minute); err != nil {
+		if r.Full, err = liveHeap(ctx, exp); err != nil {
 			t.Fatal(err)
 		}
 		r.PeakRSS, _ = peakRSS(exp)
+		saveProfile(exp, fmt.Sprintf("heap-%d", jobs))
 		t.Logf("  heap after GC %s (inuse %s), RSS %s, peak RSS %s", mib(r.Full.HeapAlloc), mib(r.Full.HeapInuse), mib(r.Full.RSS), mib(r.PeakRSS))
 
 		// Status update → /metrics, on running Jobs of this stage's batch.
@@ -289,7 +316,7 @@ func TestScale(t *testing.T) {
 					t.Fatal(err)
 				}
 				cw.Deleted = time.Since(s)
-				if cw.After, err = heapAfterGC(ctx, exp, 3, 5*time.Minute); err != nil {
+				if cw.After, err = liveHeap(ctx, exp); err != nil {
 					t.Fatal(err)
 				}
 				body, _, err := fetch(ctx, exp, false)
@@ -325,15 +352,40 @@ func TestScale(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if r.PodsOnly, err = heapAfterGC(ctx, pe, 3, 5*time.Minute); err != nil {
+		if r.PodsOnly, err = liveHeap(ctx, pe); err != nil {
 			t.Fatal(err)
 		}
+		saveProfile(pe, fmt.Sprintf("heap-pods-%d", jobs))
 		pe.Stop()
 		t.Logf("  pods-only exporter heap after GC %s: %.0f B per Pod, %.0f B per Job", mib(r.PodsOnly.HeapAlloc), r.perPod(), r.perJob())
+
+		// The same cluster with the runtime's memory limit, as the
+		// Deployment sets it: RSS during the initial list and after it.
+		if memLimit != "" {
+			le, _ := startExporter(fmt.Sprintf("exporter-limited-%d", jobs))
+			if err := waitObjects(ctx, le, jobs, pods, 10*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			for range 20 { // scrapes as Prometheus makes them
+				if _, _, err := fetch(ctx, le, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			body, _, err := fetch(ctx, le, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Limited, err = readMem(body); err != nil {
+				t.Fatal(err)
+			}
+			r.LimitedPeakRSS, _ = peakRSS(le)
+			le.Stop()
+			t.Logf("  with GOMEMLIMIT=%s: RSS %s, peak %s, heap in use %s", memLimit, mib(r.Limited.RSS), mib(r.LimitedPeakRSS), mib(r.Limited.HeapInuse))
+		}
 		results = append(results, r)
 	}
 
-	report := render(results, runSize, workers)
+	report := render(results, runSize, workers, memLimit)
 	fmt.Println(report)
 	if out := os.Getenv(envOut); out != "" {
 		// Keep the hand-written notes of an earlier report.
@@ -348,8 +400,51 @@ func TestScale(t *testing.T) {
 		t.Logf("report written to %s", out)
 	}
 	for _, r := range results {
-		for _, f := range checkTargets(r) {
+		for _, f := range checkTargets(r, memLimit) {
 			t.Logf("target not met at %d Jobs / %d pods: %s", r.Jobs, r.Pods, f)
 		}
 	}
+}
+
+// liveHeap forces two garbage collections in the exporter (pprof's heap
+// endpoint with gc=1 runs one before it answers; the second frees what the
+// first left in sync.Pool victim caches, such as the pooled gzip writers)
+// and returns the heap statistics that endpoint prints right after the
+// last one: the live heap, with nothing allocated since. RSS comes from
+// /metrics.
+func liveHeap(ctx context.Context, e *harness.Exporter) (memSample, error) {
+	var m memSample
+	for range 2 {
+		code, body, err := e.Get(ctx, "/debug/pprof/heap?gc=1&debug=1")
+		if err != nil {
+			return m, err
+		}
+		if code != 200 {
+			return m, fmt.Errorf("GET /debug/pprof/heap: %d: %.200s", code, body)
+		}
+		var ok [2]bool
+		for _, line := range strings.Split(body, "\n") {
+			if v, found := strings.CutPrefix(line, "# HeapAlloc = "); found {
+				m.HeapAlloc, err = strconv.ParseFloat(v, 64)
+				ok[0] = err == nil
+			}
+			if v, found := strings.CutPrefix(line, "# HeapInuse = "); found {
+				m.HeapInuse, err = strconv.ParseFloat(v, 64)
+				ok[1] = err == nil
+			}
+		}
+		if !ok[0] || !ok[1] {
+			return m, fmt.Errorf("no HeapAlloc/HeapInuse in the heap profile's text form")
+		}
+	}
+	body, _, err := fetch(ctx, e, false)
+	if err != nil {
+		return m, err
+	}
+	rss, ok := value(body, "process_resident_memory_bytes")
+	if !ok {
+		return m, fmt.Errorf("process_resident_memory_bytes missing from /metrics")
+	}
+	m.RSS = rss
+	return m, nil
 }
