@@ -136,56 +136,6 @@ func readMem(body []byte) (memSample, error) {
 	return m, nil
 }
 
-// heapAfterGC makes the exporter collect garbage and returns its memory
-// right after a collection: it alternates gzip scrapes (each allocates a
-// fresh gzip writer, about 1 MiB of garbage) with plain scrapes that read
-// go_gc_duration_seconds_count, and keeps the lowest heap_alloc seen right
-// after a GC over cycles collections. The exporter has no endpoint that
-// forces a GC; heap_alloc just after one is the live heap plus what was
-// allocated since (the scrape that triggered it, about 1 MiB), the same
-// for every exporter measured, so differences between exporters are exact
-// to about that.
-func heapAfterGC(ctx context.Context, e *harness.Exporter, cycles int, limit time.Duration) (memSample, error) {
-	body, _, err := fetch(ctx, e, false)
-	if err != nil {
-		return memSample{}, err
-	}
-	m, err := readMem(body)
-	if err != nil {
-		return m, err
-	}
-	best := memSample{HeapAlloc: -1}
-	gcs, seen := m.GCs, 0
-	deadline := time.Now().Add(limit)
-	for seen < cycles {
-		if time.Now().After(deadline) {
-			if best.HeapAlloc >= 0 {
-				return best, nil
-			}
-			return m, fmt.Errorf("no GC in the exporter within %s", limit)
-		}
-		if _, _, err := fetch(ctx, e, true); err != nil {
-			return m, err
-		}
-		body, _, err := fetch(ctx, e, false)
-		if err != nil {
-			return m, err
-		}
-		if m, err = readMem(body); err != nil {
-			return m, err
-		}
-		if m.GCs > gcs {
-			gcs = m.GCs
-			seen++
-			if best.HeapAlloc < 0 || m.HeapAlloc < best.HeapAlloc {
-				best = m
-			}
-		}
-	}
-	best.RSS = m.RSS // the latest RSS
-	return best, nil
-}
-
 // waitObjects polls until the exporter tracks jobs Jobs and pods Pods and
 // renders kubejob_complete for jobs Jobs.
 func waitObjects(ctx context.Context, e *harness.Exporter, jobs, pods int, timeout time.Duration) error {
@@ -220,25 +170,39 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[i]
 }
 
-// peakRSS reads VmHWM of the exporter process (found by its listen address
-// on the command line; it is this test's child).
+// peakRSS reads VmHWM of the exporter process: its peak RSS.
 func peakRSS(e *harness.Exporter) (float64, bool) {
+	proc, ok := exporterProc(e)
+	if !ok {
+		return 0, false
+	}
+	return procStatusBytes(proc, "VmHWM")
+}
+
+// exporterProc is the /proc directory of the exporter process (this
+// test's child, found by its listen address).
+func exporterProc(e *harness.Exporter) (string, bool) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	want := "--web.listen-address=" + e.Addr()
 	for _, d := range dirs {
 		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !bytes.Contains(cmd, []byte(want)) || !bytes.Contains(cmd, []byte("kube-job-exporter")) {
-			continue
+		if err == nil && bytes.Contains(cmd, []byte(want)) && bytes.Contains(cmd, []byte("kube-job-exporter")) {
+			return d, true
 		}
-		st, err := os.ReadFile(filepath.Join(d, "status"))
-		if err != nil {
-			return 0, false
-		}
-		for _, line := range strings.Split(string(st), "\n") {
-			if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-				kb, err := strconv.ParseFloat(f[1], 64)
-				return kb * 1024, err == nil
-			}
+	}
+	return "", false
+}
+
+// procStatusBytes reads a kB field of /proc/PID/status, in bytes.
+func procStatusBytes(proc, field string) (float64, bool) {
+	st, err := os.ReadFile(filepath.Join(proc, "status"))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == field+":" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb * 1024, err == nil
 		}
 	}
 	return 0, false

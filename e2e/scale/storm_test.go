@@ -947,32 +947,3 @@ func readMemBody(ctx context.Context, e *harness.Exporter) (memSample, error) {
 	}
 	return readMem(body)
 }
-
-// exporterProc is the /proc directory of the exporter process (this
-// test's child, found by its listen address as peakRSS finds it).
-func exporterProc(e *harness.Exporter) (string, bool) {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	want := "--web.listen-address=" + e.Addr()
-	for _, d := range dirs {
-		cmd, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err == nil && bytes.Contains(cmd, []byte(want)) && bytes.Contains(cmd, []byte("kube-job-exporter")) {
-			return d, true
-		}
-	}
-	return "", false
-}
-
-// procStatusBytes reads a kB field of /proc/PID/status, in bytes.
-func procStatusBytes(proc, field string) (float64, bool) {
-	st, err := os.ReadFile(filepath.Join(proc, "status"))
-	if err != nil {
-		return 0, false
-	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == field+":" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			return kb * 1024, err == nil
-		}
-	}
-	return 0, false
-}
