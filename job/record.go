@@ -127,7 +127,9 @@ func encodePod(p *corev1.Pod) []byte {
 		e.bool(true)
 		e.str(o.APIVersion)
 		e.str(o.Kind)
-		e.str(o.Name)
+		if o.Kind != "Job" { // a Job's name is in the head already
+			e.str(o.Name)
+		}
 		e.str(string(o.UID))
 	} else {
 		e.bool(false)
@@ -182,9 +184,14 @@ func (r *PodRecord) Pod() *corev1.Pod {
 	}
 	p.DeletionGracePeriodSeconds = d.optInt()
 	if d.bool() {
-		p.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion: d.str(), Kind: d.str(), Name: d.str(), UID: types.UID(d.str()), Controller: ptr.To(true),
-		}}
+		o := metav1.OwnerReference{APIVersion: d.str(), Kind: d.str(), Controller: ptr.To(true)}
+		if o.Kind == "Job" {
+			o.Name = h.jobName
+		} else {
+			o.Name = d.rawStr()
+		}
+		o.UID = types.UID(d.rawStr())
+		p.OwnerReferences = []metav1.OwnerReference{o}
 	}
 	p.Status.Phase = corev1.PodPhase(d.str())
 	p.Status.Reason = d.str()

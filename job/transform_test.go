@@ -296,7 +296,9 @@ func TestPodRecordRoundTrip(t *testing.T) {
 		State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 		LastTerminationState: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
 	odd.Status.Conditions = append(odd.Status.Conditions, corev1.PodCondition{Type: "Custom", Status: "Unknown"})
-	pods = append(pods, odd, &corev1.Pod{}, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ns"}})
+	notJobs := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "rs-pod", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{
+		{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f", UID: "uid-rs", Controller: ptr.To(true)}}}}
+	pods = append(pods, odd, notJobs, &corev1.Pod{}, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ns"}})
 	for _, p := range pods {
 		stripped, err := StripPod(p)
 		if err != nil {
