@@ -9,11 +9,13 @@ import (
 // Shard selects the part of the Jobs one exporter replica reports, so N
 // replicas (a StatefulSet, ordinal = shard) split a large cluster. A Job
 // belongs to shard hash(group) mod Total, and its pods follow it. The group
-// is namespace/name without a trailing "-<digits>": the CronJob controller
-// names Jobs <cronjob>-<scheduled minute>, so every run of a CronJob lands on
-// the same replica and its kubejob_cronjob_* series come from that one
-// replica. (The group must be computable from a pod, which names only its
-// Job.) Each Job is reported by exactly one replica, so Prometheus, or
+// is namespace/name without a trailing "-<8 or more digits>": the CronJob
+// controller names Jobs <cronjob>-<scheduled time in minutes since the
+// epoch> (8 digits from 1973 to 2160), so every run of a CronJob lands on the
+// same replica and its kubejob_cronjob_* series come from that one replica.
+// Shorter numbers are kept: Jobs named batch-1, batch-2... spread across
+// the replicas instead of piling onto one. (The group must be computable
+// from a pod, which names only its Job.) Each Job is reported by exactly one replica, so Prometheus, or
 // Thanos or Mimir, sees the union without any aggregation of ours.
 type Shard struct {
 	Index, Total int
@@ -40,10 +42,13 @@ func (s Shard) Owns(jobKey string) bool {
 	return h.Sum64()%uint64(s.Total) == uint64(s.Index)
 }
 
-// shardGroup strips a trailing "-<digits>" from a Job key.
+// cronRunDigits is the shortest run suffix a CronJob's Job name carries.
+const cronRunDigits = 8
+
+// shardGroup strips a CronJob run's "-<minutes>" suffix from a Job key.
 func shardGroup(jobKey string) string {
 	i := strings.LastIndexByte(jobKey, '-')
-	if i <= 0 || i == len(jobKey)-1 {
+	if i <= 0 || len(jobKey)-i-1 < cronRunDigits {
 		return jobKey
 	}
 	for _, c := range jobKey[i+1:] {

@@ -8,7 +8,7 @@ import (
 func TestShardOwnsExactlyOne(t *testing.T) {
 	counts := make([]int, 4)
 	for i := 0; i < 4000; i++ {
-		key := fmt.Sprintf("ns-%d/job-%d-x", i%7, i) // no run suffix: one group per Job
+		key := fmt.Sprintf("ns-%d/job-%d", i%7, i) // numbered Jobs, as people name them: one group each
 		owners := 0
 		for s := 0; s < 4; s++ {
 			if (Shard{Index: s, Total: 4}).Owns(key) {
@@ -40,7 +40,8 @@ func TestCronJobRunsShareAShard(t *testing.T) {
 	if got := shardGroup("batch/nightly-29000000"); got != "batch/nightly" {
 		t.Errorf("shardGroup = %q", got)
 	}
-	for _, k := range []string{"batch/job-a", "batch/job-", "batch/x"} {
+	// Only a CronJob's 8-digit run suffix groups: numbered Jobs stay apart.
+	for _, k := range []string{"batch/job-a", "batch/job-", "batch/x", "batch/job-000123", "batch/migrate-42", "batch/run-1234567"} {
 		if got := shardGroup(k); got != k {
 			t.Errorf("shardGroup(%q) = %q", k, got)
 		}
