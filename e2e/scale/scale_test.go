@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
@@ -134,29 +133,8 @@ func TestScale(t *testing.T) {
 	}
 	harness.PollInterval = 20 * time.Millisecond
 
-	work := t.TempDir()
-	binc := make(chan string, 1)
-	go func() {
-		p, err := harness.BuildExporter(ctx, work, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		binc <- p
-	}()
-	start := time.Now()
-	c, err := harness.Start(ctx, harness.Options{NoPodDriver: true, WorkDir: filepath.Join(work, "cluster")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	t.Logf("control plane up in %s", time.Since(start).Round(time.Millisecond))
-	bin := <-binc
-	if bin == "" {
-		t.FailNow()
-	}
-	cfg := c.RESTConfig()
-	cfg.QPS, cfg.Burst = 1e6, 1e6
-	cs := kubernetes.NewForConfigOrDie(cfg)
+	rg := startRig(ctx, t)
+	c, bin, work, cs := rg.Cluster, rg.bin, rg.work, rg.cs
 
 	startExporter := func(name string, args ...string) (*harness.Exporter, time.Duration) {
 		t.Helper()

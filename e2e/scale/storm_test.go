@@ -74,28 +74,8 @@ func TestScrapeStorm(t *testing.T) {
 	defer func(p time.Duration) { harness.PollInterval = p }(harness.PollInterval)
 	harness.PollInterval = 20 * time.Millisecond
 
-	work := t.TempDir()
-	binc := make(chan string, 1)
-	go func() {
-		p, err := harness.BuildExporter(ctx, work, nil)
-		if err != nil {
-			t.Error(err)
-		}
-		binc <- p
-	}()
-	c, err := harness.Start(ctx, harness.Options{NoPodDriver: true, WorkDir: filepath.Join(work, "cluster")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
-	bin := <-binc
-	if bin == "" {
-		t.FailNow()
-	}
-	t.Logf("control plane up and exporter built after %s", ms(time.Since(testStart)))
-	cfg := c.RESTConfig()
-	cfg.QPS, cfg.Burst = 1e6, 1e6
-	cs := kubernetes.NewForConfigOrDie(cfg)
+	rg := startRig(ctx, t)
+	c, bin, work, cs := rg.Cluster, rg.bin, rg.work, rg.cs
 
 	// 10,000 Jobs with one pod each: 4 API requests per Job.
 	b := batch{prefix: "storm", namespaces: 10, first: 0, count: stormJobs, podsPerJob: 1}
