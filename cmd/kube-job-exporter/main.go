@@ -92,8 +92,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxIndexes < 0 {
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
 	}
-	if *memLimitRatio < 0 || *memLimitRatio > 1 {
-		return fail("invalid flag", fmt.Errorf("--runtime.memory-limit-ratio must be between 0 and 1, got %v", *memLimitRatio))
+	if err := memlimit.CheckRatio(*memLimitRatio); err != nil {
+		return fail("invalid --runtime.memory-limit-ratio", err)
 	}
 	shardIndex, err := parseShard(*shard, os.Getenv("HOSTNAME"))
 	if err != nil {

@@ -66,7 +66,7 @@ func TestStartupErrors(t *testing.T) {
 		{"shard out of range", []string{"--kubeconfig", kubeconfig, "--shard=3", "--total-shards=3"}, 1, "need 0 <= shard < total-shards"},
 		{"shard auto without ordinal", []string{"--kubeconfig", kubeconfig, "--shard=auto"}, 1, "--shard=auto needs"},
 		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
-		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "--runtime.memory-limit-ratio must be between 0 and 1"},
+		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "invalid --runtime.memory-limit-ratio"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

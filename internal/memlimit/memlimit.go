@@ -44,8 +44,8 @@ type Result struct {
 // runtime is left alone.
 func Apply(ratio float64, cgroupFS fs.FS) (Result, error) {
 	current := debug.SetMemoryLimit(-1)
-	if ratio < 0 || ratio > 1 || math.IsNaN(ratio) {
-		return Result{Limit: current}, fmt.Errorf("memory limit ratio %v: want 0 (off) to 1", ratio)
+	if err := CheckRatio(ratio); err != nil {
+		return Result{Limit: current}, err
 	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		return Result{Limit: current, Source: "GOMEMLIMIT"}, nil
@@ -60,6 +60,14 @@ func Apply(ratio float64, cgroupFS fs.FS) (Result, error) {
 	set := int64(float64(limit) * ratio)
 	debug.SetMemoryLimit(set)
 	return Result{Limit: set, Source: file, Cgroup: limit}, nil
+}
+
+// CheckRatio accepts 0 (off) to 1 (the whole container limit).
+func CheckRatio(ratio float64) error {
+	if ratio < 0 || ratio > 1 || math.IsNaN(ratio) {
+		return fmt.Errorf("memory limit ratio must be between 0 (off) and 1, got %v", ratio)
+	}
+	return nil
 }
 
 // cgroupLimit returns the memory limit in bytes and the file it came from;

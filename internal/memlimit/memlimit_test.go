@@ -41,7 +41,7 @@ func TestApply(t *testing.T) {
 		{name: "ratio 0 turns it off", fs: v2("268435456"), ratio: 0},
 		{name: "garbage", fs: v2("lots"), ratio: 0.9, wantErr: `"lots" is not a byte count`},
 		{name: "negative", fs: v1("-1"), ratio: 0.9, wantErr: "not a byte count"},
-		{name: "ratio above 1", fs: v2("1000"), ratio: 1.5, wantErr: "want 0 (off) to 1"},
+		{name: "ratio above 1", fs: v2("1000"), ratio: 1.5, wantErr: "must be between 0 (off) and 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
