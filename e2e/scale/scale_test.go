@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
