@@ -25,7 +25,6 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -179,15 +178,8 @@ func ptr[T any](v T) *T { return &v }
 // the exporter is authorized as the ServiceAccount would be in a cluster.
 func saKubeconfig(t *testing.T) string {
 	t.Helper()
-	cfg, err := clientcmd.LoadFromFile(cluster.Kubeconfig())
+	path, err := cluster.ImpersonatingKubeconfig(t.TempDir(), saUser)
 	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ai := range cfg.AuthInfos {
-		ai.Impersonate = saUser
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig-sa")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -192,17 +192,13 @@ func createScenarios(t *testing.T, ns string) func(m *harness.Metrics) (bool, st
 			t.Fatalf("create %s: %v", s.name, err)
 		}
 	}
-	cj, err := cluster.Client().BatchV1().CronJobs(ns).Create(ctx, &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: ns},
-		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", Suspend: ptr(true),
-			JobTemplate: batchv1.JobTemplateSpec{Spec: newJob(ns, "x", "succeed").Spec}},
-	}, metav1.CreateOptions{})
+	cj, err := cluster.Client().BatchV1().CronJobs(ns).Create(ctx,
+		harness.SuspendedCronJob(ns, "nightly", "0 3 * * *", newJob(ns, "x", "succeed").Spec), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	owned := newJob(ns, "nightly-1", "exit=1")
+	owned := harness.RunOf(newJob(ns, "nightly-1", "exit=1"), cj)
 	owned.Spec.BackoffLimit = ptr(int32(0))
-	owned.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID, Controller: ptr(true)}}
 	if _, err := jobs.Create(ctx, owned, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

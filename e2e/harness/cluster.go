@@ -332,6 +332,21 @@ func (c *Cluster) clientFor(userAgent string) kubernetes.Interface {
 // the API server through a proxy that SetAPIServerReachable controls.
 func (c *Cluster) Kubeconfig() string { return c.kubeconfig }
 
+// ImpersonatingKubeconfig writes to dir a copy of Kubeconfig whose requests
+// are all authorized as user (kubeconfig `as:`), e.g. a ServiceAccount's
+// "system:serviceaccount:ns:name": RBAC tests without minting tokens.
+func (c *Cluster) ImpersonatingKubeconfig(dir, user string) (string, error) {
+	cfg, err := clientcmd.LoadFromFile(c.kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	for _, ai := range cfg.AuthInfos {
+		ai.Impersonate = user
+	}
+	path := filepath.Join(dir, "kubeconfig-as")
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
 // SetAPIServerOutage simulates an API-server outage for the clients of
 // Kubeconfig() (the exporter, kubectl): open connections are dropped, and
 // new ones refused (OutageRefused) or accepted and dropped (OutageReset).

@@ -27,3 +27,28 @@ func OutcomeJob(namespace, name, outcome string) *batchv1.Job {
 		},
 	}
 }
+
+// SuspendedCronJob is a CronJob the tests own the runs of: no CronJob
+// controller runs in the harness, and suspend keeps a real one from
+// starting any. Tests create its Jobs themselves with RunOf.
+func SuspendedCronJob(namespace, name, schedule string, template batchv1.JobSpec) *batchv1.CronJob {
+	suspend := true
+	return &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: batchv1.CronJobSpec{
+			Schedule: schedule, Suspend: &suspend,
+			JobTemplate: batchv1.JobTemplateSpec{Spec: template},
+		},
+	}
+}
+
+// RunOf makes j a run of cj, with the controller owner reference the
+// CronJob controller sets.
+func RunOf(j *batchv1.Job, cj *batchv1.CronJob) *batchv1.Job {
+	controller := true
+	j.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID,
+		Controller: &controller, BlockOwnerDeletion: &controller,
+	}}
+	return j
+}

@@ -168,22 +168,12 @@ var pageCases = []pageCase{
 		name: "CronJobRun", ns: "p08-cron", alert: "KubeCronJobLastRunFailed",
 		labels: map[string]string{"cronjob": "nightly", "severity": "critical"},
 		run: func(e *env) time.Time {
-			cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, &batchv1.CronJob{
-				ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: e.ns},
-				Spec: batchv1.CronJobSpec{
-					Schedule:    "0 3 * * *",
-					Suspend:     ptr(true), // no CronJob controller runs; the test creates the run
-					JobTemplate: batchv1.JobTemplateSpec{Spec: e.newJob("x", "exit=127").Spec},
-				},
-			}, metav1.CreateOptions{})
+			cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx,
+				harness.SuspendedCronJob(e.ns, "nightly", "0 3 * * *", e.newJob("x", "exit=127").Spec), metav1.CreateOptions{})
 			if err != nil {
 				e.t.Fatal(err)
 			}
-			job := e.newJob("nightly-29000001", "exit=127")
-			job.OwnerReferences = []metav1.OwnerReference{{
-				APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID,
-				Controller: ptr(true), BlockOwnerDeletion: ptr(true),
-			}}
+			job := harness.RunOf(e.newJob("nightly-29000001", "exit=127"), cj)
 			job.Spec.BackoffLimit = ptr(int32(0))
 			e.create(job)
 			_, seen := e.waitFinished("nightly-29000001", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)

@@ -379,23 +379,13 @@ func TestImagePullBackOff(t *testing.T) {
 // last failure, which stay after the failed Job is deleted.
 func TestCronJobOwnedJobs(t *testing.T) {
 	e := newEnv(t, "s09-cron")
-	cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: e.ns},
-		Spec: batchv1.CronJobSpec{
-			Schedule:    "0 3 * * *",
-			Suspend:     ptr(true), // no CronJob controller runs; the test creates its Jobs
-			JobTemplate: batchv1.JobTemplateSpec{Spec: e.newJob("x", "succeed").Spec},
-		},
-	}, metav1.CreateOptions{})
+	cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx,
+		harness.SuspendedCronJob(e.ns, "nightly", "0 3 * * *", e.newJob("x", "succeed").Spec), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	owned := func(name, outcome string) *batchv1.Job {
-		job := e.newJob(name, outcome)
-		job.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion: "batch/v1", Kind: "CronJob", Name: cj.Name, UID: cj.UID,
-			Controller: ptr(true), BlockOwnerDeletion: ptr(true),
-		}}
+		job := harness.RunOf(e.newJob(name, outcome), cj)
 		job.Spec.BackoffLimit = ptr(int32(0))
 		return e.create(job)
 	}

@@ -125,13 +125,8 @@ func (d *demo) setup(ctx context.Context) error {
 	}
 	// No CronJob controller runs: the CronJob is suspended and the demo
 	// creates its Jobs with the owner reference the controller would set.
-	cj, err := d.client.BatchV1().CronJobs(demoNS).Create(ctx, &batchv1.CronJob{
-		ObjectMeta: metav1.ObjectMeta{Name: cronName, Namespace: demoNS},
-		Spec: batchv1.CronJobSpec{
-			Schedule: "0 * * * *", Suspend: ptr(true),
-			JobTemplate: batchv1.JobTemplateSpec{Spec: baseJob("x", "succeed", 1).Spec},
-		},
-	}, metav1.CreateOptions{})
+	cj, err := d.client.BatchV1().CronJobs(demoNS).Create(ctx,
+		harness.SuspendedCronJob(demoNS, cronName, "0 * * * *", baseJob("x", "succeed", 1).Spec), metav1.CreateOptions{})
 	if err != nil {
 		return err
 	}
@@ -155,11 +150,7 @@ func (d *demo) cronRun(ctx context.Context) {
 	if d.runs%2 == 0 {
 		outcome, what = "run=2s exit=2", "fails (exit 2)"
 	}
-	j := baseJob(fmt.Sprintf("%s-%d", cronName, 29000000+d.runs), outcome, 0)
-	j.OwnerReferences = []metav1.OwnerReference{{
-		APIVersion: "batch/v1", Kind: "CronJob", Name: d.cron.Name, UID: d.cron.UID,
-		Controller: ptr(true), BlockOwnerDeletion: ptr(true),
-	}}
+	j := harness.RunOf(baseJob(fmt.Sprintf("%s-%d", cronName, 29000000+d.runs), outcome, 0), d.cron)
 	d.create(ctx, j, "scheduled run of CronJob "+cronName+", "+what)
 }
 

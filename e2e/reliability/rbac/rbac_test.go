@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,7 +23,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/reliability"
@@ -104,15 +102,8 @@ func waitCan(t *testing.T, want bool) {
 // (kubeconfig `as:`): every request is authorized as the ServiceAccount's.
 func saKubeconfig(t *testing.T) string {
 	t.Helper()
-	cfg, err := clientcmd.LoadFromFile(suite.Cluster.Kubeconfig())
+	path, err := suite.Cluster.ImpersonatingKubeconfig(t.TempDir(), saUser)
 	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ai := range cfg.AuthInfos {
-		ai.Impersonate = saUser
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig-sa")
-	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}
 	return path
