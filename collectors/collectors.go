@@ -1,8 +1,8 @@
 // Package collectors turns a job.Summary into the kubejob_* metric families.
-// Each file owns one concern (job status, backoff, pod failures, indexes,
-// deadlines, CronJobs); this file assembles them and renders a Job into a
-// metricstore. The namespace and job_name labels are added here, in one
-// place, for every per-Job series.
+// Each file owns one concern (job status, backoff, pod failures, stuck
+// Jobs, indexes, deadlines, CronJobs); this file assembles them and renders
+// a Job into a metricstore. The namespace and job_name labels are added
+// here, in one place, for every per-Job series.
 package collectors
 
 import (
@@ -35,7 +35,7 @@ func gauge(name, help string, gen func(s *job.Summary, o Options, e emit)) gener
 // jobGenerators lists every per-Job family in exposition order.
 func jobGenerators() []generator {
 	var all []generator
-	for _, part := range [][]generator{statusGenerators, backoffGenerators, podFailureGenerators, indexGenerators, deadlineGenerators} {
+	for _, part := range [][]generator{statusGenerators, backoffGenerators, podFailureGenerators, stuckGenerators, indexGenerators, deadlineGenerators} {
 		all = append(all, part...)
 	}
 	return all

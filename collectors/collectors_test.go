@@ -20,7 +20,7 @@ func render(t *testing.T, opts Options, jb *fixture.JobBuilder, pods ...*fixture
 	for _, p := range pods {
 		ps = append(ps, p.P)
 	}
-	s := job.Summarize(jb.J, ps, job.Options{Backoff: job.DefaultBackoff})
+	s := job.Summarize(jb.J, ps, nil, job.Options{Backoff: job.DefaultBackoff})
 	m := NewJobs(opts)
 	m.Update(jb.J.Namespace+"/"+jb.J.Name, &s)
 	return prometheus.GathererFunc(m.Store.Gather)
@@ -176,7 +176,7 @@ kubejob_retries{job_name="onf",namespace="ns"} 3
 				fixture.Pod(pull.J, "c", 0).Waiting("ContainerCreating")),
 			metrics: []string{"kubejob_pods_waiting", "kubejob_retries"},
 			want: `
-# HELP kubejob_pods_waiting Pods of the Job stuck before running, by reason (image pull errors, config errors, crash loops, unschedulable). They never count toward backoffLimit.
+# HELP kubejob_pods_waiting Pods of the Job stuck before running their work, by reason: image pull and config errors, crash loops and unschedulable pods at once; pods pending in a normal start (ContainerCreating, PodInitializing, SchedulingGated, NotScheduled) once pending longer than --pods.start-timeout. Only crash loops of restartPolicy OnFailure count toward backoffLimit.
 # TYPE kubejob_pods_waiting gauge
 kubejob_pods_waiting{job_name="pull",namespace="ns",reason="ImagePullBackOff"} 1
 kubejob_pods_waiting{job_name="pull",namespace="ns",reason="Other"} 1

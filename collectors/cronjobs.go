@@ -22,12 +22,14 @@ type CronJobs struct {
 type cronState struct {
 	namespace, name string
 	lastSuccess     time.Time
+	successDuration time.Duration // of the newest successful run, 0 if unknown
 	lastFailure     time.Time
 	failureReason   string
 }
 
 const (
 	cronFamilySuccess = iota
+	cronFamilySuccessDuration
 	cronFamilyFailure
 )
 
@@ -37,6 +39,8 @@ func NewCronJobs() *CronJobs {
 		Store: metricstore.New([]metricstore.Family{
 			cronFamilySuccess: {Name: "kubejob_cronjob_last_success_timestamp_seconds", Type: "gauge",
 				Help: "When the newest successful Job of the CronJob completed, in Unix seconds, over the Jobs seen since the exporter started."},
+			cronFamilySuccessDuration: {Name: "kubejob_cronjob_last_success_duration_seconds", Type: "gauge",
+				Help: "How long the newest successful Job of the CronJob ran, from status.startTime to completion, in seconds: what a run normally takes, to tell a run that hangs."},
 			cronFamilyFailure: {Name: "kubejob_cronjob_last_failure_timestamp_seconds", Type: "gauge",
 				Help: "When the newest failed Job of the CronJob failed, in Unix seconds, with that Job's terminal reason, over the Jobs seen since the exporter started."},
 		}),
@@ -59,7 +63,10 @@ func (c *CronJobs) Observe(s *job.Summary) {
 	}
 	changed := false
 	if s.Complete && s.CompletedAt.After(st.lastSuccess) {
-		st.lastSuccess, changed = s.CompletedAt, true
+		st.lastSuccess, st.successDuration, changed = s.CompletedAt, 0, true
+		if !s.StartTime.IsZero() && s.CompletedAt.After(s.StartTime) {
+			st.successDuration = s.CompletedAt.Sub(s.StartTime)
+		}
 	}
 	if s.Failed && s.FailedAt.After(st.lastFailure) {
 		st.lastFailure, st.failureReason, changed = s.FailedAt, s.FailedReason, true
@@ -74,6 +81,10 @@ func (c *CronJobs) render(key string, st *cronState) {
 	w.Family(cronFamilySuccess)
 	if v, ok := unix(st.lastSuccess); ok {
 		w.Sample(v)
+	}
+	w.Family(cronFamilySuccessDuration)
+	if st.successDuration > 0 {
+		w.Sample(st.successDuration.Seconds())
 	}
 	w.Family(cronFamilyFailure)
 	if v, ok := unix(st.lastFailure); ok {

@@ -14,7 +14,7 @@ import (
 func TestCronJobsKeepNewestRuns(t *testing.T) {
 	c := NewCronJobs()
 	observe := func(jb *fixture.JobBuilder) {
-		s := job.Summarize(jb.J, nil, job.Options{Backoff: job.DefaultBackoff})
+		s := job.Summarize(jb.J, nil, nil, job.Options{Backoff: job.DefaultBackoff})
 		c.Observe(&s)
 	}
 	observe(fixture.Job("ns", "report-2").OwnedByCronJob("report").Started(100).Failed("DeadlineExceeded", 200))
@@ -35,6 +35,9 @@ func TestCronJobsKeepNewestRuns(t *testing.T) {
 # HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed Job of the CronJob failed, in Unix seconds, with that Job's terminal reason, over the Jobs seen since the exporter started.
 # TYPE kubejob_cronjob_last_failure_timestamp_seconds gauge
 kubejob_cronjob_last_failure_timestamp_seconds{cronjob="report",namespace="ns",reason="DeadlineExceeded"} ` + ts(200) + `
+# HELP kubejob_cronjob_last_success_duration_seconds How long the newest successful Job of the CronJob ran, from status.startTime to completion, in seconds: what a run normally takes, to tell a run that hangs.
+# TYPE kubejob_cronjob_last_success_duration_seconds gauge
+kubejob_cronjob_last_success_duration_seconds{cronjob="report",namespace="ns"} 100
 # HELP kubejob_cronjob_last_success_timestamp_seconds When the newest successful Job of the CronJob completed, in Unix seconds, over the Jobs seen since the exporter started.
 # TYPE kubejob_cronjob_last_success_timestamp_seconds gauge
 kubejob_cronjob_last_success_timestamp_seconds{cronjob="report",namespace="ns"} ` + ts(400) + `

@@ -22,16 +22,17 @@ type Health string
 
 const (
 	Healthy   Health = "healthy"   // running without failures, or complete
-	Failing   Health = "failing"   // failures or stuck pods, still retrying
+	Failing   Health = "failing"   // failures, still retrying
+	Stuck     Health = "stuck"     // no failure, no progress: pods not created or not starting, a run that does not end
 	Failed    Health = "failed"    // failed for good
 	Suspended Health = "suspended" // suspended
 )
 
 // ExitCode maps a Health to the CLI's exit status: 0 healthy or
-// suspended, 2 failing, 3 failed (1 is left for errors).
+// suspended, 2 failing or stuck, 3 failed (1 is left for errors).
 func (h Health) ExitCode() int {
 	switch h {
-	case Failing:
+	case Failing, Stuck:
 		return 2
 	case Failed:
 		return 3
@@ -46,6 +47,8 @@ const (
 	VerdictResource      = "resource"      // a limit is too small
 	VerdictTransient     = "transient"     // failures vary; retries may help
 	VerdictStuck         = "stuck"         // pods cannot start; only a deadline ends this
+	VerdictCannotCreate  = "cannot-create" // the API server refuses the Job's pods
+	VerdictTooLong       = "too-long"      // running far longer than a run should
 	VerdictDeadline      = "deadline"      // the Job ran out of time
 	VerdictPolicy        = "policy"        // a podFailurePolicy rule stopped the Job
 	VerdictUnknown       = "unknown"       // the evidence is gone
@@ -69,8 +72,17 @@ type Report struct {
 	Deadline     *time.Time `json:"deadline,omitempty"`
 	DeadlineLeft string     `json:"deadlineLeft,omitempty"`
 
-	Attempts      []Attempt          `json:"attempts"`
-	Waiting       []job.ReasonCount  `json:"waiting,omitempty"`
+	// RunningFor is how long the Job has run since status.startTime,
+	// while it runs.
+	RunningFor string `json:"runningFor,omitempty"`
+
+	Attempts []Attempt         `json:"attempts"`
+	Waiting  []job.ReasonCount `json:"waiting,omitempty"`
+	// CreateFailures are the pods the API server refused to create,
+	// newest cause first.
+	CreateFailures []CreateFailure `json:"createFailures,omitempty"`
+	// WithoutPods: started, running, and not a single pod.
+	WithoutPods   bool               `json:"withoutPods,omitempty"`
 	IndexFailures []job.IndexFailure `json:"indexFailures,omitempty"`
 	// Gone says what can no longer be known because failed pods were
 	// deleted.
@@ -78,7 +90,35 @@ type Report struct {
 
 	Verdict  Verdict  `json:"verdict"`
 	Commands []string `json:"commands"`
+
+	// Events of the Job and its pods, newest first (filled in by the
+	// caller from FetchEvents); EventsNote says why some are missing.
+	Events     []Event `json:"events,omitempty"`
+	EventsNote string  `json:"eventsNote,omitempty"`
+	// Logs: the end of each failing container's log (the CLI only);
+	// LogsNote says why they are missing.
+	Logs     []ContainerLog `json:"logs,omitempty"`
+	LogsNote string         `json:"logsNote,omitempty"`
 }
+
+// CreateFailure is one cause the API server gave for refusing the Job's
+// pods.
+type CreateFailure struct {
+	Cause   string    `json:"cause"`
+	Meaning string    `json:"meaning"`
+	Last    time.Time `json:"lastSeen"`
+	Count   int64     `json:"count"`
+}
+
+// Limits are the thresholds a report judges a Job by.
+type Limits struct {
+	// RunTime: a Job running longer without any other problem is stuck
+	// (the default of the mixin's KubeJobRunningTooLong); 0 never.
+	RunTime time.Duration
+}
+
+// DefaultLimits are the mixin's defaults.
+var DefaultLimits = Limits{RunTime: 12 * time.Hour}
 
 // Attempt is one failed pod explained.
 type Attempt struct {
@@ -103,12 +143,21 @@ type Verdict struct {
 }
 
 // FromSummary diagnoses a Job from its Summary at time now.
-func FromSummary(s job.Summary, now time.Time) Report {
+func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	r := Report{Namespace: s.Namespace, Job: s.Name, Retries: s.Retries, BackoffLimit: s.BackoffLimit,
-		Waiting: s.Waiting, IndexFailures: s.IndexFailures, Reason: s.FailedReason}
+		Waiting: s.Waiting, IndexFailures: s.IndexFailures, Reason: s.FailedReason, WithoutPods: s.WithoutPods}
 	if s.OwnerKind == "CronJob" {
 		r.CronJob = s.OwnerName
 	}
+	for _, f := range s.CreateFailures {
+		r.CreateFailures = append(r.CreateFailures, CreateFailure{Cause: f.Cause, Meaning: createMeaning(f.Cause), Last: f.Last, Count: f.Count})
+	}
+	var running time.Duration
+	if !s.Finished && !s.Suspended && !s.StartTime.IsZero() && now.After(s.StartTime) {
+		running = now.Sub(s.StartTime)
+		r.RunningFor = running.Round(time.Second).String()
+	}
+	tooLong := limits.RunTime > 0 && running > limits.RunTime
 	switch {
 	case s.Failed:
 		r.Health = Failed
@@ -116,8 +165,10 @@ func FromSummary(s job.Summary, now time.Time) Report {
 		r.Health = Suspended
 	case s.Complete:
 		r.Health = Healthy
-	case s.Retries > 0 || len(s.Waiting) > 0 || len(s.Attempts) > 0:
+	case s.Retries > 0 || len(s.Attempts) > 0:
 		r.Health = Failing
+	case len(s.Waiting) > 0 || len(s.CreateFailures) > 0 || s.WithoutPods || tooLong:
+		r.Health = Stuck
 	default:
 		r.Health = Healthy
 	}
@@ -143,9 +194,51 @@ func FromSummary(s job.Summary, now time.Time) Report {
 	if gone := s.Pods.Failed - int32(len(s.Attempts)); gone > 0 && s.RestartPolicy != "OnFailure" {
 		r.Gone = fmt.Sprintf("%d of %d failed pods are gone (deleted by the Job controller, a TTL or garbage collection): their exit codes and logs can no longer be read from the cluster; kubejob_pod_failures in Prometheus kept their reasons while they existed.", gone, s.Pods.Failed)
 	}
-	r.Verdict = verdict(s, r)
+	r.Verdict = verdict(s, r, limits, tooLong)
 	r.Commands = commands(s, r)
 	return r
+}
+
+// createMeaning says what a cause of refused pods means.
+func createMeaning(cause string) string {
+	switch cause {
+	case job.CreateCauseQuota:
+		return "a ResourceQuota of the namespace has no room for another pod, or demands requests or limits the pod lacks"
+	case job.CreateCauseLimitRange:
+		return "the pod's resources are outside the bounds of a LimitRange of the namespace"
+	case job.CreateCausePodSecurity:
+		return "the namespace enforces a Pod Security level the pod template does not meet"
+	case job.CreateCauseAdmissionPolicy:
+		return "a ValidatingAdmissionPolicy denies the pod"
+	case job.CreateCauseWebhook:
+		return "an admission webhook denies the pod"
+	case job.CreateCauseServiceAccount:
+		return "the ServiceAccount the pod template names does not exist"
+	case job.CreateCauseInvalid:
+		return "the pod the template makes fails the API server's validation"
+	}
+	return "the API server refuses the pod: the Job's events say why"
+}
+
+// createCommands are the commands that show a cause of refused pods.
+func createCommands(cause, ns, name string) []string {
+	switch cause {
+	case job.CreateCauseQuota:
+		return []string{"kubectl describe resourcequota -n " + ns}
+	case job.CreateCauseLimitRange:
+		return []string{"kubectl describe limitrange -n " + ns}
+	case job.CreateCausePodSecurity:
+		return []string{"kubectl get namespace " + ns + " --show-labels   # pod-security.kubernetes.io/enforce"}
+	case job.CreateCauseAdmissionPolicy:
+		return []string{"kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings"}
+	case job.CreateCauseWebhook:
+		return []string{"kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations"}
+	case job.CreateCauseServiceAccount:
+		return []string{fmt.Sprintf("kubectl get job %s -n %s -o jsonpath='{.spec.template.spec.serviceAccountName}'", name, ns), "kubectl get serviceaccounts -n " + ns}
+	case job.CreateCauseInvalid:
+		return []string{fmt.Sprintf("kubectl get job %s -n %s -o yaml", name, ns)}
+	}
+	return nil
 }
 
 func budget(s job.Summary) string {
@@ -215,10 +308,15 @@ func causes(s job.Summary) (kinds map[string]int64, total int64, deterministic b
 }
 
 // verdict decides what to do from the causes of the failures present.
-func verdict(s job.Summary, r Report) Verdict {
+func verdict(s job.Summary, r Report, limits Limits, tooLong bool) Verdict {
 	kinds, total, deterministic := causes(s)
 	all := func(kind string) bool { return total > 0 && kinds[kind] == total }
 	switch {
+	case len(s.CreateFailures) > 0 && !s.Finished:
+		f := s.CreateFailures[0]
+		return Verdict{VerdictCannotCreate, fmt.Sprintf("the API server refuses to create the Job's pods (%s: %s). Nothing fails, so backoffLimit never ends this; only activeDeadlineSeconds, if set, does. Fix the cause: the Job controller keeps retrying (about once a minute) and creates the pods once they are allowed; a change to the pod template needs a new Job", f.Cause, createMeaning(f.Cause))}
+	case s.WithoutPods:
+		return Verdict{VerdictCannotCreate, "the Job has started but has not a single pod, and no FailedCreate event of the Job controller says why (events expire after an hour, or cannot be read): kubectl describe job shows the controller's events; check quotas, Pod Security labels and admission policies of the namespace"}
 	case s.FailedReason == "DeadlineExceeded":
 		return Verdict{VerdictDeadline, fmt.Sprintf("the Job ran longer than activeDeadlineSeconds (%s) and was stopped, whatever backoffLimit remained; make the work faster or raise activeDeadlineSeconds", secondsString(s.ActiveDeadlineSeconds))}
 	case s.FailedReason == "PodFailurePolicy":
@@ -228,7 +326,7 @@ func verdict(s job.Summary, r Report) Verdict {
 	case deterministic:
 		return Verdict{VerdictDeterministic, "every failure is the same deterministic kind (" + kindList(kinds) + "): retrying will not help and raising backoffLimit only wastes the cluster; fix the image, command or permissions, then recreate the Job. A podFailurePolicy FailJob rule on this exit code would stop the wasted retries"}
 	case len(s.Waiting) > 0 && total == 0:
-		return Verdict{VerdictStuck, "pods cannot start (" + waitingList(s.Waiting) + "): they never fail, so backoffLimit never ends this; only activeDeadlineSeconds does. Fix the image, its pull secret, the referenced ConfigMap/Secret, or the scheduling constraints"}
+		return Verdict{VerdictStuck, "pods cannot start (" + waitingList(s.Waiting) + "): they never fail, so backoffLimit never ends this; only activeDeadlineSeconds does. " + waitingAdvice(s.Waiting)}
 	case kinds["OOMKilled"] > 0:
 		return Verdict{VerdictResource, "some failures ran out of memory: raise the memory limit of " + oomContainers(s) + " if the usage is not a one-off spike"}
 	case total > 0:
@@ -237,8 +335,23 @@ func verdict(s job.Summary, r Report) Verdict {
 		return Verdict{VerdictUnknown, "the failed pods are gone, so the cause can no longer be read from the cluster; check kubejob_pod_failures history in Prometheus or your log store"}
 	case s.Failed:
 		return Verdict{VerdictUnknown, "the Job failed (" + s.FailedReason + ") without failed pods left to explain it"}
+	case tooLong:
+		return Verdict{VerdictTooLong, fmt.Sprintf("the Job has been running for %s without a failure, longer than %s: check that its pods make progress (logs, kubectl top pods) or wait on something; activeDeadlineSeconds (now %s) would end such a run", r.RunningFor, limits.RunTime, secondsString(s.ActiveDeadlineSeconds))}
 	}
 	return Verdict{VerdictNone, "no failures to fix"}
+}
+
+// waitingAdvice says what to fix for each reason pods wait for.
+func waitingAdvice(ws []job.ReasonCount) string {
+	var parts []string
+	for _, w := range ws {
+		m := job.ExplainWaiting(w.Reason).Meaning
+		if !strings.Contains(m, w.Reason) {
+			m = w.Reason + ": " + m
+		}
+		parts = append(parts, m)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func commands(s job.Summary, r Report) []string {
@@ -271,7 +384,17 @@ func commands(s job.Summary, r Report) []string {
 		cmds = append(cmds, fmt.Sprintf("kubectl logs -n %s -l batch.kubernetes.io/job-name=%s --previous   # the run before the last restart", ns, name))
 	}
 	if len(s.Waiting) > 0 {
-		cmds = append(cmds, fmt.Sprintf("kubectl describe pods -n %s -l batch.kubernetes.io/job-name=%s | grep -iA5 'events\\|image\\|pull'", ns, name))
+		if len(s.WaitingPods) > 0 {
+			cmds = append(cmds, fmt.Sprintf("kubectl describe pod %s -n %s   # its Events say why it waits", s.WaitingPods[0], ns))
+		} else {
+			cmds = append(cmds, fmt.Sprintf("kubectl describe pods -n %s -l batch.kubernetes.io/job-name=%s | grep -iA5 'events\\|image\\|pull'", ns, name))
+		}
+	}
+	if len(s.CreateFailures) > 0 || s.WithoutPods {
+		cmds = append(cmds, fmt.Sprintf("kubectl get events -n %s --field-selector involvedObject.kind=Job,involvedObject.name=%s,reason=FailedCreate", ns, name))
+	}
+	for _, f := range s.CreateFailures {
+		cmds = append(cmds, createCommands(f.Cause, ns, name)...)
 	}
 	return cmds
 }

@@ -22,18 +22,32 @@ func fixtureReports(t *testing.T) map[string]Report {
 	t.Helper()
 	var jobs []*batchv1.Job
 	var pods []*corev1.Pod
+	var events []corev1.Event
+	var records []*job.EventRecord
 	for _, o := range fixture.Cluster() {
 		switch o := o.(type) {
 		case *batchv1.Job:
 			jobs = append(jobs, o)
 		case *corev1.Pod:
 			pods = append(pods, o)
+		case *corev1.Event:
+			events = append(events, *o)
+			records = append(records, job.NewEventRecord(o))
 		}
 	}
 	out := map[string]Report{}
+	at := fixture.At(90).Time
 	for _, j := range jobs {
-		s := job.Summarize(j, pods, job.Options{Backoff: job.DefaultBackoff})
-		out[j.Namespace+"_"+j.Name] = FromSummary(s, fixture.At(90).Time)
+		s := job.Summarize(j, pods, records, job.Options{Backoff: job.DefaultBackoff, StartTimeout: job.DefaultStartTimeout, Now: at})
+		r := FromSummary(s, at, DefaultLimits)
+		var mine []corev1.Event
+		for _, e := range events {
+			if e.InvolvedObject.Name == j.Name && e.Namespace == j.Namespace && e.InvolvedObject.UID == j.UID {
+				mine = append(mine, e)
+			}
+		}
+		r.Events = foldEvents(mine, j.Name)
+		out[j.Namespace+"_"+j.Name] = r
 	}
 	return out
 }
@@ -89,7 +103,11 @@ func TestVerdicts(t *testing.T) {
 		{"ml_policy", Failed, 3, VerdictPolicy, []string{"exit 42", "podFailurePolicy action: FailJob", "podFailurePolicy action: Ignore"}},
 		{"ml_shards", Failed, 3, VerdictResource, []string{"Indexes with failures: 1(×2) 3(×2)", "[index 3]"}},
 		{"batch_onfailure", Failing, 2, VerdictResource, []string{"restartPolicy OnFailure", "--previous"}},
-		{"web_pull", Failing, 2, VerdictStuck, []string{"ImagePullBackOff", "only activeDeadlineSeconds"}},
+		{"web_pull", Stuck, 2, VerdictStuck, []string{"ImagePullBackOff", "only activeDeadlineSeconds"}},
+		{"web_mount", Stuck, 2, VerdictStuck, []string{"ContainerCreating ×1", "a volume that cannot mount", "kubectl describe pod mount-a -n web"}},
+		{"web_init-hang", Stuck, 2, VerdictStuck, []string{"PodInitializing ×1", "an init container runs and does not finish"}},
+		{"quota_blocked", Stuck, 2, VerdictCannotCreate, []string{"Quota ×7", "exceeded quota: pods-zero", "kubectl describe resourcequota -n quota"}},
+		{"restricted_privileged", Stuck, 2, VerdictCannotCreate, []string{"PodSecurity ×3", "kubectl get namespace restricted --show-labels"}},
 		{"batch_suspended", Suspended, 0, VerdictNone, nil},
 		{"batch_init-fail", Failing, 2, VerdictTransient, []string{"init container migrate exit 1", "kubectl logs init-fail-a -n batch -c migrate", "Evicted"}},
 		{"batch_nightly-29000000", Failed, 3, VerdictTransient, []string{"(CronJob nightly)"}},
@@ -118,7 +136,7 @@ func TestVerdicts(t *testing.T) {
 // that says what can no longer be known.
 func TestPodsGone(t *testing.T) {
 	j := fixture.Job("batch", "ttl").BackoffLimit(2).Started(0).Status(0, 0, 0, 3).Failed("BackoffLimitExceeded", 60)
-	r := FromSummary(job.Summarize(j.J, nil, job.Options{Backoff: job.DefaultBackoff}), fixture.At(90).Time)
+	r := FromSummary(job.Summarize(j.J, nil, nil, job.Options{Backoff: job.DefaultBackoff}), fixture.At(90).Time, DefaultLimits)
 	if r.Health != Failed || r.Verdict.Kind != VerdictUnknown || !strings.Contains(r.Gone, "3 of 3 failed pods are gone") {
 		t.Errorf("report %+v", r)
 	}

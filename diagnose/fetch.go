@@ -12,13 +12,25 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-// Fetch reads a Job and its pods once and summarizes them.
-func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name string, opts job.Options) (job.Summary, error) {
+// Evidence is what Fetch read about one Job.
+type Evidence struct {
+	Summary job.Summary
+	// Events of the Job and of the pods that explain it best, folded,
+	// newest first; EventsErr says why some could not be read.
+	Events    []Event
+	EventsErr error
+	// logTargets are the containers FetchLogs reads.
+	logTargets []logTarget
+}
+
+// Fetch reads a Job, its pods and the events about them once, and
+// summarizes them.
+func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name string, opts job.Options) (Evidence, error) {
 	// A list by name, not a get: the exporter's ServiceAccount may only
 	// list and watch, and diagnose should work with it too.
 	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
-		return job.Summary{}, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
+		return Evidence{}, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
 	}
 	var j *batchv1.Job
 	for i := range jobs.Items {
@@ -27,15 +39,27 @@ func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name str
 		}
 	}
 	if j == nil {
-		return job.Summary{}, fmt.Errorf("job %s not found in namespace %s", name, namespace)
+		return Evidence{}, fmt.Errorf("job %s not found in namespace %s", name, namespace)
 	}
 	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
 	if err != nil {
-		return job.Summary{}, fmt.Errorf("listing pods of job %s/%s: %w", namespace, name, err)
+		return Evidence{}, fmt.Errorf("listing pods of job %s/%s: %w", namespace, name, err)
 	}
 	pods := make([]*corev1.Pod, len(list.Items))
 	for i := range list.Items {
 		pods[i] = &list.Items[i]
 	}
-	return job.Summarize(j, pods, opts), nil
+	// The FailedCreate events of the Job, as the exporter watches them.
+	var failedCreate []*job.EventRecord
+	if l, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: job.EventFieldSelector + ",involvedObject.name=" + name,
+	}); err == nil {
+		for i := range l.Items {
+			failedCreate = append(failedCreate, job.NewEventRecord(&l.Items[i]))
+		}
+	}
+	ev := Evidence{Summary: job.Summarize(j, pods, failedCreate, opts)}
+	ev.Events, ev.EventsErr = FetchEvents(ctx, client, namespace, name, j.UID, EventPods(ev.Summary))
+	ev.logTargets = logTargets(ev.Summary.Attempts, pods)
+	return ev, nil
 }

@@ -38,6 +38,17 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Deadline != nil {
 		fmt.Fprintf(&b, "Deadline:  %s (%s)\n", r.Deadline.UTC().Format(time.RFC3339), r.DeadlineLeft)
 	}
+	if r.RunningFor != "" {
+		fmt.Fprintf(&b, "Running:   for %s\n", r.RunningFor)
+	}
+	if len(r.CreateFailures) > 0 {
+		b.WriteString("\nPods the API server refuses to create (newest first):\n")
+		for _, f := range r.CreateFailures {
+			fmt.Fprintf(&b, "  %s ×%d, last at %s\n      %s\n", f.Cause, f.Count, f.Last.UTC().Format(time.RFC3339), f.Meaning)
+		}
+	} else if r.WithoutPods {
+		b.WriteString("\nPods: none, although the Job has started\n")
+	}
 	if len(r.Attempts) > 0 {
 		b.WriteString("\nFailed attempts (oldest first):\n")
 		for _, a := range r.Attempts {
@@ -77,10 +88,39 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Gone != "" {
 		fmt.Fprintf(&b, "\nNo longer known: %s\n", r.Gone)
 	}
+	if len(r.Events) > 0 || r.EventsNote != "" {
+		b.WriteString("\nEvents (newest first):\n")
+		for _, e := range r.Events {
+			fmt.Fprintf(&b, "  %s  %-8s %s  %s", e.Last.UTC().Format(time.RFC3339), e.Type, e.Object, e.Reason)
+			if e.Count > 1 {
+				fmt.Fprintf(&b, " (×%d since %s)", e.Count, e.First.UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintf(&b, "\n      %s\n", e.Message)
+		}
+		if r.EventsNote != "" {
+			fmt.Fprintf(&b, "  (%s)\n", r.EventsNote)
+		}
+	}
 	fmt.Fprintf(&b, "\nVerdict (%s): %s\n", r.Verdict.Kind, r.Verdict.Text)
 	b.WriteString("\nNext:\n")
 	for _, c := range r.Commands {
 		fmt.Fprintf(&b, "  %s\n", c)
+	}
+	for _, l := range r.Logs {
+		prev := ""
+		if l.Previous {
+			prev = " --previous"
+		}
+		fmt.Fprintf(&b, "\nLast lines of the log of pod %s container %s (kubectl logs %s -n %s -c %s%s):\n", l.Pod, l.Container, l.Pod, r.Namespace, l.Container, prev)
+		if len(l.Lines) == 0 {
+			b.WriteString("  (empty)\n")
+		}
+		for _, line := range l.Lines {
+			fmt.Fprintf(&b, "  | %s\n", line)
+		}
+	}
+	if r.LogsNote != "" {
+		fmt.Fprintf(&b, "\n(%s)\n", r.LogsNote)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

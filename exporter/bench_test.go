@@ -59,7 +59,7 @@ func renderedJobs(b *testing.B, n int) (*collectors.Jobs, int) {
 		for _, p := range pods[i] {
 			ps = append(ps, p.P)
 		}
-		s := job.Summarize(jb.J, ps, job.Options{Backoff: job.DefaultBackoff})
+		s := job.Summarize(jb.J, ps, nil, job.Options{Backoff: job.DefaultBackoff})
 		m.Update(jb.J.Namespace+"/"+jb.J.Name, &s)
 	}
 	mfs, err := m.Store.Gather()
@@ -113,7 +113,7 @@ func BenchmarkUpdate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % len(jobs)
-		s := job.Summarize(jobs[k].J, ps[k], job.Options{Backoff: job.DefaultBackoff})
+		s := job.Summarize(jobs[k].J, ps[k], nil, job.Options{Backoff: job.DefaultBackoff})
 		m.Update("bench/"+jobs[k].J.Name, &s)
 	}
 }

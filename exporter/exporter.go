@@ -17,6 +17,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 	"github.com/kube-job-exporter/kube-job-exporter/podmetrics"
@@ -30,8 +31,14 @@ type Config struct {
 	ExcludeNamespaces []string
 	JobSelector       string
 	Backoff           job.Backoff
-	Collectors        collectors.Options
-	Shard             watcher.Shard
+	// StartTimeout: how long a pod may be pending in a normal start before
+	// it counts as waiting (--pods.start-timeout).
+	StartTimeout time.Duration
+	// Events watches the Job controller's FailedCreate events
+	// (--watch.events).
+	Events     bool
+	Collectors collectors.Options
+	Shard      watcher.Shard
 	// PermissionCheckInterval: how often to ask RBAC whether the watches
 	// are still allowed (0: never; --kube.permission-check-interval).
 	PermissionCheckInterval time.Duration
@@ -70,8 +77,8 @@ func New(cfg Config) (*Exporter, error) {
 		cfg.TelemetryPath = "/metrics"
 	}
 	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
-	e.Self = NewSelfMetrics(cfg.Logger, e.objects, cfg.Shard)
 	wcfg := cfg.WatchConfig()
+	e.Self = NewSelfMetrics(cfg.Logger, wcfg.Resources(), e.objects, cfg.Shard)
 	wcfg.Recorder = e.Self
 	w, err := watcher.New(wcfg, e.Jobs, e.Crons)
 	if err != nil {
@@ -99,7 +106,8 @@ func (cfg Config) WatchConfig() watcher.Config {
 		Namespaces:        cfg.Namespaces,
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
-		Summarize:         job.Options{Backoff: cfg.Backoff},
+		Events:            cfg.Events,
+		Summarize:         job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout},
 		Shard:             cfg.Shard,
 		Logger:            cfg.Logger,
 
@@ -108,11 +116,15 @@ func (cfg Config) WatchConfig() watcher.Config {
 }
 
 func (e *Exporter) objects() map[string]int {
-	return map[string]int{
+	objs := map[string]int{
 		watcher.ResourceJobs: e.Jobs.Store.Len(),
 		watcher.ResourcePods: e.Watcher.Pods(),
 		"cronjobs":           e.Crons.Len(),
 	}
+	if e.cfg.Events {
+		objs[watcher.ResourceEvents] = e.Watcher.Events()
+	}
+	return objs
 }
 
 // Run watches the cluster (and polls pod metrics, if enabled) until ctx is
@@ -177,7 +189,13 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		{Address: "/healthz", Text: "Health"},
 	}
 	if e.cfg.Runbooks != nil {
-		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher.Summary)
+		var events func(context.Context, job.Summary) ([]diagnose.Event, error)
+		if e.cfg.Events {
+			events = func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
+				return diagnose.FetchEvents(ctx, e.cfg.Client, s.Namespace, s.Name, s.UID, diagnose.EventPods(s))
+			}
+		}
+		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher.Summary, events)
 		if err != nil {
 			return nil, err
 		}

@@ -33,12 +33,14 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	t.Helper()
 	client := fake.NewClientset(fixture.Cluster()...)
 	exp, err := New(Config{
-		Client:     client,
-		Backoff:    job.DefaultBackoff,
-		Collectors: collectors.Options{MaxIndexSeries: 50},
-		PodMetrics: fixture.PodMetricsClient(),
-		Runbooks:   os.DirFS("testdata/runbooks"),
-		Version:    "test",
+		Client:       client,
+		Backoff:      job.DefaultBackoff,
+		StartTimeout: job.DefaultStartTimeout,
+		Events:       true,
+		Collectors:   collectors.Options{MaxIndexSeries: 50},
+		PodMetrics:   fixture.PodMetricsClient(),
+		Runbooks:     os.DirFS("testdata/runbooks"),
+		Version:      "test",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +244,27 @@ func TestRunbookShowsLiveEvidence(t *testing.T) {
 	_, body = get(t, srv.URL+"/runbooks/KubeJobTest?namespace=batch&job_name=gone", nil)
 	if !strings.Contains(string(body), "is not in the exporter's cache") {
 		t.Errorf("unknown Job not explained:\n%s", body)
+	}
+}
+
+// TestRunbookShowsWhyPodsCannotBeCreated: for a Job whose pods a quota
+// refuses, the page alone names the quota as the cause, shows the Job
+// controller's event (read for the request) and the command that shows the
+// quota.
+func TestRunbookShowsWhyPodsCannotBeCreated(t *testing.T) {
+	_, srv := startFixture(t)
+	_, body := get(t, srv.URL+"/runbooks/KubeJobTest?namespace=quota&job_name=blocked", nil)
+	page := string(body)
+	for _, want := range []string{
+		"Job quota/blocked: STUCK",
+		"Quota ×7",
+		"Events (newest first):",
+		"exceeded quota: pods-zero",
+		"kubectl describe resourcequota -n quota",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
@@ -71,11 +74,74 @@ func TestForbiddenListIsReported(t *testing.T) {
 	}
 
 	forbid.Store(false)
+	jobs := fixtureJobs()
 	waitFor(t, "recovery after the permission is restored", func() bool {
-		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == 14
+		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == jobs
 	})
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v after recovery, want 1", v)
+	}
+}
+
+// fixtureJobs is the number of Jobs in the fixture cluster.
+func fixtureJobs() int {
+	n := 0
+	for _, o := range fixture.Cluster() {
+		if _, ok := o.(*batchv1.Job); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEventsDeniedKeepsServing: events only add why pods cannot be created.
+// Without permission to list them the exporter stays ready and renders every
+// Job, says once in the log that events are forbidden and reports
+// watch_up{resource="events"} 0; the Jobs whose pods cannot be created still
+// show kubejob_without_pods.
+func TestEventsDeniedKeepsServing(t *testing.T) {
+	client := fake.NewClientset(fixture.Cluster()...)
+	client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "",
+			errors.New(`User "system:serviceaccount:monitoring:kube-job-exporter" cannot list resource "events" in API group "" at the cluster scope`))
+	})
+	var logs strings.Builder
+	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Events: true, Logger: newTestLogger(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	jobs := fixtureJobs()
+	waitFor(t, "ready with every Job rendered and the events denial recorded", func() bool {
+		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 &&
+			testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("events", "forbidden")) > 0
+	})
+	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("events")); v != 0 {
+		t.Errorf("kubejob_exporter_watch_up{resource=events} = %v, want 0", v)
+	}
+	if v := testutil.ToFloat64(exp.Self.watchSynced.WithLabelValues("events")); v != 0 {
+		t.Errorf("kubejob_exporter_watch_synced{resource=events} = %v, want 0", v)
+	}
+	for _, r := range []string{"jobs", "pods"} {
+		if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues(r)); v != 1 {
+			t.Errorf("kubejob_exporter_watch_up{resource=%s} = %v, want 1", r, v)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot list events: forbidden"); n != 1 {
+		t.Errorf("logged %d times, want once; logs:\n%s", n, logs.String())
+	}
+	var body bytes.Buffer
+	if _, err := exp.Jobs.Store.WriteTo(&body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body.String(), `kubejob_without_pods{namespace="quota",job_name="blocked"} 1`) {
+		t.Errorf("a Job without pods is not shown without its events:\n%s", body.String())
+	}
+	if strings.Contains(body.String(), "kubejob_pod_create_failure_timestamp_seconds{") {
+		t.Errorf("creation failures rendered although events are denied")
 	}
 }
 
@@ -145,5 +211,41 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 		if served != on {
 			t.Errorf("Pprof %v: GET /debug/pprof/heap answered %d, profile served: %v", on, rec.Code, served)
 		}
+	}
+}
+
+// TestPendingPodReachesStartTimeout: a pod pending in ContainerCreating is
+// a normal start until --pods.start-timeout; then the Job is rendered
+// again by itself (no watch event comes) and the pod counts as waiting.
+func TestPendingPodReachesStartTimeout(t *testing.T) {
+	now := time.Now()
+	j := fixture.Job("web", "mount").Status(1, 0, 0, 0)
+	j.J.Status.StartTime = &metav1.Time{Time: now}
+	p := fixture.Pod(j.J, "a", 0).Waiting("ContainerCreating")
+	p.P.CreationTimestamp = metav1.Time{Time: now}
+	const timeout = 500 * time.Millisecond
+	exp, err := New(Config{Client: fake.NewClientset(j.J, p.P), Backoff: job.DefaultBackoff, StartTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "ready", func() bool { return exp.Self.Ready() == nil })
+	metrics := func() string {
+		var b bytes.Buffer
+		if _, err := exp.Jobs.Store.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	const waiting = `kubejob_pods_waiting{namespace="web",job_name="mount",reason="ContainerCreating"} 1`
+	if m := metrics(); time.Since(now) < timeout && strings.Contains(m, waiting) {
+		t.Fatalf("counted as waiting before the timeout:\n%s", m)
+	}
+	waitFor(t, "the pod to count as waiting once pending for the timeout", func() bool { return strings.Contains(metrics(), waiting) })
+	if time.Since(now) < timeout {
+		t.Errorf("counted after %s, before the %s timeout", time.Since(now), timeout)
 	}
 }

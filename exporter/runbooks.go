@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"io/fs"
@@ -26,15 +27,22 @@ import (
 // placeholders of the commands, so the link in a page is ready to paste.
 //
 // With namespace and job_name, the page opens with the live diagnosis of
-// that Job from the exporter's caches: the evidence next to the runbook.
+// that Job from the exporter's caches: the evidence next to the runbook,
+// with the events of the Job and its pods read for the request.
 type runbookHandler struct {
 	files    map[string][]byte // alert → Markdown
 	md       goldmark.Markdown
 	evidence func(key string) (job.Summary, bool)
+	// events reads the events of a Job and its pods; nil shows none.
+	events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)
 }
 
-func newRunbookHandler(fsys fs.FS, evidence func(key string) (job.Summary, bool)) (*runbookHandler, error) {
-	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), evidence: evidence}
+// eventsTimeout bounds the reading of events for a page: a slow API
+// server delays the page by this much at most, and the page says so.
+const eventsTimeout = 3 * time.Second
+
+func newRunbookHandler(fsys fs.FS, evidence func(key string) (job.Summary, bool), events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
+	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), evidence: evidence, events: events}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("reading runbooks: %w", err)
@@ -105,12 +113,12 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
-		html.EscapeString(name), pageStyle, h.evidenceHTML(r.URL.Query().Get("namespace"), r.URL.Query().Get("job_name")), page)
+		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), r.URL.Query().Get("namespace"), r.URL.Query().Get("job_name")), page)
 }
 
 // evidenceHTML renders the live diagnosis of a Job, or says why there is
 // none. Names were validated by ServeHTTP.
-func (h *runbookHandler) evidenceHTML(namespace, name string) string {
+func (h *runbookHandler) evidenceHTML(ctx context.Context, namespace, name string) string {
 	if h.evidence == nil || namespace == "" || name == "" {
 		return ""
 	}
@@ -119,8 +127,17 @@ func (h *runbookHandler) evidenceHTML(namespace, name string) string {
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
 			html.EscapeString(namespace), html.EscapeString(name))
 	}
+	report := diagnose.FromSummary(s, time.Now(), diagnose.DefaultLimits)
+	if h.events != nil {
+		ctx, cancel := context.WithTimeout(ctx, eventsTimeout)
+		defer cancel()
+		var err error
+		if report.Events, err = h.events(ctx, s); err != nil {
+			report.EventsNote = "some events could not be read: " + err.Error()
+		}
+	}
 	var text bytes.Buffer
-	if err := diagnose.FromSummary(s, time.Now()).WriteText(&text); err != nil {
+	if err := report.WriteText(&text); err != nil {
 		return ""
 	}
 	return fmt.Sprintf("<div class=\"evidence\"><h2>This Job now</h2><p>Live from the exporter's cache, %s:</p><pre>%s</pre></div>\n",

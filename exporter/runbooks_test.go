@@ -14,7 +14,7 @@ import (
 // with the Job's commands filled in from the query, and bad input is
 // refused rather than echoed into the page.
 func TestRunbooksServed(t *testing.T) {
-	h, err := newRunbookHandler(runbooks.FS, nil)
+	h, err := newRunbookHandler(runbooks.FS, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

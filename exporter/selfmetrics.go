@@ -29,6 +29,9 @@ type SelfMetrics struct {
 	scrapeDuration prometheus.Histogram
 	scrapeRefused  prometheus.Counter
 
+	// required are the resources /readyz waits for.
+	required []string
+
 	mu     sync.Mutex
 	up     map[string]bool            // resource → last list/watch succeeded
 	synced map[string]bool            // resource → informers synced
@@ -37,15 +40,20 @@ type SelfMetrics struct {
 	denied map[string][]string        // resource → permissions RBAC denies now
 }
 
-// Resources are the watched resources.
-var Resources = []string{watcher.ResourceJobs, watcher.ResourcePods}
+// RequiredResources are the resources without which the exporter's numbers
+// would be wrong: /readyz fails while they are not synced, denied or not
+// watched. Events only add the cause of pods that cannot be created; their
+// trouble shows in kubejob_exporter_watch_up and the log, not in /readyz.
+var RequiredResources = []string{watcher.ResourceJobs, watcher.ResourcePods}
 
-// NewSelfMetrics creates and registers the exporter's own metrics.
-// objects reports the number of tracked objects by resource.
-func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard watcher.Shard) *SelfMetrics {
+// NewSelfMetrics creates and registers the exporter's own metrics for the
+// resources watched. objects reports the number of tracked objects by
+// resource.
+func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[string]int, shard watcher.Shard) *SelfMetrics {
 	m := &SelfMetrics{
 		Registry: prometheus.NewRegistry(),
 		logger:   logger,
+		required: RequiredResources,
 		watchUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kubejob_exporter_watch_up",
 			Help: "1 when the last list or watch of the resource succeeded, 0 while it fails (see kubejob_exporter_watch_errors_total for why).",
@@ -78,7 +86,7 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard wa
 		logged: map[string]map[string]bool{},
 		denied: map[string][]string{},
 	}
-	for _, r := range Resources {
+	for _, r := range resources {
 		m.watchUp.WithLabelValues(r).Set(1)
 		m.watchSynced.WithLabelValues(r).Set(0)
 		m.up[r] = true
@@ -100,7 +108,7 @@ func NewSelfMetrics(logger *slog.Logger, objects func() map[string]int, shard wa
 		Help: "Replicas the Jobs are split across (--total-shards); 1 when not sharded.",
 	})
 	totalShards.Set(float64(total))
-	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs and pods in its caches, cronjobs with remembered runs.", []string{"resource"}, nil)
+	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs with remembered runs.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector("kubejob_exporter"),
 		collectors.NewGoCollector(),
@@ -202,14 +210,14 @@ func (m *SelfMetrics) Synced(resource string, synced bool) {
 // EventProcessed implements watcher.Recorder.
 func (m *SelfMetrics) EventProcessed(d time.Duration) { m.eventDelay.Observe(d.Seconds()) }
 
-// Ready returns nil once every resource has synced and is being watched
-// successfully, else why not. A failing watch makes the exporter unready: it
-// would otherwise serve stale numbers that look healthy.
+// Ready returns nil once every required resource has synced and is being
+// watched successfully, else why not. A failing watch makes the exporter
+// unready: it would otherwise serve stale numbers that look healthy.
 func (m *SelfMetrics) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var problems []string
-	for _, r := range Resources {
+	for _, r := range m.required {
 		if d := m.denied[r]; len(d) > 0 {
 			problems = append(problems, "RBAC denies: "+strings.Join(d, "; "))
 		}
@@ -217,7 +225,7 @@ func (m *SelfMetrics) Ready() error {
 			problems = append(problems, "watch failing: "+e)
 		}
 	}
-	for _, r := range Resources {
+	for _, r := range m.required {
 		if !m.synced[r] && len(problems) == 0 {
 			problems = append(problems, r+" not synced yet")
 		}

@@ -8,7 +8,8 @@ import (
 // Backoff is the Job controller's pod-failure backoff configuration: the
 // delay after the first failure and the cap. The controller exports them as
 // DefaultJobPodFailureBackOff (10s) and MaxJobPodFailureBackOff (10m since
-// v1.31; 6m before).
+// v1.28; until v1.27 one pair, DefaultJobBackOff 10s and MaxJobBackOff 6m,
+// served both the pod-failure backoff and the sync retries).
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
@@ -16,6 +17,15 @@ type Backoff struct {
 
 // DefaultBackoff is the backoff of current Job controllers.
 var DefaultBackoff = Backoff{Initial: 10 * time.Second, Max: 10 * time.Minute}
+
+// ControllerBackoff is the backoff of the Job controller of Kubernetes
+// 1.minor: the cap rose from 6m to 10m in v1.28.
+func ControllerBackoff(minor int) Backoff {
+	if minor < 28 {
+		return Backoff{Initial: 10 * time.Second, Max: 6 * time.Minute}
+	}
+	return DefaultBackoff
+}
 
 // Delay returns the delay the controller applies before it creates the next
 // pod after `failures` consecutive failures (failures since the last

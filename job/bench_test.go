@@ -39,7 +39,7 @@ func BenchmarkSummarize(b *testing.B) {
 	opts := Options{Backoff: DefaultBackoff}
 	b.ReportAllocs()
 	for b.Loop() {
-		Summarize(j.J, ps, opts)
+		Summarize(j.J, ps, nil, opts)
 	}
 }
 

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,22 +56,49 @@ var PodReasons = []string{
 	PodReasonDisrupted, PodReasonDeleted, Other,
 }
 
-// WaitingReasons are the reasons a pod is stuck before running. None of them
-// counts toward backoffLimit: the pod never fails, so only a deadline ends
-// such a Job.
-var WaitingReasons = []string{
+// Reasons a pending pod has not started, past Options.StartTimeout: steps
+// every pod goes through, so they count as stuck only once they last.
+const (
+	// WaitingContainerCreating: scheduled, but the kubelet has not started
+	// the containers: a volume (Secret, ConfigMap, PVC) that does not
+	// mount, a sandbox or network that cannot be set up, a node gone.
+	WaitingContainerCreating = "ContainerCreating"
+	// WaitingPodInitializing: an init container runs and does not finish.
+	WaitingPodInitializing = "PodInitializing"
+	// WaitingSchedulingGated: a scheduling gate is still set (a queueing
+	// controller has not admitted the pod).
+	WaitingSchedulingGated = "SchedulingGated"
+	// WaitingNotScheduled: no scheduler has bound the pod or reported on
+	// it (a schedulerName nothing serves, a scheduler down).
+	WaitingNotScheduled = "NotScheduled"
+)
+
+// waitingNow are the container waiting reasons (and Unschedulable) that
+// mean a pod is stuck as soon as they show.
+var waitingNow = []string{
 	"ErrImagePull",
 	"ImagePullBackOff",
 	"InvalidImageName",
 	"CreateContainerConfigError",
 	"CrashLoopBackOff",
 	"Unschedulable",
-	Other,
 }
 
-// transientWaiting are waiting reasons of a healthy start; they are not
-// reported as stuck.
-var transientWaiting = map[string]bool{"ContainerCreating": true, "PodInitializing": true, "": true}
+// StartingReasons are the steps of a normal start; a pod counts as waiting
+// in one only once it has been pending for Options.StartTimeout.
+var StartingReasons = []string{WaitingContainerCreating, WaitingPodInitializing, WaitingSchedulingGated, WaitingNotScheduled}
+
+// WaitingReasons are the reasons a pod is stuck before running its work
+// (the values of kubejob_pods_waiting's reason label). None of them counts
+// toward backoffLimit except CrashLoopBackOff, whose restarts count for
+// restartPolicy OnFailure: the pod never fails, so only a deadline ends
+// such a Job.
+var WaitingReasons = slices.Concat(waitingNow, StartingReasons, []string{Other})
+
+// transientWaiting are container waiting reasons of a healthy start; they
+// are not reported as stuck until the pod has been pending for
+// StartTimeout.
+var transientWaiting = map[string]bool{WaitingContainerCreating: true, WaitingPodInitializing: true, "": true}
 
 func oneOf(v string, allowed []string) string {
 	for _, a := range allowed {
@@ -87,13 +115,18 @@ func FailedReason(reason string) string { return oneOf(reason, FailedReasons) }
 // ContainerReason folds a terminated-container reason into ContainerReasons.
 func ContainerReason(reason string) string { return oneOf(reason, ContainerReasons) }
 
-// WaitingReason folds a waiting reason into WaitingReasons; ok is false for
-// the reasons of a normal start (ContainerCreating, PodInitializing).
+// WaitingReason folds a container waiting reason into WaitingReasons
+// (unknown ones into Other); ok is false for the reasons of a normal start
+// (ContainerCreating, PodInitializing), which count only after
+// StartTimeout.
 func WaitingReason(reason string) (string, bool) {
 	if transientWaiting[reason] {
 		return "", false
 	}
-	return oneOf(reason, WaitingReasons), true
+	if r := oneOf(reason, waitingNow); r != Other {
+		return r, true
+	}
+	return Other, true
 }
 
 // ExitCode renders an exit code as a bounded label value: "0" to "255" as
@@ -136,7 +169,7 @@ func podReason(statusReason, disruptionReason string, deleted bool) string {
 type Cause struct {
 	// Kind is a stable identifier: OOMKilled, CommandNotFound,
 	// NotExecutable, Killed, Terminated, Error, ImagePull, Config,
-	// Unschedulable, Evicted, Deadline, Disrupted, Unknown.
+	// Unschedulable, NotStarting, Evicted, Deadline, Disrupted, Unknown.
 	Kind string
 	// Meaning is one sentence in plain words.
 	Meaning string
@@ -197,6 +230,14 @@ func ExplainWaiting(reason string) Cause {
 		return Cause{"Error", "the container keeps crashing and the kubelet is backing off its restarts", false}
 	case "Unschedulable":
 		return Cause{"Unschedulable", "no node can take the pod (resources, taints, affinity, quotas)", false}
+	case WaitingContainerCreating:
+		return Cause{"NotStarting", "the pod is scheduled but its containers are not created: a volume that cannot mount (a missing Secret, ConfigMap or PVC), a sandbox or network the node cannot set up; the pod's events say which", false}
+	case WaitingPodInitializing:
+		return Cause{"NotStarting", "an init container runs and does not finish: read its logs", false}
+	case WaitingSchedulingGated:
+		return Cause{"NotStarting", "the pod still has scheduling gates: the controller that set them (a queue such as Kueue) has not admitted it", false}
+	case WaitingNotScheduled:
+		return Cause{"NotStarting", "no scheduler has bound the pod: check spec.schedulerName and that the scheduler runs", false}
 	}
 	return Cause{"Unknown", "the pod is waiting (" + reason + ")", false}
 }

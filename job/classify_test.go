@@ -2,6 +2,7 @@ package job
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,6 +35,9 @@ func TestContainerReason(t *testing.T) {
 
 func TestWaitingReason(t *testing.T) {
 	for _, r := range WaitingReasons {
+		if slices.Contains(StartingReasons, r) {
+			continue
+		}
 		got, ok := WaitingReason(r)
 		if got != r || !ok {
 			t.Errorf("WaitingReason(%q) = %q, %v, want itself, true", r, got, ok)
@@ -44,7 +48,9 @@ func TestWaitingReason(t *testing.T) {
 			t.Errorf("WaitingReason(%q) = %q, %v, want \"\", false (normal start)", r, got, ok)
 		}
 	}
-	for _, r := range []string{"RunContainerError", "imagepullbackoff", "\xff"} {
+	// Scheduling states are read from the pod's conditions, never from a
+	// container's waiting reason.
+	for _, r := range []string{"RunContainerError", "imagepullbackoff", "\xff", "SchedulingGated", "NotScheduled"} {
 		if got, ok := WaitingReason(r); got != Other || !ok {
 			t.Errorf("WaitingReason(%q) = %q, %v, want %q, true", r, got, ok, Other)
 		}
@@ -162,6 +168,8 @@ func TestExplainWaiting(t *testing.T) {
 		"ErrImagePull": {"ImagePull", true}, "ImagePullBackOff": {"ImagePull", true}, "InvalidImageName": {"ImagePull", true},
 		"CreateContainerConfigError": {"Config", true}, "CrashLoopBackOff": {"Error", false},
 		"Unschedulable": {"Unschedulable", false}, Other: {"Unknown", false},
+		"ContainerCreating": {"NotStarting", false}, "PodInitializing": {"NotStarting", false},
+		"SchedulingGated": {"NotStarting", false}, "NotScheduled": {"NotStarting", false},
 	}
 	for _, r := range WaitingReasons {
 		c := ExplainWaiting(r)

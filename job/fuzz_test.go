@@ -86,7 +86,7 @@ func FuzzCountIndexes(f *testing.F) {
 	})
 }
 
-var causeKinds = []string{"OOMKilled", "CommandNotFound", "NotExecutable", "Killed", "Terminated", "Error", "ImagePull", "Config", "Unschedulable", "Evicted", "Deadline", "Disrupted", "Unknown"}
+var causeKinds = []string{"OOMKilled", "CommandNotFound", "NotExecutable", "Killed", "Terminated", "Error", "ImagePull", "Config", "Unschedulable", "NotStarting", "Evicted", "Deadline", "Disrupted", "Unknown"}
 
 func checkLabel(t *testing.T, what, v string, allowed []string) {
 	t.Helper()
@@ -246,7 +246,18 @@ func FuzzSummarize(f *testing.F) {
 	f.Add([]byte{255, 2, 5, 145, 73, 1, 21, 1, 145, 2}, "Count", "NotIn", int32(0), int32(3), int32(42))
 	f.Fuzz(func(t *testing.T, data []byte, reason, ann string, failed, restarts, exit int32) {
 		j, pods := fuzzJob(data, reason, ann, failed, restarts, exit)
-		s := Summarize(j, pods, Options{Backoff: DefaultBackoff})
+		// FailedCreate events with fuzzed messages and times, one of an
+		// earlier Job of the same name; the start timeout judged at a
+		// fuzzed time.
+		earlier := j.DeepCopy()
+		earlier.UID = "uid-earlier"
+		events := []*EventRecord{
+			NewEventRecord(fixture.FailedCreate(j, "a", reason, restarts, int(exit%100000))),
+			NewEventRecord(fixture.FailedCreate(j, "b", ann, failed, int(failed%100000))),
+			NewEventRecord(fixture.FailedCreate(earlier, "c", reason, 1, 10)),
+		}
+		now := fixture.T0.Add(time.Duration(restarts) * time.Second)
+		s := Summarize(j, pods, events, Options{Backoff: DefaultBackoff, StartTimeout: time.Minute, Now: now})
 		if s.Retries < 0 || s.FailuresSinceSuccess < 0 || s.BackoffDelay < 0 || s.BackoffDelay > DefaultBackoff.Max {
 			t.Fatalf("Retries %d FailuresSinceSuccess %d BackoffDelay %v", s.Retries, s.FailuresSinceSuccess, s.BackoffDelay)
 		}
@@ -267,6 +278,21 @@ func FuzzSummarize(f *testing.F) {
 		}
 		for _, w := range s.Waiting {
 			checkLabel(t, "Waiting.Reason", w.Reason, WaitingReasons)
+		}
+		if len(s.WaitingPods) > MaxWaitingPods {
+			t.Fatalf("%d WaitingPods", len(s.WaitingPods))
+		}
+		if !s.Recheck.IsZero() && !s.Recheck.After(now) {
+			t.Fatalf("Recheck %v not after now %v", s.Recheck, now)
+		}
+		for i, c := range s.CreateFailures {
+			checkLabel(t, "CreateFailure.Cause", c.Cause, CreateCauses)
+			if s.Finished || s.Suspended || c.Count < 0 || (i > 0 && c.Last.After(s.CreateFailures[i-1].Last)) {
+				t.Fatalf("CreateFailures %+v of a Job finished %v suspended %v", s.CreateFailures, s.Finished, s.Suspended)
+			}
+		}
+		if s.WithoutPods && (s.Finished || s.Suspended || s.Pods != (PodCounts{})) {
+			t.Fatalf("WithoutPods with %+v, finished %v, suspended %v", s.Pods, s.Finished, s.Suspended)
 		}
 		actions := []string{"", "Ignore", "FailJob", "FailIndex", "Count"}
 		for _, a := range s.Attempts {

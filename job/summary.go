@@ -8,20 +8,38 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Options tune Summarize.
 type Options struct {
 	// Backoff is the Job controller's pod-failure backoff.
 	Backoff Backoff
+	// StartTimeout is how long a pod may stay Pending in the steps of a
+	// normal start (ContainerCreating, PodInitializing, not yet scheduled)
+	// before it counts as waiting (stuck); 0 never counts them.
+	StartTimeout time.Duration
+	// Now is the time facts that depend on time (StartTimeout) are judged
+	// at; the zero time leaves them out.
+	Now time.Time
 }
 
+// MaxWaitingPods bounds Summary.WaitingPods.
+const MaxWaitingPods = 5
+
+// DefaultStartTimeout is the default Options.StartTimeout: longer than a
+// large image pull or a slow volume attach, short enough that a pod that
+// will never start is seen within minutes.
+const DefaultStartTimeout = 5 * time.Minute
+
 // Summary is everything the exporter, the diagnose command and the runbook
-// pages know about one Job, computed from the Job and the pods it owns that
-// are still present. It is a pure function of those objects: recomputing it
-// after a restart or a re-list gives the same numbers.
+// pages know about one Job, computed from the Job, the pods it owns that
+// are still present and the Job controller's FailedCreate events. It is a
+// pure function of those objects and Options.Now: recomputing it after a
+// restart or a re-list gives the same numbers.
 type Summary struct {
 	Namespace, Name string
+	UID             types.UID
 
 	OwnerKind, OwnerName string // controlling owner, "" if none
 	CompletionMode       string // NonIndexed or Indexed
@@ -49,7 +67,23 @@ type Summary struct {
 	Pods        PodCounts
 	PodFailures []PodFailure // sorted, one entry per (container, reason, exit code)
 	Waiting     []ReasonCount
+	// WaitingPods names up to MaxWaitingPods of the pods counted in
+	// Waiting, by name: whose events and state a person reads next.
+	WaitingPods []string
 	Attempts    []Attempt // failed pods present, oldest first
+
+	// CreateFailures are the Job controller's failures to create pods
+	// newer than the Job's newest pod, newest first, one per cause; none
+	// once the Job finished or while it is suspended.
+	CreateFailures []CreateFailure
+	// WithoutPods is true while the Job is started, running (not finished,
+	// not suspended, parallelism not 0) and has no pod at all: none active,
+	// finished or terminating, in its status or in the cache. Pods that
+	// cannot be created leave a Job so, with or without events to say why.
+	WithoutPods bool
+	// Recheck is when the Summary changes next without any object
+	// changing (a pending pod reaching StartTimeout); zero if never.
+	Recheck time.Time
 
 	// Containers of the pod template, init containers first.
 	Containers []ContainerSpec
@@ -118,14 +152,15 @@ type Attempt struct {
 	PolicyAction string
 }
 
-// Summarize computes the Summary of a Job from the Job and the pods it
-// controls. Pods not controlled by the Job (by owner UID) are ignored, as
-// are nil pods; a nil Job gives the zero Summary.
-func Summarize(j *batchv1.Job, pods []*corev1.Pod, opts Options) Summary {
+// Summarize computes the Summary of a Job from the Job, the pods it
+// controls and the events about it (see RecordEvent). Pods not controlled
+// by the Job, and events about another Job of the same name (by UID), are
+// ignored, as are nil pods; a nil Job gives the zero Summary.
+func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
-	s := Summary{Namespace: j.Namespace, Name: j.Name}
+	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID}
 	if ref := controllerRef(j.OwnerReferences); ref != nil {
 		s.OwnerKind, s.OwnerName = ref.Kind, ref.Name
 	}
@@ -175,6 +210,17 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, opts Options) Summary {
 	s.podFacts(j, owned, opts)
 
 	running := !s.Finished && !s.Suspended
+	if running {
+		s.CreateFailures = createFailures(j.UID, events, newestCreated(owned))
+		parallelism := int32(1) // the API server's default
+		if spec.Parallelism != nil {
+			parallelism = *spec.Parallelism
+		}
+		p := s.Pods
+		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && len(owned) == 0 &&
+			p.Active == 0 && p.Ready == 0 && p.Succeeded == 0 && p.Failed == 0 && p.Terminating == 0 &&
+			(st.UncountedTerminatedPods == nil || len(st.UncountedTerminatedPods.Failed)+len(st.UncountedTerminatedPods.Succeeded) == 0)
+	}
 	if running && s.ActiveDeadlineSeconds != nil && !s.StartTime.IsZero() {
 		s.Deadline = s.StartTime.Add(time.Duration(*s.ActiveDeadlineSeconds) * time.Second)
 	}
@@ -298,8 +344,13 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 				}
 			}
 			if p.DeletionTimestamp == nil {
-				if r, ok := podWaitingReason(p); ok {
+				r, ok := podWaitingReason(p)
+				if !ok {
+					r, ok = s.notStarted(p, opts)
+				}
+				if ok {
 					waiting[r]++
+					s.WaitingPods = append(s.WaitingPods, p.Name)
 				}
 			}
 		}
@@ -352,6 +403,10 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 		s.Waiting = append(s.Waiting, ReasonCount{r, n})
 	}
 	sort.Slice(s.Waiting, func(a, b int) bool { return s.Waiting[a].Reason < s.Waiting[b].Reason })
+	sort.Strings(s.WaitingPods)
+	if len(s.WaitingPods) > MaxWaitingPods {
+		s.WaitingPods = s.WaitingPods[:MaxWaitingPods:MaxWaitingPods]
+	}
 	for i, n := range indexFailures {
 		if n > 0 {
 			s.IndexFailures = append(s.IndexFailures, IndexFailure{i, n})
@@ -528,6 +583,60 @@ func podWaitingReason(p *corev1.Pod) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// notStarted tells whether a pending pod in the steps of a normal start has
+// been pending for opts.StartTimeout, and which step it is in. A pod that
+// has not yet reached the timeout sets s.Recheck to when it does.
+func (s *Summary) notStarted(p *corev1.Pod, opts Options) (string, bool) {
+	if opts.StartTimeout <= 0 || opts.Now.IsZero() || p.CreationTimestamp.IsZero() ||
+		(p.Status.Phase != corev1.PodPending && p.Status.Phase != "") {
+		return "", false
+	}
+	if due := p.CreationTimestamp.Add(opts.StartTimeout); opts.Now.Before(due) {
+		if s.Recheck.IsZero() || due.Before(s.Recheck) {
+			s.Recheck = due
+		}
+		return "", false
+	}
+	return pendingStep(p), true
+}
+
+// pendingStep names the step of its start a pending pod is in.
+func pendingStep(p *corev1.Pod) string {
+	scheduled := false
+	for _, c := range p.Status.Conditions {
+		if c.Type != corev1.PodScheduled {
+			continue
+		}
+		if c.Status == corev1.ConditionTrue {
+			scheduled = true
+		} else if c.Reason == corev1.PodReasonSchedulingGated {
+			return WaitingSchedulingGated
+		}
+	}
+	// A pod bound through the scheduler has PodScheduled=True; one given
+	// a node by its spec has container statuses once the kubelet saw it.
+	if !scheduled && len(p.Status.ContainerStatuses) == 0 && len(p.Status.InitContainerStatuses) == 0 {
+		return WaitingNotScheduled
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason == WaitingPodInitializing {
+			return WaitingPodInitializing
+		}
+	}
+	return WaitingContainerCreating
+}
+
+// newestCreated is the creation time of the newest pod.
+func newestCreated(pods []*corev1.Pod) time.Time {
+	var t time.Time
+	for _, p := range pods {
+		if p.CreationTimestamp.After(t) {
+			t = p.CreationTimestamp.Time
+		}
+	}
+	return t
 }
 
 // FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest

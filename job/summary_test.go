@@ -24,7 +24,7 @@ func pods(bs ...*fixture.PodBuilder) []*corev1.Pod {
 }
 
 func summarize(j *fixture.JobBuilder, ps ...*fixture.PodBuilder) Summary {
-	return Summarize(j.J, pods(ps...), Options{Backoff: DefaultBackoff})
+	return Summarize(j.J, pods(ps...), nil, Options{Backoff: DefaultBackoff})
 }
 
 func checkFailures(t *testing.T, s Summary, want ...PodFailure) {
@@ -498,11 +498,11 @@ func TestSummarizeCronJobOwner(t *testing.T) {
 }
 
 func TestSummarizeNilAndEmpty(t *testing.T) {
-	if s := Summarize(nil, nil, Options{}); !reflect.DeepEqual(s, Summary{}) {
+	if s := Summarize(nil, nil, nil, Options{}); !reflect.DeepEqual(s, Summary{}) {
 		t.Errorf("Summarize(nil) = %+v", s)
 	}
 	empty := &batchv1.Job{}
-	Summarize(empty, []*corev1.Pod{nil, {}}, Options{})
+	Summarize(empty, []*corev1.Pod{nil, {}}, nil, Options{})
 
 	j := fixture.Job("b", "bare").Started(0).Status(0, 0, 0, 1)
 	j.J.Spec.BackoffLimit, j.J.Spec.Completions, j.J.Spec.Parallelism, j.J.Spec.CompletionMode = nil, nil, nil, nil
@@ -514,7 +514,7 @@ func TestSummarizeNilAndEmpty(t *testing.T) {
 		return p
 	}
 	ps := []*corev1.Pod{nil, bare(corev1.PodFailed), bare(corev1.PodRunning), bare(""), bare(corev1.PodSucceeded), nil}
-	s := Summarize(j.J, ps, Options{Backoff: DefaultBackoff})
+	s := Summarize(j.J, ps, nil, Options{Backoff: DefaultBackoff})
 	if s.BackoffLimit != nil || s.CompletionMode != "NonIndexed" || s.Retries != 1 || len(s.Attempts) != 1 {
 		t.Errorf("summary = %+v", s)
 	}
@@ -536,5 +536,5 @@ func TestSummarizeNilAndEmpty(t *testing.T) {
 	po.Status.Phase = corev1.PodFailed
 	po.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app"}}
 	po.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "x", RestartCount: -3}}
-	Summarize(jo.J, []*corev1.Pod{po}, Options{})
+	Summarize(jo.J, []*corev1.Pod{po}, nil, Options{})
 }

@@ -47,9 +47,9 @@ func checkStripKeepsSummary(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
 		psBefore = append(psBefore, p.DeepCopy())
 	}
 	opts := Options{Backoff: DefaultBackoff}
-	want := Summarize(j, ps, opts)
+	want := Summarize(j, ps, nil, opts)
 	sj, sps := stripAll(t, j, ps)
-	if got := Summarize(sj, sps, opts); !reflect.DeepEqual(got, want) {
+	if got := Summarize(sj, sps, nil, opts); !reflect.DeepEqual(got, want) {
 		t.Errorf("Job %s/%s: Summarize of stripped objects differs\n got %+v\nwant %+v", j.Namespace, j.Name, got, want)
 	}
 	if !reflect.DeepEqual(j, jBefore) || !reflect.DeepEqual(ps, psBefore) {
@@ -58,7 +58,7 @@ func checkStripKeepsSummary(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
 	// The caches keep compact records; what they rebuild must summarize the
 	// same.
 	rj, rps := recordAll(t, j, ps)
-	if got := Summarize(rj, rps, opts); !reflect.DeepEqual(utcSummary(got), utcSummary(want)) {
+	if got := Summarize(rj, rps, nil, opts); !reflect.DeepEqual(utcSummary(got), utcSummary(want)) {
 		t.Errorf("Job %s/%s: Summarize of records differs\n got %+v\nwant %+v", j.Namespace, j.Name, got, want)
 	}
 }

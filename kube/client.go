@@ -4,9 +4,13 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -69,20 +73,39 @@ func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 
 // CheckReachable asks the API server for its version, retrying until
 // timeout, so a wrong address or certificate fails start-up with one clear
-// error instead of an exporter that serves nothing.
-func CheckReachable(ctx context.Context, client kubernetes.Interface, timeout time.Duration) error {
+// error instead of an exporter that serves nothing. It returns the version
+// the server reports.
+func CheckReachable(ctx context.Context, client kubernetes.Interface, timeout time.Duration) (version.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
-		result := client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx)
-		if last = result.Error(); last == nil {
-			return nil
+		raw, err := client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+		if last = err; err == nil {
+			var info version.Info
+			if err := json.Unmarshal(raw, &info); err != nil {
+				return version.Info{}, fmt.Errorf("reading the API server's /version: %w", err)
+			}
+			return info, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("no answer within %s: %w", timeout, last)
+			return version.Info{}, fmt.Errorf("no answer within %s: %w", timeout, last)
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// MinorVersion reads the Kubernetes minor version from /version: "1" and
+// "28" (or "28+", as some providers write it) give 28. ok is false for
+// anything else: a server that hides or invents its version.
+func MinorVersion(info version.Info) (int, bool) {
+	if info.Major != "1" {
+		return 0, false
+	}
+	minor, err := strconv.Atoi(strings.TrimRight(info.Minor, "+"))
+	if err != nil || minor < 0 {
+		return 0, false
+	}
+	return minor, true
 }

@@ -32,7 +32,7 @@ func (p permission) String() string {
 func (w *Watcher) permissions() []permission {
 	var out []permission
 	for _, s := range w.scopes {
-		for _, r := range []struct{ resource, group string }{{ResourceJobs, "batch"}, {ResourcePods, ""}} {
+		for _, r := range w.cfg.resources() {
 			for _, verb := range []string{"list", "watch"} {
 				out = append(out, permission{resource: r.resource, group: r.group, verb: verb, namespace: s.namespace})
 			}
@@ -45,7 +45,10 @@ func (w *Watcher) permissions() []permission {
 // A review that cannot be made (API server unreachable) changes nothing:
 // the watches report that themselves.
 func (w *Watcher) checkPermissions(ctx context.Context) {
-	denied := map[string][]string{ResourceJobs: nil, ResourcePods: nil}
+	denied := map[string][]string{}
+	for _, r := range w.cfg.resources() {
+		denied[r.resource] = nil
+	}
 	for _, p := range w.permissions() {
 		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: p.namespace, Verb: p.verb, Group: p.group, Resource: p.resource},

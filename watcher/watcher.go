@@ -1,8 +1,9 @@
-// Package watcher keeps the exporter's view of Jobs and their Pods: client-go
-// shared informers (stripped by job.StripJob/StripPod), a work queue of Job
-// keys, and one worker that recomputes a Job's summary whenever the Job or
-// one of its pods changes. Metrics are rendered there, on events, never on a
-// scrape.
+// Package watcher keeps the exporter's view of Jobs, their Pods and the Job
+// controller's FailedCreate events: client-go shared informers (reduced to
+// compact records by job.RecordJob/RecordPod/RecordEvent), a work queue of
+// Job keys, and one worker that recomputes a Job's summary whenever the Job,
+// one of its pods or an event about it changes, or when a pending pod
+// reaches the start timeout. Metrics are rendered there, never on a scrape.
 package watcher
 
 import (
@@ -33,8 +34,9 @@ import (
 // Resources watched, the values of the resource label of the exporter's own
 // metrics.
 const (
-	ResourceJobs = "jobs"
-	ResourcePods = "pods"
+	ResourceJobs   = "jobs"
+	ResourcePods   = "pods"
+	ResourceEvents = "events"
 )
 
 // Recorder receives the watch health and activity, for the exporter's own
@@ -61,6 +63,11 @@ type Config struct {
 	ExcludeNamespaces []string
 	// JobSelector is a label selector for Jobs ("" for all).
 	JobSelector string
+	// Events watches the Job controller's FailedCreate events (pods the API
+	// server refuses to create). They are optional: readiness never waits
+	// for them, so a cluster that denies the permission still gets every
+	// other metric.
+	Events bool
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
 	// Shard selects this replica's part of the Jobs (zero value: all).
@@ -79,14 +86,18 @@ const podJobIndex = "job"
 // it creates; selecting on it keeps unrelated pods out of the cache.
 const jobPodLabel = batchv1.JobNameLabel
 
+// eventJobIndex indexes events by the "namespace/name" of their Job.
+const eventJobIndex = "job"
+
 // scope is one set of informers: all namespaces, or one namespace.
 type scope struct {
 	namespace string
 	jobs      cache.SharedIndexInformer
 	pods      cache.SharedIndexInformer
+	events    cache.SharedIndexInformer // nil unless Config.Events
 	// handlers are the event handler registrations: synced once the
 	// initial list has reached the handlers, not just the cache.
-	jobsHandler, podsHandler cache.ResourceEventHandlerRegistration
+	jobsHandler, podsHandler, eventsHandler cache.ResourceEventHandlerRegistration
 }
 
 // Watcher watches Jobs and Pods and keeps the metrics up to date.
@@ -95,13 +106,37 @@ type Watcher struct {
 	jobs   *collectors.Jobs
 	crons  *collectors.CronJobs
 	scopes []*scope
-	queue  workqueue.TypedInterface[string]
+	// queue holds Job keys to render; a key also comes back by itself
+	// when a pending pod of the Job reaches the start timeout. Run makes
+	// it (its timer goroutine lives as long as the queue).
+	queue workqueue.TypedDelayingInterface[string]
 
 	pods atomic.Int64 // pods in the caches
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // key → time of its oldest unprocessed event
 	inFlight int                  // keys being processed
+}
+
+type apiResource struct{ resource, group string }
+
+// resources are the resources watched, with their API groups.
+func (cfg Config) resources() []apiResource {
+	rs := []apiResource{{ResourceJobs, "batch"}, {ResourcePods, ""}}
+	if cfg.Events {
+		rs = append(rs, apiResource{ResourceEvents, ""})
+	}
+	return rs
+}
+
+// Resources are the resources watched: jobs, pods and, with Events,
+// events.
+func (cfg Config) Resources() []string {
+	var out []string
+	for _, r := range cfg.resources() {
+		out = append(out, r.resource)
+	}
+	return out
 }
 
 // Validate checks the selection before anything connects.
@@ -135,7 +170,6 @@ func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watche
 	}
 	w := &Watcher{
 		cfg: cfg, jobs: jobs, crons: crons,
-		queue:   workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{}),
 		pending: map[string]time.Time{},
 	}
 	namespaces := cfg.Namespaces
@@ -184,23 +218,47 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			podJobIndex: podJobKeys,
 		}),
 	}
-	for _, inf := range []struct {
-		informer  cache.SharedIndexInformer
-		transform cache.TransformFunc
-		resource  string
-		handler   cache.ResourceEventHandler
-	}{
+	type informer struct {
+		informer     cache.SharedIndexInformer
+		transform    cache.TransformFunc
+		resource     string
+		handler      cache.ResourceEventHandler
+		registration *cache.ResourceEventHandlerRegistration
+	}
+	informers := []informer{
 		{s.jobs, w.recordJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.enqueueJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueueJob(obj) },
 			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
-		}},
+		}, &s.jobsHandler},
 		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { w.pods.Add(1); w.enqueuePodJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
 			DeleteFunc: func(obj any) { w.pods.Add(-1); w.enqueuePodJob(obj) },
-		}},
-	} {
+		}, &s.podsHandler},
+	}
+	if w.cfg.Events {
+		eventsFieldSel := job.EventFieldSelector
+		if fieldSel != "" {
+			eventsFieldSel += "," + fieldSel
+		}
+		eventsLW := w.listWatch(ResourceEvents, func(o *metav1.ListOptions) {
+			o.FieldSelector = eventsFieldSel
+		}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return client.CoreV1().Events(ns).List(ctx, o)
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.CoreV1().Events(ns).Watch(ctx, o)
+		})
+		s.events = cache.NewSharedIndexInformer(eventsLW, &corev1.Event{}, 0, cache.Indexers{
+			eventJobIndex: eventJobKeys,
+		})
+		informers = append(informers, informer{s.events, job.RecordEvent, ResourceEvents, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { w.enqueueEventJob(obj) },
+			UpdateFunc: func(_, obj any) { w.enqueueEventJob(obj) },
+			DeleteFunc: func(obj any) { w.enqueueEventJob(obj) },
+		}, &s.eventsHandler})
+	}
+	for _, inf := range informers {
 		if err := inf.informer.SetTransform(inf.transform); err != nil {
 			return nil, err
 		}
@@ -219,11 +277,7 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		if err != nil {
 			return nil, err
 		}
-		if inf.resource == ResourceJobs {
-			s.jobsHandler = reg
-		} else {
-			s.podsHandler = reg
-		}
+		*inf.registration = reg
 	}
 	return s, nil
 }
@@ -304,6 +358,27 @@ func podJobKeys(obj any) ([]string, error) {
 	return nil, nil
 }
 
+// eventJobKeys indexes an event under the Job it is about.
+func eventJobKeys(obj any) ([]string, error) {
+	if r, ok := obj.(*job.EventRecord); ok {
+		if key := r.JobKey(); key != "" {
+			return []string{key}, nil
+		}
+	}
+	return nil, nil
+}
+
+func (w *Watcher) enqueueEventJob(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if r, ok := obj.(*job.EventRecord); ok {
+		if key := r.JobKey(); key != "" {
+			w.enqueue(key)
+		}
+	}
+}
+
 func (w *Watcher) enqueueJob(obj any) {
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
@@ -340,10 +415,14 @@ func (w *Watcher) enqueue(key string) {
 
 // Run starts the informers and the worker, and blocks until ctx is done.
 func (w *Watcher) Run(ctx context.Context) {
+	w.queue = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{})
 	defer w.queue.ShutDown()
 	for _, s := range w.scopes {
 		go s.jobs.RunWithContext(ctx)
 		go s.pods.RunWithContext(ctx)
+		if s.events != nil {
+			go s.events.RunWithContext(ctx)
+		}
 	}
 	go w.reportSync(ctx)
 	var checks sync.WaitGroup
@@ -367,16 +446,27 @@ func (w *Watcher) Run(ctx context.Context) {
 // Pods have reached the handlers and every Job they named has been
 // rendered: only then is the output complete (a Job rendered before its
 // pods arrived lacks its failures), so only then is the exporter ready.
+// Events are reported on their own, when their list arrives: readiness does
+// not wait for them (they may be denied, see Config.Events).
 func (w *Watcher) reportSync(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	rendered, eventsSynced := false, !w.cfg.Events
 	for {
-		jobsSynced, podsSynced := w.synced()
-		rendered := jobsSynced && podsSynced && w.Pending() == 0
-		w.cfg.Recorder.Synced(ResourceJobs, jobsSynced && rendered)
-		w.cfg.Recorder.Synced(ResourcePods, podsSynced && rendered)
-		if rendered {
-			w.cfg.Logger.Info("caches synced", "jobs", w.jobs.Store.Len())
+		if !rendered {
+			jobsSynced, podsSynced := w.synced()
+			rendered = jobsSynced && podsSynced && w.Pending() == 0
+			w.cfg.Recorder.Synced(ResourceJobs, jobsSynced && rendered)
+			w.cfg.Recorder.Synced(ResourcePods, podsSynced && rendered)
+			if rendered {
+				w.cfg.Logger.Info("caches synced", "jobs", w.jobs.Store.Len())
+			}
+		}
+		if !eventsSynced {
+			eventsSynced = w.eventsSynced()
+			w.cfg.Recorder.Synced(ResourceEvents, eventsSynced)
+		}
+		if rendered && eventsSynced {
 			return
 		}
 		select {
@@ -385,6 +475,15 @@ func (w *Watcher) reportSync(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+func (w *Watcher) eventsSynced() bool {
+	for _, s := range w.scopes {
+		if s.events != nil && !(s.events.HasSynced() && s.eventsHandler.HasSynced()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *Watcher) synced() (jobs, pods bool) {
@@ -399,6 +498,17 @@ func (w *Watcher) synced() (jobs, pods bool) {
 // Pods is the number of pods in the caches, counted by the event handlers
 // (a scrape must not list 100k cache keys to count them).
 func (w *Watcher) Pods() int { return int(w.pods.Load()) }
+
+// Events is the number of FailedCreate events in the caches.
+func (w *Watcher) Events() int {
+	n := 0
+	for _, s := range w.scopes {
+		if s.events != nil {
+			n += len(s.events.GetStore().ListKeys())
+		}
+	}
+	return n
+}
 
 func (w *Watcher) processNext() bool {
 	key, quit := w.queue.Get()
@@ -439,10 +549,13 @@ func (w *Watcher) sync(key string) {
 	}
 	w.jobs.Update(key, &s)
 	w.crons.Observe(&s)
+	if !s.Recheck.IsZero() {
+		w.queue.AddAfter(key, time.Until(s.Recheck))
+	}
 }
 
 // Summary computes the current summary of the Job "namespace/name" from the
-// caches.
+// caches, as of now.
 func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	sc := w.scopeFor(key)
 	if sc == nil {
@@ -466,7 +579,18 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 			pods = append(pods, r.Pod())
 		}
 	}
-	return job.Summarize(j, pods, w.cfg.Summarize), true
+	var events []*job.EventRecord
+	if sc.events != nil {
+		objs, _ := sc.events.GetIndexer().ByIndex(eventJobIndex, key)
+		for _, o := range objs {
+			if r, ok := o.(*job.EventRecord); ok {
+				events = append(events, r)
+			}
+		}
+	}
+	opts := w.cfg.Summarize
+	opts.Now = time.Now()
+	return job.Summarize(j, pods, events, opts), true
 }
 
 func (w *Watcher) scopeFor(key string) *scope {

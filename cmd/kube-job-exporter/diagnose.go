@@ -18,40 +18,67 @@ type diagnoseCommand struct {
 	output    *string
 	job       *string
 	timeout   *time.Duration
+	logs      *int64
+	runTime   *time.Duration
 }
 
 func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
-	c := app.Command("diagnose", "Explain why a Job fails, from the Job and its pods, and what to do next. Exit status: 0 healthy, 2 failing, 3 failed, 1 error.")
+	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next. Exit status: 0 healthy, 2 failing or stuck, 3 failed, 1 error.")
 	return &diagnoseCommand{
 		namespace: c.Flag("namespace", "Namespace of the Job.").Short('n').Default("default").String(),
 		output:    c.Flag("output", "Output format: text or json.").Short('o').Default("text").Enum("text", "json"),
 		timeout:   c.Flag("timeout", "How long to wait for the API server.").Default("15s").Duration(),
+		logs:      c.Flag("logs", "Last lines of each failing container's log to print (needs get on pods/log); 0 prints none.").Default(fmt.Sprint(diagnose.DefaultLogLines)).Int64(),
+		runTime:   c.Flag("run-time-limit", "A Job running longer than this without any other problem is reported stuck (the mixin's KubeJobRunningTooLong default); 0 never.").Default(diagnose.DefaultLimits.RunTime.String()).Duration(),
 		job:       c.Arg("job", "Name of the Job.").Required().String(),
 	}
 }
 
-func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff job.Backoff, stdout, stderr io.Writer) int {
+func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFlags, startTimeout time.Duration, stdout, stderr io.Writer) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "kube-job-exporter diagnose: "+format+"\n", args...)
+		return 1
+	}
+	if *c.logs < 0 {
+		return fail("--logs must be >= 0, got %d", *c.logs)
+	}
 	clients, err := kube.NewClients(kubeconfig, kubeContext)
 	if err != nil {
-		fmt.Fprintf(stderr, "kube-job-exporter diagnose: %v\n", err)
-		return 1
+		return fail("%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *c.timeout)
 	defer cancel()
-	s, err := diagnose.Fetch(ctx, clients.Kubernetes, *c.namespace, *c.job, job.Options{Backoff: backoff})
+	server, err := kube.CheckReachable(ctx, clients.Kubernetes, *c.timeout)
 	if err != nil {
-		fmt.Fprintf(stderr, "kube-job-exporter diagnose: %v\n", err)
-		return 1
+		return fail("cannot reach the API server at %s: %v", clients.Host, err)
 	}
-	r := diagnose.FromSummary(s, time.Now())
+	bo, err := backoff.resolve(server)
+	if err != nil {
+		return fail("%v", err)
+	}
+	now := time.Now()
+	ev, err := diagnose.Fetch(ctx, clients.Kubernetes, *c.namespace, *c.job, job.Options{Backoff: bo, StartTimeout: startTimeout, Now: now})
+	if err != nil {
+		return fail("%v", err)
+	}
+	r := diagnose.FromSummary(ev.Summary, now, diagnose.Limits{RunTime: *c.runTime})
+	r.Events = ev.Events
+	if ev.EventsErr != nil {
+		r.EventsNote = ev.EventsErr.Error()
+	}
+	if *c.logs > 0 {
+		r.Logs, err = diagnose.FetchLogs(ctx, clients.Kubernetes, *c.namespace, ev, *c.logs)
+		if err != nil {
+			r.LogsNote = err.Error()
+		}
+	}
 	if *c.output == "json" {
 		err = r.WriteJSON(stdout)
 	} else {
 		err = r.WriteText(stdout)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kube-job-exporter diagnose: %v\n", err)
-		return 1
+		return fail("%v", err)
 	}
 	return r.Health.ExitCode()
 }

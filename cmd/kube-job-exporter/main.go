@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	kubeversion "k8s.io/apimachinery/pkg/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
@@ -51,8 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		namespaces    = app.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").String()
 		excludeNS     = app.Flag("namespaces-exclude", "Comma-separated namespaces to leave out when watching all.").String()
 		jobSelector   = app.Flag("job.selector", "Label selector limiting the Jobs watched, e.g. team=data.").String()
-		backoffInit   = app.Flag("backoff.initial", "The Job controller's first pod-failure backoff (DefaultJobPodFailureBackOff).").Default("10s").Duration()
-		backoffMax    = app.Flag("backoff.max", "The Job controller's backoff cap (MaxJobPodFailureBackOff): 10m in current Kubernetes, 6m before v1.31.").Default("10m").Duration()
+		backoff       backoffFlags
+		startTimeout  = app.Flag("pods.start-timeout", "How long a pod may stay Pending in a normal start (ContainerCreating, PodInitializing, not yet scheduled) before kubejob_pods_waiting counts it as stuck.").Default(job.DefaultStartTimeout.String()).Duration()
+		watchEvents   = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
 		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first).").Default("50").Int()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
@@ -67,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
 	)
+	backoff.add(app)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	diag := addDiagnoseCommand(app)
 	logConfig := &promslog.Config{Writer: stderr}
@@ -79,15 +82,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if command != serveCmd.FullCommand() {
-		return diag.run(*kubeconfig, *kubeContext, job.Backoff{Initial: *backoffInit, Max: *backoffMax}, stdout, stderr)
+		return diag.run(*kubeconfig, *kubeContext, &backoff, *startTimeout, stdout, stderr)
 	}
 	logger := promslog.New(logConfig)
 	fail := func(msg string, err error) int {
 		logger.Error(msg, "err", err)
 		return 1
 	}
-	if *backoffInit <= 0 || *backoffMax < *backoffInit {
-		return fail("invalid backoff flags", fmt.Errorf("need 0 < --backoff.initial (%s) <= --backoff.max (%s)", *backoffInit, *backoffMax))
+	if err := backoff.check(job.DefaultBackoff); err != nil {
+		return fail("invalid backoff flags", err)
+	}
+	if *startTimeout < 0 {
+		return fail("invalid flag", fmt.Errorf("--pods.start-timeout must be >= 0, got %s", *startTimeout))
 	}
 	if *maxIndexes < 0 {
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
@@ -106,7 +112,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Namespaces:              splitList(*namespaces),
 		ExcludeNamespaces:       splitList(*excludeNS),
 		JobSelector:             *jobSelector,
-		Backoff:                 job.Backoff{Initial: *backoffInit, Max: *backoffMax},
+		StartTimeout:            *startTimeout,
+		Events:                  *watchEvents,
 		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
 		TelemetryPath:           *telemetryPath,
 		MaxRequests:             *maxRequests,
@@ -132,9 +139,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	client, host := clients.Kubernetes, clients.Host
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := kube.CheckReachable(ctx, client, *connectWait); err != nil {
+	server, err := kube.CheckReachable(ctx, client, *connectWait)
+	if err != nil {
 		return fail("cannot reach the Kubernetes API server at "+host, err)
 	}
+	cfg.Backoff, err = backoff.resolve(server)
+	if err != nil {
+		return fail("invalid backoff flags", err)
+	}
+	logger.Info("API server", "host", host, "version", server.GitVersion,
+		"backoff_initial", cfg.Backoff.Initial, "backoff_max", cfg.Backoff.Max, "backoff_from", backoff.source(server))
 	cfg.Client = client
 	if *podMetrics {
 		cfg.PodMetrics, cfg.PodMetricsInterval = clients.Metrics, *podMetricsInt
@@ -156,7 +170,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// Timeouts keep slow or stalled clients from holding connections
 	// (slow-loris); the write timeout leaves room for a large scrape.
-	server := &http.Server{
+	httpServer := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -165,8 +179,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxHeaderBytes:    64 << 10,
 	}
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- web.ListenAndServe(server, toolkitFlags, logger) }()
-	servers := []*http.Server{server}
+	go func() { serveErr <- web.ListenAndServe(httpServer, toolkitFlags, logger) }()
+	servers := []*http.Server{httpServer}
 	if *healthListen != "" {
 		// Only the two probe paths, and nothing that reads the cluster's
 		// data, are served here without the web config's protection.
@@ -198,6 +212,66 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	<-watchDone
 	return code
+}
+
+// backoffFlags are --backoff.initial and --backoff.max. The Job
+// controller's cap depends on its version (job.ControllerBackoff), so an
+// unset flag takes the value of the API server's version; a flag set by
+// hand always wins (a patched or managed control plane may differ).
+type backoffFlags struct {
+	initial, max       *time.Duration
+	initialSet, maxSet bool
+}
+
+func (b *backoffFlags) add(app *kingpin.Application) {
+	b.initial = app.Flag("backoff.initial", "The Job controller's first pod-failure backoff (DefaultJobPodFailureBackOff). Default: from the API server's version (10s).").
+		IsSetByUser(&b.initialSet).Default(job.DefaultBackoff.Initial.String()).Duration()
+	b.max = app.Flag("backoff.max", "The Job controller's backoff cap (MaxJobPodFailureBackOff). Default: from the API server's version: 10m since Kubernetes v1.28, 6m before.").
+		IsSetByUser(&b.maxSet).Default(job.DefaultBackoff.Max.String()).Duration()
+}
+
+// check validates the flags with the unset ones at their defaults.
+func (b *backoffFlags) check(defaults job.Backoff) error {
+	bo := b.with(defaults)
+	if bo.Initial <= 0 || bo.Max < bo.Initial {
+		return fmt.Errorf("need 0 < --backoff.initial (%s) <= --backoff.max (%s)", bo.Initial, bo.Max)
+	}
+	return nil
+}
+
+// with is the backoff of the flags, unset ones from defaults.
+func (b *backoffFlags) with(defaults job.Backoff) job.Backoff {
+	bo := defaults
+	if b.initialSet {
+		bo.Initial = *b.initial
+	}
+	if b.maxSet {
+		bo.Max = *b.max
+	}
+	return bo
+}
+
+// resolve is the backoff for the API server that answered.
+func (b *backoffFlags) resolve(server kubeversion.Info) (job.Backoff, error) {
+	defaults := job.DefaultBackoff
+	if minor, ok := kube.MinorVersion(server); ok {
+		defaults = job.ControllerBackoff(minor)
+	}
+	if err := b.check(defaults); err != nil {
+		return job.Backoff{}, err
+	}
+	return b.with(defaults), nil
+}
+
+// source says where the backoff came from, for the start-up log.
+func (b *backoffFlags) source(server kubeversion.Info) string {
+	switch _, known := kube.MinorVersion(server); {
+	case b.initialSet && b.maxSet:
+		return "flags"
+	case known:
+		return "server version"
+	}
+	return "defaults (server version unknown)"
 }
 
 // parseShard reads --shard: a number, or "auto" for the ordinal at the end

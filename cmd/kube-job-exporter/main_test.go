@@ -12,8 +12,11 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
+	kubeversion "k8s.io/apimachinery/pkg/version"
 )
 
 // unreachableKubeconfig writes a kubeconfig pointing at a loopback port
@@ -67,6 +70,9 @@ func TestStartupErrors(t *testing.T) {
 		{"shard auto without ordinal", []string{"--kubeconfig", kubeconfig, "--shard=auto"}, 1, "--shard=auto needs"},
 		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
 		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "invalid --runtime.memory-limit-ratio"},
+		{"negative start timeout", []string{"--kubeconfig", kubeconfig, "--pods.start-timeout=-1s"}, 1, "--pods.start-timeout must be >= 0"},
+		{"backoff initial above the default cap", []string{"--kubeconfig", kubeconfig, "--backoff.initial=11m"}, 1, "need 0 < --backoff.initial (11m0s) <= --backoff.max (10m0s)"},
+		{"diagnose: negative --logs", []string{"diagnose", "--kubeconfig", kubeconfig, "--logs=-1", "j"}, 1, "--logs must be >= 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +85,52 @@ func TestStartupErrors(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", tt.says, stderr.String())
 			}
 		})
+	}
+}
+
+// TestBackoffFromServerVersion: unset backoff flags take the Job
+// controller's values for the API server's version; a flag set by hand
+// wins; an unknown version keeps the current defaults.
+func TestBackoffFromServerVersion(t *testing.T) {
+	tests := []struct {
+		args       []string
+		major      string
+		minor      string
+		wantMax    time.Duration
+		wantInit   time.Duration
+		wantSource string
+	}{
+		{nil, "1", "27", 6 * time.Minute, 10 * time.Second, "server version"},
+		{nil, "1", "27+", 6 * time.Minute, 10 * time.Second, "server version"},
+		{nil, "1", "28", 10 * time.Minute, 10 * time.Second, "server version"},
+		{nil, "1", "37", 10 * time.Minute, 10 * time.Second, "server version"},
+		{nil, "", "", 10 * time.Minute, 10 * time.Second, "defaults (server version unknown)"},
+		{[]string{"--backoff.max=5m"}, "1", "27", 5 * time.Minute, 10 * time.Second, "server version"},
+		{[]string{"--backoff.max=4s", "--backoff.initial=1s"}, "1", "27", 4 * time.Second, time.Second, "flags"},
+		{[]string{"--backoff.initial=20s"}, "1", "26", 6 * time.Minute, 20 * time.Second, "server version"},
+	}
+	for _, tt := range tests {
+		app := kingpin.New("t", "")
+		var b backoffFlags
+		b.add(app)
+		if _, err := app.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		server := kubeversion.Info{Major: tt.major, Minor: tt.minor}
+		got, err := b.resolve(server)
+		if err != nil || got.Max != tt.wantMax || got.Initial != tt.wantInit || b.source(server) != tt.wantSource {
+			t.Errorf("%v on %s.%s: %+v (%s), %v; want initial %s max %s (%s)", tt.args, tt.major, tt.minor, got, b.source(server), err, tt.wantInit, tt.wantMax, tt.wantSource)
+		}
+	}
+	// An explicit initial above an older server's cap is an error there.
+	app := kingpin.New("t", "")
+	var b backoffFlags
+	b.add(app)
+	if _, err := app.Parse([]string{"--backoff.initial=8m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.resolve(kubeversion.Info{Major: "1", Minor: "27"}); err == nil {
+		t.Error("--backoff.initial=8m accepted with a 6m cap")
 	}
 }
 

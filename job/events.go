@@ -1,0 +1,205 @@
+package job
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// A Job whose pods the API server refuses to create (a ResourceQuota, Pod
+// Security admission, an admission policy or webhook, a missing
+// ServiceAccount, a LimitRange) never fails: it has no pod to fail. The Job
+// controller says so only in Warning events on the Job, reason
+// FailedCreate, message "Error creating: <the API server's error>", and
+// retries (rate limited, up to a minute apart) for as long as the Job lives.
+// Those events are the evidence; the Job's status (no pod at all) is the
+// fallback once they expire.
+
+// FailedCreateReason is the reason of the Job controller's event when a pod
+// cannot be created (controller.FailedCreatePodReason).
+const FailedCreateReason = "FailedCreate"
+
+// EventFieldSelector selects, on the API server, the only events the
+// exporter watches: the Job controller's FailedCreate warnings on Jobs.
+// Every other event (pods, other workloads, Normal events) stays out of the
+// exporter's memory and network.
+const EventFieldSelector = "involvedObject.kind=Job,type=Warning,reason=" + FailedCreateReason
+
+// Causes of a failed pod creation: the bounded values of the cause label.
+const (
+	CreateCauseQuota           = "Quota"            // a ResourceQuota is exhausted (or its usage unknown)
+	CreateCauseLimitRange      = "LimitRange"       // a LimitRange bound is violated
+	CreateCausePodSecurity     = "PodSecurity"      // Pod Security admission rejects the template
+	CreateCauseAdmissionPolicy = "AdmissionPolicy"  // a ValidatingAdmissionPolicy denies the pod
+	CreateCauseWebhook         = "AdmissionWebhook" // an admission webhook denies the pod
+	CreateCauseServiceAccount  = "ServiceAccount"   // the pod's ServiceAccount does not exist
+	CreateCauseInvalid         = "Invalid"          // the pod fails API validation
+)
+
+// CreateCauses lists every cause label value, Other last.
+var CreateCauses = []string{
+	CreateCauseQuota, CreateCauseLimitRange, CreateCausePodSecurity, CreateCauseAdmissionPolicy,
+	CreateCauseWebhook, CreateCauseServiceAccount, CreateCauseInvalid, Other,
+}
+
+// CreateFailureCause classifies the message of a FailedCreate event by the
+// wording of the API server's admission plugins and validation (stable
+// across releases: users grep for it). Order matters: a webhook or policy
+// message may quote any text, so the plugins whose wording is fixed by the
+// API server come first.
+func CreateFailureCause(message string) string {
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(message, s) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("exceeded quota:", "status unknown for quota:", "failed quota:"):
+		return CreateCauseQuota
+	case has("violates PodSecurity"):
+		return CreateCausePodSecurity
+	case has("error looking up service account", "serviceaccount \""):
+		return CreateCauseServiceAccount
+	case has(" usage per Container is ", " usage per Pod is ", " limit to request ratio per "):
+		return CreateCauseLimitRange
+	case has("ValidatingAdmissionPolicy '", "MutatingAdmissionPolicy '"):
+		return CreateCauseAdmissionPolicy
+	case has("admission webhook \""):
+		return CreateCauseWebhook
+	case has(" is invalid"):
+		return CreateCauseInvalid
+	}
+	return Other
+}
+
+// EventRecord is what the event cache keeps of one FailedCreate event: the
+// Job it is about, the cause, how often and when last. No message: the
+// diagnosis reads the events themselves when a person asks.
+type EventRecord struct {
+	Namespace, Name string // the Event object's, for the informer's keys
+	ResourceVersion string
+	JobName         string
+	JobUID          types.UID
+	Cause           string // one of CreateCauses; "" for an event that is not a FailedCreate on a Job
+	Count           int32
+	Last            int64 // Unix nanoseconds of the newest occurrence
+}
+
+// GetObjectMeta lets the informer's key functions read the record.
+func (r *EventRecord) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, ResourceVersion: r.ResourceVersion}
+}
+
+// JobKey is "namespace/name" of the Job the event is about, "" if none.
+func (r *EventRecord) JobKey() string {
+	if r.Cause == "" || r.JobName == "" {
+		return ""
+	}
+	return r.Namespace + "/" + r.JobName
+}
+
+// RecordEvent is the event informer's transform. The server-side selector
+// (EventFieldSelector) already keeps other events out; one that gets
+// through anyway (a server or fake that ignores field selectors) is
+// recorded without a cause and ignored.
+func RecordEvent(obj any) (any, error) {
+	e, ok := obj.(*corev1.Event)
+	if !ok {
+		return obj, nil
+	}
+	return NewEventRecord(e), nil
+}
+
+// NewEventRecord reduces an event to its EventRecord.
+func NewEventRecord(e *corev1.Event) *EventRecord {
+	r := &EventRecord{
+		Namespace: internNamespace(e.Namespace), Name: e.Name, ResourceVersion: e.ResourceVersion,
+		Count: EventCount(e), Last: unixOrZero(metav1.NewTime(EventLastSeen(e))),
+	}
+	o := e.InvolvedObject
+	if e.Type == corev1.EventTypeWarning && e.Reason == FailedCreateReason && o.Kind == "Job" &&
+		(o.Namespace == "" || o.Namespace == e.Namespace) {
+		r.JobName, r.JobUID = o.Name, o.UID
+		r.Cause = CreateFailureCause(e.Message)
+	}
+	return r
+}
+
+// EventLastSeen is the newest occurrence of an event, whichever API wrote
+// it: lastTimestamp (core/v1 recorders, which the Job controller uses),
+// series.lastObservedTime or eventTime (events.k8s.io recorders), else when
+// it was first seen or created.
+func EventLastSeen(e *corev1.Event) time.Time {
+	var t time.Time
+	for _, c := range []time.Time{e.LastTimestamp.Time, e.EventTime.Time, e.FirstTimestamp.Time, e.CreationTimestamp.Time} {
+		if c.After(t) {
+			t = c
+		}
+	}
+	if e.Series != nil && e.Series.LastObservedTime.After(t) {
+		t = e.Series.LastObservedTime.Time
+	}
+	return t
+}
+
+// EventCount is how often an event occurred: count, or series.count for
+// events.k8s.io recorders; at least 1.
+func EventCount(e *corev1.Event) int32 {
+	n := e.Count
+	if e.Series != nil && e.Series.Count > n {
+		n = e.Series.Count
+	}
+	return max(n, 1)
+}
+
+// CreateFailure is the newest failed pod creation of a Job with one cause.
+type CreateFailure struct {
+	Cause string
+	Last  time.Time
+	// Count sums the occurrences the events present record (the event
+	// recorder folds and rate-limits repeats, so it is a lower bound).
+	Count int64
+}
+
+// createFailures folds the FailedCreate events of Job uid into one entry
+// per cause, newest first, keeping only failures newer than the newest pod
+// the Job has: once the controller has created a pod again, older failures
+// are history. Event timestamps have one-second resolution, so a failure
+// in the same second as a pod creation counts as history too.
+func createFailures(uid types.UID, events []*EventRecord, newestPod time.Time) []CreateFailure {
+	var out []CreateFailure
+	for _, e := range events {
+		if e == nil || e.Cause == "" || e.JobUID != uid || e.Last == 0 {
+			continue
+		}
+		last := time.Unix(0, e.Last).UTC()
+		if !last.Truncate(time.Second).After(newestPod.Truncate(time.Second)) {
+			continue
+		}
+		i := 0
+		for i < len(out) && out[i].Cause != e.Cause {
+			i++
+		}
+		if i == len(out) {
+			out = append(out, CreateFailure{Cause: e.Cause})
+		}
+		out[i].Count += int64(e.Count)
+		if last.After(out[i].Last) {
+			out[i].Last = last
+		}
+	}
+	slices.SortFunc(out, func(a, b CreateFailure) int {
+		if c := b.Last.Compare(a.Last); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Cause, b.Cause)
+	})
+	return out
+}
