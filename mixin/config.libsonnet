@@ -41,6 +41,7 @@
       jobFailed: 'critical',  // a Job failed for good
       cronJobFailing: 'critical',  // a CronJob's runs fail / do not succeed
       jobAtRisk: 'warning',  // a running Job heads for failure or wastes retries
+      jobStuck: 'warning',  // a Job neither fails nor progresses: no pods, pods not starting, a run that does not end
       exporter: 'critical',  // the exporter cannot see the cluster
     },
 
@@ -59,8 +60,34 @@
     deadlineRemainingRatio: 0.1,
 
     // How long pods may wait (image pull, config error, unschedulable,
-    // crash loop) before it is an alert.
+    // crash loop; pods pending in a normal start count as waiting only
+    // after the exporter's --pods.start-timeout, 5m by default) before it
+    // is an alert.
     podsWaitingFor: '15m',
+    // A crash loop (restartPolicy OnFailure) shows as waiting only between
+    // runs; this window bridges the runs, so the alert neither restarts
+    // its `for` on every run nor resolves before the loop stops.
+    crashLoopWindow: '5m',
+
+    // Pods that cannot be created (quota, Pod Security, admission, a
+    // missing ServiceAccount) with none created since, or a started Job
+    // without any pod: how long before it is an alert.
+    jobCannotCreatePodsFor: '15m',
+
+    // Run time. A Job still running this long after status.startTime is
+    // an alert (kubernetes-mixin's KubeJobNotCompleted also uses 12h).
+    jobRunTimeLimitSeconds: 12 * 3600,
+    // Per namespace or Job, the first matching selector wins: seconds, or
+    // null for no run-time alert at all for those Jobs. Examples:
+    //   { selector: 'namespace="ml-training"', seconds: 3 * 24 * 3600 },
+    //   { selector: 'namespace="batch",job_name="reindex"', seconds: null },
+    jobRunTimeLimitOverrides: [],
+    // CronJob runs are also too long past this many times the duration of
+    // the CronJob's last successful run, but never below the minimum (a run
+    // that usually takes seconds may take minutes). 0 turns it off.
+    cronJobRunTimeFactor: 3,
+    cronJobRunTimeMinSeconds: 3600,
+    jobRunningTooLongFor: '1m',
 
     // Memory before OOM (needs the exporter's --collector.pod-metrics and
     // metrics-server): warn when a running Job's container has a working

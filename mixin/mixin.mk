@@ -5,8 +5,9 @@
 #   make mixin RUNBOOK_BASE_URL=u   the same with runbook_url pointing at u/<Alert>
 #   make mixin-build OUT=dir        generate into dir only (e.g. for another base URL)
 #   make mixin-check                fail if the committed output is stale or the
-#                                   sources unformatted; promtool check + test rules;
-#                                   the Go tests of the generated files
+#                                   sources unformatted; promtool check + test rules
+#                                   (also of rules generated with _config overrides,
+#                                   tests/overrides/); the Go tests of the generated files
 
 MIXIN_DIR     := mixin
 MIXIN_SRCS    := $(shell find $(MIXIN_DIR) -name '*.libsonnet' -o -name '*.jsonnet' 2>/dev/null)
@@ -39,5 +40,9 @@ mixin-check: $(JSONNET) $(JSONNETFMT) $(PROMTOOL)
 	@$(JSONNETFMT) --test $(MIXIN_SRCS) || { echo "mixin-check: unformatted jsonnet: run 'make mixin'" >&2; exit 1; }
 	$(PROMTOOL) check rules $(RULE_FILES)
 	$(PROMTOOL) test rules $(MIXIN_DIR)/tests/*.yaml
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	  $(JSONNET) -J $(MIXIN_DIR) -S $(MIXIN_DIR)/tests/overrides/overrides.jsonnet > $$tmp/overrides-alerts.yaml && \
+	  cp $(MIXIN_DIR)/tests/overrides/*_test.yaml $$tmp/ && \
+	  $(PROMTOOL) test rules $$tmp/*_test.yaml
 	$(GO) test -count=1 ./$(MIXIN_DIR)/...
 	$(MAKE) --no-print-directory tools-test

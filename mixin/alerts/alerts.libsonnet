@@ -277,37 +277,108 @@ local t = import '../lib/templates.libsonnet';
     ]),
   ),
 
+  // ---- a Job that neither fails nor progresses --------------------------
+  // One alert per Job whatever its pod count; the expression selects the
+  // condition, `for` carries the patience.
+
+  // Pods that wait, per Job over every reason: the kubelet flips a pod
+  // between ErrImagePull and ImagePullBackOff, which a per-reason alert
+  // would take for a new problem and restart its `for`. A crash loop
+  // (restartPolicy OnFailure) waits only between runs: the window bridges
+  // them. The current reasons are named in the text.
   local podsWaiting = jobAlert(
     'KubeJobPodsStuckWaiting',
-    cfg.severity.jobAtRisk,
-    withOwner(|||
-      max by (%s, reason) (kubejob_pods_waiting{%s}) > 0
-    ||| % [J, S()]),
-    'Job {{ $labels.namespace }}/{{ $labels.job_name }}: {{ $value }} pod(s) stuck in {{ $labels.reason }} for more than ' + cfg.podsWaitingFor + '.',
-    std.join('\n', [
-      'Pods of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} have waited in {{ $labels.reason }} for more than ' + cfg.podsWaitingFor + '. Such pods never fail, so they never count toward backoffLimit: the Job does not fail, it hangs until its activeDeadlineSeconds (if any) ends it.',
-      '{{ if or (eq $labels.reason "ErrImagePull") (eq $labels.reason "ImagePullBackOff") (eq $labels.reason "InvalidImageName") }}'
-      + 'The image cannot be pulled: check its name and tag, that it exists in the registry, and the imagePullSecrets.\n'
-      + '  kubectl get job {{ $labels.job_name }} -n {{ $labels.namespace }} -o jsonpath={.spec.template.spec.containers[*].image}\n'
-      + '  kubectl describe pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} | grep -i -A2 -E "image|pull"'
-      + '{{ else if eq $labels.reason "CreateContainerConfigError" }}'
-      + 'The container cannot be configured: usually a ConfigMap, Secret or key it references does not exist.\n'
-      + '  kubectl describe pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} | grep -A5 Events\n'
-      + '  kubectl get configmaps,secrets -n {{ $labels.namespace }}'
-      + '{{ else if eq $labels.reason "Unschedulable" }}'
-      + 'No node can take the pods: requests too large, node selector, affinity, taints, or a quota.\n'
-      + '  kubectl get events -n {{ $labels.namespace }} --field-selector reason=FailedScheduling\n'
-      + '  kubectl describe nodes | grep -A8 "Allocated resources"\n'
-      + '  kubectl get resourcequota -n {{ $labels.namespace }}'
-      + '{{ else if eq $labels.reason "CrashLoopBackOff" }}'
-      + 'The container (restartPolicy OnFailure) keeps crashing and restarting in the same pod; the crashed instance has the error.\n'
-      + '  kubectl logs -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }} --previous --prefix --tail=50'
-      + '{{ else }}'
-      + '  kubectl describe pods -n {{ $labels.namespace }} -l job-name={{ $labels.job_name }}'
-      + '{{ end }}',
-      t.jobCommands(cfg, ns, job),
-    ]),
+    cfg.severity.jobStuck,
+    withOwner(notSuspended(unfinished(|||
+      group by (%(J)s) (
+        kubejob_pods_waiting{%(waiting)s}
+        or
+        max_over_time(kubejob_pods_waiting{%(crash)s}[%(window)s])
+      )
+      and on (%(J)s) group by (%(J)s) (kubejob_info{%(S)s})
+    ||| % { J: J, S: S(), waiting: S(['reason!="CrashLoopBackOff"']), crash: S(['reason="CrashLoopBackOff"']), window: cfg.crashLoopWindow }))),
+    'Job {{ $labels.namespace }}/{{ $labels.job_name }}: pods stuck before running ('
+    + '{{ range $i, $r := ' + t.query(cfg, 'sort_desc(sum by (reason) (kubejob_pods_waiting{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ $r.Value }}{{ else }}crash loop between runs{{ end }}).',
+    'Pods of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} have not run their work for ' + cfg.podsWaitingFor + " (an image that cannot be pulled, a missing ConfigMap or Secret, no node, a volume that does not mount, an init container that hangs, a crash loop): they never fail, so only activeDeadlineSeconds ends the Job. The runbook page shows the pods' events and what to fix.",
     cfg.podsWaitingFor,
+  ),
+
+  // Pods the API server refuses (the Job controller's FailedCreate events,
+  // by cause, while no pod was created since), or a started Job without
+  // any pod (also once the events expired or cannot be read). A Job that
+  // still gets some pods created makes progress, only slower: each new pod
+  // ends the condition. The controller retries at least once a minute and
+  // each retry renews its event, so a Job that gets no pod shows
+  // continuously.
+  // Sets $cause to the cause of the Job's newest refused pod, "" if none.
+  local createCause = '{{ $cause := "" }}{{ with ' + t.query(cfg, 'topk(1, kubejob_pod_create_failure_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', [ns, job]) + ' }}{{ $cause = (first .).Labels.cause }}{{ end }}',
+  local createCommand =
+    '{{ if eq $cause "Quota" }}a ResourceQuota has no room for its pods: kubectl describe resourcequota -n {{ $labels.namespace }}'
+    + '{{ else if eq $cause "LimitRange" }}its pods break a LimitRange: kubectl describe limitrange -n {{ $labels.namespace }}'
+    + '{{ else if eq $cause "PodSecurity" }}the namespace\'s Pod Security level rejects its pod template: kubectl get namespace {{ $labels.namespace }} --show-labels'
+    + '{{ else if eq $cause "AdmissionPolicy" }}a ValidatingAdmissionPolicy denies its pods: kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings'
+    + '{{ else if eq $cause "AdmissionWebhook" }}an admission webhook denies its pods: kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations'
+    + '{{ else if eq $cause "ServiceAccount" }}its ServiceAccount does not exist: kubectl get serviceaccounts -n {{ $labels.namespace }}'
+    + '{{ else if eq $cause "Invalid" }}its pod template is invalid: kubectl get job {{ $labels.job_name }} -n {{ $labels.namespace }} -o yaml'
+    + '{{ else }}the API server refuses its pods: kubectl get events -n {{ $labels.namespace }} --field-selector involvedObject.name={{ $labels.job_name }},reason=FailedCreate{{ end }}',
+  local cannotCreatePods = jobAlert(
+    'KubeJobCannotCreatePods',
+    cfg.severity.jobStuck,
+    withOwner(notSuspended(unfinished(|||
+      group by (%(J)s) (
+        kubejob_pod_create_failure_timestamp_seconds{%(S)s}
+        or
+        kubejob_without_pods{%(S)s}
+      )
+      and on (%(J)s) group by (%(J)s) (kubejob_info{%(S)s})
+    ||| % { J: J, S: S() }))),
+    createCause + 'Job {{ $labels.namespace }}/{{ $labels.job_name }} cannot create its pods{{ with $cause }}: {{ . }}{{ end }}.',
+    createCause + '{{ if $cause }}For ' + cfg.jobCannotCreatePodsFor + ' the API server has refused every pod the Job controller tried to create for Job {{ $labels.job_name }} in namespace {{ $labels.namespace }}: ' + createCommand
+    + '{{ else }}Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has started but has had no pod for ' + cfg.jobCannotCreatePodsFor + ', and no FailedCreate event (left) says why: kubectl describe job {{ $labels.job_name }} -n {{ $labels.namespace }}{{ end }}'
+    + '. It makes no progress and does not fail (only activeDeadlineSeconds ends it); the Job controller creates the pods once they are allowed.',
+    cfg.jobCannotCreatePodsFor,
+  ),
+
+  // Runs that do not end: running longer than the run-time limit (per
+  // namespace or Job from _config), or, for a CronJob run, longer than a
+  // multiple of its CronJob's last successful run.
+  local overrides = cfg.jobRunTimeLimitOverrides,
+  local overridden(n) = std.join(' or ', ['kubejob_start_timestamp_seconds{%s}' % S([o.selector]) for o in overrides[0:n]]),
+  local except(n, expr) = if n == 0 then expr else '(%s) unless on (%s) (%s)' % [expr, J, overridden(n)],
+  local absoluteLimit(selector, n, seconds) =
+    'label_replace((%s) * 0 + %d, "limit", "run-time", "", "")' % [except(n, 'max by (%s) (kubejob_start_timestamp_seconds{%s})' % [J, S(selector)]), seconds],
+  local absoluteLimits = std.join('\n  or\n  ', [
+    absoluteLimit([overrides[i].selector], i, overrides[i].seconds)
+    for i in std.range(0, std.length(overrides) - 1)
+    if overrides[i].seconds != null
+  ] + [absoluteLimit([], std.length(overrides), cfg.jobRunTimeLimitSeconds)]),
+  local noLimit = [o.selector for o in overrides if o.seconds == null],
+  local cronLimit = |||
+    label_replace(
+      max by (%(J)s, cronjob) (label_replace(kubejob_info{%(owned)s}, "cronjob", "$1", "owner_name", "(.+)")) * 0
+      + on (%(C)s) group_left ()
+      clamp_min(%(factor)g * max by (%(C)s) (kubejob_cronjob_last_success_duration_seconds{%(S)s}), %(min)d),
+      "limit", "cronjob", "", ""
+    )
+  ||| % { J: J, C: C, S: S(), owned: S(['owner_kind="CronJob"']), factor: cfg.cronJobRunTimeFactor, min: cfg.cronJobRunTimeMinSeconds },
+  local runTimeLimit =
+    local limits = absoluteLimits + (if cfg.cronJobRunTimeFactor > 0 then '\n  or\n  ' + std.stripChars(cronLimit, '\n') else '');
+    local all = 'min by (%s) (\n  %s\n)' % [J, limits];
+    if std.length(noLimit) == 0 then all
+    else '%s\nunless on (%s) (%s)' % [all, J, std.join(' or ', ['kubejob_start_timestamp_seconds{%s}' % S([sel]) for sel in noLimit])],
+  local runningTooLong = jobAlert(
+    'KubeJobRunningTooLong',
+    cfg.severity.jobStuck,
+    withOwner(notSuspended(unfinished(|||
+      (time() - max by (%(J)s) (kubejob_start_timestamp_seconds{%(S)s}))
+      > on (%(J)s)
+      (
+      %(limit)s
+      )
+    ||| % { J: J, S: S(), limit: runTimeLimit }))),
+    'Job {{ $labels.namespace }}/{{ $labels.job_name }} has been running for {{ $value | humanizeDuration }}.',
+    'Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} started {{ $value | humanizeDuration }} ago and has not finished, longer than its run-time limit' + (if cfg.cronJobRunTimeFactor > 0 then '{{ if eq $labels.owner_kind "CronJob" }} or ' + std.toString(cfg.cronJobRunTimeFactor) + ' times the last successful run of CronJob {{ $labels.owner_name }}{{ end }}' else '') + ': it may hang (a program that waits forever, pods that never start). Without activeDeadlineSeconds nothing ends it; under concurrencyPolicy Forbid it also blocks the next runs.',
+    cfg.jobRunningTooLongFor,
   ),
 
   local indexesFailing = jobAlert(
@@ -428,7 +499,11 @@ local t = import '../lib/templates.libsonnet';
       },
       {
         name: 'kube-job-exporter-job-at-risk',
-        rules: [retryBudget, failingEveryAttempt, oomKilled, memoryNearLimit, deadlineApproaching, podsWaiting, indexesFailing],
+        rules: [retryBudget, failingEveryAttempt, oomKilled, memoryNearLimit, deadlineApproaching, indexesFailing],
+      },
+      {
+        name: 'kube-job-exporter-job-stuck',
+        rules: [cannotCreatePods, podsWaiting, runningTooLong],
       },
       {
         name: 'kube-job-exporter-cronjob',
