@@ -386,6 +386,16 @@ func commands(s job.Summary, r Report) []string {
 	if len(s.Waiting) > 0 {
 		if len(s.WaitingPods) > 0 {
 			cmds = append(cmds, fmt.Sprintf("kubectl describe pod %s -n %s   # its Events say why it waits", s.WaitingPods[0], ns))
+			for _, w := range s.Waiting {
+				if w.Reason != job.WaitingPodInitializing {
+					continue
+				}
+				for _, c := range s.Containers {
+					if c.Init {
+						cmds = append(cmds, fmt.Sprintf("kubectl logs %s -n %s -c %s   # the init container that does not finish", s.WaitingPods[0], ns, c.Name))
+					}
+				}
+			}
 		} else {
 			cmds = append(cmds, fmt.Sprintf("kubectl describe pods -n %s -l batch.kubernetes.io/job-name=%s | grep -iA5 'events\\|image\\|pull'", ns, name))
 		}

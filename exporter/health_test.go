@@ -105,8 +105,18 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "",
 			errors.New(`User "system:serviceaccount:monitoring:kube-job-exporter" cannot list resource "events" in API group "" at the cluster scope`))
 	})
+	checked := make(chan struct{}, 100)
+	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		review.Status.Allowed = review.Spec.ResourceAttributes.Resource != "events"
+		select {
+		case checked <- struct{}{}:
+		default:
+		}
+		return true, review, nil
+	})
 	var logs strings.Builder
-	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Events: true, Logger: newTestLogger(&logs)})
+	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Events: true, Logger: newTestLogger(&logs), PermissionCheckInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +140,17 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 			t.Errorf("kubejob_exporter_watch_up{resource=%s} = %v, want 1", r, v)
 		}
 	}
-	if n := strings.Count(logs.String(), "cannot list events: forbidden"); n != 1 {
-		t.Errorf("logged %d times, want once; logs:\n%s", n, logs.String())
+	for i := 0; i < 20; i++ { // several permission checks (6 reviews each) have run
+		<-checked
+	}
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "events") && (strings.Contains(l, "forbidden") || strings.Contains(l, "denies")) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "--watch.events=false") {
+		t.Errorf("%d log lines about events, want one warning saying what the exporter does without them:\n%s", len(lines), logs.String())
 	}
 	var body bytes.Buffer
 	if _, err := exp.Jobs.Store.WriteTo(&body); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,8 +137,10 @@ func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
 }
 
 // ListWatchResult implements watcher.Recorder. Each distinct failure (verb
-// and reason) of a resource is logged once per outage, naming the verb, the
-// resource and why, and the recovery once; retries are not logged again.
+// and reason) of a required resource is logged once per outage, naming the
+// verb, the resource and why, and the recovery once; retries are not logged
+// again. An optional resource's trouble is one warning per outage, whatever
+// the verb, saying what the exporter does without it.
 func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -160,16 +163,38 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 		m.logger.Debug("watch expired, re-listing", "resource", resource, "err", err)
 		return
 	}
-	if m.logged[resource] == nil {
-		m.logged[resource] = map[string]bool{}
-	}
-	if what := verb + " " + reason; !m.logged[resource][what] {
-		m.logged[resource][what] = true
+	switch {
+	case m.optional(resource):
+		if m.logOnce(resource, "optional") {
+			m.logger.Warn(fmt.Sprintf("cannot %s %s: %s; %s", verb, resource, reason, optionalHint[resource]), "resource", resource, "verb", verb, "reason", reason, "err", err)
+		}
+	case m.logOnce(resource, verb+" "+reason):
 		m.logger.Error(fmt.Sprintf("cannot %s %s: %s", verb, resource, reason), "resource", resource, "verb", verb, "reason", reason, "err", err)
 	}
 	m.up[resource] = false
 	m.errs[resource] = fmt.Sprintf("%s %s: %s: %v", verb, resource, reason, err)
 	m.watchUp.WithLabelValues(resource).Set(0)
+}
+
+// optionalHint says, per optional resource, what the exporter does
+// without it and how to stop asking.
+var optionalHint = map[string]string{
+	watcher.ResourceEvents: "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or set --watch.events=false)",
+}
+
+func (m *SelfMetrics) optional(resource string) bool { return !slices.Contains(m.required, resource) }
+
+// logOnce reports whether what has not been logged for resource during
+// this outage, and marks it logged. Callers hold m.mu.
+func (m *SelfMetrics) logOnce(resource, what string) bool {
+	if m.logged[resource] == nil {
+		m.logged[resource] = map[string]bool{}
+	}
+	if m.logged[resource][what] {
+		return false
+	}
+	m.logged[resource][what] = true
+	return true
 }
 
 // Permissions implements watcher.Recorder: a denial marks the watch down
@@ -189,7 +214,14 @@ func (m *SelfMetrics) Permissions(resource string, denied []string) {
 		m.denied[resource] = denied
 		m.watchErrors.WithLabelValues(resource, watcher.ErrForbidden).Inc()
 		m.watchUp.WithLabelValues(resource).Set(0)
-		m.logger.Error("RBAC denies the exporter: cannot "+now, "resource", resource, "reason", watcher.ErrForbidden)
+		switch {
+		case m.optional(resource):
+			if m.logOnce(resource, "optional") {
+				m.logger.Warn("RBAC denies the exporter: cannot "+now+"; "+optionalHint[resource], "resource", resource, "reason", watcher.ErrForbidden)
+			}
+		default:
+			m.logger.Error("RBAC denies the exporter: cannot "+now, "resource", resource, "reason", watcher.ErrForbidden)
+		}
 	default:
 		delete(m.denied, resource)
 		m.logger.Info("RBAC allows the exporter again", "resource", resource)

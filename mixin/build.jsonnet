@@ -2,11 +2,13 @@
 // rule files in alerts/, a PrometheusRule with both for prometheus-operator,
 // and the Grafana dashboards in dashboards/.
 // runbookBaseURL overrides _config.runbookBaseURL (jsonnet --tla-str), so a
-// deployment can point runbook_url somewhere else without editing sources.
-function(runbookBaseURL='')
+// deployment can point runbook_url somewhere else without editing sources;
+// config (a JSON object, --tla-str) overrides any other _config field, e.g.
+// '{"podsWaitingFor": "30m"}' (make mixin-build MIXIN_CONFIG=...).
+function(runbookBaseURL='', config='{}')
   local mixin = (import 'mixin.libsonnet') + (
     if runbookBaseURL == '' then {} else { _config+:: { runbookBaseURL: runbookBaseURL } }
-  );
+  ) + { _config+:: std.parseJson(config) };
   local header = '# Generated from mixin/ by `make mixin`: do not edit.\n';
   local prometheusRule = {
     apiVersion: 'monitoring.coreos.com/v1',

@@ -257,7 +257,7 @@ func tail(s string, n int) string {
 
 // noWatchErrors: the exporter's own metrics say its watches work.
 func noWatchErrors(m *harness.Metrics) (bool, string) {
-	for _, r := range []string{"jobs", "pods"} {
+	for _, r := range harness.WatchedResources {
 		if ok, why := has(m, "kubejob_exporter_watch_up", harness.Labels{"resource": r}, 1); !ok {
 			return false, why
 		}
@@ -299,7 +299,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	t.Cleanup(func() { applyBaseRBAC(t, a) })
 	kubeconfig := saKubeconfig(t)
 
-	t.Run("grants only list and watch on jobs and pods", func(t *testing.T) {
+	t.Run("grants only list and watch on jobs, pods and events", func(t *testing.T) {
 		for _, c := range []struct {
 			verb, group, res, sub, ns string
 			want                      bool
@@ -318,7 +318,10 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			{"get", "", "secrets", "", "default", false},
 			{"list", "", "configmaps", "", "", false},
 			{"list", "batch", "cronjobs", "", "", false},
-			{"list", "", "events", "", "", false},
+			{"list", "", "events", "", "any-ns", true},
+			{"watch", "", "events", "", "", true},
+			{"get", "", "events", "", "default", false},
+			{"create", "", "events", "", "default", false},
 			{"create", "", "pods", "exec", "default", false},
 		} {
 			if got := can(t, c.verb, c.group, c.res, c.sub, c.ns); got != c.want {
@@ -329,11 +332,15 @@ func TestRBACLeastPrivilege(t *testing.T) {
 
 	t.Run("every scenario's metrics as the ServiceAccount", func(t *testing.T) {
 		cond := createScenarios(t, "rbac-scenarios")
+		blocked := createQuotaBlocked(t, "rbac-quota")
 		p := startProc(t, kubeconfig)
 		waitReady(t, p, http.StatusOK)
 		waitMetrics(t, p, "scenarios as "+saUser, func(m *harness.Metrics) (bool, string) {
 			if ok, why := noWatchErrors(m); !ok {
 				return false, why
+			}
+			if quota := (harness.Labels{"namespace": blocked["namespace"], "job_name": blocked["job_name"], "cause": "Quota"}); !m.Has("kubejob_pod_create_failure_timestamp_seconds", quota) {
+				return false, fmt.Sprintf("no kubejob_pod_create_failure_timestamp_seconds%v", quota)
 			}
 			return cond(m)
 		})
@@ -399,6 +406,54 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		})
 	}
 
+	// Without events: the exporter stays ready and serves every Job (a Job
+	// whose pods a quota refuses shows as one without pods), warns once in
+	// its log that it may not watch events, and watch_up{events} is 0.
+	t.Run("without events", func(t *testing.T) {
+		cr := find(t, rbac, "ClusterRole", "kube-job-exporter").DeepCopy()
+		cr.Object["rules"] = []any{rule("batch", "jobs", "list", "watch"), rule("", "pods", "list", "watch")}
+		if err := a.apply(context.Background(), cr, false); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { applyBaseRBAC(t, a) })
+		waitCan(t, "watch", "", "events", "", false)
+		cond := createScenarios(t, "rbac-no-events")
+		blocked := createQuotaBlocked(t, "rbac-no-events-quota")
+		p := startProc(t, kubeconfig)
+		waitReady(t, p, http.StatusOK)
+		waitMetrics(t, p, "every Job without events", func(m *harness.Metrics) (bool, string) {
+			for _, c := range []struct {
+				name string
+				l    harness.Labels
+				v    float64
+			}{
+				{"kubejob_exporter_watch_up", harness.Labels{"resource": "events"}, 0},
+				{"kubejob_exporter_watch_up", harness.Labels{"resource": "jobs"}, 1},
+				{"kubejob_exporter_watch_up", harness.Labels{"resource": "pods"}, 1},
+				{"kubejob_without_pods", blocked, 1},
+			} {
+				if ok, why := has(m, c.name, c.l, c.v); !ok {
+					return false, why
+				}
+			}
+			if v := m.Sum("kubejob_exporter_watch_errors_total", harness.Labels{"resource": "events", "reason": "forbidden"}); v < 1 {
+				return false, fmt.Sprintf("kubejob_exporter_watch_errors_total{resource=\"events\",reason=\"forbidden\"} = %v", v)
+			}
+			return cond(m)
+		})
+		var lines []string
+		for _, l := range strings.Split(p.Logs(), "\n") {
+			if strings.Contains(l, "events") && (strings.Contains(l, "forbidden") || strings.Contains(l, "denies")) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") {
+			t.Errorf("%d log lines about events, want one warning:\n%s", len(lines), tail(p.Logs(), 4000))
+		} else {
+			t.Logf("exporter log: %s", lines[0])
+		}
+	})
+
 	// deploy/overlays/namespaced: only Roles in the listed namespaces, the
 	// exporter with the overlay's own --namespaces flag.
 	t.Run("namespaced overlay", func(t *testing.T) {
@@ -461,6 +516,21 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			t.Errorf("/readyz says %q: want forbidden and the namespace no-role-here", strings.TrimSpace(body))
 		}
 	})
+}
+
+// createQuotaBlocked creates namespace ns with a ResourceQuota that allows
+// no pod, and a Job there; it returns the Job's labels.
+func createQuotaBlocked(t *testing.T, ns string) harness.Labels {
+	t.Helper()
+	ensureNamespace(t, ns, nil)
+	ctx := context.Background()
+	if err := harness.ZeroPodQuota(ctx, cluster.Client(), ns); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Client().BatchV1().Jobs(ns).Create(ctx, newJob(ns, "blocked", "succeed"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return harness.Labels{"namespace": ns, "job_name": "blocked"}
 }
 
 func rule(group, res string, verbs ...string) map[string]any {

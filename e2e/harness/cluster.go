@@ -58,6 +58,12 @@ type Options struct {
 	JobBackoff    time.Duration
 	JobBackoffMax time.Duration
 
+	// JobAPIBackoffMax caps the Job controller's retry of a sync that
+	// failed, such as a pod the API server refused (MaxJobApiBackOff, 1m).
+	// Zero: 4s, so that a Job recovers within seconds once its pods are
+	// allowed.
+	JobAPIBackoffMax time.Duration
+
 	// JobWorkers is the Job controller's number of workers (default 5, as
 	// kube-controller-manager's --concurrent-job-syncs).
 	JobWorkers int
@@ -118,6 +124,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	}
 	if opts.JobBackoffMax <= 0 {
 		opts.JobBackoffMax = 4 * time.Second
+	}
+	if opts.JobAPIBackoffMax <= 0 {
+		opts.JobAPIBackoffMax = 4 * time.Second
 	}
 	if opts.JobWorkers <= 0 {
 		opts.JobWorkers = 5
@@ -284,6 +293,7 @@ func (c *Cluster) startAPIServer() (retErr error) {
 func (c *Cluster) startJobController(startCtx, runCtx context.Context) error {
 	jobcontroller.DefaultJobPodFailureBackOff = c.opts.JobBackoff
 	jobcontroller.MaxJobPodFailureBackOff = c.opts.JobBackoffMax
+	jobcontroller.MaxJobApiBackOff = c.opts.JobAPIBackoffMax
 	factory := informers.NewSharedInformerFactory(c.clientFor("job-informers"), 0)
 	jc, err := jobcontroller.NewController(runCtx, c.clientFor("job-controller"),
 		factory.Core().V1().Pods(), factory.Batch().V1().Jobs(), nil, nil)

@@ -293,6 +293,13 @@ func (d *PodDriver) drive(ctx context.Context, pod *v1.Pod) error {
 		return d.write(ctx, pod, func(st *v1.PodStatus) {
 			ps.pending(st, "CreateContainerConfigError", `secret "e2e-missing" not found`)
 		})
+	case ActVolumeMissing:
+		// The kubelet retries the mount and says so in an event; the
+		// containers are never created.
+		return d.event(ctx, pod, v1.EventTypeWarning, "FailedMount",
+			`MountVolume.SetUp failed for volume "credentials" : secret "e2e-missing-volume" not found`)
+	case ActInitHang:
+		return d.write(ctx, pod, ps.initializing)
 	}
 
 	for {
@@ -333,6 +340,22 @@ func (d *PodDriver) drive(ctx context.Context, pod *v1.Pod) error {
 		step = outcome.Resolve(index, d.nextAttempt(pod))
 		d.logf("%s/%s: restart: %+v", pod.Namespace, pod.Name, step)
 	}
+}
+
+// event records an event about the pod as the kubelet of d's node would.
+func (d *PodDriver) event(ctx context.Context, pod *v1.Pod, typ, reason, message string) error {
+	now := metav1.Now()
+	_, err := d.client.CoreV1().Events(pod.Namespace).Create(ctx, &v1.Event{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, GenerateName: pod.Name + "."},
+		InvolvedObject: v1.ObjectReference{
+			Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
+		},
+		Type: typ, Reason: reason, Message: message,
+		Source:         v1.EventSource{Component: "kubelet", Host: d.opts.NodeName},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "kubelet", ReportingInstance: d.opts.NodeName,
+	}, metav1.CreateOptions{})
+	return err
 }
 
 // write replaces the pod's status with what mutate makes of it. It starts

@@ -12,6 +12,10 @@ import (
 	prommodel "github.com/prometheus/common/model"
 )
 
+// WatchedResources are the resources the exporter watches by default, the
+// values of the resource label of its kubejob_exporter_watch_* series.
+var WatchedResources = []string{"jobs", "pods", "events"}
+
 // Labels selects series: every given label must have the given value
 // ("" matches a missing or empty label, as in PromQL).
 type Labels map[string]string

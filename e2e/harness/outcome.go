@@ -33,6 +33,10 @@ import (
 //	           invalid-image           waiting InvalidImageName, forever
 //	           config-error            waiting CreateContainerConfigError, forever
 //	           unschedulable           PodScheduled=False reason Unschedulable, forever
+//	           volume-missing          scheduled, containers waiting ContainerCreating forever,
+//	                                   a Warning FailedMount event on the pod (a missing Secret)
+//	           init-hang               the first init container runs forever, the containers
+//	                                   wait in PodInitializing
 //
 // With restartPolicy Never a failing container fails the pod (phase Failed).
 // With OnFailure it is restarted in place: state Waiting CrashLoopBackOff with
@@ -56,6 +60,8 @@ const (
 	ActInvalidImage  Action = "invalid-image"
 	ActConfigError   Action = "config-error"
 	ActUnschedulable Action = "unschedulable"
+	ActVolumeMissing Action = "volume-missing"
+	ActInitHang      Action = "init-hang"
 )
 
 // Outcome is a parsed annotation.
@@ -162,7 +168,8 @@ func parseClause(s string) (Clause, error) {
 			if err == nil {
 				err = setAction(ActSucceed)
 			}
-		case string(ActDisruption), string(ActImagePull), string(ActInvalidImage), string(ActConfigError), string(ActUnschedulable):
+		case string(ActDisruption), string(ActImagePull), string(ActInvalidImage), string(ActConfigError), string(ActUnschedulable),
+			string(ActVolumeMissing), string(ActInitHang):
 			err = setAction(Action(key))
 		default:
 			err = fmt.Errorf("unknown token %q", tok)

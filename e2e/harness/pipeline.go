@@ -24,8 +24,9 @@ var MixinRuleFiles = []string{
 // GenerateMixin runs `make mixin-build OUT=outDir RUNBOOK_BASE_URL=...` in
 // the repository root: the mixin's rule files and dashboards as a user
 // would generate them, with runbook_url pointing at runbookBaseURL (e.g.
-// http://<exporter>/runbooks). It returns the rule file paths.
-func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, log io.Writer) ([]string, error) {
+// http://<exporter>/runbooks) and the _config fields of config (nil: none)
+// overridden. It returns the rule file paths.
+func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, config map[string]any, log io.Writer) ([]string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -34,8 +35,15 @@ func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, log io.Wr
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "-C", root, "mixin-build",
-		"GO="+goTool(), "OUT="+outDir, "RUNBOOK_BASE_URL="+runbookBaseURL)
+	args := []string{"--no-print-directory", "-C", root, "mixin-build", "GO=" + goTool(), "OUT=" + outDir, "RUNBOOK_BASE_URL=" + runbookBaseURL}
+	if len(config) > 0 {
+		b, err := json.Marshal(config)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "MIXIN_CONFIG="+string(b))
+	}
+	cmd := exec.CommandContext(ctx, "make", args...)
 	// Not part of an outer make's jobserver (make e2e runs go test).
 	cmd.Env = withoutEnv(os.Environ(), "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKE_TERMOUT", "MAKE_TERMERR")
 	var buf bytes.Buffer
@@ -89,6 +97,10 @@ type PipelineOptions struct {
 	// Prometheus alone (Pipeline.Alertmanager nil, Pipeline.Note says why)
 	// instead of failing. For make demo.
 	AlertmanagerOptional bool
+
+	// MixinConfig overrides _config fields of the generated rules (nil:
+	// the mixin as shipped).
+	MixinConfig map[string]any
 
 	// OnNotification, if set, is called for every notification the
 	// pipeline's webhook receiver gets (the demo prints them).
@@ -161,7 +173,7 @@ func StartPipeline(ctx context.Context, o PipelineOptions) (_ *Pipeline, retErr 
 
 	progress("generating the mixin's rules and dashboards (make mixin-build)")
 	mixinDir := filepath.Join(o.WorkDir, "mixin")
-	rules, err := GenerateMixin(ctx, mixinDir, "http://"+o.ExporterAddr+"/runbooks", nil)
+	rules, err := GenerateMixin(ctx, mixinDir, "http://"+o.ExporterAddr+"/runbooks", o.MixinConfig, nil)
 	if err != nil {
 		return nil, err
 	}

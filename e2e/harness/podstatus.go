@@ -117,6 +117,33 @@ func (ps *podState) pending(st *v1.PodStatus, reason, message string) {
 	}
 }
 
+// initializing: the first init container runs (and never ends), the
+// others and the containers wait: PodInitializing, as the kubelet reports a
+// pod whose init container hangs.
+func (ps *podState) initializing(st *v1.PodStatus) {
+	ps.base(st, v1.PodPending)
+	setCondition(st, v1.PodInitialized, v1.ConditionFalse, "ContainersNotInitialized", "containers with incomplete status: [init]")
+	setCondition(st, v1.PodReadyToStartContainers, v1.ConditionTrue, "", "")
+	unready(st, ps.pod, "ContainersNotReady")
+	st.InitContainerStatuses = nil
+	for i, c := range ps.pod.Spec.InitContainers {
+		cs := ps.containerStatus(c)
+		if i == 0 {
+			cs.ImageID, cs.ContainerID = imageID(c.Image), newContainerID()
+			cs.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: ps.startTime}}
+		} else {
+			cs.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "PodInitializing"}}
+		}
+		st.InitContainerStatuses = append(st.InitContainerStatuses, cs)
+	}
+	st.ContainerStatuses = nil
+	for _, c := range ps.pod.Spec.Containers {
+		cs := ps.containerStatus(c)
+		cs.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "PodInitializing"}}
+		st.ContainerStatuses = append(st.ContainerStatuses, cs)
+	}
+}
+
 // running: every container running since ps.started, pod Ready.
 func (ps *podState) running(st *v1.PodStatus) {
 	ps.base(st, v1.PodRunning)

@@ -30,8 +30,12 @@ type pageCase struct {
 	labels map[string]string
 	// run creates the objects and waits for the terminal failure.
 	run func(e *env) time.Time
-	// description must contain each of these (the cause, in words).
-	description []string
+	// description and summary must contain each of these (the cause, in
+	// words, and the command that shows it).
+	description, summary []string
+	// runbookSays: the runbook page (with the exporter's live report)
+	// must contain each of these.
+	runbookSays []string
 	// runbookParams are the query parameters the runbook_url must carry.
 	runbookParams map[string]string
 	// resolveByDeleting: delete this Job after the page and wait for the
@@ -187,6 +191,123 @@ var pageCases = []pageCase{
 		},
 		runbookParams: map[string]string{"namespace": "p08-cron", "cronjob": "nightly"},
 	},
+
+	// Jobs that neither fail nor finish. Their alerts' `for` (15m, 1m) is
+	// shortened to stuckFor in this suite's rules (main_test.go): the
+	// promtool tests hold the real timing; here the condition, the labels,
+	// the words and the runbook page are what is proven.
+	{
+		name: "QuotaRefusesPods", ns: "p09-quota", alert: "KubeJobCannotCreatePods",
+		labels: map[string]string{"job_name": "blocked", "severity": "warning"},
+		run: func(e *env) time.Time {
+			if err := harness.ZeroPodQuota(e.ctx, e.client, e.ns); err != nil {
+				e.t.Fatal(err)
+			}
+			e.create(e.newJob("blocked", "succeed"))
+			return e.waitFailedCreate("blocked")
+		},
+		summary:           []string{"Job p09-quota/blocked cannot create its pods: Quota."},
+		description:       []string{"the API server has refused every pod", "a ResourceQuota has no room for its pods: kubectl describe resourcequota -n p09-quota"},
+		runbookParams:     map[string]string{"namespace": "p09-quota", "job_name": "blocked"},
+		runbookSays:       []string{"Job p09-quota/blocked: STUCK", "Quota ×", "exceeded quota", "kubectl describe resourcequota -n p09-quota"},
+		resolveByDeleting: "blocked",
+	},
+	{
+		name: "PodSecurityRefusesPods", ns: "p10-psa", alert: "KubeJobCannotCreatePods",
+		labels: map[string]string{"job_name": "privileged", "severity": "warning"},
+		run: func(e *env) time.Time {
+			if err := harness.EnforcePodSecurity(e.ctx, e.client, e.ns, "restricted"); err != nil {
+				e.t.Fatal(err)
+			}
+			e.create(e.newJob("privileged", "succeed"))
+			return e.waitFailedCreate("privileged")
+		},
+		summary:       []string{"cannot create its pods: PodSecurity."},
+		description:   []string{"kubectl get namespace p10-psa --show-labels"},
+		runbookParams: map[string]string{"namespace": "p10-psa", "job_name": "privileged"},
+		runbookSays:   []string{"PodSecurity ×", `violates PodSecurity &#34;restricted:latest&#34;`},
+	},
+	{
+		name: "AdmissionPolicyRefusesPods", ns: "p11-vap", alert: "KubeJobCannotCreatePods",
+		labels: map[string]string{"job_name": "frozen", "severity": "warning"},
+		run: func(e *env) time.Time {
+			remove, err := harness.DenyPods(e.ctx, e.client, e.ns, "batch pods are frozen")
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			e.t.Cleanup(remove)
+			e.waitPodsDenied()
+			e.create(e.newJob("frozen", "succeed"))
+			return e.waitFailedCreate("frozen")
+		},
+		summary:       []string{"cannot create its pods: AdmissionPolicy."},
+		description:   []string{"kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings"},
+		runbookParams: map[string]string{"namespace": "p11-vap", "job_name": "frozen"},
+		runbookSays:   []string{"AdmissionPolicy ×", "batch pods are frozen"},
+	},
+	{
+		name: "VolumeNeverMounts", ns: "p12-mount", alert: "KubeJobPodsStuckWaiting",
+		labels: map[string]string{"job_name": "mount", "severity": "warning"},
+		run: func(e *env) time.Time {
+			e.create(e.newJob("mount", "volume-missing"))
+			_, seen := e.waitJob("mount", "an active pod", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
+			return seen
+		},
+		summary:       []string{"Job p12-mount/mount: pods stuck before running (ContainerCreating ×1)."},
+		runbookParams: map[string]string{"namespace": "p12-mount", "job_name": "mount"},
+		runbookSays:   []string{"Waiting: 1 pod(s) ContainerCreating", "FailedMount", "e2e-missing-volume"},
+	},
+	{
+		name: "RunStartedDaysAgo", ns: "p13-days", alert: "KubeJobRunningTooLong",
+		labels: map[string]string{"job_name": "forever", "severity": "warning"},
+		run: func(e *env) time.Time {
+			if _, err := harness.StartedAt(e.ctx, e.client, e.newJob("forever", "run=forever"), time.Now().Add(-72*time.Hour), 1); err != nil {
+				e.t.Fatal(err)
+			}
+			return time.Now()
+		},
+		summary:       []string{"Job p13-days/forever has been running for 3d "},
+		description:   []string{"longer than its run-time limit"},
+		runbookParams: map[string]string{"namespace": "p13-days", "job_name": "forever"},
+		runbookSays:   []string{"Running:   for 72h", "longer than 12h0m0s"},
+	},
+}
+
+// waitFailedCreate waits for the Job controller's FailedCreate event on
+// the Job and returns when the test saw it.
+func (e *env) waitFailedCreate(job string) time.Time {
+	e.t.Helper()
+	var seen time.Time
+	err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
+		l, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{
+			FieldSelector: "involvedObject.kind=Job,involvedObject.name=" + job + ",reason=FailedCreate",
+		})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		seen = time.Now()
+		return len(l.Items) > 0, "no FailedCreate event for job " + e.ns + "/" + job, nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return seen
+}
+
+// waitPodsDenied waits until the API server applies a new admission policy
+// of the namespace: a dry-run pod is refused.
+func (e *env) waitPodsDenied() {
+	e.t.Helper()
+	probe := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.ns},
+		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
+	}
+	if err := harness.Eventually(e.ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil, fmt.Sprintf("probe pod admitted (%v)", err), nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func indexedJob(e *env, name, outcome string, perIndex, maxFailed int32) *batchv1.Job {
@@ -296,10 +417,11 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	}
 
 	// The description names the cause and every template query found its series.
-	desc := a.Annotations["description"]
-	for _, s := range pc.description {
-		if !strings.Contains(desc, s) {
-			t.Errorf("description lacks %q:\n%s", s, desc)
+	for ann, want := range map[string][]string{"description": pc.description, "summary": pc.summary} {
+		for _, s := range want {
+			if !strings.Contains(a.Annotations[ann], s) {
+				t.Errorf("%s lacks %q:\n%s", ann, s, a.Annotations[ann])
+			}
 		}
 	}
 	for _, ann := range []string{"description", "summary"} {
@@ -312,7 +434,7 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	}
 
 	// The runbook link answers and is filled in for this Job.
-	checkRunbook(t, e.ctx, a, pc.alert, pc.runbookParams)
+	checkRunbook(t, e.ctx, a, pc.alert, pc.runbookParams, pc.runbookSays)
 
 	// One critical page per failure: no other critical alert for the namespace.
 	for _, other := range pipe.Webhook.Alerts(inNamespace(pc.ns)) {
@@ -337,7 +459,7 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	return d, rd
 }
 
-func checkRunbook(t *testing.T, ctx context.Context, a harness.ReceivedAlert, alert string, params map[string]string) {
+func checkRunbook(t *testing.T, ctx context.Context, a harness.ReceivedAlert, alert string, params map[string]string, says []string) {
 	t.Helper()
 	raw := a.Annotations["runbook_url"]
 	u, err := url.Parse(raw)
@@ -361,6 +483,11 @@ func checkRunbook(t *testing.T, ctx context.Context, a harness.ReceivedAlert, al
 	for _, v := range params {
 		if !strings.Contains(body, v) {
 			t.Errorf("runbook page %s does not mention %q", raw, v)
+		}
+	}
+	for _, s := range says {
+		if !strings.Contains(body, s) {
+			t.Errorf("runbook page %s does not say %q:\n%.4000s", raw, s, body)
 		}
 	}
 }

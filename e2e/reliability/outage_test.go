@@ -66,7 +66,7 @@ func TestOutage60s(t *testing.T) {
 				return false, fmt.Sprintf("%s: pods{active} = %v, want 1", j.Name, v)
 			}
 		}
-		return WatchUp(m) == 2, "watches not up"
+		return WatchUp(m) == float64(len(harness.WatchedResources)), "watches not up"
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -178,19 +178,20 @@ func WaitSnapshot(ctx context.Context, timeout time.Duration, e *harness.Exporte
 	})
 }
 
-// WatchUp is sum(kubejob_exporter_watch_up): 2 when both watches work.
+// WatchUp is sum(kubejob_exporter_watch_up): len(harness.WatchedResources)
+// when every watch works.
 func WatchUp(m *harness.Metrics) float64 {
 	return m.Sum("kubejob_exporter_watch_up", harness.Labels{})
 }
 
-// WaitHealthy waits for both watches up and /readyz 200.
+// WaitHealthy waits for every watch up and /readyz 200.
 func WaitHealthy(ctx context.Context, timeout time.Duration, e *harness.Exporter) error {
 	return harness.Eventually(ctx, timeout, func(ctx context.Context) (bool, string, error) {
 		m, err := e.Scrape(ctx)
 		if err != nil {
 			return false, "scrape: " + err.Error(), nil
 		}
-		if up := WatchUp(m); up != 2 {
+		if up := WatchUp(m); up != float64(len(harness.WatchedResources)) {
 			return false, fmt.Sprintf("sum(kubejob_exporter_watch_up) = %v", up), nil
 		}
 		code, body, err := e.Get(ctx, "/readyz")

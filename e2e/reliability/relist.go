@@ -85,7 +85,7 @@ func Relist(t *testing.T, s *Suite, ns string) RelistResult {
 				return false, fmt.Sprintf("%s%v = %v, want 1", c.name, c.l, v)
 			}
 		}
-		return WatchUp(m) == 2, "watches not up"
+		return WatchUp(m) == float64(len(harness.WatchedResources)), "watches not up"
 	})
 	if err != nil {
 		t.Fatal(err)

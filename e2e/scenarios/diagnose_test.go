@@ -31,7 +31,7 @@ type report struct {
 func diagnose(t *testing.T, ns, job string) (report, int, string) {
 	t.Helper()
 	var r report
-	cmd := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", ns, "-o", "json", job)
+	cmd := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout="+startTimeout.String(), "-n", ns, "-o", "json", job)
 	out, err := cmd.Output()
 	code := 0
 	var exit *exec.ExitError
@@ -43,7 +43,7 @@ func diagnose(t *testing.T, ns, job string) (report, int, string) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("diagnose %s/%s: output is not JSON (%v):\n%s", ns, job, err, out)
 	}
-	text, _ := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", ns, job).Output()
+	text, _ := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout="+startTimeout.String(), "-n", ns, job).Output()
 	return r, code, string(text)
 }
 
@@ -89,8 +89,8 @@ func TestDiagnose(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if r.Health != "failing" || code != 2 || len(r.Waiting) == 0 {
-		t.Errorf("pull: health %s (exit %d), waiting %+v, want failing (2) with waiting pods", r.Health, code, r.Waiting)
+	if r.Health != "stuck" || code != 2 || len(r.Waiting) == 0 {
+		t.Errorf("pull: health %s (exit %d), waiting %+v, want stuck (2) with waiting pods", r.Health, code, r.Waiting)
 	}
 
 	if _, err := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", e.ns, "nope").Output(); err == nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
@@ -20,6 +21,11 @@ var (
 	// exporterBinary is the binary under test, also run as `diagnose`.
 	exporterBinary string
 )
+
+// startTimeout is the exporter's --pods.start-timeout: long enough for the
+// pod driver's normal start (StartDelay), short enough for a test to see a
+// pod that never starts.
+const startTimeout = 3 * time.Second
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -50,6 +56,7 @@ func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int 
 		BackoffMax:     max,
 		LogLevel:       "debug",
 		Output:         logf,
+		Args:           []string{"--pods.start-timeout=" + startTimeout.String()},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start exporter: %v\n", err)

@@ -32,8 +32,8 @@ func outage(t *testing.T, o harness.Outage) {
 	ctx := context.Background()
 	e := &env{t: t, ctx: ctx, ns: fmt.Sprintf("s11-outage-%d", nsSeq.Add(1)), client: cluster.Client()}
 	if _, err := exporter.WaitMetrics(ctx, metricsTimeout, harness.Labels{}, func(m *harness.Metrics) (bool, string) {
-		v := m.Sum("kubejob_exporter_watch_up", harness.Labels{})
-		return v == 2, fmt.Sprintf("sum(watch_up)=%v before the outage, want 2", v)
+		v, want := m.Sum("kubejob_exporter_watch_up", harness.Labels{}), float64(len(harness.WatchedResources))
+		return v == want, fmt.Sprintf("sum(watch_up)=%v before the outage, want %v", v, want)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func outage(t *testing.T, o harness.Outage) {
 	restored = true
 	if _, err := exporter.WaitMetrics(ctx, 2*time.Minute, e.labels("while-away"), func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: e.labels("while-away")}
-		for _, r := range []string{"jobs", "pods"} {
+		for _, r := range harness.WatchedResources {
 			if v, _ := m.Value("kubejob_exporter_watch_up", harness.Labels{"resource": r}); v != 1 {
 				x.failf("watch_up{resource=%q} = %v after the outage", r, v)
 			}

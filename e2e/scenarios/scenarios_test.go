@@ -515,7 +515,7 @@ func TestExporterEndpoints(t *testing.T) {
 		if !m.Has("kubejob_exporter_build_info", nil) {
 			x.failf("no kubejob_exporter_build_info")
 		}
-		for _, r := range []string{"jobs", "pods"} {
+		for _, r := range harness.WatchedResources {
 			x.eq("exporter_watch_synced", 1, "resource", r)
 			x.eq("exporter_watch_up", 1, "resource", r)
 			// (unreachable is expected: TestAPIServerOutage cuts the API server)

@@ -124,7 +124,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: roleName},
 		Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"list", "watch"}},
-			{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"list", "watch"}},
+			{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: []string{"list", "watch"}},
 		},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 		if v, _ := m.Value("kubejob_failed", reliability.Labels(ns, "before", "reason", "BackoffLimitExceeded")); v != 1 {
 			return false, "Job before not failed yet"
 		}
-		return reliability.WatchUp(m) == 2, "watches not up"
+		return reliability.WatchUp(m) == float64(len(harness.WatchedResources)), "watches not up"
 	}); err != nil {
 		t.Fatal(err)
 	}

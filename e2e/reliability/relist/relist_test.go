@@ -119,9 +119,11 @@ func TestRelistAfterCompactionNoWatchCache(t *testing.T) {
 	var lines []string
 	relisted := map[string]bool{}
 	for _, e := range exporterRequests(t, r.Restored.Add(-time.Second)) {
-		res := "pods"
-		if strings.Contains(e.RequestURI, "/jobs") {
-			res = "jobs"
+		res := ""
+		for _, r := range harness.WatchedResources {
+			if strings.Contains(e.RequestURI, "/"+r) {
+				res = r
+			}
 		}
 		if isRelist(e) {
 			relisted[res] = true

@@ -1,0 +1,136 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// The ways the API server refuses a Job's pods, set up for real: the
+// kube-apiserver's own ResourceQuota, PodSecurity and
+// ValidatingAdmissionPolicy admission, no webhook server needed. The Job
+// controller then records FailedCreate events, as in a cluster.
+
+// ZeroPodQuota creates a ResourceQuota allowing no pod in namespace ns and
+// writes its status as the quota controller would (none runs in the
+// harness; without a status the quota restricts nothing).
+func ZeroPodQuota(ctx context.Context, client kubernetes.Interface, ns string) error {
+	return SetPodQuota(ctx, client, ns, 0)
+}
+
+// SetPodQuota creates or updates the ResourceQuota "pods" of namespace ns
+// to allow n pods, with its status (hard n, used 0) written as the quota
+// controller would.
+func SetPodQuota(ctx context.Context, client kubernetes.Interface, ns string, n int64) error {
+	quotas := client.CoreV1().ResourceQuotas(ns)
+	hard := v1.ResourceList{v1.ResourcePods: *resource.NewQuantity(n, resource.DecimalSI)}
+	q, err := quotas.Get(ctx, "pods", metav1.GetOptions{})
+	if err != nil {
+		q, err = quotas.Create(ctx, &v1.ResourceQuota{
+			ObjectMeta: metav1.ObjectMeta{Name: "pods", Namespace: ns},
+			Spec:       v1.ResourceQuotaSpec{Hard: hard},
+		}, metav1.CreateOptions{})
+	} else {
+		q.Spec.Hard = hard
+		q, err = quotas.Update(ctx, q, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("resource quota in %s: %w", ns, err)
+	}
+	q.Status = v1.ResourceQuotaStatus{Hard: hard, Used: v1.ResourceList{v1.ResourcePods: resource.MustParse("0")}}
+	if _, err := quotas.UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("resource quota status in %s: %w", ns, err)
+	}
+	return nil
+}
+
+// EnforcePodSecurity labels namespace ns so that Pod Security admission
+// enforces level (baseline, restricted) on its pods.
+func EnforcePodSecurity(ctx context.Context, client kubernetes.Interface, ns, level string) error {
+	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	n.Labels["pod-security.kubernetes.io/enforce"] = level
+	n.Labels["pod-security.kubernetes.io/enforce-version"] = "latest"
+	_, err = client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
+	return err
+}
+
+// DenyPods creates a ValidatingAdmissionPolicy and its binding that deny
+// every pod created in namespace ns with message, and returns a function
+// that deletes them. The API server applies a new policy within a second or
+// two (its informers): callers wait for its effect, not for this call.
+func DenyPods(ctx context.Context, client kubernetes.Interface, ns, message string) (func(), error) {
+	name := "e2e-deny-pods-" + ns
+	fail := admissionregistrationv1.Deny
+	policies := client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	_, err := policies.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &[]admissionregistrationv1.FailurePolicyType{admissionregistrationv1.Fail}[0],
+			MatchConstraints: &admissionregistrationv1.MatchResources{
+				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+						Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+					},
+				}},
+			},
+			Validations: []admissionregistrationv1.Validation{{Expression: "false", Message: message}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("create ValidatingAdmissionPolicy %s: %w", name, err)
+	}
+	bindings := client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+	_, err = bindings.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{fail},
+			MatchResources: &admissionregistrationv1.MatchResources{
+				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("create ValidatingAdmissionPolicyBinding %s: %w", name, err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = bindings.Delete(ctx, name, metav1.DeleteOptions{})
+		_ = policies.Delete(ctx, name, metav1.DeleteOptions{})
+	}, nil
+}
+
+// ExternalController is the spec.managedBy of Jobs the tests run
+// themselves: the harness's Job controller leaves them alone, so a test can
+// write a status the real controller would take days to reach.
+const ExternalController = "e2e.kube-job-exporter.io/test"
+
+// StartedAt creates Job j in ns with spec.managedBy ExternalController and
+// writes its status: running since start with active pods counted (no pod
+// objects).
+func StartedAt(ctx context.Context, client kubernetes.Interface, j *batchv1.Job, start time.Time, active int32) (*batchv1.Job, error) {
+	managedBy := ExternalController
+	j.Spec.ManagedBy = &managedBy
+	created, err := client.BatchV1().Jobs(j.Namespace).Create(ctx, j, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	t := metav1.NewTime(start)
+	created.Status = batchv1.JobStatus{StartTime: &t, Active: active, Ready: &active}
+	return client.BatchV1().Jobs(j.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+}
