@@ -74,9 +74,12 @@ func logTargets(failed []job.Attempt, pods []*corev1.Pod) []logTarget {
 
 // FetchLogs reads the last lines of each failing container's log (at most
 // lines per container). Without permission to read pods/log it returns
-// what it read before and an error saying so.
+// what it read before and an error saying so; a log that cannot be read
+// (the pod is gone, the node does not answer) is skipped, and the error
+// says which.
 func FetchLogs(ctx context.Context, client kubernetes.Interface, namespace string, ev Evidence, lines int64) ([]ContainerLog, error) {
 	var out []ContainerLog
+	var unread []string
 	for _, t := range ev.logTargets {
 		limit := int64(maxLogBytes)
 		raw, err := client.CoreV1().Pods(namespace).GetLogs(t.pod, &corev1.PodLogOptions{
@@ -86,8 +89,9 @@ func FetchLogs(ctx context.Context, client kubernetes.Interface, namespace strin
 			if apierrors.IsForbidden(err) {
 				return out, fmt.Errorf("logs not shown: you may not read pods/log in namespace %s", namespace)
 			}
-			// A container that never ran, or a pod already gone: no log,
-			// not a reason to stop.
+			// A container that never ran, a pod already gone, a node that
+			// does not answer: no log, not a reason to stop.
+			unread = append(unread, fmt.Sprintf("%s/%s: %v", t.pod, t.container, err))
 			continue
 		}
 		l := ContainerLog{Pod: t.pod, Container: t.container, Previous: t.previous}
@@ -100,6 +104,9 @@ func FetchLogs(ctx context.Context, client kubernetes.Interface, namespace strin
 			l.Lines = l.Lines[len(l.Lines)-int(lines):]
 		}
 		out = append(out, l)
+	}
+	if len(unread) > 0 {
+		return out, fmt.Errorf("logs not read: %s", printable(strings.Join(unread, "; "), maxMessage))
 	}
 	return out, nil
 }

@@ -95,7 +95,19 @@ var kinds = []kind{
 	{"db-migrate", "exit 126 (not executable) -> BackoffLimitExceeded", func(n string) *batchv1.Job {
 		return baseJob(n, "exit=126", 0)
 	}},
+	{"ledger-export", "a Secret volume that does not exist: stuck in ContainerCreating (FailedMount), deadline 3m", func(n string) *batchv1.Job {
+		j := baseJob(n, "volume-missing", 3)
+		j.Spec.ActiveDeadlineSeconds = ptr(int64(180))
+		return j
+	}},
 }
+
+// quotaNS holds a Job whose pods a ResourceQuota refuses: it never fails
+// and never runs.
+const (
+	quotaNS  = "demo-quota"
+	quotaJob = "quarterly-report"
+)
 
 // The CronJob's runs alternate between success and failure.
 const cronName = "hourly-report"
@@ -116,6 +128,7 @@ func (d *demo) describe() string {
 		fmt.Fprintf(&b, "  %-16s %s\n", k.name, k.what)
 	}
 	fmt.Fprintf(&b, "  %-16s Jobs of CronJob %q (owner labels, last success/failure), alternately succeeding and failing\n", cronName+"-*", cronName)
+	fmt.Fprintf(&b, "  %-16s in namespace %q, whose ResourceQuota allows no pod: the API server refuses every pod (FailedCreate), the Job waits forever\n", quotaJob, quotaNS)
 	return b.String()
 }
 
@@ -131,7 +144,10 @@ func (d *demo) setup(ctx context.Context) error {
 		return err
 	}
 	d.cron = cj
-	return nil
+	if _, err := d.client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: quotaNS}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	return harness.ZeroPodQuota(ctx, d.client, quotaNS)
 }
 
 func (d *demo) create(ctx context.Context, j *batchv1.Job, what string) {
@@ -162,6 +178,11 @@ func (d *demo) stream(ctx context.Context, interval time.Duration, exp *harness.
 	}
 	d.cronRun(ctx)
 	d.cronRun(ctx)
+	blocked := baseJob(quotaJob, "succeed", 6)
+	blocked.Namespace = quotaNS
+	if _, err := d.client.BatchV1().Jobs(quotaNS).Create(ctx, blocked, metav1.CreateOptions{}); err == nil {
+		say("started job %s/%s: a ResourceQuota allows no pod -> the API server refuses its pods", quotaNS, quotaJob)
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -114,6 +114,7 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	exp, err := harness.StartExporter(ctx, harness.ExporterOptions{
 		Binary: b.path, Kubeconfig: cluster.Kubeconfig(), ListenAddress: addr,
 		BackoffInitial: initial, BackoffMax: max, LogLevel: logLevel, Output: logf,
+		Args: []string{"--pods.start-timeout=" + demoStartTimeout.String()},
 	})
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	if withPipeline {
 		pipe, err := harness.StartPipeline(ctx, harness.PipelineOptions{
 			ExporterAddr: exp.Addr(), WorkDir: filepath.Join(work, "pipeline"),
-			AlertmanagerOptional: true, Progress: say,
+			AlertmanagerOptional: true, Progress: say, MixinConfig: demoStuckFor,
 			OnNotification: func(n harness.Notification) {
 				for _, a := range n.Message.Alerts {
 					say("page %s: %s %s/%s%s", a.Status, a.Labels["alertname"], a.Labels["namespace"], a.Labels["job_name"], a.Labels["cronjob"])
@@ -164,6 +165,8 @@ kube-job-exporter demo is running (started in %s).
 
 Demo Jobs in namespace "demo" (a new run every %s; finished ones deleted after %s):
 %s
+Pods count as not starting after %s and the stuck-Job alerts wait 1m here (5m and 15m as shipped).
+
 Try:  curl -s %s | grep -E '^kubejob_(failed|pod_failures|retries|pods_waiting)'
 
 %s
@@ -172,10 +175,17 @@ Press Ctrl-C to stop; everything is removed.
 `, time.Since(begin).Round(100*time.Millisecond),
 		exp.URL("/metrics"), exp.URL("/"), exp.URL("/runbooks/"), cluster.Kubeconfig(), cluster.Kubeconfig(),
 		logPath, filepath.Join(cluster.WorkDir(), "control-plane.log"),
-		interval, keep, d.describe(), exp.URL("/metrics"), pipelineText)
+		interval, keep, d.describe(), demoStartTimeout, exp.URL("/metrics"), pipelineText)
 
 	return d.stream(ctx, interval, exp)
 }
+
+// The demo shows stuck Jobs paging within minutes: a pod counts as not
+// starting after 30s (the exporter's default is 5m) and the stuck alerts
+// wait 1m (15m in the mixin as shipped).
+const demoStartTimeout = 30 * time.Second
+
+var demoStuckFor = map[string]any{"podsWaitingFor": "1m", "jobCannotCreatePodsFor": "1m"}
 
 // stderr is the terminal's stderr, kept for the demo's own errors.
 var stderr = os.Stderr
