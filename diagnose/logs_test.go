@@ -80,14 +80,14 @@ func TestFetchLogs(t *testing.T) {
 // fake report lines, and is bounded.
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain text":                      "plain text",
-		"\x1b]0;owned\x07title":           "\uFFFD]0;owned\uFFFDtitle",
-		"line\nKubectl delete ns prod":    "line\uFFFDKubectl delete ns prod",
-		"rtl\u202egnp.exe":                "rtl\uFFFDgnp.exe",
-		"bad utf8 \xff":                   "bad utf8 \uFFFD",
-		"carriage\rreturn":                "carriage\uFFFDreturn",
-		strings.Repeat("x", 20):           strings.Repeat("x", 10) + "…",
-		"日本語のメッセージ" + "\x1b[31m": "日本語の…",
+		"plain text":                   "plain text",
+		"\x1b]0;owned\x07title":        "\uFFFD]0;owned\uFFFDtitle",
+		"line\nKubectl delete ns prod": "line\uFFFDKubectl delete ns prod",
+		"rtl\u202egnp.exe":             "rtl\uFFFDgnp.exe",
+		"bad utf8 \xff":                "bad utf8 \uFFFD",
+		"carriage\rreturn":             "carriage\uFFFDreturn",
+		strings.Repeat("x", 20):        strings.Repeat("x", 10) + "…",
+		"日本語のメッセージ" + "\x1b[31m":       "日本語の…",
 	} {
 		max := 100
 		if len(in) == 20 {

@@ -87,6 +87,7 @@ type result struct {
 	Churn           []churnWave
 	ChurnBefore     memSample
 	ChurnJobsPerWav int
+	Events          eventsResult
 }
 
 type churnWave struct {
@@ -184,6 +185,7 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Setup, r.SetupRequests = time.Since(s), n
+		setupEnd := time.Now()
 		jobs, pods = jobs+st.add.count, pods+st.add.pods()
 		r.Jobs, r.Pods = jobs, pods
 		t.Logf("%d Jobs / %d pods: created %d Jobs and %d pods in %s (%d requests, %.0f/s, %d clients)",
@@ -313,6 +315,28 @@ func TestScale(t *testing.T) {
 					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before: %s", w+1, cw.SeriesAfter, r.Series, cw.Diff)
 				}
 			}
+		}
+
+		// Events: pod Warning noise with FailedCreate warnings interleaved;
+		// the field selector must keep the noise out of the exporter.
+		if r.Events, err = measureEvents(ctx, cs, exp, st.add, jobs, workers, setupEnd); err != nil {
+			t.Fatal(err)
+		}
+		ev := r.Events
+		t.Logf("  events: %d noise + %d FailedCreate written in %s (%.0f/s); exporter CPU %.0f ms during the stream (idle %.0f ms), caught up %s after; %d events cached, heap after GC %s → %s (%.0f B per event), %+d series; took %s",
+			ev.Noise, ev.FailedCreate, ms(ev.Stream), ev.rate(), 1000*ev.CPU, 1000*ev.IdleCPU, ms(ev.CatchUp), ev.Cached,
+			mib(ev.HeapBefore.HeapAlloc), mib(ev.HeapAfter.HeapAlloc), ev.heapPerEvent(), ev.SeriesAfter-ev.SeriesBefore, ms(ev.Took))
+		t.Logf("  pod Warning events a pod-events watch would receive: %d, JSON %s listed in %s, decoded in %s; protobuf %s in %s, decoded in %s",
+			ev.PodWarnings, size(ev.JSONBytes), ms(ev.JSONList), ms(ev.JSONDecode), size(ev.ProtoBytes), ms(ev.ProtoList), ms(ev.ProtoDecode))
+		if ev.SeriesDiff != "" {
+			t.Logf("  series changed by the FailedCreate events: %s", ev.SeriesDiff)
+		}
+		if ev.Cached != ev.CachedBefore+ev.FailedCreate {
+			t.Errorf("events watch: the exporter caches %d events after %d FailedCreate and %d noise events (%d before): the field selector let noise in?",
+				ev.Cached, ev.FailedCreate, ev.Noise, ev.CachedBefore)
+		}
+		for _, p := range ev.Problems {
+			t.Errorf("events watch: %s", p)
 		}
 		exp.Stop()
 
