@@ -312,9 +312,9 @@ func verdict(s job.Summary, r Report, limits Limits, tooLong bool) Verdict {
 	kinds, total, deterministic := causes(s)
 	all := func(kind string) bool { return total > 0 && kinds[kind] == total }
 	switch {
-	case len(s.CreateFailures) > 0 && !s.Finished:
+	case len(s.CreateFailures) > 0:
 		f := s.CreateFailures[0]
-		return Verdict{VerdictCannotCreate, fmt.Sprintf("the API server refuses to create the Job's pods (%s: %s). Nothing fails, so backoffLimit never ends this; only activeDeadlineSeconds, if set, does. Fix the cause: the Job controller keeps retrying (about once a minute) and creates the pods once they are allowed; a change to the pod template needs a new Job", f.Cause, createMeaning(f.Cause))}
+		return Verdict{VerdictCannotCreate, fmt.Sprintf("the API server refuses to create the Job's pods (%s: %s). Nothing fails, so backoffLimit never ends this; only activeDeadlineSeconds, if set, does. Fix the cause: the Job controller keeps retrying (at most a minute apart since Kubernetes v1.28, six minutes before) and creates the pods once they are allowed; a change to the pod template needs a new Job", f.Cause, createMeaning(f.Cause))}
 	case s.WithoutPods:
 		return Verdict{VerdictCannotCreate, "the Job has started but has not a single pod, and no FailedCreate event of the Job controller says why (events expire after an hour, or cannot be read): kubectl describe job shows the controller's events; check quotas, Pod Security labels and admission policies of the namespace"}
 	case s.FailedReason == "DeadlineExceeded":
@@ -387,13 +387,8 @@ func commands(s job.Summary, r Report) []string {
 		if len(s.WaitingPods) > 0 {
 			cmds = append(cmds, fmt.Sprintf("kubectl describe pod %s -n %s   # its Events say why it waits", s.WaitingPods[0], ns))
 			for _, w := range s.Waiting {
-				if w.Reason != job.WaitingPodInitializing {
-					continue
-				}
-				for _, c := range s.Containers {
-					if c.Init {
-						cmds = append(cmds, fmt.Sprintf("kubectl logs %s -n %s -c %s   # the init container that does not finish", s.WaitingPods[0], ns, c.Name))
-					}
+				if w.Reason == job.WaitingPodInitializing {
+					cmds = append(cmds, fmt.Sprintf("kubectl get pod %s -n %s -o jsonpath='{range .status.initContainerStatuses[*]}{.name}{\" \"}{.state}{\"\\n\"}{end}'   # the init container that runs; then kubectl logs %s -n %s -c <init-container-name>", s.WaitingPods[0], ns, s.WaitingPods[0], ns))
 				}
 			}
 		} else {

@@ -2,8 +2,10 @@ package diagnose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,7 +48,7 @@ const (
 func EventPods(s job.Summary) []string {
 	pods := append([]string(nil), s.WaitingPods...)
 	for i := len(s.Attempts) - 1; i >= 0 && len(pods) < MaxEventPods; i-- {
-		if p := s.Attempts[i].Pod; !contains(pods, p) {
+		if p := s.Attempts[i].Pod; !slices.Contains(pods, p) {
 			pods = append(pods, p)
 		}
 	}
@@ -56,66 +58,66 @@ func EventPods(s job.Summary) []string {
 	return pods
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // FetchEvents reads the events of the Job (those of an earlier Job of the
 // same name, by UID, left out) and of the given pods, and folds them. With
 // only list permission on events (the exporter's), it works too. An error
 // (events forbidden, API server unreachable) comes with what could be read.
 func FetchEvents(ctx context.Context, client kubernetes.Interface, namespace, jobName string, jobUID types.UID, pods []string) ([]Event, error) {
+	jobEvents, err := listEvents(ctx, client, namespace, "Job", jobName, jobUID)
+	podEvents, podErr := listPodEvents(ctx, client, namespace, pods)
+	return foldEvents(append(jobEvents, podEvents...), jobName), errors.Join(err, podErr)
+}
+
+// listPodEvents lists the events of at most MaxEventPods pods.
+func listPodEvents(ctx context.Context, client kubernetes.Interface, namespace string, pods []string) ([]corev1.Event, error) {
 	var all []corev1.Event
-	var firstErr error
-	list := func(kind, name string, uid types.UID) {
-		l, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-			FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
-			Limit:         maxEventsPerList,
-		})
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("reading the events of %s %s/%s: %w", strings.ToLower(kind), namespace, name, err)
-			}
-			return
-		}
-		for _, e := range l.Items {
-			o := e.InvolvedObject
-			// Servers honour the selector; be sure anyway.
-			if o.Kind != kind || o.Name != name || (uid != "" && o.UID != "" && o.UID != uid) {
-				continue
-			}
-			all = append(all, e)
-		}
-	}
-	list("Job", jobName, jobUID)
+	var errs []error
 	for i, p := range pods {
 		if i == MaxEventPods || ctx.Err() != nil {
 			break
 		}
-		list("Pod", p, "")
+		events, err := listEvents(ctx, client, namespace, "Pod", p, "")
+		all = append(all, events...)
+		errs = append(errs, err)
 	}
-	return foldEvents(all, jobName), firstErr
+	return all, errors.Join(errs...)
 }
 
-// combinedPrefix starts the message of an event the recorder made of ten
-// similar ones.
-const combinedPrefix = "(combined from similar events): "
+// listEvents lists the events of one object (of that UID, when given),
+// at most maxEventsPerList.
+func listEvents(ctx context.Context, client kubernetes.Interface, namespace, kind, name string, uid types.UID) ([]corev1.Event, error) {
+	l, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
+		Limit:         maxEventsPerList,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the events of %s %s/%s: %w", strings.ToLower(kind), namespace, name, err)
+	}
+	var out []corev1.Event
+	for _, e := range l.Items {
+		o := e.InvolvedObject
+		// Servers honour the selector; be sure anyway.
+		if o.Kind == kind && o.Name == name && (uid == "" || o.UID == "" || o.UID == uid) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
 
 // foldEvents turns API events into report events: one per object, type,
 // reason and message (pod names the Job controller generated folded into
 // <job>-*, so its failed creations of different pods are one line),
 // newest first, at most MaxEvents.
 func foldEvents(events []corev1.Event, jobName string) []Event {
-	generated := regexp.MustCompile(`"` + regexp.QuoteMeta(jobName) + `-[a-z0-9]{5}"`)
+	// A generated pod name starts with the Job's name (cut to leave room for
+	// the index of an Indexed Job and the random suffix) and has only
+	// lower-case letters, digits and dashes after it.
+	prefix := jobName[:min(len(jobName), 40)]
+	generated := regexp.MustCompile(`"` + regexp.QuoteMeta(prefix) + `[-a-z0-9]*"`)
 	byKey := map[string]*Event{}
 	for i := range events {
 		e := &events[i]
-		msg := strings.TrimPrefix(e.Message, combinedPrefix)
+		msg := strings.TrimPrefix(e.Message, job.CombinedEventPrefix)
 		msg = generated.ReplaceAllString(msg, `"`+jobName+`-*"`)
 		ev := Event{
 			Object:  strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name,

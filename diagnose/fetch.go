@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -49,17 +50,18 @@ func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name str
 	for i := range list.Items {
 		pods[i] = &list.Items[i]
 	}
-	// The FailedCreate events of the Job, as the exporter watches them.
+	// The Job's events, once: its FailedCreate events make the summary
+	// (as the exporter's watch does), all of them the report.
+	jobEvents, jobErr := listEvents(ctx, client, namespace, "Job", name, j.UID)
 	var failedCreate []*job.EventRecord
-	if l, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: job.EventFieldSelector + ",involvedObject.name=" + name,
-	}); err == nil {
-		for i := range l.Items {
-			failedCreate = append(failedCreate, job.NewEventRecord(&l.Items[i]))
+	for i := range jobEvents {
+		if r := job.NewEventRecord(&jobEvents[i]); r.Cause != "" {
+			failedCreate = append(failedCreate, r)
 		}
 	}
 	ev := Evidence{Summary: job.Summarize(j, pods, failedCreate, opts)}
-	ev.Events, ev.EventsErr = FetchEvents(ctx, client, namespace, name, j.UID, EventPods(ev.Summary))
+	podEvents, podErr := listPodEvents(ctx, client, namespace, EventPods(ev.Summary))
+	ev.Events, ev.EventsErr = foldEvents(append(jobEvents, podEvents...), name), errors.Join(jobErr, podErr)
 	ev.logTargets = logTargets(ev.Summary.Attempts, pods)
 	return ev, nil
 }

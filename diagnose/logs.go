@@ -23,8 +23,9 @@ type ContainerLog struct {
 }
 
 // logTarget is a container whose log explains a failure: the newest failed
-// pod of each failing container, or, for restartPolicy OnFailure, the
-// instance before the last restart of a container that restarts in place.
+// pod of each failing container, an init container that runs and does not
+// finish, or, for restartPolicy OnFailure, the instance before the last
+// restart of a container that restarts in place.
 type logTarget struct {
 	pod, container string
 	previous       bool
@@ -41,9 +42,10 @@ const (
 )
 
 // logTargets picks, from the Job's pods, the containers to read: the
-// newest failed pod of each failing container, and each container of a
-// pending or running pod that has restarted (restartPolicy OnFailure: its
-// previous instance failed).
+// newest failed pod of each failing container, an init container running
+// in a pending pod (one that hangs), and each container of a pending or
+// running pod that has restarted (restartPolicy OnFailure: its previous
+// instance failed).
 func logTargets(failed []job.Attempt, pods []*corev1.Pod) []logTarget {
 	var out []logTarget
 	seen := map[string]bool{}
@@ -59,6 +61,14 @@ func logTargets(failed []job.Attempt, pods []*corev1.Pod) []logTarget {
 		if p.Status.Phase != corev1.PodPending && p.Status.Phase != corev1.PodRunning {
 			continue
 		}
+		if p.Status.Phase == corev1.PodPending && p.DeletionTimestamp == nil {
+			for _, cs := range p.Status.InitContainerStatuses {
+				if cs.State.Running != nil && !seen[cs.Name] && len(out) < maxLogTargets && !isSidecar(p, cs.Name) {
+					seen[cs.Name] = true
+					out = append(out, logTarget{pod: p.Name, container: cs.Name})
+				}
+			}
+		}
 		for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
 			for _, cs := range list {
 				if cs.RestartCount == 0 || seen[cs.Name] || len(out) == maxLogTargets {
@@ -70,6 +80,15 @@ func logTargets(failed []job.Attempt, pods []*corev1.Pod) []logTarget {
 		}
 	}
 	return out
+}
+
+func isSidecar(p *corev1.Pod, name string) bool {
+	for _, c := range p.Spec.InitContainers {
+		if c.Name == name {
+			return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+		}
+	}
+	return false
 }
 
 // FetchLogs reads the last lines of each failing container's log (at most

@@ -34,8 +34,9 @@ func TestLogTargets(t *testing.T) {
 	other.P.Status.ContainerStatuses = append(other.P.Status.ContainerStatuses, corev1.ContainerStatus{Name: "worker"})
 	other.Restarted("worker", 1, "Error", 1, 5)
 	done := fixture.Pod(onf.J, "g", 0).Succeeded(9).P
-	got := logTargets(failed, []*corev1.Pod{restarted, other.P, done})
-	want := []logTarget{{pod: "j-c", container: "app"}, {pod: "j-b", container: "migrate"}, {pod: "j-f", container: "worker", previous: true}}
+	hang := fixture.Pod(onf.J, "h", 0).Initializing(1).P
+	got := logTargets(failed, []*corev1.Pod{restarted, other.P, done, hang})
+	want := []logTarget{{pod: "j-c", container: "app"}, {pod: "j-b", container: "migrate"}, {pod: "j-f", container: "worker", previous: true}, {pod: "j-h", container: "setup"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("logTargets = %+v\nwant %+v", got, want)
 	}

@@ -191,9 +191,9 @@ func (e *Exporter) Handler() (http.Handler, error) {
 	if e.cfg.Runbooks != nil {
 		var events func(context.Context, job.Summary) ([]diagnose.Event, error)
 		if e.cfg.Events {
-			events = func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
+			events = newEventReader(func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
 				return diagnose.FetchEvents(ctx, e.cfg.Client, s.Namespace, s.Name, s.UID, diagnose.EventPods(s))
-			}
+			}).read
 		}
 		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher.Summary, events)
 		if err != nil {

@@ -141,7 +141,11 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 		}
 	}
 	for i := 0; i < 20; i++ { // several permission checks (6 reviews each) have run
-		<-checked
+		select {
+		case <-checked:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the permission checks stopped")
+		}
 	}
 	var lines []string
 	for _, l := range strings.Split(logs.String(), "\n") {
@@ -242,7 +246,9 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 	j.J.Status.StartTime = &metav1.Time{Time: now}
 	p := fixture.Pod(j.J, "a", 0).Waiting("ContainerCreating")
 	p.P.CreationTimestamp = metav1.Time{Time: now}
-	const timeout = 500 * time.Millisecond
+	// Long enough that the exporter is ready well before the pod reaches it
+	// (so the first check below sees the pod before the timeout).
+	const timeout = 2 * time.Second
 	exp, err := New(Config{Client: fake.NewClientset(j.J, p.P), Backoff: job.DefaultBackoff, StartTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)

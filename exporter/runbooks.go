@@ -3,6 +3,7 @@ package exporter
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yuin/goldmark"
@@ -40,6 +42,61 @@ type runbookHandler struct {
 // eventsTimeout bounds the reading of events for a page: a slow API
 // server delays the page by this much at most, and the page says so.
 const eventsTimeout = 3 * time.Second
+
+// Reading a Job's events takes a few API requests. Pages opened at once
+// read at most eventReaders at a time (the others say so), and a Job's
+// events are reused for eventsTTL, so a page reloaded or opened by a whole
+// on-call channel costs the API server one read.
+const (
+	eventReaders   = 4
+	eventsTTL      = 15 * time.Second
+	eventsCacheMax = 256
+)
+
+type eventReader struct {
+	fetch func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)
+	slots chan struct{}
+
+	mu    sync.Mutex
+	cache map[string]cachedEvents
+}
+
+type cachedEvents struct {
+	at     time.Time
+	events []diagnose.Event
+	err    error
+}
+
+func newEventReader(fetch func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) *eventReader {
+	return &eventReader{fetch: fetch, slots: make(chan struct{}, eventReaders), cache: map[string]cachedEvents{}}
+}
+
+func (r *eventReader) read(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
+	key := s.Namespace + "/" + s.Name + "/" + string(s.UID)
+	now := time.Now()
+	r.mu.Lock()
+	c, ok := r.cache[key]
+	r.mu.Unlock()
+	if ok && now.Sub(c.at) < eventsTTL {
+		return c.events, c.err
+	}
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	default:
+		return nil, errors.New("other pages are reading events right now; reload in a few seconds")
+	}
+	events, err := r.fetch(ctx, s)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, c := range r.cache {
+		if now.Sub(c.at) >= eventsTTL || len(r.cache) >= eventsCacheMax {
+			delete(r.cache, k)
+		}
+	}
+	r.cache[key] = cachedEvents{at: now, events: events, err: err}
+	return events, err
+}
 
 func newRunbookHandler(fsys fs.FS, evidence func(key string) (job.Summary, bool), events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
 	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), evidence: evidence, events: events}
@@ -127,7 +184,9 @@ func (h *runbookHandler) evidenceHTML(ctx context.Context, namespace, name strin
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
 			html.EscapeString(namespace), html.EscapeString(name))
 	}
-	report := diagnose.FromSummary(s, time.Now(), diagnose.DefaultLimits)
+	// No run-time limit: the mixin's may differ per namespace or Job; the
+	// report says how long the Job has run, the alert whether too long.
+	report := diagnose.FromSummary(s, time.Now(), diagnose.Limits{})
 	if h.events != nil {
 		ctx, cancel := context.WithTimeout(ctx, eventsTimeout)
 		defer cancel()

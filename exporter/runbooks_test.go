@@ -1,12 +1,18 @@
 package exporter
 
 import (
+	"context"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
 )
 
@@ -63,5 +69,45 @@ func TestRunbooksServed(t *testing.T) {
 	resp, md := get(t, srv.URL+"/runbooks/KubeJobOOMKilled?format=md&namespace=batch&job_name=oom", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(md), "oom") {
 		t.Errorf("Markdown form: %d", resp.StatusCode)
+	}
+}
+
+// TestEventReaderBoundsAndReuses: at most eventReaders pages read events
+// at once (the next says so instead of waiting), and a Job's events are
+// read once per eventsTTL however many pages show them.
+func TestEventReaderBoundsAndReuses(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	started := make(chan struct{}, eventReaders)
+	r := newEventReader(func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
+		calls.Add(1)
+		started <- struct{}{}
+		<-release
+		return []diagnose.Event{{Object: "job/" + s.Name}}, nil
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < eventReaders; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = r.read(context.Background(), job.Summary{Namespace: "ns", Name: fmt.Sprint("j", i)})
+		}()
+	}
+	for i := 0; i < eventReaders; i++ {
+		<-started
+	}
+	if _, err := r.read(context.Background(), job.Summary{Namespace: "ns", Name: "one-more"}); err == nil || !strings.Contains(err.Error(), "reload in a few seconds") {
+		t.Errorf("read beyond %d at once: %v, want a refusal", eventReaders, err)
+	}
+	close(release)
+	wg.Wait()
+	for i := 0; i < 3; i++ {
+		events, err := r.read(context.Background(), job.Summary{Namespace: "ns", Name: "j0"})
+		if err != nil || len(events) != 1 || events[0].Object != "job/j0" {
+			t.Fatalf("cached read: %+v %v", events, err)
+		}
+	}
+	if n := calls.Load(); n != eventReaders {
+		t.Errorf("%d reads of the API, want %d (the rest from the cache)", n, eventReaders)
 	}
 }

@@ -69,7 +69,7 @@ func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[
 		}, []string{"resource", "reason"}),
 		eventDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "kubejob_exporter_event_processing_delay_seconds",
-			Help:    "Time from a watch event of a Job or Pod to the Job's metrics being updated.",
+			Help:    "Time from a watch event of a Job, one of its Pods or a FailedCreate event about it to the Job's metrics being updated.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
 		scrapeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -166,7 +166,11 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 	switch {
 	case m.optional(resource):
 		if m.logOnce(resource, "optional") {
-			m.logger.Warn(fmt.Sprintf("cannot %s %s: %s; %s", verb, resource, reason, optionalHint[resource]), "resource", resource, "verb", verb, "reason", reason, "err", err)
+			msg := fmt.Sprintf("cannot %s %s: %s", verb, resource, reason)
+			if reason == watcher.ErrForbidden {
+				msg += "; " + optionalHint[resource]
+			}
+			m.logger.Warn(msg, "resource", resource, "verb", verb, "reason", reason, "err", err)
 		}
 	case m.logOnce(resource, verb+" "+reason):
 		m.logger.Error(fmt.Sprintf("cannot %s %s: %s", verb, resource, reason), "resource", resource, "verb", verb, "reason", reason, "err", err)

@@ -9,7 +9,10 @@ import (
 // delay after the first failure and the cap. The controller exports them as
 // DefaultJobPodFailureBackOff (10s) and MaxJobPodFailureBackOff (10m since
 // v1.28; until v1.27 one pair, DefaultJobBackOff 10s and MaxJobBackOff 6m,
-// served both the pod-failure backoff and the sync retries).
+// served both the pod-failure backoff and the sync retries). As read in
+// k8s.io/kubernetes pkg/controller/job/job_controller.go: v1.27.0 has
+// MaxJobBackOff = 360 * time.Second, v1.28.0 MaxJobPodFailureBackOff =
+// 10 * time.Minute.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration

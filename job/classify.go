@@ -123,10 +123,7 @@ func WaitingReason(reason string) (string, bool) {
 	if transientWaiting[reason] {
 		return "", false
 	}
-	if r := oneOf(reason, waitingNow); r != Other {
-		return r, true
-	}
-	return Other, true
+	return oneOf(reason, waitingNow), true
 }
 
 // ExitCode renders an exit code as a bounded label value: "0" to "255" as

@@ -15,7 +15,8 @@ import (
 // ServiceAccount, a LimitRange) never fails: it has no pod to fail. The Job
 // controller says so only in Warning events on the Job, reason
 // FailedCreate, message "Error creating: <the API server's error>", and
-// retries (rate limited, up to a minute apart) for as long as the Job lives.
+// retries (rate limited, at most a minute apart since v1.28, six minutes
+// before) for as long as the Job lives.
 // Those events are the evidence; the Job's status (no pod at all) is the
 // fallback once they expire.
 
@@ -48,35 +49,63 @@ var CreateCauses = []string{
 
 // CreateFailureCause classifies the message of a FailedCreate event by the
 // wording of the API server's admission plugins and validation (stable
-// across releases: users grep for it). Order matters: a webhook or policy
-// message may quote any text, so the plugins whose wording is fixed by the
-// API server come first.
+// across releases: users grep for it). The API server's own words come
+// first in the message and whatever a webhook, a policy or a tenant wrote
+// comes after, so only the start of the message is read:
+//
+//	Error creating: pods "j-x7k2p" is forbidden: exceeded quota: ...
+//	Error creating: pods "j-x7k2p" is forbidden: violates PodSecurity "restricted:latest": ...
+//	Error creating: pods "j-x7k2p" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'b' denied request: ...
+//	Error creating: admission webhook "w.example.com" denied the request: ...
+//	Error creating: Internal error occurred: failed calling webhook "w.example.com": ...
+//	Error creating: pods "j-" is forbidden: error looking up service account ns/sa: ...
+//	Error creating: pods "j-x7k2p" is forbidden: [maximum memory usage per Container is 1Gi, but limit is 2Gi, ...]
+//	Error creating: Pod "j-x7k2p" is invalid: spec.containers[0].image: Required value
 func CreateFailureCause(message string) string {
-	has := func(subs ...string) bool {
-		for _, s := range subs {
-			if strings.Contains(message, s) {
+	m := strings.TrimPrefix(message, "Error creating: ")
+	m = strings.TrimPrefix(m, CombinedEventPrefix)
+	if rest, ok := strings.CutPrefix(m, `pods "`); ok {
+		if _, reason, ok := strings.Cut(rest, `" is forbidden: `); ok {
+			m = strings.TrimPrefix(reason, "[")
+		}
+	}
+	starts := func(prefixes ...string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(m, p) {
 				return true
 			}
 		}
 		return false
 	}
 	switch {
-	case has("exceeded quota:", "status unknown for quota:", "failed quota:"):
+	case starts("exceeded quota:", "status unknown for quota:", "failed quota:"):
 		return CreateCauseQuota
-	case has("violates PodSecurity"):
+	case starts("violates PodSecurity "):
 		return CreateCausePodSecurity
-	case has("error looking up service account", "serviceaccount \""):
-		return CreateCauseServiceAccount
-	case has(" usage per Container is ", " usage per Pod is ", " limit to request ratio per "):
-		return CreateCauseLimitRange
-	case has("ValidatingAdmissionPolicy '", "MutatingAdmissionPolicy '"):
+	case starts("ValidatingAdmissionPolicy '", "MutatingAdmissionPolicy '"):
 		return CreateCauseAdmissionPolicy
-	case has("admission webhook \""):
+	case starts(`admission webhook "`, `Internal error occurred: failed calling webhook "`, `failed calling webhook "`):
 		return CreateCauseWebhook
-	case has(" is invalid"):
+	case starts("error looking up service account "):
+		return CreateCauseServiceAccount
+	case starts("maximum ", "minimum ") && (strings.Contains(m, " usage per Container is ") || strings.Contains(m, " usage per Pod is ")),
+		strings.Contains(firstClause(m), " limit to request ratio per "):
+		return CreateCauseLimitRange
+	case starts(`Pod "`) && strings.Contains(m, `" is invalid: `):
 		return CreateCauseInvalid
 	}
 	return Other
+}
+
+// CombinedEventPrefix starts the message of an event the event recorder made of
+// ten similar ones.
+const CombinedEventPrefix = "(combined from similar events): "
+
+// firstClause is the message up to the first ", " (the LimitRange plugin
+// lists each violated bound so).
+func firstClause(m string) string {
+	c, _, _ := strings.Cut(m, ", ")
+	return c
 }
 
 // EventRecord is what the event cache keeps of one FailedCreate event: the
@@ -159,20 +188,29 @@ func EventCount(e *corev1.Event) int32 {
 	return max(n, 1)
 }
 
+// clockTolerance is the clock skew between the Job controller and the API
+// server that createFailures allows for.
+const clockTolerance = 5 * time.Second
+
 // CreateFailure is the newest failed pod creation of a Job with one cause.
 type CreateFailure struct {
 	Cause string
 	Last  time.Time
-	// Count sums the occurrences the events present record (the event
-	// recorder folds and rate-limits repeats, so it is a lower bound).
+	// Count sums the occurrences the events newer than the Job's newest
+	// pod record over their lifetime (an event counts its earlier
+	// occurrences too; the event recorder folds and rate-limits repeats).
 	Count int64
 }
 
 // createFailures folds the FailedCreate events of Job uid into one entry
 // per cause, newest first, keeping only failures newer than the newest pod
 // the Job has: once the controller has created a pod again, older failures
-// are history. Event timestamps have one-second resolution, so a failure
-// in the same second as a pod creation counts as history too.
+// are history. An event's time comes from the Job controller's clock, a
+// pod's creation time from the API server's, both in whole seconds: a
+// failure counts only if it is more than clockTolerance later, so a
+// controller clock a little ahead cannot keep a failure from before the
+// pod alive for as long as the pod runs. (The controller's next retry
+// comes later than that and counts.)
 func createFailures(uid types.UID, events []*EventRecord, newestPod time.Time) []CreateFailure {
 	var out []CreateFailure
 	for _, e := range events {
@@ -180,7 +218,7 @@ func createFailures(uid types.UID, events []*EventRecord, newestPod time.Time) [
 			continue
 		}
 		last := time.Unix(0, e.Last).UTC()
-		if !last.Truncate(time.Second).After(newestPod.Truncate(time.Second)) {
+		if !newestPod.IsZero() && !last.Truncate(time.Second).After(newestPod.Truncate(time.Second).Add(clockTolerance)) {
 			continue
 		}
 		i := 0

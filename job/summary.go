@@ -594,13 +594,19 @@ func (s *Summary) notStarted(p *corev1.Pod, opts Options) (string, bool) {
 		return "", false
 	}
 	if due := p.CreationTimestamp.Add(opts.StartTimeout); opts.Now.Before(due) {
-		if s.Recheck.IsZero() || due.Before(s.Recheck) {
-			s.Recheck = due
+		// Rechecks of one Job come at most every recheckStep: a big Job
+		// with pods created every second is not summarized every second.
+		if r := due.Add(recheckStep - 1).Truncate(recheckStep); s.Recheck.IsZero() || r.Before(s.Recheck) {
+			s.Recheck = r
 		}
 		return "", false
 	}
 	return pendingStep(p), true
 }
+
+// recheckStep rounds Summary.Recheck up: pods reach StartTimeout up to this
+// much late, in exchange for fewer re-renders of a Job.
+const recheckStep = 10 * time.Second
 
 // pendingStep names the step of its start a pending pod is in.
 func pendingStep(p *corev1.Pod) string {
@@ -620,8 +626,12 @@ func pendingStep(p *corev1.Pod) string {
 	if !scheduled && len(p.Status.ContainerStatuses) == 0 && len(p.Status.InitContainerStatuses) == 0 {
 		return WaitingNotScheduled
 	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil && w.Reason == WaitingPodInitializing {
+	// The kubelet reports every container of a pod with init containers
+	// as waiting in PodInitializing until they finish, also when no init
+	// container could even be created (a volume that does not mount): only
+	// an init container that runs is one that does not finish.
+	for _, cs := range p.Status.InitContainerStatuses {
+		if cs.State.Running != nil && !sidecarNames(p)[cs.Name] {
 			return WaitingPodInitializing
 		}
 	}

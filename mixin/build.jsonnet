@@ -3,12 +3,14 @@
 // and the Grafana dashboards in dashboards/.
 // runbookBaseURL overrides _config.runbookBaseURL (jsonnet --tla-str), so a
 // deployment can point runbook_url somewhere else without editing sources;
-// config (a JSON object, --tla-str) overrides any other _config field, e.g.
-// '{"podsWaitingFor": "30m"}' (make mixin-build MIXIN_CONFIG=...).
+// config (a JSON object, --tla-str) is merged into _config as a JSON merge
+// patch (nested objects too), e.g. '{"podsWaitingFor": "30m"}' or
+// '{"severity": {"jobStuck": "critical"}}' (make mixin-build MIXIN_CONFIG=...).
 function(runbookBaseURL='', config='{}')
-  local mixin = (import 'mixin.libsonnet') + (
+  local base = (import 'mixin.libsonnet') + (
     if runbookBaseURL == '' then {} else { _config+:: { runbookBaseURL: runbookBaseURL } }
-  ) + { _config+:: std.parseJson(config) };
+  );
+  local mixin = base { _config:: std.mergePatch(base._config, std.parseJson(config)) };
   local header = '# Generated from mixin/ by `make mixin`: do not edit.\n';
   local prometheusRule = {
     apiVersion: 'monitoring.coreos.com/v1',

@@ -111,7 +111,8 @@ type Watcher struct {
 	// it (its timer goroutine lives as long as the queue).
 	queue workqueue.TypedDelayingInterface[string]
 
-	pods atomic.Int64 // pods in the caches
+	pods   atomic.Int64 // pods in the caches
+	events atomic.Int64 // FailedCreate events in the caches
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // key → time of its oldest unprocessed event
@@ -253,9 +254,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			eventJobIndex: eventJobKeys,
 		})
 		informers = append(informers, informer{s.events, job.RecordEvent, ResourceEvents, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { w.enqueueEventJob(obj) },
+			AddFunc:    func(obj any) { w.events.Add(1); w.enqueueEventJob(obj) },
 			UpdateFunc: func(_, obj any) { w.enqueueEventJob(obj) },
-			DeleteFunc: func(obj any) { w.enqueueEventJob(obj) },
+			DeleteFunc: func(obj any) { w.events.Add(-1); w.enqueueEventJob(obj) },
 		}, &s.eventsHandler})
 	}
 	for _, inf := range informers {
@@ -451,7 +452,7 @@ func (w *Watcher) Run(ctx context.Context) {
 func (w *Watcher) reportSync(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	rendered, eventsSynced := false, !w.cfg.Events
+	rendered, eventsSynced, slowed := false, !w.cfg.Events, false
 	for {
 		if !rendered {
 			jobsSynced, podsSynced := w.synced()
@@ -468,6 +469,12 @@ func (w *Watcher) reportSync(ctx context.Context) {
 		}
 		if rendered && eventsSynced {
 			return
+		}
+		if rendered && !slowed {
+			// Only events are left (they may be denied for good): no
+			// need to ask ten times a second.
+			t.Reset(time.Second)
+			slowed = true
 		}
 		select {
 		case <-ctx.Done():
@@ -499,16 +506,9 @@ func (w *Watcher) synced() (jobs, pods bool) {
 // (a scrape must not list 100k cache keys to count them).
 func (w *Watcher) Pods() int { return int(w.pods.Load()) }
 
-// Events is the number of FailedCreate events in the caches.
-func (w *Watcher) Events() int {
-	n := 0
-	for _, s := range w.scopes {
-		if s.events != nil {
-			n += len(s.events.GetStore().ListKeys())
-		}
-	}
-	return n
-}
+// Events is the number of FailedCreate events in the caches, counted by
+// the event handlers as Pods counts pods.
+func (w *Watcher) Events() int { return int(w.events.Load()) }
 
 func (w *Watcher) processNext() bool {
 	key, quit := w.queue.Get()

@@ -46,12 +46,13 @@ func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFl
 	if err != nil {
 		return fail("%v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *c.timeout)
-	defer cancel()
-	server, err := kube.CheckReachable(ctx, clients.Kubernetes, *c.timeout)
+	server, err := kube.CheckReachable(context.Background(), clients.Kubernetes, *c.timeout)
 	if err != nil {
 		return fail("cannot reach the API server at %s: %v", clients.Host, err)
 	}
+	// The reads get their own --timeout, whatever the version check took.
+	ctx, cancel := context.WithTimeout(context.Background(), *c.timeout)
+	defer cancel()
 	bo, err := backoff.resolve(server)
 	if err != nil {
 		return fail("%v", err)

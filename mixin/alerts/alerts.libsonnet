@@ -298,7 +298,7 @@ local t = import '../lib/templates.libsonnet';
       and on (%(J)s) group by (%(J)s) (kubejob_info{%(S)s})
     ||| % { J: J, S: S(), waiting: S(['reason!="CrashLoopBackOff"']), crash: S(['reason="CrashLoopBackOff"']), window: cfg.crashLoopWindow }))),
     'Job {{ $labels.namespace }}/{{ $labels.job_name }}: pods stuck before running ('
-    + '{{ range $i, $r := ' + t.query(cfg, 'sort_desc(sum by (reason) (kubejob_pods_waiting{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ $r.Value }}{{ else }}crash loop between runs{{ end }}).',
+    + '{{ range $i, $r := ' + t.query(cfg, 'sort_desc(max by (reason) (kubejob_pods_waiting{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', [ns, job]) + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ $r.Value }}{{ else }}crash loop between runs{{ end }}).',
     'Pods of Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} have not run their work for ' + cfg.podsWaitingFor + " (an image that cannot be pulled, a missing ConfigMap or Secret, no node, a volume that does not mount, an init container that hangs, a crash loop): they never fail, so only activeDeadlineSeconds ends the Job. The runbook page shows the pods' events and what to fix.",
     cfg.podsWaitingFor,
   ),
@@ -307,9 +307,11 @@ local t = import '../lib/templates.libsonnet';
   // by cause, while no pod was created since), or a started Job without
   // any pod (also once the events expired or cannot be read). A Job that
   // still gets some pods created makes progress, only slower: each new pod
-  // ends the condition. The controller retries at least once a minute and
-  // each retry renews its event, so a Job that gets no pod shows
-  // continuously.
+  // ends the condition; one whose pods already running go on while every
+  // new one is refused does page. The controller keeps retrying (at most
+  // a minute apart since Kubernetes v1.28) and its event keeps the newest
+  // refusal (the event recorder lets one through every 5 minutes after the
+  // first 25), so a Job that gets no new pod shows continuously.
   // Sets $cause to the cause of the Job's newest refused pod, "" if none.
   local createCause = '{{ $cause := "" }}{{ with ' + t.query(cfg, 'topk(1, kubejob_pod_create_failure_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', [ns, job]) + ' }}{{ $cause = (first .).Labels.cause }}{{ end }}',
   local createCommand =
@@ -335,7 +337,7 @@ local t = import '../lib/templates.libsonnet';
     createCause + 'Job {{ $labels.namespace }}/{{ $labels.job_name }} cannot create its pods{{ with $cause }}: {{ . }}{{ end }}.',
     createCause + '{{ if $cause }}For ' + cfg.jobCannotCreatePodsFor + ' the API server has refused every pod the Job controller tried to create for Job {{ $labels.job_name }} in namespace {{ $labels.namespace }}: ' + createCommand
     + '{{ else }}Job {{ $labels.job_name }} in namespace {{ $labels.namespace }} has started but has had no pod for ' + cfg.jobCannotCreatePodsFor + ', and no FailedCreate event (left) says why: kubectl describe job {{ $labels.job_name }} -n {{ $labels.namespace }}{{ end }}'
-    + '. It makes no progress and does not fail (only activeDeadlineSeconds ends it); the Job controller creates the pods once they are allowed.',
+    + '. It gets no new pod and does not fail for it (only activeDeadlineSeconds ends it); the Job controller creates the pods once they are allowed.',
     cfg.jobCannotCreatePodsFor,
   ),
 
@@ -345,27 +347,32 @@ local t = import '../lib/templates.libsonnet';
   local overrides = cfg.jobRunTimeLimitOverrides,
   local overridden(n) = std.join(' or ', ['kubejob_start_timestamp_seconds{%s}' % S([o.selector]) for o in overrides[0:n]]),
   local except(n, expr) = if n == 0 then expr else '(%s) unless on (%s) (%s)' % [expr, J, overridden(n)],
+  // The absolute limits exclude each other (first match wins) and carry
+  // the labels J; the CronJob limit carries J and cronjob: min by (J)
+  // takes the lower of the two.
   local absoluteLimit(selector, n, seconds) =
-    'label_replace((%s) * 0 + %d, "limit", "run-time", "", "")' % [except(n, 'max by (%s) (kubejob_start_timestamp_seconds{%s})' % [J, S(selector)]), seconds],
+    '(%s) * 0 + %d' % [except(n, 'max by (%s) (kubejob_start_timestamp_seconds{%s})' % [J, S(selector)]), seconds],
   local absoluteLimits = std.join('\n  or\n  ', [
     absoluteLimit([overrides[i].selector], i, overrides[i].seconds)
     for i in std.range(0, std.length(overrides) - 1)
     if overrides[i].seconds != null
   ] + [absoluteLimit([], std.length(overrides), cfg.jobRunTimeLimitSeconds)]),
-  local noLimit = [o.selector for o in overrides if o.seconds == null],
+  // The Jobs whose first matching override says no limit.
+  local noLimit = [
+    except(i, 'kubejob_start_timestamp_seconds{%s}' % S([overrides[i].selector]))
+    for i in std.range(0, std.length(overrides) - 1)
+    if overrides[i].seconds == null
+  ],
   local cronLimit = |||
-    label_replace(
-      max by (%(J)s, cronjob) (label_replace(kubejob_info{%(owned)s}, "cronjob", "$1", "owner_name", "(.+)")) * 0
-      + on (%(C)s) group_left ()
-      clamp_min(%(factor)g * max by (%(C)s) (kubejob_cronjob_last_success_duration_seconds{%(S)s}), %(min)d),
-      "limit", "cronjob", "", ""
-    )
+    max by (%(J)s, cronjob) (label_replace(kubejob_info{%(owned)s}, "cronjob", "$1", "owner_name", "(.+)")) * 0
+    + on (%(C)s) group_left ()
+    clamp_min(%(factor)g * max by (%(C)s) (kubejob_cronjob_last_success_duration_seconds{%(S)s}), %(min)d)
   ||| % { J: J, C: C, S: S(), owned: S(['owner_kind="CronJob"']), factor: cfg.cronJobRunTimeFactor, min: cfg.cronJobRunTimeMinSeconds },
   local runTimeLimit =
     local limits = absoluteLimits + (if cfg.cronJobRunTimeFactor > 0 then '\n  or\n  ' + std.stripChars(cronLimit, '\n') else '');
     local all = 'min by (%s) (\n  %s\n)' % [J, limits];
     if std.length(noLimit) == 0 then all
-    else '%s\nunless on (%s) (%s)' % [all, J, std.join(' or ', ['kubejob_start_timestamp_seconds{%s}' % S([sel]) for sel in noLimit])],
+    else '%s\nunless on (%s) (%s)' % [all, J, std.join(' or ', ['(%s)' % n for n in noLimit])],
   local runningTooLong = jobAlert(
     'KubeJobRunningTooLong',
     cfg.severity.jobStuck,
@@ -471,6 +478,9 @@ local t = import '../lib/templates.libsonnet';
     kind='exporter',
   ),
 
+  // Jobs and Pods: without them the Job metrics are stale. Events only add
+  // the cause of pods that cannot be created (a Job without pods still
+  // shows): their trouble is a warning in the exporter's log, not a page.
   local exporterWatch = jobAlert(
     'KubeJobExporterWatchFailing',
     cfg.severity.exporter,
@@ -478,7 +488,7 @@ local t = import '../lib/templates.libsonnet';
       kubejob_exporter_watch_up{%s} == 0
       or
       kubejob_exporter_watch_synced{%s} == 0
-    ||| % [X(), X()],
+    ||| % [X(['resource!="events"']), X(['resource!="events"'])],
     'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
     std.join('\n', [
       'The exporter at {{ $labels.instance }} has been unable to list/watch {{ $labels.resource }} (or has not finished its first list) for ' + cfg.exporterWatchFailingFor + '. Its per-Job metrics are stale or missing, so Job alerts may not fire.',

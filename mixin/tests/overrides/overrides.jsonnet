@@ -8,6 +8,8 @@ local mixin = (import '../../mixin.libsonnet') + {
       { selector: 'namespace="ml",job_name="reindex"', seconds: null },
       { selector: 'namespace="ml"', seconds: 3 * 3600 },
       { selector: 'namespace="ml",job_name="train"', seconds: 3600 },
+      // Shadowed by the namespace's 3h above: still 3h, not none.
+      { selector: 'namespace="ml",job_name="evaluate"', seconds: null },
     ],
     cronJobRunTimeFactor: 0,
   },
