@@ -1,7 +1,9 @@
 // Package scale measures the exporter binary against the e2e harness's real
 // kube-apiserver with thousands of Jobs and pods: time to ready, heap and
 // RSS, heap per tracked Job and Pod, scrape latency and size, series count,
-// the delay from a pod status update to /metrics, and heap after churn.
+// the delay from a pod status update to /metrics, heap after churn, and
+// what the events watch costs under a stream of pod Warning events it must
+// not receive (events.go).
 //
 // The Jobs carry spec.managedBy, so the harness's real Job controller leaves
 // them alone; the test writes every Job and pod status itself (the harness

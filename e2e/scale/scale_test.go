@@ -171,7 +171,7 @@ func TestScale(t *testing.T) {
 
 	var results []result
 	jobs, pods := 0, 0
-	for _, st := range stages {
+	for si, st := range stages {
 		r := result{Base: baseMem}
 		s := time.Now()
 		last := time.Now()
@@ -319,7 +319,7 @@ func TestScale(t *testing.T) {
 
 		// Events: pod Warning noise with FailedCreate warnings interleaved;
 		// the field selector must keep the noise out of the exporter.
-		if r.Events, err = measureEvents(ctx, cs, exp, st.add, jobs, workers, setupEnd); err != nil {
+		if r.Events, err = measureEvents(ctx, cs, exp, st.add, jobs, workers, setupEnd, si < len(stages)-1); err != nil {
 			t.Fatal(err)
 		}
 		ev := r.Events
