@@ -47,16 +47,19 @@ function(cfg)
       ], links=[rb('KubeCronJobLastRunFailed')]),
       g.stat('Running Jobs', 'Jobs neither complete nor failed.', [
         g.target('count(%s) or vector(0)' % unfinished('max by (%s) (kubejob_info{%s})' % [J, S()]), instant=true),
-      ], thresholds=g.thresholds([['blue', null]])),
+      ], w=3, thresholds=g.thresholds([['blue', null]])),
       g.stat('Jobs in backoff', 'Running Jobs waiting out the Job controller backoff delay before their next pod.', [
         g.target('count(max by (%s) (kubejob_backoff_next_retry_timestamp_seconds{%s}) > time()) or vector(0)' % [J, S()], instant=true),
-      ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
-      g.stat('Pods waiting', 'Pods stuck before running: image pull, config error, unschedulable, crash loop.', [
+      ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
+      g.stat('Pods waiting', 'Pods stuck before running: image pull, config error, unschedulable, crash loop, a volume that does not mount, an init container that hangs.', [
         g.target('sum(max by (%s, reason) (kubejob_pods_waiting{%s})) or vector(0)' % [J, S()], instant=true),
-      ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobPodsStuckWaiting')]),
-      g.stat('Exporter watching', 'Resources the exporter lists and watches successfully (jobs, pods). Below 2: its data is stale.', [
-        g.target('sum(min by (resource) (kubejob_exporter_watch_up{%s}))' % cfg.kubeJobExporterSelector, instant=true),
-      ], thresholds=g.thresholds([['red', null], ['green', 2]]), links=[rb('KubeJobExporterWatchFailing')]),
+      ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobPodsStuckWaiting')]),
+      g.stat('Jobs without pods', 'Running Jobs whose new pods the API server refuses (quota, Pod Security, admission), or that have no pod at all.', [
+        g.target('count(group by (%s) (kubejob_pod_create_failure_timestamp_seconds{%s} or kubejob_without_pods{%s})) or vector(0)' % [J, S(), S()], instant=true),
+      ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobCannotCreatePods')]),
+      g.stat('Exporter watching', 'Jobs and Pods the exporter lists and watches successfully. Below 2: its data is stale.', [
+        g.target('sum(min by (resource) (kubejob_exporter_watch_up{%s}))' % p.exporterMatchers(cfg, ['resource=~"jobs|pods"']), instant=true),
+      ], w=3, thresholds=g.thresholds([['red', null], ['green', 2]]), links=[rb('KubeJobExporterWatchFailing')]),
 
       g.table('Failing Jobs now', 'Every failed Job, by terminal reason, with how its failed pods died (container, reason, exit code). Click a Job for its drill-down.', [
         g.target('(max by (%s, container, pod_reason, exit_code) (label_replace(kubejob_pod_failures{%s} > 0, "pod_reason", "$1", "reason", "(.*)")) * on (%s) group_left (reason) max by (%s, reason) (kubejob_failed{%s})) or on (%s) max by (%s, reason) (kubejob_failed{%s})' % [J, S(), J, J, S(), J, J, S()]),
