@@ -21,14 +21,15 @@ import (
 type Health string
 
 const (
-	Healthy   Health = "healthy"   // running without failures, or complete
+	Healthy   Health = "healthy"   // running without failures
+	Complete  Health = "complete"  // succeeded
 	Failing   Health = "failing"   // failures, still retrying
 	Stuck     Health = "stuck"     // no failure, no progress: pods not created or not starting, a run that does not end
 	Failed    Health = "failed"    // failed for good
 	Suspended Health = "suspended" // suspended
 )
 
-// ExitCode maps a Health to the CLI's exit status: 0 healthy or
+// ExitCode maps a Health to the CLI's exit status: 0 healthy, complete or
 // suspended, 2 failing or stuck, 3 failed (1 is left for errors).
 func (h Health) ExitCode() int {
 	switch h {
@@ -62,6 +63,9 @@ type Report struct {
 	Health    Health `json:"health"`
 	// Reason is the terminal reason when failed.
 	Reason string `json:"reason,omitempty"`
+	// Completions says how many pods succeeded of how many were wanted
+	// ("succeeded 3 of 3").
+	Completions string `json:"completions,omitempty"`
 
 	Retries      int64  `json:"retries"`
 	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
@@ -149,6 +153,11 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	if s.OwnerKind == "CronJob" {
 		r.CronJob = s.OwnerName
 	}
+	if s.Completions != nil {
+		r.Completions = fmt.Sprintf("succeeded %d of %d", s.Pods.Succeeded, *s.Completions)
+	} else if s.Pods.Succeeded > 0 {
+		r.Completions = fmt.Sprintf("succeeded %d", s.Pods.Succeeded)
+	}
 	for _, f := range s.CreateFailures {
 		r.CreateFailures = append(r.CreateFailures, CreateFailure{Cause: f.Cause, Meaning: createMeaning(f.Cause), Last: f.Last, Count: f.Count})
 	}
@@ -164,7 +173,7 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	case s.Suspended:
 		r.Health = Suspended
 	case s.Complete:
-		r.Health = Healthy
+		r.Health = Complete
 	case s.Retries > 0 || len(s.Attempts) > 0:
 		r.Health = Failing
 	case len(s.Waiting) > 0 || len(s.CreateFailures) > 0 || s.WithoutPods || tooLong:

@@ -98,7 +98,7 @@ func TestVerdicts(t *testing.T) {
 		{"batch_oom", Failed, 3, VerdictResource, []string{"memory limit 512Mi hit", "for example to 1Gi", "kubectl describe pod oom-c -n batch", "kubectl top pods -n batch"}},
 		{"batch_cmd-not-found", Failing, 2, VerdictDeterministic, []string{"exit 127", "command: /app/run", "retrying will not help", "podFailurePolicy FailJob", "next retry at"}},
 		{"batch_not-executable", Failed, 3, VerdictDeterministic, []string{"exit 126", "cannot be executed"}},
-		{"batch_flaky", Healthy, 0, VerdictTransient, []string{"exit 1"}},
+		{"batch_flaky", Complete, 0, VerdictTransient, []string{"exit 1", "COMPLETE (succeeded 1 of 1)"}},
 		{"batch_deadline", Failed, 3, VerdictDeadline, []string{"activeDeadlineSeconds (1m0s)"}},
 		{"ml_policy", Failed, 3, VerdictPolicy, []string{"exit 42", "podFailurePolicy action: FailJob", "podFailurePolicy action: Ignore"}},
 		{"ml_shards", Failed, 3, VerdictResource, []string{"Indexes with failures: 1(×2) 3(×2)", "[index 3]"}},

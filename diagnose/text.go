@@ -26,6 +26,9 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", r.Reason)
 	}
+	if r.Health == Complete && r.Completions != "" {
+		fmt.Fprintf(&b, " (%s)", r.Completions)
+	}
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "Retries:   %s\n", r.Budget)
 	if r.BackoffDelay != "" {

@@ -47,6 +47,9 @@ type Summary struct {
 	Suspended            bool
 
 	BackoffLimit *int32
+	// Completions is spec.completions (nil: the Job completes with its
+	// first successful pod and parallelism pods at most).
+	Completions *int32
 	// Retries are the failures counted against backoffLimit now.
 	Retries int64
 	// FailuresSinceSuccess is the controller's failuresAfterLastSuccess,
@@ -173,6 +176,7 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts O
 	s.RestartPolicy = string(spec.Template.Spec.RestartPolicy)
 	s.Suspended = spec.Suspend != nil && *spec.Suspend
 	s.BackoffLimit = spec.BackoffLimit
+	s.Completions = spec.Completions
 	s.BackoffLimitPerIndex = spec.BackoffLimitPerIndex
 	s.MaxFailedIndexes = spec.MaxFailedIndexes
 	s.ActiveDeadlineSeconds = spec.ActiveDeadlineSeconds
