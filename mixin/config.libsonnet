@@ -20,30 +20,73 @@
     clusterLabel: 'cluster',
     showMultiCluster: false,
 
-    // Runbooks. runbook_url of each alert is
+    // Runbooks. runbook_url of each Job and CronJob alert is
     //   runbookURLPattern % <AlertName>  +  ?namespace=..&job_name=..
-    // The default points at the exporter, which serves the runbooks
-    // embedded in its binary at /runbooks/<AlertName> and fills the
-    // commands in from the query parameters. Point runbookBaseURL at any
-    // docs site instead (set runbookURLQuery false if it would choke on
-    // the query string).
+    // The exporter serves the runbooks embedded in its binary at
+    // /runbooks/<AlertName>, opening with the live report of the Job and
+    // its commands filled in. Set runbookBaseURL to the address your
+    // browser reaches the exporter at (an Ingress, or
+    // `kubectl port-forward -n monitoring svc/kube-job-exporter 9847` and
+    // http://localhost:9847/runbooks); the default is the in-cluster
+    // Service, which only a browser inside the cluster resolves. Or point
+    // it at any docs site (runbookURLQuery false if it chokes on the query).
     runbookBaseURL: 'http://kube-job-exporter.monitoring.svc:9847/runbooks',
     runbookURLPattern: self.runbookBaseURL + '/%s',
     runbookURLQuery: true,
+    // The same runbooks as Markdown in the repository, without the live
+    // report: runbook_url of the exporter's own alerts (the exporter may be
+    // the one that is down) and runbook_static_url of every other alert.
+    staticRunbookURLPattern: 'https://github.com/kube-job-exporter/kube-job-exporter/blob/main/mixin/runbooks/%s.md',
 
     // Where the exporter runs, for the commands in its own alerts (used
     // when the scraped series carry no namespace/pod target labels).
     exporterNamespace: 'monitoring',
     exporterDeployment: 'kube-job-exporter',
 
-    // Severity label of each alert.
+    // Severity label of each alert. Only the exporter's own alerts are
+    // critical: while it is blind no other alert can fire, and that must
+    // wake someone. A failed or stuck Job is a warning (a ticket for its
+    // owners), as in kubernetes-mixin; route the Jobs that must wake
+    // someone by their namespace or owner in Alertmanager, or raise their
+    // alert here.
     severity: {
-      jobFailed: 'critical',  // a Job failed for good
-      cronJobFailing: 'critical',  // a CronJob's runs fail / do not succeed
-      jobAtRisk: 'warning',  // a running Job heads for failure or wastes retries
-      jobStuck: 'warning',  // a Job neither fails nor progresses: no pods, pods not starting, a run that does not end
-      exporter: 'critical',  // the exporter cannot see the cluster
+      // A Job failed for good.
+      KubeJobBackoffLimitExceeded: 'warning',
+      KubeJobDeadlineExceeded: 'warning',
+      KubeJobFailedByPodFailurePolicy: 'warning',
+      KubeJobFailedIndexes: 'warning',
+      KubeJobMaxFailedIndexesExceeded: 'warning',
+      KubeJobFailedOtherReason: 'warning',
+      // A running Job heads for failure or wastes retries.
+      KubeJobRetryBudgetNearlyExhausted: 'warning',
+      KubeJobFailingEveryAttempt: 'warning',
+      KubeJobOOMKilled: 'warning',
+      KubeJobMemoryNearLimit: 'warning',
+      KubeJobDeadlineApproaching: 'warning',
+      KubeJobIndexesFailing: 'warning',
+      // A Job neither fails nor progresses.
+      KubeJobCannotCreatePods: 'warning',
+      KubeJobPodsStuckWaiting: 'warning',
+      KubeJobRunningTooLong: 'warning',
+      // A CronJob's runs fail or do not succeed.
+      KubeCronJobLastRunFailed: 'warning',
+      KubeCronJobNotSucceeding: 'warning',
+      // The exporter cannot see the cluster.
+      KubeJobExporterDown: 'critical',
+      KubeJobExporterAbsent: 'critical',
+      KubeJobExporterShardsMissing: 'critical',
+      KubeJobExporterWatchFailing: 'critical',
     },
+
+    // A scrape gap (an exporter restart, a refused scrape) makes every
+    // series stale and would resolve every firing alert, to page again
+    // moments later. Alerts about a state that lasts (a failed Job, a
+    // CronJob) fire on through a gap this long: as long as
+    // KubeJobExporterDown waits, so any gap it does not page for is
+    // bridged. Alerts about running Jobs use the shorter one, so that they
+    // hand over to the terminal alert soon when the Job fails. null: never.
+    keepFiringFor: self.exporterDownFor,
+    keepFiringForAtRisk: '2m',
 
     // Retry budget: warn when retries / (backoffLimit + 1) of a running
     // Job is above this ratio (the Job fails when it reaches 1).
@@ -101,8 +144,11 @@
     // Keep it above the longest schedule interval of your CronJobs.
     cronJobNotSucceededSeconds: 26 * 3600,
 
-    // How long the exporter may be down or unable to watch before paging.
+    // How long the exporter may be down or unable to watch before paging,
+    // and how far back a cluster counts as having had an exporter (for
+    // KubeJobExporterAbsent in a Prometheus with several clusters).
     exporterDownFor: '5m',
+    exporterAbsentLookback: '1d',
     exporterWatchFailingFor: '10m',
 
     // Dashboards.

@@ -6,6 +6,7 @@ local p = import '../lib/promql.libsonnet';
   _config+:: {},
 
   local cfg = $._config,
+  local a = (import '../lib/alerting.libsonnet')(cfg),
   local S(extra=[]) = p.jobMatchers(cfg, extra),
   local J = p.by(cfg, ['namespace', 'job_name']),
 
@@ -15,22 +16,10 @@ local p = import '../lib/promql.libsonnet';
         name: 'kube-job-exporter.rules',
         rules: [
           {
-            // Share of the retry budget used: the Job fails when it reaches 1.
+            // Share of the retry budget used: the Job fails when it reaches 1
+            // (the same expression as KubeJobRetryBudgetNearlyExhausted).
             record: 'job_name:kubejob_retry_budget_used:ratio',
-            expr: |||
-              max by (%s) (kubejob_retries{%s})
-              / on (%s)
-              (max by (%s) (kubejob_backoff_limit{%s}) + 1)
-            ||| % [J, S(), J, J, S()],
-          },
-          {
-            // Maps each CronJob-owned Job to its CronJob (label cronjob).
-            record: 'job_name:kubejob_info:cronjob',
-            expr: |||
-              max by (%s, cronjob) (
-                label_replace(kubejob_info{%s}, "cronjob", "$1", "owner_name", "(.+)")
-              )
-            ||| % [J, S(['owner_kind="CronJob"'])],
+            expr: a.retryBudgetUsed,
           },
           {
             // Failed Jobs by terminal reason.

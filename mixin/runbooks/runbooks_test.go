@@ -77,8 +77,11 @@ func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
 	}
 }
 
-// Each alert's runbook_url leads to its own runbook, with the query
-// parameters the exporter fills the commands from.
+// Each alert's runbook_url leads to its own runbook: the exporter's live
+// page with the query parameters it fills the commands from, and a static
+// copy in the repository (runbook_static_url) for when the exporter cannot
+// be reached; the exporter's own alerts link the static copy only (the
+// exporter may be the one that is down).
 func TestRunbookURLs(t *testing.T) {
 	b, err := os.ReadFile(alertsFile)
 	if err != nil {
@@ -89,7 +92,8 @@ func TestRunbookURLs(t *testing.T) {
 	if len(blocks) != len(names) {
 		t.Fatalf("%d alert blocks, %d names", len(blocks), len(names))
 	}
-	url := regexp.MustCompile(`runbook_url: "([^"]*)"`)
+	url := regexp.MustCompile(`\brunbook_url: "([^"]*)"`)
+	static := regexp.MustCompile(`\brunbook_static_url: "([^"]*)"`)
 	for i, name := range names {
 		m := url.FindStringSubmatch(blocks[i])
 		if m == nil {
@@ -98,22 +102,28 @@ func TestRunbookURLs(t *testing.T) {
 		}
 		u := m[1]
 		path, query, _ := strings.Cut(u, "?")
+		s := static.FindStringSubmatch(blocks[i])
+		if strings.HasPrefix(name, "KubeJobExporter") {
+			if !strings.HasSuffix(path, "/mixin/runbooks/"+name+".md") || query != "" {
+				t.Errorf("%s: runbook_url %q, want the static runbook in the repository", name, u)
+			}
+			if s != nil {
+				t.Errorf("%s: a runbook_static_url besides the static runbook_url", name)
+			}
+			continue
+		}
 		if !strings.HasSuffix(path, "/"+name) {
 			t.Errorf("%s: runbook_url %q does not end in /%s", name, u, name)
 		}
-		switch {
-		case strings.HasPrefix(name, "KubeJobExporter"):
-			if query != "" {
-				t.Errorf("%s: exporter alert has no Job to fill in, got query %q", name, query)
-			}
-		case strings.HasPrefix(name, "KubeCronJob"):
-			if query != "namespace={{ $labels.namespace }}&cronjob={{ $labels.cronjob }}" {
-				t.Errorf("%s: query %q", name, query)
-			}
-		default:
-			if query != "namespace={{ $labels.namespace }}&job_name={{ $labels.job_name }}" {
-				t.Errorf("%s: query %q", name, query)
-			}
+		if s == nil || !strings.HasSuffix(s[1], "/mixin/runbooks/"+name+".md") {
+			t.Errorf("%s: runbook_static_url %v, want the runbook in the repository", name, s)
+		}
+		want := "namespace={{ $labels.namespace }}&job_name={{ $labels.job_name }}"
+		if strings.HasPrefix(name, "KubeCronJob") {
+			want = "namespace={{ $labels.namespace }}&cronjob={{ $labels.cronjob }}"
+		}
+		if query != want {
+			t.Errorf("%s: query %q, want %q", name, query, want)
 		}
 	}
 }

@@ -1,0 +1,91 @@
+// What every alert file builds its rules with: the selectors, the label
+// lists and the expression wrappers, from _config. Usage:
+//   local a = (import '../lib/alerting.libsonnet')($._config);
+//   a.rule('KubeJobX', expr, summary, description, for_='5m')
+// runbook_url and the severity label are added in one pass by
+// alerts/alerts.libsonnet, not here.
+local p = import 'promql.libsonnet';
+
+function(cfg) {
+  local h = self,
+
+  // The matchers of per-Job/per-CronJob series, and of the exporter's own.
+  S(extra=[]):: p.jobMatchers(cfg, extra),
+  X(extra=[]):: p.exporterMatchers(cfg, extra),
+  by(labels):: p.by(cfg, labels),
+
+  // The identity of a Job and of a CronJob, cluster label included.
+  J:: self.by(['namespace', 'job_name']),
+  C:: self.by(['namespace', 'cronjob']),
+
+  // Adds owner_kind/owner_name of the Job (empty labels vanish) to each
+  // series of a per-Job expression, for routing and for the reader.
+  withOwner(expr):: |||
+    (
+    %s
+    )
+    * on (%s) group_left (owner_kind, owner_name)
+      max by (%s, owner_kind, owner_name) (kubejob_info{%s})
+  ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S()],
+
+  // Drops Jobs that finished (complete or failed for good).
+  unfinished(expr):: |||
+    %s
+    unless on (%s) (max by (%s) (kubejob_complete{%s}) == 1)
+    unless on (%s) kubejob_failed{%s}
+  ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S(), self.J, self.S()],
+
+  // Drops suspended Jobs.
+  notSuspended(expr):: |||
+    %s
+    unless on (%s) (max by (%s) (kubejob_suspended{%s}) == 1)
+  ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S()],
+
+  // Keeps only Jobs that exist now: an expression over a window (a
+  // max_over_time) would otherwise outlive a deleted Job.
+  existing(expr):: |||
+    %s
+    and on (%s) group by (%s) (kubejob_info{%s})
+  ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S()],
+
+  // A rule. Annotations say what the labels and the value say, in a
+  // sentence or two; the runbook page (runbook_url) has the live report of
+  // the Job and what to do. keepFiringFor: fire on through a scrape gap
+  // that long (an exporter restart, a refused scrape) instead of resolving
+  // and paging again; null for never.
+  rule(name, expr, summary, description, for_=null, keepFiringFor=cfg.keepFiringFor):: {
+                                                                                         alert: name,
+                                                                                         expr: expr,
+                                                                                         annotations: { summary: summary, description: description },
+                                                                                       } + (if for_ != null then { 'for': for_ } else {})
+                                                                                       + (if keepFiringFor != null then { keep_firing_for: keepFiringFor } else {}),
+
+  // The share of its retries a Job has used: the Job fails when it
+  // reaches 1. restartPolicy Never: failures / (backoffLimit + 1), the Job
+  // fails at failure backoffLimit+1; OnFailure: restarts / backoffLimit,
+  // the Job fails when its restarts reach backoffLimit; with
+  // backoffLimitPerIndex (backoffLimit reads 2147483647 then) the worst
+  // index's failures / (backoffLimitPerIndex + 1). One definition for the
+  // alert and the recording rule of the dashboards.
+  retryBudgetUsed:: |||
+    (
+      max by (%(J)s) (kubejob_retries{%(S)s})
+      / on (%(J)s)
+      (
+        (max by (%(J)s) (kubejob_backoff_limit{%(S)s}) + 1) unless on (%(J)s) kubejob_info{%(onFailure)s}
+        or
+        max by (%(J)s) (kubejob_backoff_limit{%(S)s}) and on (%(J)s) kubejob_info{%(onFailure)s}
+      )
+    ) unless on (%(J)s) kubejob_backoff_limit_per_index{%(S)s}
+    or
+    max by (%(J)s) (kubejob_index_failures{%(S)s})
+    / on (%(J)s)
+    (max by (%(J)s) (kubejob_backoff_limit_per_index{%(S)s}) + 1)
+  ||| % { J: h.J, S: h.S(), onFailure: h.S(['restart_policy="OnFailure"']) },
+
+  // Template snippets.
+  ns:: '{{ $labels.namespace }}',
+  job:: '{{ $labels.job_name }}',
+  cronjob:: '{{ $labels.cronjob }}',
+  jobRef:: 'Job ' + self.ns + '/' + self.job,
+}
