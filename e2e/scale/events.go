@@ -159,9 +159,16 @@ func noiseEvent(k int, now metav1.Time) *v1.Event {
 	return e
 }
 
+// afterPods dates the FailedCreate events: a refusal counts only when it
+// is newer than the Job's newest pod (by more than the exporter's allowance
+// for clock skew, a few seconds), and the status-update step may have
+// created a pod of the same Job moments ago.
+const afterPods = time.Minute
+
 // failedCreateEvent is the Job controller's warning when the API server
 // refuses a pod of the Job for its namespace's ResourceQuota.
 func failedCreateEvent(j metav1.ObjectMeta, now metav1.Time) *v1.Event {
+	now = metav1.NewTime(now.Add(afterPods))
 	return &v1.Event{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", j.Name, now.UnixNano()), Namespace: j.Namespace},
 		InvolvedObject: v1.ObjectReference{
