@@ -1,17 +1,23 @@
 package harness
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // AlertmanagerBinaryEnv names the alertmanager binary to use. Without it
@@ -60,8 +66,14 @@ type AlertmanagerOptions struct {
 	// WebhookURL receives every notification (send_resolved: true). Empty:
 	// notifications go nowhere (the UI still shows the alerts).
 	WebhookURL string
-	// GroupWait, GroupInterval default to 1s; RepeatInterval to 1h. Every
-	// alert is its own group (group_by: ['...']).
+	// ConfigFile, if set, is an Alertmanager configuration to run (such
+	// as ExampleAlertmanagerConfig) instead of the harness' own: its
+	// routes, grouping and inhibition rules are kept, every receiver posts
+	// to WebhookURL instead, and every route that sets a wait gets the
+	// ones below.
+	ConfigFile string
+	// GroupWait, GroupInterval default to 1s; RepeatInterval to 1h.
+	// Without ConfigFile every alert is its own group (group_by: ['...']).
 	GroupWait, GroupInterval, RepeatInterval time.Duration
 	// ListenAddress defaults to 127.0.0.1 on a free port.
 	ListenAddress string
@@ -77,23 +89,91 @@ type Alertmanager struct {
 	addr string
 }
 
+// ExampleAlertmanagerConfig is the path of the mixin's example
+// Alertmanager configuration (mixin/alertmanager.example.yaml).
+func ExampleAlertmanagerConfig() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "mixin", "alertmanager.example.yaml"), nil
+}
+
 // AlertmanagerConfig renders the configuration StartAlertmanager writes.
-func AlertmanagerConfig(o AlertmanagerOptions) string {
+func AlertmanagerConfig(o AlertmanagerOptions) (string, error) {
 	d := func(v, def time.Duration) string {
 		if v <= 0 {
 			v = def
 		}
 		return model(v)
 	}
+	waits := map[string]string{
+		"group_wait":      d(o.GroupWait, time.Second),
+		"group_interval":  d(o.GroupInterval, time.Second),
+		"repeat_interval": d(o.RepeatInterval, time.Hour),
+	}
+	if o.ConfigFile != "" {
+		return rewriteAlertmanagerConfig(o.ConfigFile, o.WebhookURL, waits)
+	}
 	var b strings.Builder
 	b.WriteString("# Written by the e2e harness (e2e/harness/alertmanager.go).\n")
 	fmt.Fprintf(&b, "route:\n  receiver: test\n  group_by: ['...']\n  group_wait: %s\n  group_interval: %s\n  repeat_interval: %s\n",
-		d(o.GroupWait, time.Second), d(o.GroupInterval, time.Second), d(o.RepeatInterval, time.Hour))
+		waits["group_wait"], waits["group_interval"], waits["repeat_interval"])
 	b.WriteString("receivers:\n- name: test\n")
 	if o.WebhookURL != "" {
 		fmt.Fprintf(&b, "  webhook_configs:\n  - url: %q\n    send_resolved: true\n", o.WebhookURL)
 	}
-	return b.String()
+	return b.String(), nil
+}
+
+// rewriteAlertmanagerConfig reads a user's configuration and points every
+// receiver at webhookURL (none: no integration), with the given waits on
+// the root route and on every route that sets its own.
+func rewriteAlertmanagerConfig(path, webhookURL string, waits map[string]string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	receivers, _ := cfg["receivers"].([]any)
+	for i, r := range receivers {
+		m, ok := r.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("%s: receiver %d is not a mapping", path, i)
+		}
+		nr := map[string]any{"name": m["name"]}
+		if webhookURL != "" {
+			nr["webhook_configs"] = []any{map[string]any{"url": webhookURL, "send_resolved": true}}
+		}
+		receivers[i] = nr
+	}
+	root, ok := cfg["route"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("%s: no route", path)
+	}
+	var setWaits func(route map[string]any, isRoot bool)
+	setWaits = func(route map[string]any, isRoot bool) {
+		for k, v := range waits {
+			if _, set := route[k]; set || isRoot {
+				route[k] = v
+			}
+		}
+		subs, _ := route["routes"].([]any)
+		for _, s := range subs {
+			if m, ok := s.(map[string]any); ok {
+				setWaits(m, false)
+			}
+		}
+	}
+	setWaits(root, true)
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	return "# Written by the e2e harness from " + path + ": receivers and waits replaced.\n" + string(out), nil
 }
 
 // StartAlertmanager writes a config (AlertmanagerConfig) into WorkDir,
@@ -118,7 +198,11 @@ func startAlertmanager(ctx context.Context, o AlertmanagerOptions) (*Alertmanage
 		return nil, err
 	}
 	cfg := filepath.Join(o.WorkDir, "alertmanager.yml")
-	if err := os.WriteFile(cfg, []byte(AlertmanagerConfig(o)), 0o644); err != nil {
+	text, err := AlertmanagerConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
 	args := []string{
@@ -155,3 +239,73 @@ func (a *Alertmanager) Exited() <-chan struct{} { return a.proc.done }
 
 // Stop sends SIGTERM, waits up to 10s, then kills the process.
 func (a *Alertmanager) Stop() error { return a.proc.stop() }
+
+// AlertmanagerAlert is an alert as Alertmanager's API (v2) reports it.
+type AlertmanagerAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	Fingerprint string            `json:"fingerprint"`
+	Receivers   []struct {
+		Name string `json:"name"`
+	} `json:"receivers"`
+	Status struct {
+		State       string   `json:"state"` // active, suppressed, unprocessed
+		InhibitedBy []string `json:"inhibitedBy"`
+		SilencedBy  []string `json:"silencedBy"`
+	} `json:"status"`
+}
+
+// Alerts lists the alerts Alertmanager holds (active, inhibited and
+// silenced alike) that match every matcher (e.g. `namespace="batch"`).
+func (a *Alertmanager) Alerts(ctx context.Context, matchers ...string) ([]AlertmanagerAlert, error) {
+	q := url.Values{}
+	for _, m := range matchers {
+		q.Add("filter", m)
+	}
+	var out []AlertmanagerAlert
+	if err := a.call(ctx, http.MethodGet, "/api/v2/alerts?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PostAlert sends an alert to Alertmanager as Prometheus would, firing
+// until endsAt.
+func (a *Alertmanager) PostAlert(ctx context.Context, labels, annotations map[string]string, endsAt time.Time) error {
+	body := []map[string]any{{"labels": labels, "annotations": annotations, "startsAt": time.Now().UTC(), "endsAt": endsAt.UTC()}}
+	return a.call(ctx, http.MethodPost, "/api/v2/alerts", body, nil)
+}
+
+func (a *Alertmanager) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.URL(path), body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("alertmanager %s %s: %s: %.500s", method, path, resp.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}

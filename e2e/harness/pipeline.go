@@ -98,6 +98,11 @@ type PipelineOptions struct {
 	// instead of failing. For make demo.
 	AlertmanagerOptional bool
 
+	// AlertmanagerConfigFile: the configuration Alertmanager runs with
+	// its receivers pointed at the webhook (AlertmanagerOptions.ConfigFile;
+	// empty: the harness' own, one group per alert).
+	AlertmanagerConfigFile string
+
 	// MixinConfig overrides _config fields of the generated rules (nil:
 	// the mixin as shipped).
 	MixinConfig map[string]any
@@ -216,7 +221,7 @@ func StartPipeline(ctx context.Context, o PipelineOptions) (_ *Pipeline, retErr 
 		progress("starting Alertmanager (%s)", p.AlertmanagerBinary)
 		p.Alertmanager, err = StartAlertmanager(ctx, AlertmanagerOptions{
 			Binary: p.AlertmanagerBinary, WorkDir: filepath.Join(o.WorkDir, "alertmanager"),
-			WebhookURL: p.Webhook.URL(), Output: lf,
+			WebhookURL: p.Webhook.URL(), ConfigFile: o.AlertmanagerConfigFile, Output: lf,
 		})
 		if err != nil {
 			return nil, err

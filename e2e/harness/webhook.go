@@ -57,9 +57,12 @@ type Notification struct {
 	Message  WebhookMessage
 }
 
-// ReceivedAlert is one alert of a notification, with the receive time.
+// ReceivedAlert is one alert of a notification, with the receive time
+// and the receiver and group labels of the notification.
 type ReceivedAlert struct {
-	Received time.Time
+	Received    time.Time
+	Receiver    string
+	GroupLabels map[string]string
 	WebhookAlert
 }
 
@@ -184,7 +187,7 @@ func (w *WebhookReceiver) Alerts(match func(ReceivedAlert) bool) []ReceivedAlert
 	var out []ReceivedAlert
 	for _, n := range w.Notifications() {
 		for _, a := range n.Message.Alerts {
-			ra := ReceivedAlert{Received: n.Received, WebhookAlert: a}
+			ra := ReceivedAlert{Received: n.Received, Receiver: n.Message.Receiver, GroupLabels: n.Message.GroupLabels, WebhookAlert: a}
 			if match == nil || match(ra) {
 				out = append(out, ra)
 			}

@@ -133,12 +133,19 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	// Alertmanager paging a webhook, so the alerts can be seen firing.
 	pipelineText := "  Prometheus and Alertmanager: not started (-pipeline=false)\n"
 	if withPipeline {
+		// Alertmanager runs the mixin's example configuration: one
+		// notification per Job, the inhibition rules.
+		amConfig, err := harness.ExampleAlertmanagerConfig()
+		if err != nil {
+			return err
+		}
 		pipe, err := harness.StartPipeline(ctx, harness.PipelineOptions{
 			ExporterAddr: exp.Addr(), WorkDir: filepath.Join(work, "pipeline"),
-			AlertmanagerOptional: true, Progress: say, MixinConfig: demoStuckFor,
+			AlertmanagerOptional: true, AlertmanagerConfigFile: amConfig,
+			Progress: say, MixinConfig: demoStuckFor,
 			OnNotification: func(n harness.Notification) {
 				for _, a := range n.Message.Alerts {
-					say("page %s: %s %s/%s%s", a.Status, a.Labels["alertname"], a.Labels["namespace"], a.Labels["job_name"], a.Labels["cronjob"])
+					say("page %s to %s: %s %s/%s%s", a.Status, n.Message.Receiver, a.Labels["alertname"], a.Labels["namespace"], a.Labels["job_name"], a.Labels["cronjob"])
 				}
 			},
 		})
