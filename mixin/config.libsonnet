@@ -81,11 +81,14 @@
     // A scrape gap (an exporter restart, a refused scrape) makes every
     // series stale and would resolve every firing alert, to page again
     // moments later. Alerts about a state that lasts (a failed Job, a
-    // CronJob) fire on through a gap this long: as long as
-    // KubeJobExporterDown waits, so any gap it does not page for is
-    // bridged. Alerts about running Jobs use the shorter one, so that they
-    // hand over to the terminal alert soon when the Job fails. null: never.
-    keepFiringFor: self.exporterDownFor,
+    // CronJob) fire on through a gap this long: longer than
+    // KubeJobExporterAbsent waits (exporterDownFor), so that when the
+    // exporter is gone for good the absent alert fires before any of them
+    // could resolve for lack of data (and, with the inhibition rules of
+    // alertmanager.example.yaml, holds back those false resolutions).
+    // Alerts about running Jobs use the shorter one, so that they hand
+    // over to the terminal alert soon when the Job fails. null: never.
+    keepFiringFor: '10m',
     keepFiringForAtRisk: '2m',
 
     // Retry budget: warn when retries / (backoffLimit + 1) of a running
