@@ -17,6 +17,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
@@ -68,9 +69,9 @@ var drillMayBeEmpty = map[string]string{
 // Overview targets that must show the failures present in the cluster
 // (the drill Job and the alert scenarios' Jobs).
 var overviewMustHaveData = []string{
-	"Failed Jobs/A", "Failing Jobs now/A", "Failed Jobs by reason/A",
-	"Failed pods by reason and exit code/A", "New pod failures/A",
-	"Exporter watching/A", "Indexes lost/A",
+	"Exporter/A", "Failed Jobs/A", "Failing Jobs now/A", "Alerts firing/A",
+	"Failed Jobs by reason/A", "Failed pods by reason and exit code/A",
+	"New pod failures/A", "Exporter watching/A", "Indexes lost/A",
 }
 
 var grafanaVar = regexp.MustCompile(`\$\{(\w+)\}|\[\[(\w+)\]\]|\$(\w+)`)
@@ -217,5 +218,39 @@ func TestDashboards(t *testing.T) {
 		run(t, "kube-job-exporter-overview.json",
 			map[string]string{"datasource": "prometheus", "namespace": ".+", "cronjob": ".*"},
 			nil, overviewMustHaveData)
+	})
+	// A deleted Job is not shown as running: its Status panel has no value
+	// (the dashboard says "not found") once Prometheus has seen it go.
+	t.Run("DeletedJob", func(t *testing.T) {
+		if err := e.client.BatchV1().Jobs(drillNS).Delete(ctx, drillJob, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+			t.Fatal(err)
+		}
+		err := harness.Eventually(ctx, pageWindow, func(ctx context.Context) (bool, string, error) {
+			r, err := pipe.Prometheus.Query(ctx, fmt.Sprintf(`kubejob_info{namespace=%q,job_name=%q}`, drillNS, drillJob), time.Time{})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			return len(r.Samples) == 0, "Prometheus still has the deleted Job", nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := loadDashboard(t, "kube-job-exporter-job.json")
+		vars := map[string]string{"datasource": "prometheus", "namespace": drillNS, "cronjob": ".*", "job": drillJob}
+		for _, p := range d.Panels {
+			if p.Title != "Status" {
+				continue
+			}
+			expr := substitute(p.Targets[0].Expr, vars)
+			r, err := pipe.Prometheus.Query(ctx, expr, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Samples) != 0 {
+				t.Errorf("Status of the deleted Job: %v, want no value\n  %s", r.Samples, expr)
+			}
+			return
+		}
+		t.Fatal("no Status panel")
 	})
 }

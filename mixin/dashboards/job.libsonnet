@@ -1,7 +1,11 @@
 // One Job in detail: state, retries against backoffLimit, the backoff
 // timeline, how its pods failed (container, reason, exit code), indexes,
 // the deadline countdown, memory limits against OOM kills and against the
-// working set (memory before OOM).
+// working set (memory before OOM), and the alerts firing for it.
+//
+// Exporter replicas expose the same series: `max` first, so two replicas
+// do not double a sum. A Job that is gone (deleted, or not seen because the
+// exporter is down) shows "not found", not a state it no longer has.
 local g = import '../lib/grafana.libsonnet';
 local p = import '../lib/promql.libsonnet';
 
@@ -10,6 +14,9 @@ function(cfg)
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'job_name="$job"'] + extra);
   local rb(alert) = g.link('Runbook: ' + alert, cfg.runbookBaseURL + '/' + alert + '?namespace=${namespace}&job_name=${job}');
   local hideTime = { excludeByName: { Time: true, Value: true } };
+  local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
+  // Only while the Job exists: a deleted Job has no state.
+  local ifExists = ' and on () max(kubejob_info{%s})' % S();
 
   g.dashboard(
     cfg.dashboardUIDs.job,
@@ -24,18 +31,21 @@ function(cfg)
                 g.queryVariable('job', 'Job', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'owner_name=~"$cronjob"']), 'job_name'),
               ],
     links=[
-      { title: 'Overview', type: 'link', url: '/d/' + cfg.dashboardUIDs.overview, icon: 'dashboard', targetBlank: false, keepTime: true },
+      { title: 'Overview', type: 'link', url: '/d/' + cfg.dashboardUIDs.overview + keep, icon: 'dashboard', targetBlank: false, keepTime: true },
       { title: 'Runbooks', type: 'link', url: cfg.runbookBaseURL + '/', icon: 'doc', targetBlank: true },
     ],
     panels=[
       g.row('State'),
-      g.stat('Status', 'Running, Complete, or Failed (for good).', [
-        g.target('(max(kubejob_complete{%s}) or vector(0)) + 2 * (max(kubejob_failed{%s}) or vector(0))' % [S(), S()], instant=true),
+      g.stat('Status', 'Running, Suspended, Complete, or Failed (for good). Not found: the Job was deleted, or the exporter does not see it (down, or another shard).', [
+        g.target('((max(kubejob_complete{%s}) or vector(0)) + 2 * (max(kubejob_failed{%s}) or vector(0)) + 3 * (max(kubejob_suspended{%s}) or vector(0)))' % [S(), S(), S()] + ifExists, instant=true),
       ], mappings=[{ type: 'value', options: {
         '0': { text: 'Running', color: 'blue', index: 0 },
         '1': { text: 'Complete', color: 'green', index: 1 },
         '2': { text: 'Failed', color: 'red', index: 2 },
-      } }], colorMode='background', links=[rb('KubeJobBackoffLimitExceeded')]),
+        '3': { text: 'Suspended', color: 'purple', index: 3 },
+      } }], colorMode='background', links=[rb('KubeJobBackoffLimitExceeded')]) {
+        fieldConfig+: { defaults+: { noValue: 'not found' } },
+      },
       g.stat('Failed reason', 'The terminal reason once the Job failed.', [
         g.target('max by (reason) (kubejob_failed{%s})' % S(), '{{reason}}', instant=true),
       ], w=5, thresholds=g.thresholds([['red', null]])) { options+: { textMode: 'name' } },
@@ -49,11 +59,17 @@ function(cfg)
         g.target('max(kubejob_deadline_timestamp_seconds{%s}) - time()' % S(), instant=true),
       ], unit='s', w=5, thresholds=g.thresholds([['red', null], ['orange', 60], ['green', 600]]), links=[rb('KubeJobDeadlineApproaching')]),
       g.stat('Pods waiting', 'Pods stuck before running.', [
-        g.target('sum(kubejob_pods_waiting{%s}) or vector(0)' % S(), instant=true),
+        g.target('(sum(max by (reason) (kubejob_pods_waiting{%s})) or vector(0))' % S() + ifExists, instant=true),
       ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobPodsStuckWaiting')]),
       g.table('Job', 'Owner, completion mode, restart policy, limits.', [
         g.target('max by (namespace, job_name, owner_kind, owner_name, completion_mode, restart_policy) (kubejob_info{%s})' % S()),
       ], h=4, organize=hideTime),
+      g.table('Alerts firing', "The mixin's alerts firing for this Job (ALERTS of the Prometheus that evaluates the rules, as the data source). Click one for its runbook with this Job's report.", [
+        g.target('max by (alertname, severity, container) (ALERTS{%s})' % p.matchers(cl + ['alertstate="firing"', 'namespace="$namespace"', 'job_name="$job"'])),
+      ], h=4, overrides=[{
+        matcher: { id: 'byName', options: 'alertname' },
+        properties: [{ id: 'links', value: [{ title: 'Runbook', url: cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${namespace}&job_name=${job}' }] }],
+      }], organize=hideTime),
 
       g.row('Retries and backoff'),
       g.timeseries('Retries vs limit', 'Failures counted against backoffLimit; the Job fails when they exceed the limit.', [
@@ -83,7 +99,7 @@ function(cfg)
       ], w=12, organize={ excludeByName: { Time: true }, renameByName: { Value: 'failed pods', exit_code: 'exit code' } }, links=[rb('KubeJobFailingEveryAttempt')]),
       g.timeseries('Memory limit vs OOM kills', 'Memory limit of each container (left) and its OOMKilled pods (right, bars).', [
         g.target('max by (container) (kubejob_container_memory_limit_bytes{%s})' % S(), 'limit {{container}}'),
-        g.target('sum by (container) (kubejob_pod_failures{%s})' % S(['reason="OOMKilled"']), 'OOMKilled {{container}}'),
+        g.target('sum by (container) (max by (container, exit_code) (kubejob_pod_failures{%s}))' % S(['reason="OOMKilled"']), 'OOMKilled {{container}}'),
       ], unit='bytes', links=[rb('KubeJobOOMKilled')]) {
         fieldConfig+: { overrides: [{
           matcher: { id: 'byFrameRefID', options: 'B' },

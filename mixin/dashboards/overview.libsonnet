@@ -1,6 +1,14 @@
-// Fleet overview: which Jobs fail now and why, how failures evolve, which
-// Jobs are about to fail (retry budget, backoff, deadlines), which CronJobs
-// keep failing. Tables link to the Job drill-down and panels to runbooks.
+// Fleet overview: whether the exporter sees the cluster at all, which Jobs
+// fail now and why, which alerts fire, how failures evolve, which Jobs are
+// about to fail (retry budget, waiting pods, backoff, deadlines), which
+// CronJobs keep failing. Tables link to the Job drill-down and panels to
+// runbooks.
+//
+// Exporter replicas expose the same series: every sum or count runs over
+// `max by` the series' identity first, so two replicas do not double it.
+// A stat that counts shows 0 only while every exporter target is up;
+// otherwise "No data" (and the Exporter stat says why), never a false
+// green 0.
 local g = import '../lib/grafana.libsonnet';
 local p = import '../lib/promql.libsonnet';
 
@@ -9,15 +17,23 @@ function(cfg)
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace=~"$namespace"'] + extra);
   local R(extra=[]) = p.matchers(cl + ['namespace=~"$namespace"'] + extra);  // recorded series
   local J = 'namespace, job_name';
+  local upSel = p.exporterMatchers(cfg, cl);
+  // 0 where a count found nothing, but only while every exporter is up.
+  local orZero = ' or on () (0 * (min(up{%s}) == 1))' % upSel;
   local rb(alert) = g.link('Runbook: ' + alert, cfg.runbookBaseURL + '/' + alert);
-  local jobLink = {
-    title: 'Open the Job',
-    url: '/d/' + cfg.dashboardUIDs.job + '?var-datasource=${datasource}&var-namespace=${__data.fields.namespace}&var-job=${__data.fields.job_name}&${__url_time_range}',
+  // Drill-down links keep the data source, the cluster and the time range.
+  local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
+  local linkOverride(field, title, url) = {
+    matcher: { id: 'byName', options: field },
+    properties: [{ id: 'links', value: [{ title: title, url: url }] }],
   };
-  local jobLinkOverride = {
-    matcher: { id: 'byName', options: 'job_name' },
-    properties: [{ id: 'links', value: [jobLink] }],
-  };
+  local jobLinkOverride = linkOverride('job_name',
+                                       'Open the Job',
+                                       '/d/' + cfg.dashboardUIDs.job + keep + '&var-namespace=${__data.fields.namespace}&var-job=${__data.fields.job_name}&${__url_time_range}');
+  local cronJobLinkOverride = linkOverride('cronjob',
+                                           "Open the CronJob's runs",
+                                           '/d/' + cfg.dashboardUIDs.job + keep + '&var-namespace=${__data.fields.namespace}&var-cronjob=${__data.fields.cronjob}&${__url_time_range}');
+  local seconds(field) = { matcher: { id: 'byName', options: field }, properties: [{ id: 'unit', value: 's' }, { id: 'decimals', value: 0 }] };
   local unfinished(expr) =
     '%s unless on (%s) (max by (%s) (kubejob_complete{%s}) == 1) unless on (%s) kubejob_failed{%s}' % [expr, J, J, S(), J, S()];
   local hideTime = { excludeByName: { Time: true } };
@@ -34,29 +50,37 @@ function(cfg)
                 g.queryVariable('cronjob', 'CronJob', 'kubejob_info{%s}' % S(['owner_kind="CronJob"']), 'owner_name', includeAll=true, allValue='.*', multi=true),
               ],
     links=[
-      { title: 'Job drill-down', type: 'link', url: '/d/' + cfg.dashboardUIDs.job, icon: 'dashboard', targetBlank: false, keepTime: true },
+      { title: 'Job drill-down', type: 'link', url: '/d/' + cfg.dashboardUIDs.job + keep, icon: 'dashboard', targetBlank: false, keepTime: true },
       { title: 'Runbooks', type: 'link', url: cfg.runbookBaseURL + '/', icon: 'doc', targetBlank: true },
     ],
     panels=[
       g.row('Now'),
+      g.stat('Exporter', 'Whether Prometheus scrapes every kube-job-exporter target (up). Down or absent: the other panels show old or no data, and no Job alert can fire.', [
+        g.target('min(up{%s})' % upSel, instant=true),
+      ], w=3, mappings=[{ type: 'value', options: {
+        '0': { text: 'DOWN', color: 'red', index: 0 },
+        '1': { text: 'up', color: 'green', index: 1 },
+      } }], thresholds=g.thresholds([['red', null], ['green', 1]]), colorMode='background', links=[rb('KubeJobExporterDown'), rb('KubeJobExporterAbsent')]) {
+        fieldConfig+: { defaults+: { noValue: 'ABSENT' } },
+      },
       g.stat('Failed Jobs', 'Jobs that failed for good and still exist.', [
-        g.target('count(max by (%s) (kubejob_failed{%s}) == 1) or vector(0)' % [J, S()], instant=true),
+        g.target('count(max by (%s) (kubejob_failed{%s}) == 1)' % [J, S()] + orZero, instant=true),
       ], links=[rb('KubeJobBackoffLimitExceeded')]),
       g.stat('Failing CronJobs', 'CronJobs whose newest run failed, with no success since.', [
-        g.target('count(max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s}) > on (namespace, cronjob) (max by (namespace, cronjob) (kubejob_cronjob_last_success_timestamp_seconds{%s}) or max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s}) * 0)) or vector(0)' % [S(['cronjob=~"$cronjob"']), S(['cronjob=~"$cronjob"']), S(['cronjob=~"$cronjob"'])], instant=true),
-      ], links=[rb('KubeCronJobLastRunFailed')]),
+        g.target(('count(max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s}) > on (namespace, cronjob) (max by (namespace, cronjob) (kubejob_cronjob_last_success_timestamp_seconds{%s}) or max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s}) * 0))' + orZero) % [S(['cronjob=~"$cronjob"']), S(['cronjob=~"$cronjob"']), S(['cronjob=~"$cronjob"'])], instant=true),
+      ], w=3, links=[rb('KubeCronJobLastRunFailed')]),
       g.stat('Running Jobs', 'Jobs neither complete nor failed.', [
-        g.target('count(%s) or vector(0)' % unfinished('max by (%s) (kubejob_info{%s})' % [J, S()]), instant=true),
+        g.target('count(%s)' % unfinished('max by (%s) (kubejob_info{%s})' % [J, S()]) + orZero, instant=true),
       ], w=3, thresholds=g.thresholds([['blue', null]])),
       g.stat('Jobs in backoff', 'Running Jobs waiting out the Job controller backoff delay before their next pod.', [
-        g.target('count(max by (%s) (kubejob_backoff_next_retry_timestamp_seconds{%s}) > time()) or vector(0)' % [J, S()], instant=true),
+        g.target('count(max by (%s) (kubejob_backoff_next_retry_timestamp_seconds{%s}) > time())' % [J, S()] + orZero, instant=true),
       ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
       g.stat('Pods waiting', 'Pods stuck before running: image pull, config error, unschedulable, crash loop, a volume that does not mount, an init container that hangs.', [
-        g.target('sum(max by (%s, reason) (kubejob_pods_waiting{%s})) or vector(0)' % [J, S()], instant=true),
+        g.target('sum(max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, S()] + orZero, instant=true),
       ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobPodsStuckWaiting')]),
       g.stat('Jobs without pods', 'Running Jobs whose new pods the API server refuses (quota, Pod Security, admission), or that have no pod at all.', [
-        g.target('count(group by (%s) (kubejob_pod_create_failure_timestamp_seconds{%s} or kubejob_without_pods{%s})) or vector(0)' % [J, S(), S()], instant=true),
-      ], thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobCannotCreatePods')]),
+        g.target('count(group by (%s) (kubejob_pod_create_failure_timestamp_seconds{%s} or kubejob_without_pods{%s}))' % [J, S(), S()] + orZero, instant=true),
+      ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobCannotCreatePods')]),
       g.stat('Exporter watching', 'Jobs and Pods the exporter lists and watches successfully. Below 2: its data is stale.', [
         g.target('sum(min by (resource) (kubejob_exporter_watch_up{%s}))' % p.exporterMatchers(cfg, ['resource=~"jobs|pods"']), instant=true),
       ], w=3, thresholds=g.thresholds([['red', null], ['green', 2]]), links=[rb('KubeJobExporterWatchFailing')]),
@@ -68,6 +92,27 @@ function(cfg)
         renameByName: { reason: 'job failed', pod_reason: 'pod failure', exit_code: 'exit code', Value: 'failed pods' },
       }, links=[rb('KubeJobBackoffLimitExceeded'), rb('KubeJobDeadlineExceeded'), rb('KubeJobFailedByPodFailurePolicy'), rb('KubeJobFailingEveryAttempt')]),
 
+      g.table('Alerts firing', "The mixin's alerts firing now (ALERTS of the Prometheus that evaluates the rules, as the data source), with their runbooks. Click an alert for its runbook, a Job for its drill-down.", [
+        g.target('max by (alertname, severity, namespace, job_name, cronjob, container) (ALERTS{%s})' % p.matchers(cl + ['alertstate="firing"', 'alertname=~"KubeJob.+|KubeCronJob.+"'])),
+      ], w=12, overrides=[
+        jobLinkOverride,
+        cronJobLinkOverride,
+        linkOverride('alertname', 'Runbook', cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${__data.fields.namespace}&job_name=${__data.fields.job_name}&cronjob=${__data.fields.cronjob}'),
+      ], organize=hideTime { excludeByName+: { Value: true }, indexByName: { alertname: 0, severity: 1, namespace: 2, job_name: 3, cronjob: 4, container: 5 } }),
+      g.table('Jobs at risk now', 'Running Jobs that may fail or hang: retries used of their budget, pods waiting to run, pods the API server refuses, time left before activeDeadlineSeconds. Click a Job for its drill-down.', [
+        g.target(unfinished('max by (%s) (job_name:kubejob_retry_budget_used:ratio{%s}) > 0' % [J, R()])),
+        g.target('sum by (%s) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, J, S()]),
+        g.target('count by (%s) (max by (%s, cause) (kubejob_pod_create_failure_timestamp_seconds{%s}))' % [J, J, S()]),
+        g.target(unfinished('max by (%s) (job_name:kubejob_deadline_remaining:seconds{%s})' % [J, R()])),
+      ], w=12, overrides=[
+        jobLinkOverride,
+        { matcher: { id: 'byName', options: 'retry budget used' }, properties: [{ id: 'unit', value: 'percentunit' }] },
+        seconds('deadline in'),
+      ], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'Time 4': true },
+        renameByName: { 'Value #A': 'retry budget used', 'Value #B': 'pods waiting', 'Value #C': 'pod creation refused (causes)', 'Value #D': 'deadline in' },
+      }, sortBy=[{ displayName: 'retry budget used', desc: true }], links=[rb('KubeJobRetryBudgetNearlyExhausted'), rb('KubeJobPodsStuckWaiting'), rb('KubeJobCannotCreatePods'), rb('KubeJobDeadlineApproaching')]),
+
       g.row('Failures over time'),
       g.timeseries('Failed Jobs by reason', 'Jobs failed for good, by terminal reason.', [
         g.target('sum by (reason) (namespace_reason:kubejob_failed:count{%s})' % R(), '{{reason}}'),
@@ -76,10 +121,10 @@ function(cfg)
         g.target('sum by (reason, exit_code) (namespace_reason_exit_code:kubejob_pod_failures:sum{%s})' % R(), '{{reason}} {{exit_code}}'),
       ], stack=true, links=[rb('KubeJobFailingEveryAttempt'), rb('KubeJobOOMKilled')]),
       g.timeseries('New pod failures', 'Jobs whose newest pod failure changed, per interval: the rate at which pods fail.', [
-        g.target('sum by (namespace) (changes(kubejob_last_failure_timestamp_seconds{%s}[$__rate_interval]))' % S(), '{{namespace}}'),
+        g.target('sum by (namespace) (max by (%s) (changes(kubejob_last_failure_timestamp_seconds{%s}[$__rate_interval])))' % [J, S()], '{{namespace}}'),
       ], drawStyle='bars', stack=true),
       g.timeseries('Pods waiting by reason', 'Pods that cannot start. They never fail, so they never use up backoffLimit: only a deadline ends such a Job.', [
-        g.target('sum by (reason) (kubejob_pods_waiting{%s})' % S(), '{{reason}}'),
+        g.target('sum by (reason) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, S()], '{{reason}}'),
       ], stack=true, links=[rb('KubeJobPodsStuckWaiting')]),
 
       g.row('At risk'),
@@ -92,16 +137,10 @@ function(cfg)
         g.target('max by (%s) (kubejob_backoff_next_retry_timestamp_seconds{%s}) - time()' % [J, S()]),
         g.target('max by (%s) (kubejob_backoff_delay_seconds{%s}) > 0' % [J, S()]),
         g.target('max by (%s) (kubejob_retries{%s}) and on (%s) kubejob_backoff_next_retry_timestamp_seconds{%s}' % [J, S(), J, S()]),
-      ], w=12, overrides=[
-        jobLinkOverride,
-        { matcher: { id: 'byName', options: 'next retry in' }, properties: [{ id: 'unit', value: 's' }] },
-        { matcher: { id: 'byName', options: 'backoff delay' }, properties: [{ id: 'unit', value: 's' }] },
-      ], links=[rb('KubeJobRetryBudgetNearlyExhausted')]) {
-        transformations: [
-          { id: 'joinByField', options: { byField: 'job_name', mode: 'inner' } },
-          { id: 'organize', options: { excludeByName: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'namespace 2': true, 'namespace 3': true }, renameByName: { 'namespace 1': 'namespace', 'Value #A': 'next retry in', 'Value #B': 'backoff delay', 'Value #C': 'retries' } } },
-        ],
-      },
+      ], w=12, overrides=[jobLinkOverride, seconds('next retry in'), seconds('backoff delay')], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true },
+        renameByName: { 'Value #A': 'next retry in', 'Value #B': 'backoff delay', 'Value #C': 'retries' },
+      }, links=[rb('KubeJobRetryBudgetNearlyExhausted')]),
       g.table('Deadlines', 'Running Jobs with activeDeadlineSeconds, soonest first. When it runs out the Job fails with DeadlineExceeded, whatever retries remain.', [
         g.target('bottomk(15, job_name:kubejob_deadline_remaining:seconds{%s})' % R()),
       ], w=12, overrides=[
@@ -112,23 +151,18 @@ function(cfg)
         g.target('sum by (namespace) (namespace_reason:kubejob_failed:count{%s})' % R(['reason="DeadlineExceeded"']), '{{namespace}}'),
       ], links=[rb('KubeJobDeadlineExceeded')]),
       g.timeseries('Indexes lost', 'Failed indexes of Indexed Jobs with backoffLimitPerIndex.', [
-        g.target('sum by (%s) (kubejob_failed_indexes{%s}) > 0' % [J, S()], '{{namespace}}/{{job_name}}'),
+        g.target('max by (%s) (kubejob_failed_indexes{%s}) > 0' % [J, S()], '{{namespace}}/{{job_name}}'),
       ], links=[rb('KubeJobIndexesFailing')]),
 
       g.row('CronJobs'),
       g.table('Top failing CronJobs', 'CronJobs by failed Jobs still present, with their newest failure and success.', [
-        g.target('topk(15, namespace_cronjob:kubejob_failed_jobs:count{%s})' % R(['cronjob=~"$cronjob"'])),
+        g.target('topk(15, max by (namespace, cronjob) (namespace_cronjob:kubejob_failed_jobs:count{%s}))' % R(['cronjob=~"$cronjob"'])),
         g.target('time() - max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s})' % S(['cronjob=~"$cronjob"'])),
         g.target('time() - max by (namespace, cronjob) (kubejob_cronjob_last_success_timestamp_seconds{%s})' % S(['cronjob=~"$cronjob"'])),
-      ], overrides=[
-        { matcher: { id: 'byName', options: 'last failure' }, properties: [{ id: 'unit', value: 's' }, { id: 'decimals', value: 0 }] },
-        { matcher: { id: 'byName', options: 'last success' }, properties: [{ id: 'unit', value: 's' }, { id: 'decimals', value: 0 }] },
-      ], links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobNotSucceeding')], sortBy=[{ displayName: 'failed Jobs', desc: true }]) {
-        transformations: [
-          { id: 'joinByField', options: { byField: 'cronjob', mode: 'outer' } },
-          { id: 'organize', options: { excludeByName: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'namespace 2': true, 'namespace 3': true }, renameByName: { 'namespace 1': 'namespace', 'Value #A': 'failed Jobs', 'Value #B': 'last failure', 'Value #C': 'last success' } } },
-        ],
-      },
+      ], overrides=[cronJobLinkOverride, seconds('last failure'), seconds('last success')], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true },
+        renameByName: { 'Value #A': 'failed Jobs', 'Value #B': 'last failure', 'Value #C': 'last success' },
+      }, links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobNotSucceeding')], sortBy=[{ displayName: 'failed Jobs', desc: true }]),
 
       g.row('Exporter'),
       g.timeseries('Watch errors', 'List/watch errors of the exporter by reason. forbidden: RBAC; unreachable: API server or network; expired alone is normal.', [
