@@ -21,7 +21,8 @@ import (
 type Health string
 
 const (
-	Healthy   Health = "healthy"   // running without failures
+	Healthy   Health = "healthy"   // running without failures, within the run-time limit
+	Running   Health = "running"   // running without failures, run time not judged (no limit given)
 	Complete  Health = "complete"  // succeeded
 	Failing   Health = "failing"   // failures, still retrying
 	Stuck     Health = "stuck"     // no failure, no progress: pods not created or not starting, a run that does not end
@@ -29,7 +30,7 @@ const (
 	Suspended Health = "suspended" // suspended
 )
 
-// ExitCode maps a Health to the CLI's exit status: 0 healthy, complete or
+// ExitCode maps a Health to the CLI's exit status: 0 healthy, running, complete or
 // suspended, 2 failing or stuck, 3 failed (1 is left for errors).
 func (h Health) ExitCode() int {
 	switch h {
@@ -178,8 +179,12 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 		r.Health = Failing
 	case len(s.Waiting) > 0 || len(s.CreateFailures) > 0 || s.WithoutPods || tooLong:
 		r.Health = Stuck
-	default:
+	case limits.RunTime > 0:
 		r.Health = Healthy
+	default:
+		// Without a limit the report does not call a long run healthy:
+		// the runbook page of KubeJobRunningTooLong shows this state.
+		r.Health = Running
 	}
 	r.Budget = budget(s)
 	if s.BackoffDelay > 0 && !s.Finished {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -139,5 +140,30 @@ func TestPodsGone(t *testing.T) {
 	r := FromSummary(job.Summarize(j.J, nil, nil, job.Options{Backoff: job.DefaultBackoff}), fixture.At(90).Time, DefaultLimits)
 	if r.Health != Failed || r.Verdict.Kind != VerdictUnknown || !strings.Contains(r.Gone, "3 of 3 failed pods are gone") {
 		t.Errorf("report %+v", r)
+	}
+}
+
+// TestRunTimeJudgement: a run without failures is healthy within the
+// run-time limit, stuck beyond it, and merely running when no limit is
+// given (the runbook page, where the alert judged the run time).
+func TestRunTimeJudgement(t *testing.T) {
+	j := fixture.Job("batch", "long").Started(0).Status(1, 1, 0, 0)
+	at := fixture.At(3 * 3600).Time
+	s := job.Summarize(j.J, nil, nil, job.Options{Backoff: job.DefaultBackoff, Now: at})
+	for _, tt := range []struct {
+		limits Limits
+		want   Health
+	}{
+		{Limits{RunTime: 12 * time.Hour}, Healthy},
+		{Limits{RunTime: time.Hour}, Stuck},
+		{Limits{}, Running},
+	} {
+		r := FromSummary(s, at, tt.limits)
+		if r.Health != tt.want || r.Health.ExitCode() != map[Health]int{Stuck: 2}[tt.want] {
+			t.Errorf("limits %+v: health %s (exit %d), want %s", tt.limits, r.Health, r.Health.ExitCode(), tt.want)
+		}
+		if r.RunningFor != "3h0m0s" {
+			t.Errorf("limits %+v: running for %q, want 3h0m0s", tt.limits, r.RunningFor)
+		}
 	}
 }

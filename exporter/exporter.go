@@ -195,7 +195,7 @@ func (e *Exporter) Handler() (http.Handler, error) {
 				return diagnose.FetchEvents(ctx, e.cfg.Client, s.Namespace, s.Name, s.UID, diagnose.EventPods(s))
 			}).read
 		}
-		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher.Summary, events)
+		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher, events)
 		if err != nil {
 			return nil, err
 		}

@@ -247,6 +247,31 @@ func TestRunbookShowsLiveEvidence(t *testing.T) {
 	}
 }
 
+// TestRunbookShowsCronJobRun: a CronJob alert's page (namespace and
+// cronjob, no Job) shows the CronJob's newest failed run for
+// KubeCronJobLastRunFailed, its newest run otherwise, and says so when no
+// run is left.
+func TestRunbookShowsCronJobRun(t *testing.T) {
+	_, srv := startFixture(t)
+	for _, tt := range []struct{ alert, cronjob string }{
+		{"KubeCronJobLastRunFailed", "nightly"},
+		{"KubeJobTest", "nightly"},
+	} {
+		_, body := get(t, srv.URL+"/runbooks/"+tt.alert+"?namespace=batch&cronjob="+tt.cronjob, nil)
+		want := map[string]string{"KubeCronJobLastRunFailed": "The newest failed run of CronJob nightly now: Job nightly-29000000",
+			"KubeJobTest": "The newest run of CronJob nightly now: Job nightly-29000000"}[tt.alert]
+		for _, w := range []string{want, "Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"} {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("%s: page lacks %q:\n%s", tt.alert, w, body)
+			}
+		}
+	}
+	_, body := get(t, srv.URL+"/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob=weekly", nil)
+	if !strings.Contains(string(body), "No failed run of CronJob <code>batch/weekly</code> is in the exporter's cache now") {
+		t.Errorf("CronJob without runs not explained:\n%s", body)
+	}
+}
+
 // TestRunbookShowsWhyPodsCannotBeCreated: for a Job whose pods a quota
 // refuses, the page alone names the quota as the cause, shows the Job
 // controller's event (read for the request) and the command that shows the

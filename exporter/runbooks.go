@@ -8,6 +8,7 @@ import (
 	"html"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"sort"
@@ -30,14 +31,30 @@ import (
 //
 // With namespace and job_name, the page opens with the live diagnosis of
 // that Job from the exporter's caches: the evidence next to the runbook,
-// with the events of the Job and its pods read for the request.
+// with the events of the Job and its pods read for the request. With
+// namespace and cronjob instead, the diagnosis is of the CronJob's newest
+// run (its newest failed run on the page of KubeCronJobLastRunFailed).
 type runbookHandler struct {
-	files    map[string][]byte // alert → Markdown
-	md       goldmark.Markdown
-	evidence func(key string) (job.Summary, bool)
+	files map[string][]byte // alert → Markdown
+	md    goldmark.Markdown
+	jobs  jobSource // nil: no evidence
 	// events reads the events of a Job and its pods; nil shows none.
 	events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)
 }
+
+// jobSource is what the runbook pages read from the exporter's caches
+// (watcher.Watcher).
+type jobSource interface {
+	// Summary of the Job "namespace/name".
+	Summary(key string) (job.Summary, bool)
+	// NewestRun is the name of the newest Job of the CronJob, or of its
+	// newest failed Job.
+	NewestRun(namespace, cronjob string, failed bool) (string, bool)
+}
+
+// failedRunAlert is the alert whose page shows a CronJob's newest failed
+// run rather than its newest run.
+const failedRunAlert = "KubeCronJobLastRunFailed"
 
 // eventsTimeout bounds the reading of events for a page: a slow API
 // server delays the page by this much at most, and the page says so.
@@ -98,8 +115,8 @@ func (r *eventReader) read(ctx context.Context, s job.Summary) ([]diagnose.Event
 	return events, err
 }
 
-func newRunbookHandler(fsys fs.FS, evidence func(key string) (job.Summary, bool), events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
-	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), evidence: evidence, events: events}
+func newRunbookHandler(fsys fs.FS, jobs jobSource, events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
+	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), jobs: jobs, events: events}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("reading runbooks: %w", err)
@@ -170,16 +187,32 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
-		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), r.URL.Query().Get("namespace"), r.URL.Query().Get("job_name")), page)
+		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), name, r.URL.Query()), page)
 }
 
-// evidenceHTML renders the live diagnosis of a Job, or says why there is
-// none. Names were validated by ServeHTTP.
-func (h *runbookHandler) evidenceHTML(ctx context.Context, namespace, name string) string {
-	if h.evidence == nil || namespace == "" || name == "" {
+// evidenceHTML renders the live diagnosis of the Job the query names (or
+// of the CronJob's run), or says why there is none. Names were validated
+// by ServeHTTP.
+func (h *runbookHandler) evidenceHTML(ctx context.Context, alert string, q url.Values) string {
+	namespace, name, cronjob := q.Get("namespace"), q.Get("job_name"), q.Get("cronjob")
+	if h.jobs == nil || namespace == "" || (name == "" && cronjob == "") {
 		return ""
 	}
-	s, ok := h.evidence(namespace + "/" + name)
+	title := "This Job now"
+	if name == "" {
+		failed := alert == failedRunAlert
+		run, ok := h.jobs.NewestRun(namespace, cronjob, failed)
+		what := "run"
+		if failed {
+			what = "failed run"
+		}
+		if !ok {
+			return fmt.Sprintf("<div class=\"evidence\"><p>No %s of CronJob <code>%s/%s</code> is in the exporter's cache now: its Jobs were deleted (history limits, ttlSecondsAfterFinished), or are outside the namespaces and selector this exporter watches.</p></div>\n",
+				what, html.EscapeString(namespace), html.EscapeString(cronjob))
+		}
+		name, title = run, "The newest "+what+" of CronJob "+cronjob+" now: Job "+run
+	}
+	s, ok := h.jobs.Summary(namespace + "/" + name)
 	if !ok {
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
 			html.EscapeString(namespace), html.EscapeString(name))
@@ -199,8 +232,8 @@ func (h *runbookHandler) evidenceHTML(ctx context.Context, namespace, name strin
 	if err := report.WriteText(&text); err != nil {
 		return ""
 	}
-	return fmt.Sprintf("<div class=\"evidence\"><h2>This Job now</h2><p>Live from the exporter's cache, %s:</p><pre>%s</pre></div>\n",
-		time.Now().UTC().Format(time.RFC3339), html.EscapeString(text.String()))
+	return fmt.Sprintf("<div class=\"evidence\"><h2>%s</h2><p>Live from the exporter's cache, %s:</p><pre>%s</pre></div>\n",
+		html.EscapeString(title), time.Now().UTC().Format(time.RFC3339), html.EscapeString(text.String()))
 }
 
 func (h *runbookHandler) index(w http.ResponseWriter) {

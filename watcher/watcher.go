@@ -593,6 +593,35 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	return job.Summarize(j, pods, events, opts), true
 }
 
+// NewestRun returns the name of the newest Job (by creation) of CronJob
+// namespace/cronjob in the caches, or with failed of its newest failed Job
+// (by the time it failed). It walks the cached Jobs: for the runbook pages,
+// which people open, not for every event.
+func (w *Watcher) NewestRun(namespace, cronjob string, failed bool) (string, bool) {
+	sc := w.scopeFor(namespace + "/")
+	if sc == nil {
+		return "", false
+	}
+	var best string
+	var bestAt int64
+	for _, o := range sc.jobs.GetIndexer().List() {
+		r, ok := o.(*job.JobRecord)
+		if !ok || r.Namespace != namespace || r.Owner.Kind != "CronJob" || r.Owner.Name != cronjob {
+			continue
+		}
+		at := r.Created
+		if failed {
+			if at, ok = r.FailedAt(); !ok {
+				continue
+			}
+		}
+		if best == "" || at > bestAt || (at == bestAt && r.Name > best) {
+			best, bestAt = r.Name, at
+		}
+	}
+	return best, best != ""
+}
+
 func (w *Watcher) scopeFor(key string) *scope {
 	ns, _, _ := strings.Cut(key, "/")
 	for _, s := range w.scopes {

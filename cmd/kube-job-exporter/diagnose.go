@@ -23,7 +23,7 @@ type diagnoseCommand struct {
 }
 
 func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
-	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next. Exit status: 0 healthy, 2 failing or stuck, 3 failed, 1 error.")
+	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck, 3 failed, 1 error.")
 	return &diagnoseCommand{
 		namespace: c.Flag("namespace", "Namespace of the Job.").Short('n').Default("default").String(),
 		output:    c.Flag("output", "Output format: text or json.").Short('o').Default("text").Enum("text", "json"),
