@@ -6,7 +6,7 @@
 # dependency a fresh machine lacks.
 #
 #   make pipeline-deps   install Alertmanager if missing (apt-get; idempotent)
-#   make e2e-pipeline    only the pipeline tests, verbose (about 2 minutes warm)
+#   make e2e-pipeline    only the pipeline tests, verbose (about 3 minutes warm)
 
 .PHONY: pipeline-deps e2e-pipeline
 

@@ -414,6 +414,41 @@ func (p *Prometheus) Rules(ctx context.Context) ([]RuleHealth, error) {
 	return out, nil
 }
 
+// RuleGroupEvaluation is the last evaluation of one rule group, as
+// /api/v1/rules reports it (the same figure as the server's metric
+// prometheus_rule_group_last_duration_seconds).
+type RuleGroupEvaluation struct {
+	Group          string
+	File           string
+	LastEvaluation time.Time
+	Duration       time.Duration
+}
+
+// RuleGroupEvaluations lists every rule group's last evaluation.
+func (p *Prometheus) RuleGroupEvaluations(ctx context.Context) ([]RuleGroupEvaluation, error) {
+	data, _, err := p.API(ctx, "/api/v1/rules", nil)
+	if err != nil {
+		return nil, err
+	}
+	var d struct {
+		Groups []struct {
+			Name           string    `json:"name"`
+			File           string    `json:"file"`
+			LastEvaluation time.Time `json:"lastEvaluation"`
+			EvaluationTime float64   `json:"evaluationTime"` // seconds
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, err
+	}
+	out := make([]RuleGroupEvaluation, 0, len(d.Groups))
+	for _, g := range d.Groups {
+		out = append(out, RuleGroupEvaluation{Group: g.Name, File: g.File, LastEvaluation: g.LastEvaluation,
+			Duration: time.Duration(g.EvaluationTime * float64(time.Second))})
+	}
+	return out, nil
+}
+
 // TargetHealth is one active scrape target of /api/v1/targets.
 type TargetHealth struct {
 	Job, ScrapeURL, Health, LastError string

@@ -134,3 +134,47 @@ func StartedAt(ctx context.Context, client kubernetes.Interface, j *batchv1.Job,
 	created.Status = batchv1.JobStatus{StartTime: &t, Active: active, Ready: &active}
 	return client.BatchV1().Jobs(j.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
 }
+
+// FailedJob creates Job j in ns with spec.managedBy ExternalController and
+// one pod of it, which the PodDriver runs to the outcome of j's template,
+// and writes the status of a Job that failed with BackoffLimitExceeded
+// after that pod: a failed Job without the Job controller's retries, for
+// tests that need many.
+func FailedJob(ctx context.Context, client kubernetes.Interface, j *batchv1.Job) (*batchv1.Job, error) {
+	managedBy := ExternalController
+	j.Spec.ManagedBy = &managedBy
+	j.Spec.BackoffLimit = ptr(int32(0))
+	created, err := client.BatchV1().Jobs(j.Namespace).Create(ctx, j, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	pod := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: created.Name + "-0", Namespace: created.Namespace,
+			Labels: map[string]string{
+				batchv1.JobNameLabel: created.Name, batchv1.ControllerUidLabel: string(created.UID),
+				"job-name": created.Name, "controller-uid": string(created.UID),
+			},
+			Annotations: created.Spec.Template.Annotations,
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "batch/v1", Kind: "Job", Name: created.Name, UID: created.UID,
+				Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+			}},
+		},
+		Spec: *created.Spec.Template.Spec.DeepCopy(),
+	}
+	if _, err := client.CoreV1().Pods(created.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	now := metav1.Now()
+	failed := func(t batchv1.JobConditionType) batchv1.JobCondition {
+		return batchv1.JobCondition{Type: t, Status: v1.ConditionTrue, Reason: batchv1.JobReasonBackoffLimitExceeded,
+			Message: "Job has reached the specified backoff limit", LastProbeTime: now, LastTransitionTime: now}
+	}
+	created.Status = batchv1.JobStatus{
+		StartTime: &now, Failed: 1, Ready: ptr(int32(0)), Terminating: ptr(int32(0)),
+		UncountedTerminatedPods: &batchv1.UncountedTerminatedPods{},
+		Conditions:              []batchv1.JobCondition{failed(batchv1.JobFailureTarget), failed(batchv1.JobFailed)},
+	}
+	return client.BatchV1().Jobs(created.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+}

@@ -12,10 +12,23 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
-// stuckFor shortens the `for` of the alerts about stuck Jobs (15m, 1m) in
-// this suite's rules, which CI cannot wait for; every other alert keeps
-// its real `for`.
-var stuckFor = map[string]any{"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s"}
+// keepFiringFor and keepFiringForAtRisk shorten the alerts' keep_firing_for
+// (10m for the terminal alerts, 2m for the others), which the tests that
+// delete a Job wait for. The at-risk one stays long enough for the
+// inhibition checks, which need the at-risk alerts of a Job that just
+// failed still active.
+const (
+	keepFiringFor       = 10 * time.Second
+	keepFiringForAtRisk = 30 * time.Second
+)
+
+// mixinConfig shortens, in this suite's rules, the `for` of the alerts
+// about stuck Jobs (15m, 1m), which CI cannot wait for, and the
+// keep_firing_for; every other alert keeps its real `for`.
+var mixinConfig = map[string]any{
+	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s",
+	"keepFiringFor": keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
+}
 
 // One cluster, one exporter, one Prometheus, one Alertmanager for every
 // test of the package (harness allows one Cluster per process).
@@ -89,12 +102,18 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 	exporter = e
 	defer e.Stop()
 
+	amConfig, err := harness.ExampleAlertmanagerConfig()
+	if err != nil {
+		logf("%v", err)
+		return 1
+	}
 	start := time.Now()
 	p, err := harness.StartPipeline(ctx, harness.PipelineOptions{
-		ExporterAddr:     e.Addr(),
-		WorkDir:          filepath.Join(work, "pipeline"),
-		PrometheusBinary: prometheusBinary,
-		MixinConfig:      stuckFor,
+		ExporterAddr:           e.Addr(),
+		WorkDir:                filepath.Join(work, "pipeline"),
+		PrometheusBinary:       prometheusBinary,
+		MixinConfig:            mixinConfig,
+		AlertmanagerConfigFile: amConfig,
 	})
 	if err != nil {
 		logf("start pipeline: %v", err)
