@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,55 @@ func TestDockerBuildContext(t *testing.T) {
 		if p.Type == elf.PT_INTERP {
 			t.Errorf("the binary needs a dynamic loader: not static")
 		}
+	}
+}
+
+// digestRef is an image reference pinned by digest (a tag beside it is
+// allowed and ignored by the builder).
+var digestRef = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$`)
+
+// Every base image of the Dockerfile is pinned by digest, so the build
+// does not change when a tag moves; a FROM naming an earlier stage is not
+// an image. No image comes from a build argument (which could swap it).
+func TestDockerfileBasesPinned(t *testing.T) {
+	f, err := os.Open(filepath.Join(repoRoot, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stages := map[string]bool{}
+	var images int
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 || !strings.EqualFold(fields[0], "FROM") {
+			continue
+		}
+		args := fields[1:]
+		for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+			args = args[1:] // --platform=...
+		}
+		if len(args) == 0 {
+			t.Fatalf("Dockerfile:%d: FROM without an image", n)
+		}
+		ref := args[0]
+		if !stages[strings.ToLower(ref)] {
+			images++
+			if strings.Contains(ref, "$") {
+				t.Errorf("Dockerfile:%d: FROM %s: the image comes from a build argument", n, ref)
+			} else if !digestRef.MatchString(ref) {
+				t.Errorf("Dockerfile:%d: FROM %s: not pinned by digest (@sha256:<64 hex>); see the Dockerfile's comment for crane digest", n, ref)
+			}
+		}
+		// Later FROMs may name this stage.
+		if len(args) >= 3 && strings.EqualFold(args[1], "AS") {
+			stages[strings.ToLower(args[2])] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if images == 0 {
+		t.Fatal("no FROM image in the Dockerfile")
 	}
 }

@@ -6,6 +6,11 @@
 //     prometheus-operator CRDs are installed for ServiceMonitor and
 //     PrometheusRule, which are also decoded strictly into the operator's Go
 //     types); the pod passes the "restricted" Pod Security Standard;
+//   - hardening (hardening_test.go): the Namespace enforces "restricted"
+//     and the Deployment's pod is admitted in it; the NetworkPolicy admits
+//     only Prometheus in namespace monitoring, only on port 9847; the
+//     image is a release, not latest (docker_test.go: the Dockerfile's
+//     base images are pinned by digest);
 //   - the exporter, running as the manifests' ServiceAccount (impersonated),
 //     produces the metrics of every failure scenario with only the
 //     ClusterRole's list/watch, and with only the namespaced overlay's Roles;

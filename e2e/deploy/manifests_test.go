@@ -201,7 +201,7 @@ func TestManifests(t *testing.T) {
 		slices.Sort(ks)
 		return ks
 	}
-	if got, want := kinds(all["deploy"]), []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "Service", "ServiceAccount"}; !slices.Equal(got, want) {
+	if got, want := kinds(all["deploy"]), []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceAccount"}; !slices.Equal(got, want) {
 		t.Errorf("deploy/ renders %v, want %v", got, want)
 	}
 	if got := ofKind(all["overlays/prometheus-operator"], "ServiceMonitor", "PrometheusRule", "ConfigMap"); len(got) != 4 {
