@@ -55,9 +55,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		backoff       backoffFlags
 		startTimeout  = app.Flag("pods.start-timeout", "How long a pod may stay Pending in a normal start (ContainerCreating, PodInitializing, not yet scheduled) before kubejob_pods_waiting counts it as stuck.").Default(job.DefaultStartTimeout.String()).Duration()
 		watchEvents   = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
-		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first).").Default("50").Int()
+		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first): 1 or more (0 is refused: it would lift the bound).").Default("50").Int()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
+		maxPages      = app.Flag("web.max-page-requests", "Runbook pages and /debug/pprof/ requests served at once (each may summarize a Job of many pods, or take a profile); more get 503.").Default(strconv.Itoa(exporter.DefaultMaxPageRequests)).Int()
+		writeProgress = app.Flag("web.write-progress-timeout", "Longest a client may take to accept each 16 KiB of a response; one that stops reading is cut off after this and frees its --web.max-requests slot, one that reads slowly keeps its response. Whole responses are bounded by 2m regardless. 0 disables (only the 2m bound).").Default(exporter.DefaultWriteProgressTimeout.String()).Duration()
 		shard         = app.Flag("shard", "This replica's shard of the Jobs, 0-based; 'auto' takes the ordinal from a StatefulSet pod name ($HOSTNAME ending in -N).").Default("0").String()
 		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
 		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
@@ -95,8 +97,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *startTimeout < 0 {
 		return fail("invalid flag", fmt.Errorf("--pods.start-timeout must be >= 0, got %s", *startTimeout))
 	}
-	if *maxIndexes < 0 {
-		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be >= 0, got %d", *maxIndexes))
+	if *maxIndexes < 1 {
+		// 0 is what the collector takes for "no bound": an unbounded
+		// series count per Job is what the flag exists to prevent.
+		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be at least 1, got %d: 0 would lift the bound (to see every failing index, set it to the largest .spec.completions of your Indexed Jobs)", *maxIndexes))
+	}
+	if *maxPages < 1 {
+		return fail("invalid flag", fmt.Errorf("--web.max-page-requests must be at least 1, got %d", *maxPages))
+	}
+	if *writeProgress < 0 {
+		return fail("invalid flag", fmt.Errorf("--web.write-progress-timeout must be >= 0 (0 disables), got %s", *writeProgress))
 	}
 	if err := memlimit.CheckRatio(*memLimitRatio); err != nil {
 		return fail("invalid --runtime.memory-limit-ratio", err)
@@ -117,6 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
 		TelemetryPath:           *telemetryPath,
 		MaxRequests:             *maxRequests,
+		MaxPageRequests:         *maxPages,
 		Pprof:                   *pprofOn,
 		Runbooks:                runbookFiles(),
 		Version:                 version.Info(),
@@ -157,7 +168,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("invalid configuration", err)
 	}
-	handler, err := exp.Handler()
+	httpServer, err := exp.HTTPServer(*writeProgress)
 	if err != nil {
 		return fail("cannot build HTTP handlers", err)
 	}
@@ -168,16 +179,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		exp.Run(ctx)
 	}()
 
-	// Timeouts keep slow or stalled clients from holding connections
-	// (slow-loris); the write timeout leaves room for a large scrape.
-	httpServer := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
+	// The server's timeouts keep slow or stalled clients from holding
+	// connections (slow-loris) and scrape slots: a client that stops
+	// reading loses its response after --web.write-progress-timeout,
+	// any response after 2m (exporter.HTTPServer).
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- web.ListenAndServe(httpServer, toolkitFlags, logger) }()
 	servers := []*http.Server{httpServer}

@@ -71,6 +71,10 @@ func TestStartupErrors(t *testing.T) {
 		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
 		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "invalid --runtime.memory-limit-ratio"},
 		{"negative start timeout", []string{"--kubeconfig", kubeconfig, "--pods.start-timeout=-1s"}, 1, "--pods.start-timeout must be >= 0"},
+		{"zero index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=0"}, 1, "--indexes.max-per-job must be at least 1, got 0"},
+		{"no page requests", []string{"--kubeconfig", kubeconfig, "--web.max-page-requests=0"}, 1, "--web.max-page-requests must be at least 1, got 0"},
+		{"negative index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=-5"}, 1, "--indexes.max-per-job must be at least 1, got -5"},
+		{"negative write progress timeout", []string{"--kubeconfig", kubeconfig, "--web.write-progress-timeout=-1s"}, 1, "--web.write-progress-timeout must be >= 0"},
 		{"backoff initial above the default cap", []string{"--kubeconfig", kubeconfig, "--backoff.initial=11m"}, 1, "need 0 < --backoff.initial (11m0s) <= --backoff.max (10m0s)"},
 		{"diagnose: negative --logs", []string{"diagnose", "--kubeconfig", kubeconfig, "--logs=-1", "j"}, 1, "--logs must be >= 0"},
 	}
