@@ -59,9 +59,17 @@ bench:
 	$(MAKE) --no-print-directory scale
 	@cat $(SCALE_OUT)
 
+# Every fuzzer, as package:Fuzzer; `make fuzz` runs each for $(FUZZTIME)
+# (default 20s). One at a time: -fuzz takes a single target per package.
+# `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
+FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
+           ./job/:FuzzPodRecord ./metricstore/:FuzzStoreRoundTrip
+
 fuzz:
-	for f in FuzzCountIndexes FuzzClassify FuzzSummarize; do \
-	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} ./job/ || exit 1; \
+	@for pf in $(FUZZERS); do \
+	  pkg=$${pf%%:*}; f=$${pf##*:}; \
+	  echo "fuzz $$pkg $$f ($(or $(FUZZTIME),20s))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(or $(FUZZTIME),20s) $$pkg || exit 1; \
 	done
 
 # CI runs each fuzzer briefly (FUZZTIME=5s); `make fuzz FUZZTIME=10m` for long runs.

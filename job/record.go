@@ -38,14 +38,14 @@ type PodRecord struct {
 // head is the start of the encoding.
 type podHead struct {
 	name, resourceVersion, jobName string
-	deleted                        int64 // Unix nanoseconds; 0 when not being deleted
+	deleted                        metav1.Time // zero when not being deleted
 }
 
 func (r *PodRecord) head() (podHead, decoder) {
 	d := decoder{b: r.data}
 	var h podHead
 	h.name, h.resourceVersion = d.rawStr(), d.rawStr()
-	h.deleted = d.int()
+	h.deleted = d.time()
 	h.jobName = d.rawStr()
 	return h, d
 }
@@ -55,10 +55,18 @@ func (r *PodRecord) head() (podHead, decoder) {
 func (r *PodRecord) GetObjectMeta() metav1.Object {
 	h, _ := r.head()
 	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}
-	if h.deleted != 0 {
-		m.DeletionTimestamp = unixTime(h.deleted)
+	if !h.deleted.IsZero() {
+		m.DeletionTimestamp = &h.deleted
 	}
 	return m
+}
+
+// AppendResourceVersion appends the pod's resource version to dst, read
+// in place: a fingerprint of many pods costs no allocation per pod.
+func (r *PodRecord) AppendResourceVersion(dst []byte) []byte {
+	d := decoder{b: r.data}
+	d.bytes() // name
+	return append(dst, d.bytes()...)
 }
 
 // ControllerJobKey returns "namespace/name" of the Job controlling the pod.
@@ -110,9 +118,9 @@ func encodePod(p *corev1.Pod) []byte {
 	e.str(p.Name)
 	e.str(p.ResourceVersion)
 	if p.DeletionTimestamp != nil {
-		e.int(unixOrZero(*p.DeletionTimestamp))
+		e.time(*p.DeletionTimestamp) // never the zero time: the apiserver sets it
 	} else {
-		e.int(0)
+		e.time(metav1.Time{})
 	}
 	if len(p.OwnerReferences) > 0 && p.OwnerReferences[0].Kind == "Job" {
 		e.str(p.OwnerReferences[0].Name) // StripPod keeps the controller only
@@ -120,7 +128,7 @@ func encodePod(p *corev1.Pod) []byte {
 		e.str("")
 	}
 	// The rest.
-	e.int(unixOrZero(p.CreationTimestamp))
+	e.time(p.CreationTimestamp)
 	e.optInt(p.DeletionGracePeriodSeconds)
 	if len(p.OwnerReferences) > 0 {
 		o := p.OwnerReferences[0]
@@ -144,7 +152,7 @@ func encodePod(p *corev1.Pod) []byte {
 		e.str(string(c.Type))
 		e.str(string(c.Status))
 		e.str(c.Reason)
-		e.int(unixOrZero(c.LastTransitionTime))
+		e.time(c.LastTransitionTime)
 	}
 	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		e.int(int64(len(cs)))
@@ -176,11 +184,9 @@ func encodePod(p *corev1.Pod) []byte {
 func (r *PodRecord) Pod() *corev1.Pod {
 	h, d := r.head()
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}}
-	if created := d.int(); created != 0 {
-		p.CreationTimestamp = *unixTime(created)
-	}
-	if h.deleted != 0 {
-		p.DeletionTimestamp = unixTime(h.deleted)
+	p.CreationTimestamp = d.time()
+	if !h.deleted.IsZero() {
+		p.DeletionTimestamp = &h.deleted
 	}
 	p.DeletionGracePeriodSeconds = d.optInt()
 	if d.bool() {
@@ -208,9 +214,7 @@ func (r *PodRecord) Pod() *corev1.Pod {
 		for i := range p.Status.Conditions {
 			c := &p.Status.Conditions[i]
 			c.Type, c.Status, c.Reason = corev1.PodConditionType(d.str()), corev1.ConditionStatus(d.str()), d.str()
-			if at := d.int(); at != 0 {
-				c.LastTransitionTime = *unixTime(at)
-			}
+			c.LastTransitionTime = d.time()
 		}
 	}
 	for _, cs := range []*[]corev1.Container{&p.Spec.InitContainers, &p.Spec.Containers} {
@@ -255,11 +259,11 @@ func (e *encoder) state(s corev1.ContainerState) {
 		e.str(t.Reason)
 		e.int(int64(t.ExitCode))
 		e.int(int64(t.Signal))
-		e.int(unixOrZero(t.StartedAt))
-		e.int(unixOrZero(t.FinishedAt))
+		e.time(t.StartedAt)
+		e.time(t.FinishedAt)
 	case s.Running != nil:
 		e.b = append(e.b, stateRunning)
-		e.int(unixOrZero(s.Running.StartedAt))
+		e.time(s.Running.StartedAt)
 	case s.Waiting != nil:
 		e.b = append(e.b, stateWaiting)
 		e.str(s.Waiting.Reason)
@@ -272,19 +276,10 @@ func (d *decoder) state() corev1.ContainerState {
 	switch d.byte() {
 	case stateTerminated:
 		t := &corev1.ContainerStateTerminated{Reason: d.str(), ExitCode: int32(d.int()), Signal: int32(d.int())}
-		if at := d.int(); at != 0 {
-			t.StartedAt = *unixTime(at)
-		}
-		if at := d.int(); at != 0 {
-			t.FinishedAt = *unixTime(at)
-		}
+		t.StartedAt, t.FinishedAt = d.time(), d.time()
 		return corev1.ContainerState{Terminated: t}
 	case stateRunning:
-		run := &corev1.ContainerStateRunning{}
-		if at := d.int(); at != 0 {
-			run.StartedAt = *unixTime(at)
-		}
-		return corev1.ContainerState{Running: run}
+		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: d.time()}}
 	case stateWaiting:
 		return corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: d.str()}}
 	}
@@ -306,6 +301,41 @@ func (e *encoder) bool(v bool) {
 	} else {
 		e.b = append(e.b, 0)
 	}
+}
+
+// A pod's times are seconds since the zero time.Time (0001-01-01), doubled,
+// plus one when a nanoseconds varint follows: 0 is the zero time (unset),
+// and every time the API can carry (years 0 to 9999) is kept exactly,
+// including the Unix epoch and years past 2262, where Unix nanoseconds
+// overflow. API times are almost always whole seconds (metav1.Time's
+// protobuf form drops nanoseconds), so a time of this decade takes 6 bytes
+// instead of 9.
+func (e *encoder) time(t metav1.Time) {
+	if t.IsZero() {
+		e.int(0)
+		return
+	}
+	v := (t.Unix() - zeroUnix) * 2
+	if ns := t.Nanosecond(); ns != 0 {
+		e.int(v + 1)
+		e.int(int64(ns))
+		return
+	}
+	e.int(v)
+}
+
+var zeroUnix = time.Time{}.Unix()
+
+func (d *decoder) time() metav1.Time {
+	v := d.int()
+	if v == 0 {
+		return metav1.Time{}
+	}
+	var ns int64
+	if v&1 != 0 {
+		ns = d.int()
+	}
+	return metav1.NewTime(time.Unix(v>>1+zeroUnix, ns).UTC())
 }
 
 func (e *encoder) optInt(v *int64) {
@@ -395,8 +425,9 @@ func annotation(p *corev1.Pod, key string) int32 {
 	return int32(n)
 }
 
-// Times are kept as Unix nanoseconds (8 bytes instead of a 24-byte
-// time.Time), 0 for unset, and rebuilt in UTC.
+// A Job record's times are kept as Unix nanoseconds (8 bytes instead of a
+// 24-byte time.Time), 0 for unset, and rebuilt in UTC. (The pod record
+// encodes times differently, exactly: see encoder.time.)
 func unixOrZero(t metav1.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -463,7 +494,8 @@ func internNamespace(ns string) string {
 // JobRecord is what the Job cache keeps per Job: the fields of the stripped
 // Job (see StripJob) that Summarize and the diagnosis read, compactly. A
 // batchv1.Job struct is over 1 KiB before any field is set. Job() rebuilds a
-// Job that summarizes the same (TestJobRecordRoundTrip).
+// Job that summarizes the same (the exporter's golden /metrics is computed
+// through it).
 type JobRecord struct {
 	Namespace, Name string
 	UID             types.UID
@@ -627,9 +659,7 @@ func templateContainers(cs []corev1.Container) []templateContainer {
 	out := make([]templateContainer, len(cs))
 	for i, c := range cs {
 		out[i] = templateContainer{Name: c.Name, Image: c.Image, MemoryLimit: -1, MemoryRequest: -1}
-		if len(c.Command) > 0 {
-			out[i].Executable = c.Command[0]
-		}
+		out[i].Executable = Executable(c.Command)
 		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
 			out[i].MemoryLimit = q.Value()
 		}
@@ -662,7 +692,7 @@ func (r *JobRecord) templateSpec(tcs []templateContainer) []corev1.Container {
 
 // Skeleton keeps only the Job's identity (see PodRecord.Skeleton).
 // FailedAt is when the Job failed for good (its Failed condition, Unix
-// seconds), and whether it did.
+// nanoseconds like Created), and whether it did.
 func (r *JobRecord) FailedAt() (int64, bool) {
 	for _, c := range r.Conditions {
 		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
