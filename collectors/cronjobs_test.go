@@ -32,13 +32,13 @@ func TestCronJobsKeepNewestRuns(t *testing.T) {
 	observe(other)
 
 	want := `
-# HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed Job of the CronJob failed, in Unix seconds, with that Job's terminal reason, over the Jobs seen since the exporter started.
+# HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed Job of the CronJob failed, in Unix seconds, with that Job's terminal reason, over its Jobs seen since the exporter started; gone with the CronJob's last Job.
 # TYPE kubejob_cronjob_last_failure_timestamp_seconds gauge
 kubejob_cronjob_last_failure_timestamp_seconds{cronjob="report",namespace="ns",reason="DeadlineExceeded"} ` + ts(200) + `
 # HELP kubejob_cronjob_last_success_duration_seconds How long the newest successful Job of the CronJob ran, from status.startTime to completion, in seconds: what a run normally takes, to tell a run that hangs.
 # TYPE kubejob_cronjob_last_success_duration_seconds gauge
 kubejob_cronjob_last_success_duration_seconds{cronjob="report",namespace="ns"} 100
-# HELP kubejob_cronjob_last_success_timestamp_seconds When the newest successful Job of the CronJob completed, in Unix seconds, over the Jobs seen since the exporter started.
+# HELP kubejob_cronjob_last_success_timestamp_seconds When the newest successful Job of the CronJob completed, in Unix seconds, over its Jobs seen since the exporter started; gone with the CronJob's last Job.
 # TYPE kubejob_cronjob_last_success_timestamp_seconds gauge
 kubejob_cronjob_last_success_timestamp_seconds{cronjob="report",namespace="ns"} ` + ts(400) + `
 `

@@ -6,7 +6,7 @@ import (
 
 var statusGenerators = []generator{
 	gauge("kubejob_info",
-		"Information about the Job: its controlling owner (the CronJob that created it, or another owner), completion mode and pod restart policy. Always 1.",
+		"Information about the Job: the CronJob that controls it (owner_kind CronJob; empty for any other or no owner), completion mode and pod restart policy. Always 1.",
 		func(s *job.Summary, _ Options, e emit) {
 			e(1, "owner_kind", s.OwnerKind, "owner_name", s.OwnerName,
 				"completion_mode", s.CompletionMode, "restart_policy", s.RestartPolicy)

@@ -81,14 +81,20 @@ type Report struct {
 	// while it runs.
 	RunningFor string `json:"runningFor,omitempty"`
 
-	Attempts []Attempt         `json:"attempts"`
-	Waiting  []job.ReasonCount `json:"waiting,omitempty"`
+	// Attempts are the newest failed pods (at most job.MaxAttempts),
+	// oldest first; OlderAttempts counts the failed pods before them.
+	Attempts      []Attempt         `json:"attempts"`
+	OlderAttempts int               `json:"olderAttempts,omitempty"`
+	Waiting       []job.ReasonCount `json:"waiting,omitempty"`
 	// CreateFailures are the pods the API server refused to create,
 	// newest cause first.
 	CreateFailures []CreateFailure `json:"createFailures,omitempty"`
 	// WithoutPods: started, running, and not a single pod.
-	WithoutPods   bool               `json:"withoutPods,omitempty"`
+	WithoutPods bool `json:"withoutPods,omitempty"`
+	// IndexFailures are the worst indexes (at most MaxReportIndexes);
+	// MoreIndexes counts the other indexes with failures.
 	IndexFailures []job.IndexFailure `json:"indexFailures,omitempty"`
+	MoreIndexes   int                `json:"moreIndexes,omitempty"`
 	// Gone says what can no longer be known because failed pods were
 	// deleted.
 	Gone string `json:"gone,omitempty"`
@@ -114,6 +120,10 @@ type CreateFailure struct {
 	Last    time.Time `json:"lastSeen"`
 	Count   int64     `json:"count"`
 }
+
+// MaxReportIndexes bounds Report.IndexFailures: a page lists the worst
+// indexes and counts the rest.
+const MaxReportIndexes = 20
 
 // Limits are the thresholds a report judges a Job by.
 type Limits struct {
@@ -150,7 +160,9 @@ type Verdict struct {
 // FromSummary diagnoses a Job from its Summary at time now.
 func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	r := Report{Namespace: s.Namespace, Job: s.Name, Retries: s.Retries, BackoffLimit: s.BackoffLimit,
-		Waiting: s.Waiting, IndexFailures: s.IndexFailures, Reason: s.FailedReason, WithoutPods: s.WithoutPods}
+		Waiting: s.Waiting, Reason: s.FailedReason, WithoutPods: s.WithoutPods, OlderAttempts: s.OlderAttempts}
+	r.IndexFailures = s.IndexFailures[:min(len(s.IndexFailures), MaxReportIndexes)]
+	r.MoreIndexes = s.IndexesWithFailures - len(r.IndexFailures)
 	if s.OwnerKind == "CronJob" {
 		r.CronJob = s.OwnerName
 	}
@@ -205,7 +217,7 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	for _, a := range s.Attempts {
 		r.Attempts = append(r.Attempts, explain(s, a))
 	}
-	if gone := s.Pods.Failed - int32(len(s.Attempts)); gone > 0 && s.RestartPolicy != "OnFailure" {
+	if gone := int(s.Pods.Failed) - len(s.Attempts) - s.OlderAttempts; gone > 0 && s.RestartPolicy != "OnFailure" {
 		r.Gone = fmt.Sprintf("%d of %d failed pods are gone (deleted by the Job controller, a TTL or garbage collection): their exit codes and logs can no longer be read from the cluster; kubejob_pod_failures in Prometheus kept their reasons while they existed.", gone, s.Pods.Failed)
 	}
 	r.Verdict = verdict(s, r, limits, tooLong)
@@ -268,7 +280,10 @@ func budget(s job.Summary) string {
 }
 
 func explain(s job.Summary, a job.Attempt) Attempt {
-	out := Attempt{Pod: a.Pod, Container: a.Container, Init: a.Init, Reason: a.Reason,
+	// Names the API server validated print as they are; everything else
+	// a tenant writes (image, command, reasons a runtime reports) goes
+	// through printable.
+	out := Attempt{Pod: a.Pod, Container: a.Container, Init: a.Init, Reason: printable(a.Reason, maxShort),
 		Meaning: a.Cause.Meaning, FinishedAt: a.FinishedAt, Policy: a.PolicyAction}
 	if a.Index >= 0 {
 		i := a.Index
@@ -279,13 +294,13 @@ func explain(s job.Summary, a job.Attempt) Attempt {
 		out.ExitCode = &c
 	}
 	if c, ok := s.Container(a.Container); ok {
-		out.Image = c.Image
+		out.Image = printable(c.Image, maxImage)
 		if c.MemoryLimit >= 0 {
 			out.MemoryLimit = bytesString(c.MemoryLimit)
 		}
 		switch a.Cause.Kind {
 		case "CommandNotFound", "NotExecutable":
-			out.Command = c.Executable
+			out.Command = printable(c.Executable, maxShort)
 			if out.Command == "" {
 				out.Command = "(the image's entrypoint)"
 			}

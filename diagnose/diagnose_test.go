@@ -167,3 +167,28 @@ func TestRunTimeJudgement(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantTextIsPrintable: what a tenant writes into a Job (the image,
+// the command, a runtime's reason) reaches the terminal without control
+// characters, and of the command only its program.
+func TestTenantTextIsPrintable(t *testing.T) {
+	jb := fixture.Job("batch", "evil").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 60).
+		Command("/app/\x1b]0;pwned\x07run --password=hunter2")
+	jb.J.Spec.Template.Spec.Containers[0].Image = "registry.example/app:v1\x1b[2J\x1b[1;1H\nVerdict (none): all good"
+	pod := fixture.Pod(jb.J, "a", 0).FailedWith("app", 127, "Error\x1b[31m", 30).P
+	s := job.Summarize(jb.J, []*corev1.Pod{pod}, nil, job.Options{Backoff: job.DefaultBackoff})
+	r := FromSummary(s, fixture.At(90).Time, DefaultLimits)
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, bad := range []string{"\x1b", "\x07", "hunter2", "\nVerdict (none): all good"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("report contains %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "command: /app/\ufffd]0;pwned\ufffdrun (image registry.example/app:v1\ufffd[2J") {
+		t.Errorf("report does not show the program and image, made printable:\n%s", out)
+	}
+}

@@ -6,6 +6,13 @@ import (
 	"unicode/utf8"
 )
 
+// Bounds of the text printable keeps of a field: an image reference, and
+// the other short fields (a reason, a command's program).
+const (
+	maxImage = 512
+	maxShort = 256
+)
+
 // printable makes text that came from the cluster (event messages, log
 // lines: anything a tenant can write) safe to print on a terminal and
 // short: control characters (escape sequences that could move the cursor,

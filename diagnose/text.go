@@ -54,6 +54,9 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Attempts) > 0 {
 		b.WriteString("\nFailed attempts (oldest first):\n")
+		if r.OlderAttempts > 0 {
+			fmt.Fprintf(&b, "  … %d older failed pod(s) not listed\n", r.OlderAttempts)
+		}
 		for _, a := range r.Attempts {
 			fmt.Fprintf(&b, "  %s", a.Pod)
 			if a.Index != nil {
@@ -85,6 +88,9 @@ func (r Report) WriteText(w io.Writer) error {
 		b.WriteString("\nIndexes with failures:")
 		for _, f := range r.IndexFailures {
 			fmt.Fprintf(&b, " %d(×%d)", f.Index, f.Failures)
+		}
+		if r.MoreIndexes > 0 {
+			fmt.Fprintf(&b, " and %d more", r.MoreIndexes)
 		}
 		b.WriteString("\n")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/exporter-toolkit/web"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
@@ -49,6 +50,9 @@ type Config struct {
 
 	TelemetryPath string // default /metrics
 	MaxRequests   int    // concurrent scrapes; 0 means unlimited
+	// MaxPageRequests bounds the runbook and profile requests served at
+	// once; 0 means DefaultMaxPageRequests.
+	MaxPageRequests int
 	// Pprof serves the Go runtime profiles under /debug/pprof/
 	// (--web.enable-pprof): where the heap goes in a real cluster.
 	Pprof    bool
@@ -90,7 +94,7 @@ func New(cfg Config) (*Exporter, error) {
 			Client:     cfg.PodMetrics,
 			Namespaces: cfg.Namespaces,
 			Interval:   cfg.PodMetricsInterval,
-			Owns:       cfg.Shard.Owns,
+			Owns:       w.Tracks,
 			Logger:     cfg.Logger,
 			Up:         e.Self.enablePodMetricsUp(),
 		})
@@ -107,9 +111,11 @@ func (cfg Config) WatchConfig() watcher.Config {
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
 		Events:            cfg.Events,
-		Summarize:         job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout},
-		Shard:             cfg.Shard,
-		Logger:            cfg.Logger,
+		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
+			// The summary keeps at least the index series the collectors show.
+			MaxIndexFailures: max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures)},
+		Shard:  cfg.Shard,
+		Logger: cfg.Logger,
 
 		PermissionCheckInterval: cfg.PermissionCheckInterval,
 	}
@@ -133,7 +139,13 @@ func (e *Exporter) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if e.PodMetrics != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.PodMetrics.Run(ctx) }()
+		go func() {
+			defer wg.Done()
+			// It reports only Jobs the watcher tracks: wait for the Jobs.
+			if cache.WaitForCacheSync(ctx.Done(), e.Watcher.JobsSynced) {
+				e.PodMetrics.Run(ctx)
+			}
+		}()
 	}
 	e.Watcher.Run(ctx)
 	wg.Wait()
@@ -149,10 +161,13 @@ func (e *Exporter) Stores() []*metricstore.Store {
 }
 
 // HealthHandler serves /healthz (the process answers) and /readyz (caches
-// synced and watches working). It is part of Handler, and can also be
-// served alone on a listener without TLS or auth for the kubelet's probes
-// (--web.health-listen-address).
-func (e *Exporter) HealthHandler() http.Handler {
+// synced and watches working) alone, for a listener without TLS or auth
+// for the kubelet's probes (--web.health-listen-address): /readyz names
+// what is not ready in the exporter's own words, without the API server's
+// error text. Handler serves the same with that text.
+func (e *Exporter) HealthHandler() http.Handler { return e.healthHandler(e.Self.ReadyBrief) }
+
+func (e *Exporter) healthHandler(ready func() error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -160,7 +175,7 @@ func (e *Exporter) HealthHandler() http.Handler {
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := e.Self.Ready(); err != nil {
+		if err := ready(); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -173,15 +188,24 @@ func (e *Exporter) HealthHandler() http.Handler {
 func (e *Exporter) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
-	health := e.HealthHandler()
+	health := e.healthHandler(e.Self.Ready)
 	mux.Handle("/healthz", health)
 	mux.Handle("/readyz", health)
+	// Runbook pages and profiles share one in-flight limit: each can cost
+	// a Job's worth of pods or a profile's worth of memory.
+	maxPages := e.cfg.MaxPageRequests
+	if maxPages <= 0 {
+		maxPages = DefaultMaxPageRequests
+	}
+	pages := http.NewServeMux()
+	limited := limitInFlight(maxPages, pages)
 	if e.cfg.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		pages.HandleFunc("/debug/pprof/", pprof.Index)
+		pages.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		pages.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pages.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pages.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", limited)
 	}
 	links := []web.LandingLinks{
 		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
@@ -199,7 +223,8 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("/runbooks/", rb)
+		pages.Handle("/runbooks/", securityHeaders(rb))
+		mux.Handle("/runbooks/", limited)
 		mux.Handle("/runbooks", http.RedirectHandler("/runbooks/", http.StatusMovedPermanently))
 		links = append(links, web.LandingLinks{Address: "/runbooks/", Text: "Runbooks", Description: "What each alert means and what to do"})
 	}

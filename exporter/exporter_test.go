@@ -208,11 +208,13 @@ func TestHealthAndLanding(t *testing.T) {
 	}
 }
 
-// TestDeletedJobSeriesDisappear deletes a Job and checks its series go,
-// while the CronJob's memory of the run stays.
+// TestDeletedJobSeriesDisappear deletes Jobs and checks their series go,
+// while the CronJob's memory of a deleted run stays as long as another of
+// its Jobs is present, and goes with the last one.
 func TestDeletedJobSeriesDisappear(t *testing.T) {
 	exp, srv := startFixture(t)
 	client := exp.cfg.Client
+	lastFailure := []byte(`kubejob_cronjob_last_failure_timestamp_seconds{namespace="batch",cronjob="nightly",reason="BackoffLimitExceeded"}`)
 	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "nightly-29000000", metav1DeleteOptions()); err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +223,16 @@ func TestDeletedJobSeriesDisappear(t *testing.T) {
 	if bytes.Contains(body, []byte(`job_name="nightly-29000000"`)) {
 		t.Error("series of the deleted Job still exposed")
 	}
-	if !bytes.Contains(body, []byte(`kubejob_cronjob_last_failure_timestamp_seconds{namespace="batch",cronjob="nightly",reason="BackoffLimitExceeded"}`)) {
-		t.Error("the CronJob's last failure was forgotten with its Job")
+	if !bytes.Contains(body, lastFailure) {
+		t.Error("the CronJob's last failure was forgotten with its Job, while another run is present")
+	}
+	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "nightly-28999999", metav1DeleteOptions()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the CronJob's series to go with its last Job", func() bool { return exp.Crons.Len() == 0 })
+	_, body = get(t, srv.URL+"/metrics", nil)
+	if bytes.Contains(body, []byte(`cronjob="nightly"`)) {
+		t.Error("series of the CronJob without Jobs still exposed")
 	}
 }
 

@@ -63,6 +63,17 @@ func TestForbiddenListIsReported(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") {
 		t.Errorf("/readyz: %d %q, want 503 naming list jobs: forbidden", resp.StatusCode, body)
 	}
+	if !strings.Contains(string(body), "serviceaccount") {
+		t.Errorf("/readyz of the main listener lost the server's message, which its operators read: %q", body)
+	}
+	// The unauthenticated health listener says as much, without the API
+	// server's text (here the service account's name).
+	probes := httptest.NewServer(exp.HealthHandler())
+	defer probes.Close()
+	resp, body = get(t, probes.URL+"/readyz", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") || strings.Contains(string(body), "serviceaccount") {
+		t.Errorf("health listener /readyz: %d %q, want 503 naming list jobs: forbidden and nothing of the server's message", resp.StatusCode, body)
+	}
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 0 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v, want 0", v)
 	}
@@ -272,5 +283,38 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 	waitFor(t, "the pod to count as waiting once pending for the timeout", func() bool { return strings.Contains(metrics(), waiting) })
 	if time.Since(now) < timeout {
 		t.Errorf("counted after %s, before the %s timeout", time.Since(now), timeout)
+	}
+}
+
+// TestPodMetricsFollowJobFilters: memory usage is reported only for Jobs
+// the exporter reports, whatever filter leaves a Job out (an excluded
+// namespace, a Job selector).
+func TestPodMetricsFollowJobFilters(t *testing.T) {
+	for _, tt := range []struct {
+		what string
+		cfg  func(*Config)
+		want int
+	}{
+		{"no filter", func(*Config) {}, 1},
+		{"namespace excluded", func(c *Config) { c.ExcludeNamespaces = []string{"batch"} }, 0},
+		{"Job selector", func(c *Config) { c.JobSelector = "team=none" }, 0},
+	} {
+		cfg := Config{Client: fake.NewClientset(fixture.Cluster()...), Backoff: job.DefaultBackoff,
+			PodMetrics: fixture.PodMetricsClient(), PodMetricsInterval: time.Hour}
+		tt.cfg(&cfg)
+		exp, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); exp.Run(ctx) }()
+		waitFor(t, "caches synced", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+		exp.PodMetrics.Poll(ctx)
+		if got := exp.PodMetrics.Store.Len(); got != tt.want {
+			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.PodMetrics.Store.Keys())
+		}
+		cancel()
+		<-done
 	}
 }

@@ -35,9 +35,10 @@ import (
 // namespace and cronjob instead, the diagnosis is of the CronJob's newest
 // run (its newest failed run on the page of KubeCronJobLastRunFailed).
 type runbookHandler struct {
-	files map[string][]byte // alert → Markdown
-	md    goldmark.Markdown
-	jobs  jobSource // nil: no evidence
+	files     map[string][]byte // alert → Markdown
+	md        goldmark.Markdown
+	jobs      jobSource // nil: no evidence
+	summaries *summaryCache
 	// events reads the events of a Job and its pods; nil shows none.
 	events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)
 }
@@ -47,6 +48,11 @@ type runbookHandler struct {
 type jobSource interface {
 	// Summary of the Job "namespace/name".
 	Summary(key string) (job.Summary, bool)
+	// Version changes whenever the Job's Summary may (its objects did).
+	Version(key string) (string, bool)
+	// ShardOf is the shard that reports the Job, of how many, and
+	// whether this replica is it.
+	ShardOf(key string) (shard, total int, mine bool)
 	// NewestRun is the name of the newest Job of the CronJob, or of its
 	// newest failed Job.
 	NewestRun(namespace, cronjob string, failed bool) (string, bool)
@@ -117,6 +123,9 @@ func (r *eventReader) read(ctx context.Context, s job.Summary) ([]diagnose.Event
 
 func newRunbookHandler(fsys fs.FS, jobs jobSource, events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
 	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), jobs: jobs, events: events}
+	if jobs != nil {
+		h.summaries = newSummaryCache(jobs)
+	}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("reading runbooks: %w", err)
@@ -212,7 +221,12 @@ func (h *runbookHandler) evidenceHTML(ctx context.Context, alert string, q url.V
 		}
 		name, title = run, "The newest "+what+" of CronJob "+cronjob+" now: Job "+run
 	}
-	s, ok := h.jobs.Summary(namespace + "/" + name)
+	key := namespace + "/" + name
+	if shard, total, mine := h.jobs.ShardOf(key); !mine {
+		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s</code> is reported by shard %d of %d (the replica started with <code>--shard=%d</code>), not by this one: open this page on that replica.</p></div>\n",
+			html.EscapeString(key), shard, total, shard)
+	}
+	s, ok := h.summaries.get(key)
 	if !ok {
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
 			html.EscapeString(namespace), html.EscapeString(name))

@@ -29,6 +29,7 @@ type SelfMetrics struct {
 	eventDelay     prometheus.Histogram
 	scrapeDuration prometheus.Histogram
 	scrapeRefused  prometheus.Counter
+	writeTimeouts  prometheus.Counter
 
 	// required are the resources /readyz waits for.
 	required []string
@@ -37,6 +38,7 @@ type SelfMetrics struct {
 	up     map[string]bool            // resource → last list/watch succeeded
 	synced map[string]bool            // resource → informers synced
 	errs   map[string]string          // resource → last error, while down
+	briefs map[string]string          // resource → "verb resource: reason" of errs, without the server's text
 	logged map[string]map[string]bool // resource → "verb reason" logged during this outage
 	denied map[string][]string        // resource → permissions RBAC denies now
 }
@@ -81,9 +83,14 @@ func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[
 			Name: "kubejob_exporter_scrapes_refused_total",
 			Help: "Scrapes answered 503 because --web.max-requests were already in flight.",
 		}),
+		writeTimeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kubejob_exporter_http_write_timeouts_total",
+			Help: "HTTP responses cut off because the client stopped reading: a write made no progress for --web.write-progress-timeout, or the response outlasted the server's 2m write timeout.",
+		}),
 		up:     map[string]bool{},
 		synced: map[string]bool{},
 		errs:   map[string]string{},
+		briefs: map[string]string{},
 		logged: map[string]map[string]bool{},
 		denied: map[string][]string{},
 	}
@@ -114,7 +121,7 @@ func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[
 		versioncollector.NewCollector("kubejob_exporter"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused,
+		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused, m.writeTimeouts,
 		shardOrdinal, totalShards,
 		funcCollector{desc: objectsDesc, collect: func(ch chan<- prometheus.Metric) {
 			for r, n := range objects() {
@@ -150,6 +157,7 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 		}
 		m.up[resource] = true
 		delete(m.errs, resource)
+		delete(m.briefs, resource)
 		delete(m.logged, resource)
 		if len(m.denied[resource]) == 0 {
 			m.watchUp.WithLabelValues(resource).Set(1)
@@ -177,6 +185,7 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 	}
 	m.up[resource] = false
 	m.errs[resource] = fmt.Sprintf("%s %s: %s: %v", verb, resource, reason, err)
+	m.briefs[resource] = fmt.Sprintf("%s %s: %s", verb, resource, reason)
 	m.watchUp.WithLabelValues(resource).Set(0)
 }
 
@@ -249,7 +258,15 @@ func (m *SelfMetrics) EventProcessed(d time.Duration) { m.eventDelay.Observe(d.S
 // Ready returns nil once every required resource has synced and is being
 // watched successfully, else why not. A failing watch makes the exporter
 // unready: it would otherwise serve stale numbers that look healthy.
-func (m *SelfMetrics) Ready() error {
+func (m *SelfMetrics) Ready() error { return m.ready(false) }
+
+// ReadyBrief is Ready naming only what is not ready and why, in the
+// exporter's own words (the resource, the denied permissions, the class of
+// error): for a listener without authentication, which must not hand the
+// API server's error text to whoever asks.
+func (m *SelfMetrics) ReadyBrief() error { return m.ready(true) }
+
+func (m *SelfMetrics) ready(brief bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var problems []string
@@ -258,6 +275,9 @@ func (m *SelfMetrics) Ready() error {
 			problems = append(problems, "RBAC denies: "+strings.Join(d, "; "))
 		}
 		if e, down := m.errs[r]; down {
+			if brief {
+				e = m.briefs[r]
+			}
 			problems = append(problems, "watch failing: "+e)
 		}
 	}

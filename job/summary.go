@@ -1,7 +1,9 @@
 package job
 
 import (
+	"iter"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -22,10 +24,21 @@ type Options struct {
 	// Now is the time facts that depend on time (StartTimeout) are judged
 	// at; the zero time leaves them out.
 	Now time.Time
+	// MaxIndexFailures bounds Summary.IndexFailures (worst first); 0 means
+	// DefaultMaxIndexFailures.
+	MaxIndexFailures int
 }
 
 // MaxWaitingPods bounds Summary.WaitingPods.
 const MaxWaitingPods = 5
+
+// MaxAttempts bounds Summary.Attempts: a Job with 100,000 failed pods
+// lists its newest failures, and counts the others (OlderAttempts).
+const MaxAttempts = 50
+
+// DefaultMaxIndexFailures bounds Summary.IndexFailures when
+// Options.MaxIndexFailures is 0.
+const DefaultMaxIndexFailures = 100
 
 // DefaultStartTimeout is the default Options.StartTimeout: longer than a
 // large image pull or a slow volume attach, short enough that a pod that
@@ -41,7 +54,7 @@ type Summary struct {
 	Namespace, Name string
 	UID             types.UID
 
-	OwnerKind, OwnerName string // controlling owner, "" if none
+	OwnerKind, OwnerName string // the controlling CronJob (CronJobOwner), "" if none
 	CompletionMode       string // NonIndexed or Indexed
 	RestartPolicy        string // Never or OnFailure
 	Suspended            bool
@@ -73,7 +86,10 @@ type Summary struct {
 	// WaitingPods names up to MaxWaitingPods of the pods counted in
 	// Waiting, by name: whose events and state a person reads next.
 	WaitingPods []string
-	Attempts    []Attempt // failed pods present, oldest first
+	// Attempts are the newest MaxAttempts failed pods present, oldest
+	// first; OlderAttempts counts the failed pods present before them.
+	Attempts      []Attempt
+	OlderAttempts int
 
 	// CreateFailures are the Job controller's failures to create pods
 	// newer than the Job's newest pod, newest first, one per cause; none
@@ -96,7 +112,10 @@ type Summary struct {
 	Indexed              bool
 	FailedIndexes        int64
 	CompletedIndexes     int64
-	IndexFailures        []IndexFailure // failures > 0 only, worst first
+	// IndexFailures are the indexes with failures, worst first, at most
+	// Options.MaxIndexFailures; IndexesWithFailures counts them all.
+	IndexFailures       []IndexFailure
+	IndexesWithFailures int
 
 	ActiveDeadlineSeconds *int64
 	Deadline              time.Time // start + activeDeadlineSeconds while running
@@ -128,7 +147,7 @@ type ContainerSpec struct {
 	Name       string
 	Init       bool
 	Image      string
-	Executable string // first word of command, "" when the image's entrypoint runs
+	Executable string // the program of command (Executable), "" when the image's entrypoint runs
 	// MemoryLimit is resources.limits.memory in bytes, -1 when unset.
 	MemoryLimit int64
 }
@@ -160,12 +179,20 @@ type Attempt struct {
 // by the Job, and events about another Job of the same name (by UID), are
 // ignored, as are nil pods; a nil Job gives the zero Summary.
 func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts Options) Summary {
+	return SummarizePods(j, slices.Values(pods), events, opts)
+}
+
+// SummarizePods is Summarize over a sequence of pods, which it reads once
+// and keeps no more of than the bounded lists of the Summary: a caller
+// that decodes each pod as the sequence asks for it (the exporter's cache
+// of compact records) holds one pod at a time, however many the Job has.
+func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
 	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID}
-	if ref := controllerRef(j.OwnerReferences); ref != nil {
-		s.OwnerKind, s.OwnerName = ref.Kind, ref.Name
+	if name, ok := CronJobOwner(j.OwnerReferences); ok {
+		s.OwnerKind, s.OwnerName = "CronJob", name
 	}
 	spec := &j.Spec
 	s.CompletionMode = string(batchv1.NonIndexedCompletion)
@@ -210,18 +237,17 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts O
 
 	s.Containers = templateContainerSpecs(&spec.Template.Spec)
 
-	owned := ownedPods(j, pods)
-	s.podFacts(j, owned, opts)
+	owned := s.podFacts(j, ownedPods(j, pods), opts)
 
 	running := !s.Finished && !s.Suspended
 	if running {
-		s.CreateFailures = createFailures(j.UID, events, newestCreated(owned))
+		s.CreateFailures = createFailures(j.UID, events, owned.newestCreated)
 		parallelism := int32(1) // the API server's default
 		if spec.Parallelism != nil {
 			parallelism = *spec.Parallelism
 		}
 		p := s.Pods
-		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && len(owned) == 0 &&
+		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && owned.count == 0 &&
 			p.Active == 0 && p.Ready == 0 && p.Succeeded == 0 && p.Failed == 0 && p.Terminating == 0 &&
 			(st.UncountedTerminatedPods == nil || len(st.UncountedTerminatedPods.Failed)+len(st.UncountedTerminatedPods.Succeeded) == 0)
 	}
@@ -276,9 +302,16 @@ func (s *Summary) terminalState(conds []batchv1.JobCondition) {
 	}
 }
 
+// ownedCount is what Summarize needs of the pods beyond podFacts.
+type ownedCount struct {
+	count         int
+	newestCreated time.Time
+}
+
 // podFacts derives everything that needs the pods: retries, backoff,
-// failures by cause, waiting pods, per-index failures.
-func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
+// failures by cause, waiting pods, per-index failures. It reads the pods
+// once.
+func (s *Summary) podFacts(j *batchv1.Job, pods iter.Seq[*corev1.Pod], opts Options) ownedCount {
 	policy := j.Spec.PodFailurePolicy
 	onFailure := j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure
 	perIndex := j.Spec.BackoffLimitPerIndex != nil
@@ -306,8 +339,14 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 	var done []finished
 	var lastFailedPod *corev1.Pod
 	var lastFailedAt time.Time
+	var owned ownedCount
+	attempts := 0
 
-	for _, p := range pods {
+	for p := range pods {
+		owned.count++
+		if p.CreationTimestamp.After(owned.newestCreated) {
+			owned.newestCreated = p.CreationTimestamp.Time
+		}
 		index := completionIndex(p, s.Indexed)
 		// pastBackoffLimitOnFailure sums the restart counts of every pod in
 		// phase Pending or Running, whether or not it is being deleted.
@@ -326,7 +365,11 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 			done = append(done, finished{at, true})
 			a := failedAttempt(p, index, at)
 			a.PolicyAction = string(PolicyAction(policy, p))
+			attempts++
 			s.Attempts = append(s.Attempts, a)
+			if len(s.Attempts) >= 4*MaxAttempts {
+				s.Attempts = newestAttempts(s.Attempts)
+			}
 			failures[PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}]++
 			if lastFailedPod == nil || at.After(lastFailedAt) {
 				lastFailedPod, lastFailedAt = p, at
@@ -355,6 +398,9 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 				if ok {
 					waiting[r]++
 					s.WaitingPods = append(s.WaitingPods, p.Name)
+					if len(s.WaitingPods) >= 4*MaxWaitingPods {
+						s.WaitingPods = firstNames(s.WaitingPods)
+					}
 				}
 			}
 		}
@@ -382,12 +428,8 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 	case !perIndex && s.FailuresSinceSuccess > 0:
 		s.BackoffDelay = opts.Backoff.Delay(s.FailuresSinceSuccess)
 	}
-	sort.Slice(s.Attempts, func(a, b int) bool {
-		if !s.Attempts[a].FinishedAt.Equal(s.Attempts[b].FinishedAt) {
-			return s.Attempts[a].FinishedAt.Before(s.Attempts[b].FinishedAt)
-		}
-		return s.Attempts[a].Pod < s.Attempts[b].Pod
-	})
+	s.Attempts = newestAttempts(s.Attempts)
+	s.OlderAttempts = attempts - len(s.Attempts)
 
 	for k, n := range failures {
 		k.Count = n
@@ -407,10 +449,7 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 		s.Waiting = append(s.Waiting, ReasonCount{r, n})
 	}
 	sort.Slice(s.Waiting, func(a, b int) bool { return s.Waiting[a].Reason < s.Waiting[b].Reason })
-	sort.Strings(s.WaitingPods)
-	if len(s.WaitingPods) > MaxWaitingPods {
-		s.WaitingPods = s.WaitingPods[:MaxWaitingPods:MaxWaitingPods]
-	}
+	s.WaitingPods = firstNames(s.WaitingPods)
 	for i, n := range indexFailures {
 		if n > 0 {
 			s.IndexFailures = append(s.IndexFailures, IndexFailure{i, n})
@@ -423,6 +462,39 @@ func (s *Summary) podFacts(j *batchv1.Job, pods []*corev1.Pod, opts Options) {
 		}
 		return x.Index < y.Index
 	})
+	s.IndexesWithFailures = len(s.IndexFailures)
+	limit := opts.MaxIndexFailures
+	if limit <= 0 {
+		limit = DefaultMaxIndexFailures
+	}
+	if len(s.IndexFailures) > limit {
+		s.IndexFailures = s.IndexFailures[:limit:limit]
+	}
+	return owned
+}
+
+// newestAttempts sorts attempts oldest first and keeps the newest
+// MaxAttempts.
+func newestAttempts(as []Attempt) []Attempt {
+	sort.Slice(as, func(a, b int) bool {
+		if !as[a].FinishedAt.Equal(as[b].FinishedAt) {
+			return as[a].FinishedAt.Before(as[b].FinishedAt)
+		}
+		return as[a].Pod < as[b].Pod
+	})
+	if n := len(as); n > MaxAttempts {
+		as = append(as[:0:0], as[n-MaxAttempts:]...)
+	}
+	return as
+}
+
+// firstNames sorts names and keeps the first MaxWaitingPods.
+func firstNames(names []string) []string {
+	sort.Strings(names)
+	if len(names) > MaxWaitingPods {
+		names = append(names[:0:0], names[:MaxWaitingPods]...)
+	}
+	return names
 }
 
 func exitLabel(a Attempt) string {
@@ -642,17 +714,6 @@ func pendingStep(p *corev1.Pod) string {
 	return WaitingContainerCreating
 }
 
-// newestCreated is the creation time of the newest pod.
-func newestCreated(pods []*corev1.Pod) time.Time {
-	var t time.Time
-	for _, p := range pods {
-		if p.CreationTimestamp.After(t) {
-			t = p.CreationTimestamp.Time
-		}
-	}
-	return t
-}
-
 // FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest
 // container finishedAt if every container finished, else the Ready=False
 // transition (of the first Ready condition, as GetPodCondition finds it),
@@ -758,9 +819,7 @@ func templateContainerSpecs(spec *corev1.PodSpec) []ContainerSpec {
 	add := func(cs []corev1.Container, init bool) {
 		for i := range cs {
 			c := ContainerSpec{Name: cs[i].Name, Init: init, Image: cs[i].Image, MemoryLimit: -1}
-			if len(cs[i].Command) > 0 {
-				c.Executable = cs[i].Command[0]
-			}
+			c.Executable = Executable(cs[i].Command)
 			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
 				c.MemoryLimit = q.Value()
 			}
@@ -784,17 +843,19 @@ func (s *Summary) Container(name string) (ContainerSpec, bool) {
 
 // ownedPods keeps the pods whose controller is this Job (by UID, so pods of
 // a deleted Job of the same name are not mixed in).
-func ownedPods(j *batchv1.Job, pods []*corev1.Pod) []*corev1.Pod {
-	out := pods[:0:0]
-	for _, p := range pods {
-		if p == nil {
-			continue
-		}
-		if ref := controllerRef(p.OwnerReferences); ref != nil && ref.UID == j.UID {
-			out = append(out, p)
+func ownedPods(j *batchv1.Job, pods iter.Seq[*corev1.Pod]) iter.Seq[*corev1.Pod] {
+	return func(yield func(*corev1.Pod) bool) {
+		for p := range pods {
+			if p == nil {
+				continue
+			}
+			if ref := controllerRef(p.OwnerReferences); ref != nil && ref.UID == j.UID {
+				if !yield(p) {
+					return
+				}
+			}
 		}
 	}
-	return out
 }
 
 func controllerRef(refs []metav1OwnerReference) *metav1OwnerReference {

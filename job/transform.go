@@ -101,7 +101,9 @@ func stripMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 		CreationTimestamp: m.CreationTimestamp,
 		DeletionTimestamp: m.DeletionTimestamp,
 	}
-	if ref := controllerRef(m.OwnerReferences); ref != nil {
+	// A Job's owner matters only as its CronJob (CronJobOwner); a pod's
+	// as its Job, matched by UID.
+	if ref := controllerRef(m.OwnerReferences); ref != nil && (ref.Kind == "Job" || isCronJobOwner(m.OwnerReferences)) {
 		out.OwnerReferences = []metav1.OwnerReference{{
 			APIVersion: ref.APIVersion, Kind: ref.Kind, Name: ref.Name, UID: ref.UID, Controller: ref.Controller,
 		}}
@@ -110,8 +112,9 @@ func stripMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
 }
 
 // stripContainers keeps name, image and restart policy; for the Job's
-// template also the memory request and limit and the executable (the first
-// word of command, which exit code 127 is about). Never env or args.
+// template also the memory request and limit and the executable (the
+// program of command, which exit code 127 is about: Executable). Never env,
+// args or the rest of the command.
 func stripContainers(cs []corev1.Container, template bool) []corev1.Container {
 	if len(cs) == 0 {
 		return nil
@@ -123,8 +126,8 @@ func stripContainers(cs []corev1.Container, template bool) []corev1.Container {
 		if !template {
 			continue
 		}
-		if len(c.Command) > 0 {
-			out[i].Command = []string{c.Command[0]}
+		if exe := Executable(c.Command); exe != "" {
+			out[i].Command = []string{exe}
 		}
 		out[i].Resources.Limits = memoryOnly(c.Resources.Limits)
 		out[i].Resources.Requests = memoryOnly(c.Resources.Requests)

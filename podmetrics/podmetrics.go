@@ -38,7 +38,8 @@ type Config struct {
 	Namespaces []string // empty: all
 	Interval   time.Duration
 	// Owns tells whether this replica reports the Job "namespace/name"
-	// (sharding); nil means every Job.
+	// (every filter of the Jobs: namespaces, selector, shard); nil means
+	// every Job.
 	Owns   func(jobKey string) bool
 	Logger *slog.Logger
 	// Up reports whether the last poll succeeded.

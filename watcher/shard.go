@@ -34,12 +34,17 @@ func (s Shard) Enabled() bool { return s.Total > 1 }
 
 // Owns tells whether the Job "namespace/name" belongs to this shard.
 func (s Shard) Owns(jobKey string) bool {
+	return !s.Enabled() || s.Of(jobKey) == s.Index
+}
+
+// Of is the shard the Job "namespace/name" belongs to (0 without sharding).
+func (s Shard) Of(jobKey string) int {
 	if !s.Enabled() {
-		return true
+		return 0
 	}
 	h := fnv.New64a()
 	h.Write([]byte(shardGroup(jobKey)))
-	return h.Sum64()%uint64(s.Total) == uint64(s.Index)
+	return int(h.Sum64() % uint64(s.Total))
 }
 
 // cronRunDigits is the shortest run suffix a CronJob's Job name carries.

@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -493,6 +495,13 @@ func (w *Watcher) eventsSynced() bool {
 	return true
 }
 
+// JobsSynced tells whether the initial list of Jobs is in the caches:
+// from then on Tracks answers for every Job.
+func (w *Watcher) JobsSynced() bool {
+	jobs, _ := w.synced()
+	return jobs
+}
+
 func (w *Watcher) synced() (jobs, pods bool) {
 	jobs, pods = true, true
 	for _, s := range w.scopes {
@@ -545,6 +554,7 @@ func (w *Watcher) sync(key string) {
 	s, ok := w.Summary(key)
 	if !ok {
 		w.jobs.Delete(key)
+		w.crons.Forget(key)
 		return
 	}
 	w.jobs.Update(key, &s)
@@ -555,10 +565,11 @@ func (w *Watcher) sync(key string) {
 }
 
 // Summary computes the current summary of the Job "namespace/name" from the
-// caches, as of now.
+// caches, as of now; false for a Job this replica does not track (absent,
+// or another shard's, of which the cache keeps a skeleton only).
 func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	sc := w.scopeFor(key)
-	if sc == nil {
+	if sc == nil || !w.cfg.Shard.Owns(key) {
 		return job.Summary{}, false
 	}
 	obj, exists, err := sc.jobs.GetIndexer().GetByKey(key)
@@ -571,12 +582,14 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	}
 	j := rec.Job()
 	objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
-	pods := make([]*corev1.Pod, 0, len(objs))
-	// The cache holds compact records; Summarize reads pods, rebuilt here
-	// for the duration of one event.
-	for _, o := range objs {
-		if r, ok := o.(*job.PodRecord); ok {
-			pods = append(pods, r.Pod())
+	// The cache holds compact records; Summarize reads pods, each rebuilt
+	// as it asks for it and garbage after: a Job with 100,000 pods never
+	// has them all decoded at once.
+	pods := func(yield func(*corev1.Pod) bool) {
+		for _, o := range objs {
+			if r, ok := o.(*job.PodRecord); ok && !yield(r.Pod()) {
+				return
+			}
 		}
 	}
 	var events []*job.EventRecord
@@ -590,7 +603,7 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	}
 	opts := w.cfg.Summarize
 	opts.Now = time.Now()
-	return job.Summarize(j, pods, events, opts), true
+	return job.SummarizePods(j, pods, events, opts), true
 }
 
 // NewestRun returns the name of the newest Job (by creation) of CronJob
@@ -622,8 +635,76 @@ func (w *Watcher) NewestRun(namespace, cronjob string, failed bool) (string, boo
 	return best, best != ""
 }
 
+// Version identifies the state of the Job "namespace/name" and of its pods
+// and events in the caches, without decoding them: it changes whenever one
+// of them does (their resource versions), so a Summary computed at one
+// Version can be reused while the Version stays.
+func (w *Watcher) Version(key string) (string, bool) {
+	sc := w.scopeFor(key)
+	if sc == nil || !w.cfg.Shard.Owns(key) {
+		return "", false
+	}
+	obj, exists, err := sc.jobs.GetIndexer().GetByKey(key)
+	rec, ok := obj.(*job.JobRecord)
+	if err != nil || !exists || !ok {
+		return "", false
+	}
+	// An order-independent sum of the members' resource versions: the
+	// index hands them out in no fixed order.
+	var sum, n uint64
+	var buf []byte
+	add := func(rv []byte) {
+		h := fnv.New64a()
+		h.Write(rv)
+		sum += h.Sum64()
+		n++
+	}
+	pods, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
+	for _, o := range pods {
+		if r, ok := o.(*job.PodRecord); ok {
+			buf = r.AppendResourceVersion(buf[:0])
+			add(buf)
+		}
+	}
+	if sc.events != nil {
+		events, _ := sc.events.GetIndexer().ByIndex(eventJobIndex, key)
+		for _, o := range events {
+			if r, ok := o.(*job.EventRecord); ok {
+				add([]byte(r.ResourceVersion))
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s/%d/%x", rec.UID, rec.ResourceVersion, n, sum), true
+}
+
+// Tracks tells whether this replica reports the Job "namespace/name": it
+// is in the caches (its namespace watched, not excluded, its labels
+// matching --job.selector) and of this replica's shard. Whatever else
+// reports per Job (the pod metrics) asks this, so every filter applies to
+// it once.
+func (w *Watcher) Tracks(key string) bool {
+	sc := w.scopeFor(key)
+	if sc == nil || !w.cfg.Shard.Owns(key) {
+		return false
+	}
+	_, exists, err := sc.jobs.GetIndexer().GetByKey(key)
+	return err == nil && exists
+}
+
+// ShardOf tells which shard reports the Job "namespace/name", of how many,
+// and whether it is this replica's.
+func (w *Watcher) ShardOf(key string) (shard, total int, mine bool) {
+	return w.cfg.Shard.Of(key), w.cfg.Shard.Total, w.cfg.Shard.Owns(key)
+}
+
+// scopeFor is the scope that watches the Job "namespace/name"; nil for a
+// namespace not watched or excluded (the API server filters excluded
+// namespaces out already; this holds for whatever asks by key).
 func (w *Watcher) scopeFor(key string) *scope {
 	ns, _, _ := strings.Cut(key, "/")
+	if slices.Contains(w.cfg.ExcludeNamespaces, ns) {
+		return nil
+	}
 	for _, s := range w.scopes {
 		if s.namespace == metav1.NamespaceAll || s.namespace == ns {
 			return s

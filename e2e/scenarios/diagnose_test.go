@@ -17,6 +17,7 @@ import (
 // report is the part of `diagnose -o json` the test reads.
 type report struct {
 	Health   string `json:"health"`
+	CronJob  string `json:"cronjob"`
 	Reason   string `json:"reason"`
 	Attempts []struct {
 		ExitCode *int32 `json:"exitCode"`

@@ -419,7 +419,8 @@ func TestCronJobOwnedJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Delete the failed Job: its series go, the CronJob's memory stays.
+	// Delete the failed Job: its series go, the CronJob's memory stays
+	// while its other run is present.
 	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, bad.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 		t.Fatal(err)
 	}
@@ -428,6 +429,19 @@ func TestCronJobOwnedJobs(t *testing.T) {
 			return false, "kubejob_info of the deleted Job still there"
 		}
 		return checkCron(m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Delete the last run: the CronJob's series go with it (its state is
+	// bounded by the Jobs present).
+	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, ok.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
+		if m.Has("kubejob_cronjob_last_success_timestamp_seconds", cronSel) || m.Has("kubejob_cronjob_last_failure_timestamp_seconds", cronSel) {
+			return false, "the CronJob's series outlive its last Job"
+		}
+		return true, ""
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@
 // - the exporter itself (exporter.libsonnet): down, absent, a shard missing
 //   or unable to watch, so no silence is taken for health.
 //
-// The severity label and runbook_url are added here, in one pass: severity
+// The severity label and runbook_url are added here, in one pass (label
+// values in the query URL-escaped): severity
 // from _config.severity (per alert), runbook_url from
 // _config.runbookURLPattern (the exporter's live pages, with the Job or
 // CronJob in the query) or, for the exporter's own alerts,
@@ -28,8 +29,8 @@
   local cfg = $._config,
   local query(name) =
     if !cfg.runbookURLQuery then ''
-    else if std.startsWith(name, 'KubeCronJob') then '?namespace={{ $labels.namespace }}&cronjob={{ $labels.cronjob }}'
-    else '?namespace={{ $labels.namespace }}&job_name={{ $labels.job_name }}',
+    else if std.startsWith(name, 'KubeCronJob') then '?namespace={{ $labels.namespace | urlquery }}&cronjob={{ $labels.cronjob | urlquery }}'
+    else '?namespace={{ $labels.namespace | urlquery }}&job_name={{ $labels.job_name | urlquery }}',
   local runbooks(name) =
     if std.startsWith(name, 'KubeJobExporter') then { runbook_url: cfg.staticRunbookURLPattern % name }
     else { runbook_url: (cfg.runbookURLPattern % name) + query(name), runbook_static_url: cfg.staticRunbookURLPattern % name },

@@ -9,7 +9,7 @@
   local X = a.X,
   local byCluster = a.by([]),
   local rule(name, expr, summary, description, for_) = a.rule(name, expr, summary, description, for_, keepFiringFor=null),
-  local exporterNs = '{{ with $labels.namespace }}{{ . }}{{ else }}' + cfg.exporterNamespace + '{{ end }}',
+  local exporterNs = '{{ with $labels.namespace }}' + a.argOf('.') + '{{ else }}' + cfg.exporterNamespace + '{{ end }}',
 
   prometheusAlerts+:: {
     groups+: [{
@@ -21,7 +21,7 @@
           'KubeJobExporterDown',
           'up{%s} == 0' % X(),
           'kube-job-exporter {{ $labels.instance }} is not scraped successfully: the Jobs it watches are not being seen.',
-          'Its Job alerts cannot fire until it is back. Check its pod and logs (kubectl logs -n ' + exporterNs + ' {{ with $labels.pod }}pod/{{ . }}{{ else }}deployment/' + cfg.exporterDeployment + '{{ end }}) and the scrape error on the Prometheus targets page.',
+          'Its Job alerts cannot fire until it is back. Check its pod and logs (kubectl logs -n ' + exporterNs + ' {{ with $labels.pod }}pod/' + a.argOf('.') + '{{ else }}deployment/' + cfg.exporterDeployment + '{{ end }}) and the scrape error on the Prometheus targets page.',
           cfg.exporterDownFor,
         ),
         // No target up at all: not deployed, or the ServiceMonitor selects
@@ -66,7 +66,7 @@
             kubejob_exporter_watch_synced{%s} == 0
           ||| % [X(['resource!="events"']), X(['resource!="events"'])],
           'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
-          'Its kubejob_exporter_watch_errors_total says why: forbidden (RBAC: kubectl auth can-i watch {{ $labels.resource }} --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '), unauthorized (its token), unreachable (the API server or a NetworkPolicy); expired alone is normal.',
+          'Its kubejob_exporter_watch_errors_total says why: forbidden (RBAC: kubectl auth can-i watch ' + a.arg('resource') + ' --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '), unauthorized (its token), unreachable (the API server or a NetworkPolicy); expired alone is normal.',
           cfg.exporterWatchFailingFor,
         ),
       ],

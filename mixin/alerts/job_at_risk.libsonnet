@@ -98,7 +98,7 @@
             (%(ratio)g * max by (%(J)s) (kubejob_active_deadline_seconds{%(S)s}))
           ||| % { J: a.J, S: a.S(), ratio: cfg.deadlineRemainingRatio }))),
           a.jobRef + ' reaches its activeDeadlineSeconds in {{ $value | humanizeDuration }}.',
-          'Then Kubernetes stops all its pods and fails it (DeadlineExceeded), whatever retries remain. If the work legitimately needs longer, raise activeDeadlineSeconds of the running Job: kubectl patch job ' + a.job + ' -n ' + a.ns + ' --type=merge -p \'{"spec":{"activeDeadlineSeconds":N}}\'.',
+          'Then Kubernetes stops all its pods and fails it (DeadlineExceeded), whatever retries remain. If the work legitimately needs longer, raise activeDeadlineSeconds of the running Job: kubectl patch job ' + a.jobArg + ' -n ' + a.nsArg + ' --type=merge -p \'{"spec":{"activeDeadlineSeconds":N}}\'.',
         ),
         rule(
           'KubeJobIndexesFailing',

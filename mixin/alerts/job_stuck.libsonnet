@@ -46,13 +46,13 @@ local t = import '../lib/templates.libsonnet';
   local createCause = '{{ $cause := "" }}{{ with ' + t.query(cfg, 'topk(1, kubejob_pod_create_failure_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', ['$labels.namespace', '$labels.job_name']) + ' }}{{ $cause = (first .).Labels.cause }}{{ end }}',
   // The command that shows the cause.
   local createCommand =
-    '{{ if eq $cause "Quota" }}kubectl describe resourcequota -n ' + a.ns
-    + '{{ else if eq $cause "LimitRange" }}kubectl describe limitrange -n ' + a.ns
-    + '{{ else if eq $cause "PodSecurity" }}kubectl get namespace ' + a.ns + ' --show-labels'
+    '{{ if eq $cause "Quota" }}kubectl describe resourcequota -n ' + a.nsArg
+    + '{{ else if eq $cause "LimitRange" }}kubectl describe limitrange -n ' + a.nsArg
+    + '{{ else if eq $cause "PodSecurity" }}kubectl get namespace ' + a.nsArg + ' --show-labels'
     + '{{ else if eq $cause "AdmissionPolicy" }}kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings'
     + '{{ else if eq $cause "AdmissionWebhook" }}kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations'
-    + '{{ else if eq $cause "ServiceAccount" }}kubectl get serviceaccounts -n ' + a.ns
-    + '{{ else }}kubectl describe job ' + a.job + ' -n ' + a.ns + '{{ end }}',
+    + '{{ else if eq $cause "ServiceAccount" }}kubectl get serviceaccounts -n ' + a.nsArg
+    + '{{ else }}kubectl describe job ' + a.jobArg + ' -n ' + a.nsArg + '{{ end }}',
   local cannotCreatePods = rule(
     'KubeJobCannotCreatePods',
     a.withOwner(a.notSuspended(a.unfinished(a.existing(|||

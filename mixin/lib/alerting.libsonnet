@@ -88,4 +88,13 @@ function(cfg) {
   job:: '{{ $labels.job_name }}',
   cronjob:: '{{ $labels.cronjob }}',
   jobRef:: 'Job ' + self.ns + '/' + self.job,
+
+  // A value inside a suggested command (the value of `.` in a template,
+  // or of a label): only the characters a Kubernetes name can have, so
+  // that whatever a label holds cannot become shell syntax for whoever
+  // copies the command. A no-op for every name Kubernetes accepts.
+  argOf(value):: '{{ reReplaceAll "[^-a-z0-9.]" "" %s }}' % value,
+  arg(label):: self.argOf('$labels.' + label),
+  nsArg:: self.arg('namespace'),
+  jobArg:: self.arg('job_name'),
 }

@@ -78,7 +78,7 @@ func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
 }
 
 // Each alert's runbook_url leads to its own runbook: the exporter's live
-// page with the query parameters it fills the commands from, and a static
+// page with the query parameters it fills the commands from (URL-escaped), and a static
 // copy in the repository (runbook_static_url) for when the exporter cannot
 // be reached; the exporter's own alerts link the static copy only (the
 // exporter may be the one that is down).
@@ -118,9 +118,10 @@ func TestRunbookURLs(t *testing.T) {
 		if s == nil || !strings.HasSuffix(s[1], "/mixin/runbooks/"+name+".md") {
 			t.Errorf("%s: runbook_static_url %v, want the runbook in the repository", name, s)
 		}
-		want := "namespace={{ $labels.namespace }}&job_name={{ $labels.job_name }}"
+		// The label values URL-escaped: a label is not trusted to be a name.
+		want := "namespace={{ $labels.namespace | urlquery }}&job_name={{ $labels.job_name | urlquery }}"
 		if strings.HasPrefix(name, "KubeCronJob") {
-			want = "namespace={{ $labels.namespace }}&cronjob={{ $labels.cronjob }}"
+			want = "namespace={{ $labels.namespace | urlquery }}&cronjob={{ $labels.cronjob | urlquery }}"
 		}
 		if query != want {
 			t.Errorf("%s: query %q, want %q", name, query, want)
