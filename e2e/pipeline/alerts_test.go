@@ -52,7 +52,10 @@ var pageCases = []pageCase{
 		name: "OOMKilled", ns: "p01-oom", alert: "KubeJobBackoffLimitExceeded",
 		labels: map[string]string{"job_name": "oom", "reason": "BackoffLimitExceeded", "severity": "warning"},
 		run: func(e *env) time.Time {
-			job := e.newJob("oom", "oom")
+			// Each pod runs 3s before its OOM kill, so the Job runs for
+			// several scrapes and its at-risk alerts fire before the
+			// terminal one holds them back (inhibits).
+			job := e.newJob("oom", "run=3s oom")
 			job.Spec.BackoffLimit = ptr(int32(2))
 			job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
 			e.create(job)
