@@ -205,7 +205,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 
 	denyPodWatch.Store(true)
 	waitFor(t, "the denial to be reported", func() bool { return exp.Self.Ready() != nil })
-	if err := exp.Self.Ready(); !strings.Contains(err.Error(), "RBAC denies: watch pods cluster-wide") {
+	if err := exp.Self.Ready(); !strings.Contains(err.Error(), "forbidden, RBAC denies: watch pods cluster-wide") {
 		t.Errorf("readiness error %q does not name the denied permission", err)
 	}
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 0 {

@@ -272,7 +272,7 @@ func (m *SelfMetrics) ready(brief bool) error {
 	var problems []string
 	for _, r := range m.required {
 		if d := m.denied[r]; len(d) > 0 {
-			problems = append(problems, "RBAC denies: "+strings.Join(d, "; "))
+			problems = append(problems, "forbidden, RBAC denies: "+strings.Join(d, "; "))
 		}
 		if e, down := m.errs[r]; down {
 			if brief {
