@@ -1,6 +1,7 @@
 // Package harness runs a real Kubernetes control plane for Jobs in one
 // process: embedded etcd, the kube-apiserver of the Kubernetes integration
-// tests, the real Job controller, and a pod driver that plays the kubelet.
+// tests, the real Job and CronJob controllers (and, as an option, the
+// garbage collector), and a pod driver that plays the kubelet.
 //
 // It is meant to be shared by every test that needs a real API server: the
 // e2e scenarios, `make demo`, and later pipeline, RBAC, scale and outage tests.
@@ -81,6 +82,17 @@ type Options struct {
 	// PodDriver tunes the pod driver's timings.
 	PodDriver DriverOptions
 
+	// NoCronJobController leaves CronJobs alone. By default the real
+	// CronJob controller runs (see cronjobcontroller.go); tests that own a CronJob's
+	// runs use a suspended CronJob (SuspendedCronJob, RunOf).
+	NoCronJobController bool
+
+	// GarbageCollector runs the real garbage collector (see gc.go): owner
+	// references are honoured, e.g. a CronJob deleted with background
+	// propagation takes its Jobs along. Off by default; without it the pod
+	// driver only deletes the pods of deleted Jobs (PodDriver.NoOrphanGC).
+	GarbageCollector bool
+
 	// Progress, if set, gets one short line per startup step (for make demo).
 	Progress func(format string, args ...any)
 }
@@ -111,10 +123,11 @@ type Cluster struct {
 // one Cluster may run at a time.
 var running sync.Mutex
 
-// Start brings up etcd, kube-apiserver, the Job controller and (unless
-// NoPodDriver) the pod driver, and returns once the API server is healthy and
-// the controller's caches are synced. ctx bounds the startup only; the
-// cluster runs until Stop.
+// Start brings up etcd, kube-apiserver, the Job controller, the CronJob
+// controller (unless NoCronJobController), the garbage collector (with
+// GarbageCollector) and (unless NoPodDriver) the pod driver, and returns once
+// the API server is healthy and the controllers' caches are synced. ctx
+// bounds the startup only; the cluster runs until Stop.
 func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	if !running.TryLock() {
 		return nil, errors.New("harness: a Cluster is already running in this process")
@@ -188,6 +201,18 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 	progress("starting the Job controller (backoff %s, max %s)", opts.JobBackoff, opts.JobBackoffMax)
 	if err := c.startJobController(ctx, runCtx); err != nil {
 		return nil, fmt.Errorf("start job controller: %w", err)
+	}
+	if !opts.NoCronJobController {
+		progress("starting the CronJob controller")
+		if err := c.startCronJobController(ctx, runCtx); err != nil {
+			return nil, fmt.Errorf("start cronjob controller: %w", err)
+		}
+	}
+	if opts.GarbageCollector {
+		progress("starting the garbage collector")
+		if err := c.startGarbageCollector(ctx, runCtx); err != nil {
+			return nil, fmt.Errorf("start garbage collector: %w", err)
+		}
 	}
 	if !opts.NoPodDriver {
 		progress("starting the pod driver (kubelet stand-in)")
@@ -394,7 +419,7 @@ func (c *Cluster) JobBackoff() (initial, max time.Duration) {
 // EtcdURL is the embedded etcd's client URL.
 func (c *Cluster) EtcdURL() string { return c.etcdURL }
 
-// Stop stops the pod driver, the Job controller, kube-apiserver and etcd, and
+// Stop stops the pod driver, the controllers, kube-apiserver and etcd, and
 // removes the work directory if Start created it. It is idempotent.
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() {

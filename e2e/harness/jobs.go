@@ -28,9 +28,14 @@ func OutcomeJob(namespace, name, outcome string) *batchv1.Job {
 	}
 }
 
-// SuspendedCronJob is a CronJob the tests own the runs of: no CronJob
-// controller runs in the harness, and suspend keeps a real one from
-// starting any. Tests create its Jobs themselves with RunOf.
+// SuspendedCronJob is a CronJob the tests own the runs of: suspend keeps the
+// harness's CronJob controller from starting any. Tests create its Jobs
+// themselves with RunOf. The controller still syncs it when a run changes:
+// it sets status.lastSuccessfulTime from the runs that completed, records an
+// UnexpectedJob event for an unfinished run it did not create (it does not
+// adopt it into status.active), and deletes the oldest finished runs beyond
+// successfulJobsHistoryLimit/failedJobsHistoryLimit (API defaults 3 and 1):
+// set them higher on the returned object to keep more runs.
 func SuspendedCronJob(namespace, name, schedule string, template batchv1.JobSpec) *batchv1.CronJob {
 	suspend := true
 	return &batchv1.CronJob{

@@ -14,7 +14,7 @@ import (
 
 // WatchedResources are the resources the exporter watches by default, the
 // values of the resource label of its kubejob_exporter_watch_* series.
-var WatchedResources = []string{"jobs", "pods", "events"}
+var WatchedResources = []string{"jobs", "pods", "events", "cronjobs"}
 
 // Labels selects series: every given label must have the given value
 // ("" matches a missing or empty label, as in PromQL).
