@@ -18,6 +18,7 @@ import (
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
@@ -37,9 +38,15 @@ type Config struct {
 	StartTimeout time.Duration
 	// Events watches the Job controller's FailedCreate events
 	// (--watch.events).
-	Events     bool
-	Collectors collectors.Options
-	Shard      watcher.Shard
+	Events bool
+	// CronJobs watches the CronJob objects (--watch.cronjobs).
+	CronJobs bool
+	// MissedGrace is how late a CronJob's run may start before the runbook
+	// pages call it missed (--cronjob.missed-grace); 0 means
+	// diagnose.DefaultMissedGrace.
+	MissedGrace time.Duration
+	Collectors  collectors.Options
+	Shard       watcher.Shard
 	// PermissionCheckInterval: how often to ask RBAC whether the watches
 	// are still allowed (0: never; --kube.permission-check-interval).
 	PermissionCheckInterval time.Duration
@@ -111,6 +118,7 @@ func (cfg Config) WatchConfig() watcher.Config {
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
 		Events:            cfg.Events,
+		CronJobs:          cfg.CronJobs,
 		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
 			// The summary keeps at least the index series the collectors show.
 			MaxIndexFailures: max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures)},
@@ -219,7 +227,10 @@ func (e *Exporter) Handler() (http.Handler, error) {
 				return diagnose.FetchEvents(ctx, e.cfg.Client, s.Namespace, s.Name, s.UID, diagnose.EventPods(s))
 			}).read
 		}
-		rb, err := newRunbookHandler(e.cfg.Runbooks, e.Watcher, events)
+		rb, err := newRunbookHandler(e.cfg.Runbooks, pageSource{e.Watcher, e.Crons}, events)
+		if e.cfg.MissedGrace > 0 {
+			rb.missedGrace = e.cfg.MissedGrace
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -239,4 +250,15 @@ func (e *Exporter) Handler() (http.Handler, error) {
 	}
 	mux.Handle("/", landing)
 	return mux, nil
+}
+
+// pageSource is what the runbook pages read: the Jobs from the watcher's
+// caches, the CronJobs as reported.
+type pageSource struct {
+	*watcher.Watcher
+	crons *collectors.CronJobs
+}
+
+func (p pageSource) CronJob(key string) (cronjob.Summary, bool) {
+	return p.crons.Summary(key, time.Now())
 }

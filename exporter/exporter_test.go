@@ -37,6 +37,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 		Backoff:      job.DefaultBackoff,
 		StartTimeout: job.DefaultStartTimeout,
 		Events:       true,
+		CronJobs:     true,
 		Collectors:   collectors.Options{MaxIndexSeries: 50},
 		PodMetrics:   fixture.PodMetricsClient(),
 		Runbooks:     os.DirFS("testdata/runbooks"),
@@ -49,8 +50,8 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "caches synced, all events processed, pod metrics read", func() bool {
-		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0
+	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
+		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0 && exp.Crons.Objects()
 	})
 	h, err := exp.Handler()
 	if err != nil {
@@ -209,31 +210,60 @@ func TestHealthAndLanding(t *testing.T) {
 }
 
 // TestDeletedJobSeriesDisappear deletes Jobs and checks their series go,
-// while the CronJob's memory of a deleted run stays as long as another of
-// its Jobs is present, and goes with the last one.
+// while the CronJob's series stay as long as the CronJob object does (its
+// memory of a deleted run, and the controller's last success), and go with
+// the object.
 func TestDeletedJobSeriesDisappear(t *testing.T) {
 	exp, srv := startFixture(t)
 	client := exp.cfg.Client
+	ctx := context.Background()
 	lastFailure := []byte(`kubejob_cronjob_last_failure_timestamp_seconds{namespace="batch",cronjob="nightly",reason="BackoffLimitExceeded"}`)
-	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "nightly-29000000", metav1DeleteOptions()); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"nightly-29000000", "nightly-28999999"} {
+		if err := client.BatchV1().Jobs("batch").Delete(ctx, name, metav1DeleteOptions()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the deleted Job's series to go", func() bool { return !exp.Jobs.Store.Has("batch/" + name) })
 	}
-	waitFor(t, "the deleted Job's series to go", func() bool { return !exp.Jobs.Store.Has("batch/nightly-29000000") })
 	_, body := get(t, srv.URL+"/metrics", nil)
 	if bytes.Contains(body, []byte(`job_name="nightly-29000000"`)) {
 		t.Error("series of the deleted Job still exposed")
 	}
 	if !bytes.Contains(body, lastFailure) {
-		t.Error("the CronJob's last failure was forgotten with its Job, while another run is present")
+		t.Error("the CronJob's last failure was forgotten with its runs, while the CronJob exists")
 	}
-	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "nightly-28999999", metav1DeleteOptions()); err != nil {
+	if err := client.BatchV1().CronJobs("batch").Delete(ctx, "nightly", metav1DeleteOptions()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the CronJob's series to go with its last Job", func() bool { return exp.Crons.Len() == 0 })
+	waitFor(t, "the CronJob's series to go with it", func() bool { return !exp.Crons.Store.Has("batch/nightly") })
 	_, body = get(t, srv.URL+"/metrics", nil)
 	if bytes.Contains(body, []byte(`cronjob="nightly"`)) {
-		t.Error("series of the CronJob without Jobs still exposed")
+		t.Error("series of the deleted CronJob still exposed")
 	}
+}
+
+// TestCronJobsFromRunsAlone: without the CronJob objects (not watched, or
+// denied) a CronJob is reported from its runs while one is present, and
+// goes with the last.
+func TestCronJobsFromRunsAlone(t *testing.T) {
+	client := fake.NewClientset(fixture.Cluster()...)
+	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "caches synced", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+	if !exp.Crons.Store.Has("batch/nightly") || exp.Crons.Store.Has("batch/hourly") {
+		t.Fatalf("CronJobs reported from runs: %v, want batch/nightly only (hourly has no run present)", exp.Crons.Store.Keys())
+	}
+	for _, name := range []string{"nightly-29000000", "nightly-28999999"} {
+		if err := client.BatchV1().Jobs("batch").Delete(ctx, name, metav1DeleteOptions()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the CronJob's series to go with its last Job", func() bool { return exp.Crons.Len() == 0 })
 }
 
 // TestRunbookShowsLiveEvidence: the runbook link of a page opens with that
@@ -257,28 +287,27 @@ func TestRunbookShowsLiveEvidence(t *testing.T) {
 	}
 }
 
-// TestRunbookShowsCronJobRun: a CronJob alert's page (namespace and
-// cronjob, no Job) shows the CronJob's newest failed run for
-// KubeCronJobLastRunFailed, its newest run otherwise, and says so when no
-// run is left.
-func TestRunbookShowsCronJobRun(t *testing.T) {
+// TestRunbookShowsCronJob: a CronJob alert's page (namespace and cronjob,
+// no Job) shows the CronJob: its schedule, its runs, the diagnosis of its
+// newest failed run; a CronJob whose run is held back says which run
+// holds it; an unknown one says so.
+func TestRunbookShowsCronJob(t *testing.T) {
 	_, srv := startFixture(t)
-	for _, tt := range []struct{ alert, cronjob string }{
-		{"KubeCronJobLastRunFailed", "nightly"},
-		{"KubeJobTest", "nightly"},
+	for cj, wants := range map[string][]string{
+		"nightly": {"This CronJob now", "CronJob batch/nightly: ", "Schedule:  0 12 * * *", "nightly-28999999", "Failed:    2026-11-01T12:00:40Z (BackoffLimitExceeded)",
+			"The newest failed run:", "Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"},
+		"hourly": {"CronJob batch/hourly: STUCK", "run hourly-29000000 is still active and concurrencyPolicy is Forbid"},
 	} {
-		_, body := get(t, srv.URL+"/runbooks/"+tt.alert+"?namespace=batch&cronjob="+tt.cronjob, nil)
-		want := map[string]string{"KubeCronJobLastRunFailed": "The newest failed run of CronJob nightly now: Job nightly-29000000",
-			"KubeJobTest": "The newest run of CronJob nightly now: Job nightly-29000000"}[tt.alert]
-		for _, w := range []string{want, "Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"} {
+		_, body := get(t, srv.URL+"/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob="+cj, nil)
+		for _, w := range wants {
 			if !strings.Contains(string(body), w) {
-				t.Errorf("%s: page lacks %q:\n%s", tt.alert, w, body)
+				t.Errorf("%s: page lacks %q:\n%s", cj, w, body)
 			}
 		}
 	}
 	_, body := get(t, srv.URL+"/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob=weekly", nil)
-	if !strings.Contains(string(body), "No failed run of CronJob <code>batch/weekly</code> is in the exporter's cache now") {
-		t.Errorf("CronJob without runs not explained:\n%s", body)
+	if !strings.Contains(string(body), "CronJob <code>batch/weekly</code> is not reported by this exporter now") {
+		t.Errorf("unknown CronJob not explained:\n%s", body)
 	}
 }
 

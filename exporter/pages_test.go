@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
@@ -63,7 +64,7 @@ func (s *recordSource) ShardOf(string) (int, int, bool) {
 	return s.shard, s.total, s.total <= 1 || s.shard == 0
 }
 
-func (s *recordSource) NewestRun(string, string, bool) (string, bool) { return "", false }
+func (s *recordSource) CronJob(string) (cronjob.Summary, bool) { return cronjob.Summary{}, false }
 
 // bigJob is a Job with n failed pods (OOMKilled), as compact records.
 func bigJob(t testing.TB, n int) *recordSource {

@@ -19,6 +19,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
@@ -32,13 +33,16 @@ import (
 // With namespace and job_name, the page opens with the live diagnosis of
 // that Job from the exporter's caches: the evidence next to the runbook,
 // with the events of the Job and its pods read for the request. With
-// namespace and cronjob instead, the diagnosis is of the CronJob's newest
-// run (its newest failed run on the page of KubeCronJobLastRunFailed).
+// namespace and cronjob instead, it opens with the CronJob's: whether it
+// runs on time, its runs, and the diagnosis of its newest failed run.
 type runbookHandler struct {
 	files     map[string][]byte // alert → Markdown
 	md        goldmark.Markdown
 	jobs      jobSource // nil: no evidence
 	summaries *summaryCache
+	// missedGrace: how late a CronJob's run may be before a page calls it
+	// missed.
+	missedGrace time.Duration
 	// events reads the events of a Job and its pods; nil shows none.
 	events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)
 }
@@ -53,14 +57,9 @@ type jobSource interface {
 	// ShardOf is the shard that reports the Job, of how many, and
 	// whether this replica is it.
 	ShardOf(key string) (shard, total int, mine bool)
-	// NewestRun is the name of the newest Job of the CronJob, or of its
-	// newest failed Job.
-	NewestRun(namespace, cronjob string, failed bool) (string, bool)
+	// CronJob is the CronJob "namespace/name" as the exporter reports it.
+	CronJob(key string) (cronjob.Summary, bool)
 }
-
-// failedRunAlert is the alert whose page shows a CronJob's newest failed
-// run rather than its newest run.
-const failedRunAlert = "KubeCronJobLastRunFailed"
 
 // eventsTimeout bounds the reading of events for a page: a slow API
 // server delays the page by this much at most, and the page says so.
@@ -122,7 +121,8 @@ func (r *eventReader) read(ctx context.Context, s job.Summary) ([]diagnose.Event
 }
 
 func newRunbookHandler(fsys fs.FS, jobs jobSource, events func(ctx context.Context, s job.Summary) ([]diagnose.Event, error)) (*runbookHandler, error) {
-	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), jobs: jobs, events: events}
+	h := &runbookHandler{files: map[string][]byte{}, md: goldmark.New(goldmark.WithExtensions(extension.GFM)), jobs: jobs, events: events,
+		missedGrace: diagnose.DefaultMissedGrace}
 	if jobs != nil {
 		h.summaries = newSummaryCache(jobs)
 	}
@@ -196,30 +196,19 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
-		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), name, r.URL.Query()), page)
+		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), r.URL.Query()), page)
 }
 
 // evidenceHTML renders the live diagnosis of the Job the query names (or
 // of the CronJob's run), or says why there is none. Names were validated
 // by ServeHTTP.
-func (h *runbookHandler) evidenceHTML(ctx context.Context, alert string, q url.Values) string {
+func (h *runbookHandler) evidenceHTML(ctx context.Context, q url.Values) string {
 	namespace, name, cronjob := q.Get("namespace"), q.Get("job_name"), q.Get("cronjob")
 	if h.jobs == nil || namespace == "" || (name == "" && cronjob == "") {
 		return ""
 	}
-	title := "This Job now"
 	if name == "" {
-		failed := alert == failedRunAlert
-		run, ok := h.jobs.NewestRun(namespace, cronjob, failed)
-		what := "run"
-		if failed {
-			what = "failed run"
-		}
-		if !ok {
-			return fmt.Sprintf("<div class=\"evidence\"><p>No %s of CronJob <code>%s/%s</code> is in the exporter's cache now: its Jobs were deleted (history limits, ttlSecondsAfterFinished), or are outside the namespaces and selector this exporter watches.</p></div>\n",
-				what, html.EscapeString(namespace), html.EscapeString(cronjob))
-		}
-		name, title = run, "The newest "+what+" of CronJob "+cronjob+" now: Job "+run
+		return h.cronJobHTML(ctx, namespace, cronjob)
 	}
 	key := namespace + "/" + name
 	if shard, total, mine := h.jobs.ShardOf(key); !mine {
@@ -234,20 +223,61 @@ func (h *runbookHandler) evidenceHTML(ctx context.Context, alert string, q url.V
 	// No run-time limit: the mixin's may differ per namespace or Job; the
 	// report says how long the Job has run, the alert whether too long.
 	report := diagnose.FromSummary(s, time.Now(), diagnose.Limits{})
-	if h.events != nil {
-		ctx, cancel := context.WithTimeout(ctx, eventsTimeout)
-		defer cancel()
-		var err error
-		if report.Events, err = h.events(ctx, s); err != nil {
-			report.EventsNote = "some events could not be read: " + err.Error()
+	h.addEvents(ctx, s, &report)
+	var text bytes.Buffer
+	if err := report.WriteText(&text); err != nil {
+		return ""
+	}
+	return evidenceDiv("This Job now", text.String())
+}
+
+// cronJobHTML renders the live diagnosis of a CronJob, with its newest
+// failed run's.
+func (h *runbookHandler) cronJobHTML(ctx context.Context, namespace, name string) string {
+	cs, ok := h.jobs.CronJob(namespace + "/" + name)
+	if !ok {
+		return fmt.Sprintf("<div class=\"evidence\"><p>CronJob <code>%s/%s</code> is not reported by this exporter now: it was deleted, is outside the namespaces it watches, or belongs to another shard (or, without permission to read CronJobs, none of its runs is present).</p></div>\n",
+			html.EscapeString(namespace), html.EscapeString(name))
+	}
+	var failed *job.Summary
+	var newest *cronjob.Run
+	for i := range cs.Runs {
+		if r := &cs.Runs[i]; r.Failed && (newest == nil || r.Finished.After(newest.Finished)) {
+			newest = r
 		}
+	}
+	if newest != nil {
+		if s, ok := h.summaries.get(namespace + "/" + newest.Name); ok {
+			failed = &s
+		}
+	}
+	report := diagnose.FromCronJob(cs, failed, time.Now(), h.missedGrace)
+	if report.NewestFailed != nil {
+		h.addEvents(ctx, *failed, report.NewestFailed)
 	}
 	var text bytes.Buffer
 	if err := report.WriteText(&text); err != nil {
 		return ""
 	}
+	return evidenceDiv("This CronJob now", text.String())
+}
+
+// addEvents reads the events of a Job and its pods into its report.
+func (h *runbookHandler) addEvents(ctx context.Context, s job.Summary, r *diagnose.Report) {
+	if h.events == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, eventsTimeout)
+	defer cancel()
+	var err error
+	if r.Events, err = h.events(ctx, s); err != nil {
+		r.EventsNote = "some events could not be read: " + err.Error()
+	}
+}
+
+func evidenceDiv(title, text string) string {
 	return fmt.Sprintf("<div class=\"evidence\"><h2>%s</h2><p>Live from the exporter's cache, %s:</p><pre>%s</pre></div>\n",
-		html.EscapeString(title), time.Now().UTC().Format(time.RFC3339), html.EscapeString(text.String()))
+		html.EscapeString(title), time.Now().UTC().Format(time.RFC3339), html.EscapeString(text))
 }
 
 func (h *runbookHandler) index(w http.ResponseWriter) {

@@ -116,7 +116,7 @@ func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[
 		Help: "Replicas the Jobs are split across (--total-shards); 1 when not sharded.",
 	})
 	totalShards.Set(float64(total))
-	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs with remembered runs.", []string{"resource"}, nil)
+	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs reported.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector("kubejob_exporter"),
 		collectors.NewGoCollector(),
@@ -192,7 +192,8 @@ func (m *SelfMetrics) ListWatchResult(resource, verb string, err error) {
 // optionalHint says, per optional resource, what the exporter does
 // without it and how to stop asking.
 var optionalHint = map[string]string{
-	watcher.ResourceEvents: "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or set --watch.events=false)",
+	watcher.ResourceEvents:   "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or set --watch.events=false)",
+	watcher.ResourceCronJobs: "serving everything else; the kubejob_cronjob_* series come from the CronJobs' runs alone, without schedules, so KubeCronJobMissedSchedule, KubeCronJobNotSucceeding and KubeCronJobRunOutlastsInterval cannot fire (grant list and watch on cronjobs, or set --watch.cronjobs=false)",
 }
 
 func (m *SelfMetrics) optional(resource string) bool { return !slices.Contains(m.required, resource) }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -17,18 +18,20 @@ const MaxCronJobNameLength = 52
 // references as they like (any apiVersion, kind and name), and the name
 // ends up in labels, alerts, links and suggested commands; so only a
 // controller reference to a batch/v1 CronJob with a name the API server
-// would accept for a CronJob counts. Anything else is no owner.
-func CronJobOwner(refs []metav1.OwnerReference) (string, bool) {
+// would accept for a CronJob counts. Anything else is no owner. (Whether
+// that CronJob exists, the exporter tells by its UID where it watches
+// CronJobs.)
+func CronJobOwner(refs []metav1.OwnerReference) (name string, uid types.UID, ok bool) {
 	ref := controllerRef(refs)
 	if ref == nil || ref.APIVersion != "batch/v1" || ref.Kind != "CronJob" ||
 		len(ref.Name) > MaxCronJobNameLength || len(validation.IsDNS1123Subdomain(ref.Name)) > 0 {
-		return "", false
+		return "", "", false
 	}
-	return ref.Name, true
+	return ref.Name, ref.UID, true
 }
 
 func isCronJobOwner(refs []metav1.OwnerReference) bool {
-	_, ok := CronJobOwner(refs)
+	_, _, ok := CronJobOwner(refs)
 	return ok
 }
 

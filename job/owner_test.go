@@ -35,7 +35,7 @@ func TestCronJobOwner(t *testing.T) {
 	} {
 		j := fixture.Job("batch", "run-1").Started(0).J
 		j.OwnerReferences = []metav1.OwnerReference{tt.ref}
-		name, ok := CronJobOwner(j.OwnerReferences)
+		name, _, ok := CronJobOwner(j.OwnerReferences)
 		if name != tt.want || ok != (tt.want != "") {
 			t.Errorf("%s: CronJobOwner = %q, %v; want %q", tt.what, name, ok, tt.want)
 		}

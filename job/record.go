@@ -691,17 +691,6 @@ func (r *JobRecord) templateSpec(tcs []templateContainer) []corev1.Container {
 }
 
 // Skeleton keeps only the Job's identity (see PodRecord.Skeleton).
-// FailedAt is when the Job failed for good (its Failed condition, Unix
-// nanoseconds like Created), and whether it did.
-func (r *JobRecord) FailedAt() (int64, bool) {
-	for _, c := range r.Conditions {
-		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-			return c.At, true
-		}
-	}
-	return 0, false
-}
-
 func (r *JobRecord) Skeleton() *JobRecord {
 	return &JobRecord{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion}
 }

@@ -53,10 +53,12 @@ const DefaultStartTimeout = 5 * time.Minute
 type Summary struct {
 	Namespace, Name string
 	UID             types.UID
+	Created         time.Time // the Job's creationTimestamp
 
-	OwnerKind, OwnerName string // the controlling CronJob (CronJobOwner), "" if none
-	CompletionMode       string // NonIndexed or Indexed
-	RestartPolicy        string // Never or OnFailure
+	OwnerKind, OwnerName string    // the controlling CronJob (CronJobOwner), "" if none
+	OwnerUID             types.UID // its UID
+	CompletionMode       string    // NonIndexed or Indexed
+	RestartPolicy        string    // Never or OnFailure
 	Suspended            bool
 
 	BackoffLimit *int32
@@ -190,9 +192,9 @@ func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRe
 	if j == nil {
 		return Summary{}
 	}
-	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID}
-	if name, ok := CronJobOwner(j.OwnerReferences); ok {
-		s.OwnerKind, s.OwnerName = "CronJob", name
+	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID, Created: j.CreationTimestamp.Time}
+	if name, uid, ok := CronJobOwner(j.OwnerReferences); ok {
+		s.OwnerKind, s.OwnerName, s.OwnerUID = "CronJob", name, uid
 	}
 	spec := &j.Spec
 	s.CompletionMode = string(batchv1.NonIndexedCompletion)

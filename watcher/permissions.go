@@ -66,6 +66,11 @@ func (w *Watcher) checkPermissions(ctx context.Context) {
 	}
 	for resource, d := range denied {
 		w.cfg.Recorder.Permissions(resource, d)
+		if resource == ResourceCronJobs && len(d) > 0 {
+			// An open watch outlives a revoked permission; the watch's
+			// next success clears this.
+			w.cronJobsDown.Store(true)
+		}
 	}
 }
 

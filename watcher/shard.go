@@ -38,12 +38,20 @@ func (s Shard) Owns(jobKey string) bool {
 }
 
 // Of is the shard the Job "namespace/name" belongs to (0 without sharding).
-func (s Shard) Of(jobKey string) int {
+func (s Shard) Of(jobKey string) int { return s.ofGroup(shardGroup(jobKey)) }
+
+// OwnsGroup tells whether the CronJob "namespace/name" belongs to this
+// shard: the shard of all its runs.
+func (s Shard) OwnsGroup(cronJobKey string) bool {
+	return !s.Enabled() || s.ofGroup(cronJobKey) == s.Index
+}
+
+func (s Shard) ofGroup(group string) int {
 	if !s.Enabled() {
 		return 0
 	}
 	h := fnv.New64a()
-	h.Write([]byte(shardGroup(jobKey)))
+	h.Write([]byte(group))
 	return int(h.Sum64() % uint64(s.Total))
 }
 

@@ -30,15 +30,17 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
 // Resources watched, the values of the resource label of the exporter's own
 // metrics.
 const (
-	ResourceJobs   = "jobs"
-	ResourcePods   = "pods"
-	ResourceEvents = "events"
+	ResourceJobs     = "jobs"
+	ResourcePods     = "pods"
+	ResourceEvents   = "events"
+	ResourceCronJobs = "cronjobs"
 )
 
 // Recorder receives the watch health and activity, for the exporter's own
@@ -70,6 +72,10 @@ type Config struct {
 	// for them, so a cluster that denies the permission still gets every
 	// other metric.
 	Events bool
+	// CronJobs watches the CronJob objects: schedules, the controller's
+	// status, and which CronJobs exist. Optional like Events: without the
+	// permission the per-CronJob series come from the runs alone.
+	CronJobs bool
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
 	// Shard selects this replica's part of the Jobs (zero value: all).
@@ -97,9 +103,10 @@ type scope struct {
 	jobs      cache.SharedIndexInformer
 	pods      cache.SharedIndexInformer
 	events    cache.SharedIndexInformer // nil unless Config.Events
+	cronJobs  cache.SharedIndexInformer // nil unless Config.CronJobs
 	// handlers are the event handler registrations: synced once the
 	// initial list has reached the handlers, not just the cache.
-	jobsHandler, podsHandler, eventsHandler cache.ResourceEventHandlerRegistration
+	jobsHandler, podsHandler, eventsHandler, cronJobsHandler cache.ResourceEventHandlerRegistration
 }
 
 // Watcher watches Jobs and Pods and keeps the metrics up to date.
@@ -115,6 +122,9 @@ type Watcher struct {
 
 	pods   atomic.Int64 // pods in the caches
 	events atomic.Int64 // FailedCreate events in the caches
+	// cronJobsDown is set while the CronJob list or watch fails, or RBAC
+	// denies it: the per-CronJob series then fall back to the runs.
+	cronJobsDown atomic.Bool
 
 	mu       sync.Mutex
 	pending  map[string]time.Time // key → time of its oldest unprocessed event
@@ -129,11 +139,14 @@ func (cfg Config) resources() []apiResource {
 	if cfg.Events {
 		rs = append(rs, apiResource{ResourceEvents, ""})
 	}
+	if cfg.CronJobs {
+		rs = append(rs, apiResource{ResourceCronJobs, "batch"})
+	}
 	return rs
 }
 
-// Resources are the resources watched: jobs, pods and, with Events,
-// events.
+// Resources are the resources watched: jobs, pods and, with Events and
+// CronJobs, events and cronjobs.
 func (cfg Config) Resources() []string {
 	var out []string
 	for _, r := range cfg.resources() {
@@ -261,6 +274,21 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			DeleteFunc: func(obj any) { w.events.Add(-1); w.enqueueEventJob(obj) },
 		}, &s.eventsHandler})
 	}
+	if w.cfg.CronJobs {
+		cronJobsLW := w.listWatch(ResourceCronJobs, func(o *metav1.ListOptions) {
+			o.FieldSelector = fieldSel
+		}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return client.BatchV1().CronJobs(ns).List(ctx, o)
+		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return client.BatchV1().CronJobs(ns).Watch(ctx, o)
+		})
+		s.cronJobs = cache.NewSharedIndexInformer(cronJobsLW, &batchv1.CronJob{}, 0, cache.Indexers{})
+		informers = append(informers, informer{s.cronJobs, cronjob.Transform, ResourceCronJobs, cache.ResourceEventHandlerFuncs{
+			AddFunc:    w.setCronJob,
+			UpdateFunc: func(_, obj any) { w.setCronJob(obj) },
+			DeleteFunc: w.deleteCronJob,
+		}, &s.cronJobsHandler})
+	}
 	for _, inf := range informers {
 		if err := inf.informer.SetTransform(inf.transform); err != nil {
 			return nil, err
@@ -318,21 +346,49 @@ func (w *Watcher) listWatch(resource string, tweak func(*metav1.ListOptions),
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			tweak(&o)
 			obj, err := list(ctx, o)
-			w.cfg.Recorder.ListWatchResult(resource, "list", err)
+			w.result(resource, "list", err)
 			return obj, markRecorded(err)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			tweak(&o)
 			wi, err := watchFn(ctx, o)
 			if err != nil {
-				w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+				w.result(resource, "watch", err)
 				return nil, markRecorded(err)
 			}
 			// A watch that opened is not yet a working watch: see
 			// observedWatch.
-			return newObservedWatch(wi, func(err error) { w.cfg.Recorder.ListWatchResult(resource, "watch", err) }), nil
+			return newObservedWatch(wi, func(err error) { w.result(resource, "watch", err) }), nil
 		},
 	}, w.cfg.Client)
+}
+
+// result reports a list or watch outcome to the Recorder, and keeps the
+// CronJob watch's own health: an expired watch is a normal re-list, any
+// other error means the CronJob objects cannot be trusted to be complete.
+func (w *Watcher) result(resource, verb string, err error) {
+	w.cfg.Recorder.ListWatchResult(resource, verb, err)
+	if resource == ResourceCronJobs && (err == nil || ClassifyError(err) != ErrExpired) {
+		w.cronJobsDown.Store(err != nil)
+	}
+}
+
+// setCronJob and deleteCronJob are the CronJob informer's handlers: a
+// CronJob's series follow its object directly (no queue: rendering one is
+// cheap).
+func (w *Watcher) setCronJob(obj any) {
+	if r, ok := obj.(*cronjob.Record); ok && w.cfg.Shard.OwnsGroup(r.Key()) {
+		w.crons.SetCronJob(r)
+	}
+}
+
+func (w *Watcher) deleteCronJob(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if r, ok := obj.(*cronjob.Record); ok {
+		w.crons.DeleteCronJob(r.Key())
+	}
 }
 
 // recordedError marks an error the Recorder has already seen, so the
@@ -426,8 +482,14 @@ func (w *Watcher) Run(ctx context.Context) {
 		if s.events != nil {
 			go s.events.RunWithContext(ctx)
 		}
+		if s.cronJobs != nil {
+			go s.cronJobs.RunWithContext(ctx)
+		}
 	}
 	go w.reportSync(ctx)
+	if w.cfg.CronJobs {
+		go w.followCronJobWatch(ctx)
+	}
 	var checks sync.WaitGroup
 	if w.cfg.PermissionCheckInterval > 0 {
 		checks.Add(1)
@@ -484,6 +546,34 @@ func (w *Watcher) reportSync(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// followCronJobWatch tells the CronJob series whether the CronJob objects
+// can be relied on (listed, watched, allowed), and the Recorder whether
+// they synced: until they are, and whenever they fail, the series come
+// from the runs alone.
+func (w *Watcher) followCronJobWatch(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		synced := w.cronJobsSynced()
+		w.cfg.Recorder.Synced(ResourceCronJobs, synced)
+		w.crons.WatchObjects(synced && !w.cronJobsDown.Load())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Watcher) cronJobsSynced() bool {
+	for _, s := range w.scopes {
+		if s.cronJobs != nil && !(s.cronJobs.HasSynced() && s.cronJobsHandler.HasSynced()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *Watcher) eventsSynced() bool {
@@ -604,35 +694,6 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	opts := w.cfg.Summarize
 	opts.Now = time.Now()
 	return job.SummarizePods(j, pods, events, opts), true
-}
-
-// NewestRun returns the name of the newest Job (by creation) of CronJob
-// namespace/cronjob in the caches, or with failed of its newest failed Job
-// (by the time it failed). It walks the cached Jobs: for the runbook pages,
-// which people open, not for every event.
-func (w *Watcher) NewestRun(namespace, cronjob string, failed bool) (string, bool) {
-	sc := w.scopeFor(namespace + "/")
-	if sc == nil {
-		return "", false
-	}
-	var best string
-	var bestAt int64
-	for _, o := range sc.jobs.GetIndexer().List() {
-		r, ok := o.(*job.JobRecord)
-		if !ok || r.Namespace != namespace || r.Owner.Kind != "CronJob" || r.Owner.Name != cronjob {
-			continue
-		}
-		at := r.Created
-		if failed {
-			if at, ok = r.FailedAt(); !ok {
-				continue
-			}
-		}
-		if best == "" || at > bestAt || (at == bestAt && r.Name > best) {
-			best, bestAt = r.Name, at
-		}
-	}
-	return best, best != ""
 }
 
 // Version identifies the state of the Job "namespace/name" and of its pods

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -23,18 +24,18 @@ type diagnoseCommand struct {
 }
 
 func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
-	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck, 3 failed, 1 error.")
+	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next; or, for cronjob/NAME, whether a CronJob runs on time and how its runs ended. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck (a CronJob: a run missed), 3 failed (a CronJob: its newest run failed), 1 error.")
 	return &diagnoseCommand{
 		namespace: c.Flag("namespace", "Namespace of the Job.").Short('n').Default("default").String(),
 		output:    c.Flag("output", "Output format: text or json.").Short('o').Default("text").Enum("text", "json"),
 		timeout:   c.Flag("timeout", "How long to wait for the API server.").Default("15s").Duration(),
 		logs:      c.Flag("logs", "Last lines of each failing container's log to print (needs get on pods/log); 0 prints none.").Default(fmt.Sprint(diagnose.DefaultLogLines)).Int64(),
 		runTime:   c.Flag("run-time-limit", "A Job running longer than this without any other problem is reported stuck (the mixin's KubeJobRunningTooLong default); 0 never.").Default(diagnose.DefaultLimits.RunTime.String()).Duration(),
-		job:       c.Arg("job", "Name of the Job.").Required().String(),
+		job:       c.Arg("job", "Name of the Job (or job/NAME), or cronjob/NAME for a CronJob.").Required().String(),
 	}
 }
 
-func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFlags, startTimeout time.Duration, stdout, stderr io.Writer) int {
+func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFlags, startTimeout, missedGrace time.Duration, stdout, stderr io.Writer) int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "kube-job-exporter diagnose: "+format+"\n", args...)
 		return 1
@@ -58,7 +59,25 @@ func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFl
 		return fail("%v", err)
 	}
 	now := time.Now()
-	ev, err := diagnose.Fetch(ctx, clients.Kubernetes, *c.namespace, *c.job, job.Options{Backoff: bo, StartTimeout: startTimeout, Now: now})
+	opts := job.Options{Backoff: bo, StartTimeout: startTimeout, Now: now}
+	name := strings.TrimPrefix(*c.job, "job/")
+	if cj, ok := strings.CutPrefix(name, "cronjob/"); ok {
+		s, failed, err := diagnose.FetchCronJob(ctx, clients.Kubernetes, *c.namespace, cj, opts)
+		if err != nil {
+			return fail("%v", err)
+		}
+		r := diagnose.FromCronJob(s, failed, now, missedGrace)
+		if *c.output == "json" {
+			err = r.WriteJSON(stdout)
+		} else {
+			err = r.WriteText(stdout)
+		}
+		if err != nil {
+			return fail("%v", err)
+		}
+		return r.Health.ExitCode()
+	}
+	ev, err := diagnose.Fetch(ctx, clients.Kubernetes, *c.namespace, name, opts)
 	if err != nil {
 		return fail("%v", err)
 	}

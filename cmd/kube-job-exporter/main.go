@@ -26,6 +26,7 @@ import (
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/memlimit"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		jobSelector   = app.Flag("job.selector", "Label selector limiting the Jobs watched, e.g. team=data.").String()
 		backoff       backoffFlags
 		startTimeout  = app.Flag("pods.start-timeout", "How long a pod may stay Pending in a normal start (ContainerCreating, PodInitializing, not yet scheduled) before kubejob_pods_waiting counts it as stuck.").Default(job.DefaultStartTimeout.String()).Duration()
+		watchCronJobs = app.Flag("watch.cronjobs", "Watch the CronJob objects: schedules, next and missed runs, the controller's last success, and which CronJobs exist (a CronJob's series go with it). Needs list/watch on cronjobs; without it the CronJob series come from the runs alone.").Default("true").Bool()
+		missedGrace   = app.Flag("cronjob.missed-grace", "How late a CronJob's run may start before the runbook pages and diagnose cronjob/NAME call it missed (the mixin's cronJobMissedScheduleGraceSeconds).").Default(diagnose.DefaultMissedGrace.String()).Duration()
 		watchEvents   = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
 		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first): 1 or more (0 is refused: it would lift the bound).").Default("50").Int()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
@@ -84,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if command != serveCmd.FullCommand() {
-		return diag.run(*kubeconfig, *kubeContext, &backoff, *startTimeout, stdout, stderr)
+		return diag.run(*kubeconfig, *kubeContext, &backoff, *startTimeout, *missedGrace, stdout, stderr)
 	}
 	logger := promslog.New(logConfig)
 	fail := func(msg string, err error) int {
@@ -101,6 +104,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// 0 is what the collector takes for "no bound": an unbounded
 		// series count per Job is what the flag exists to prevent.
 		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be at least 1, got %d: 0 would lift the bound (to see every failing index, set it to the largest .spec.completions of your Indexed Jobs)", *maxIndexes))
+	}
+	if *missedGrace < 0 {
+		return fail("invalid flag", fmt.Errorf("--cronjob.missed-grace must be >= 0, got %s", *missedGrace))
 	}
 	if *maxPages < 1 {
 		return fail("invalid flag", fmt.Errorf("--web.max-page-requests must be at least 1, got %d", *maxPages))
@@ -124,6 +130,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		JobSelector:             *jobSelector,
 		StartTimeout:            *startTimeout,
 		Events:                  *watchEvents,
+		CronJobs:                *watchCronJobs,
+		MissedGrace:             *missedGrace,
 		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
 		TelemetryPath:           *telemetryPath,
 		MaxRequests:             *maxRequests,
