@@ -70,7 +70,9 @@
       KubeJobRunningTooLong: 'warning',
       // A CronJob's runs fail or do not succeed.
       KubeCronJobLastRunFailed: 'warning',
+      KubeCronJobMissedSchedule: 'warning',
       KubeCronJobNotSucceeding: 'warning',
+      KubeCronJobRunOutlastsInterval: 'warning',
       // The exporter cannot see the cluster.
       KubeJobExporterDown: 'critical',
       KubeJobExporterAbsent: 'critical',
@@ -142,10 +144,17 @@
     memoryNearLimitRatio: 0.9,
     memoryNearLimitFor: '5m',
 
-    // A CronJob that succeeded before but has not for this long (while its
-    // last run did not fail, which KubeCronJobLastRunFailed reports).
-    // Keep it above the longest schedule interval of your CronJobs.
-    cronJobNotSucceededSeconds: 26 * 3600,
+    // CronJobs (the alerts that read the schedule need the exporter to
+    // watch CronJob objects, --watch.cronjobs and list/watch on cronjobs).
+    // A run is missed when it has not started this long after it was due
+    // (the controller starts runs within seconds; a failover of
+    // kube-controller-manager can take a minute or two).
+    cronJobMissedScheduleGraceSeconds: 300,
+    // A CronJob is not succeeding when its last success (or its creation,
+    // if it never succeeded) is more than this many schedule intervals
+    // ago, and at least cronJobNotSucceedingMinSeconds.
+    cronJobNotSucceedingIntervals: 3,
+    cronJobNotSucceedingMinSeconds: 3600,
 
     // How long the exporter may be down or unable to watch before paging,
     // and how far back a cluster counts as having had an exporter (for

@@ -233,7 +233,7 @@ func TestManifests(t *testing.T) {
 // exporter's ServiceAccount.
 func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
-	allowed := map[string]bool{"batch/jobs": true, "/pods": true, "/events": true}
+	allowed := map[string]bool{"batch/jobs": true, "batch/cronjobs": true, "/pods": true, "/events": true}
 	for _, o := range ofKind(objs, "ClusterRole", "Role") {
 		var r rbacv1.ClusterRole
 		into(t, o, &r)
@@ -248,7 +248,7 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 			for _, g := range rule.APIGroups {
 				for _, res := range rule.Resources {
 					if !allowed[g+"/"+res] {
-						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, pods and events", o.GetKind(), o.GetName(), res, g)
+						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods and events", o.GetKind(), o.GetName(), res, g)
 					}
 					seen[g+"/"+res] = true
 				}

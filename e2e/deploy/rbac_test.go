@@ -299,7 +299,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	t.Cleanup(func() { applyBaseRBAC(t, a) })
 	kubeconfig := saKubeconfig(t)
 
-	t.Run("grants only list and watch on jobs, pods and events", func(t *testing.T) {
+	t.Run("grants only list and watch on jobs, cronjobs, pods and events", func(t *testing.T) {
 		for _, c := range []struct {
 			verb, group, res, sub, ns string
 			want                      bool
@@ -317,7 +317,10 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			{"list", "", "secrets", "", "", false},
 			{"get", "", "secrets", "", "default", false},
 			{"list", "", "configmaps", "", "", false},
-			{"list", "batch", "cronjobs", "", "", false},
+			{"list", "batch", "cronjobs", "", "", true},
+			{"watch", "batch", "cronjobs", "", "any-ns", true},
+			{"get", "batch", "cronjobs", "", "default", false},
+			{"patch", "batch", "cronjobs", "", "default", false},
 			{"list", "", "events", "", "any-ns", true},
 			{"watch", "", "events", "", "", true},
 			{"get", "", "events", "", "default", false},

@@ -164,8 +164,9 @@ var pageCases = []pageCase{
 		name: "CronJobRun", ns: "p08-cron", alert: "KubeCronJobLastRunFailed",
 		labels: map[string]string{"cronjob": "nightly", "severity": "warning"},
 		run: func(e *env) time.Time {
+			// Runs once a year (not now): the test creates its run itself.
 			cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx,
-				harness.SuspendedCronJob(e.ns, "nightly", "0 3 * * *", e.newJob("x", "exit=127").Spec), metav1.CreateOptions{})
+				harness.CronJob(e.ns, "nightly", "0 0 1 1 *", e.newJob("x", "exit=127").Spec), metav1.CreateOptions{})
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -177,7 +178,31 @@ var pageCases = []pageCase{
 		},
 		summary:       []string{"CronJob p08-cron/nightly: its last run failed at ", "and none succeeded since."},
 		runbookParams: map[string]string{"namespace": "p08-cron", "cronjob": "nightly"},
-		runbookSays:   []string{"The newest failed run of CronJob nightly now: Job nightly-29000001", "exit 127"},
+		runbookSays:   []string{"CronJob p08-cron/nightly: FAILED", "The newest failed run:", "nightly-29000001", "exit 127"},
+	},
+
+	{
+		name: "CronJobBlockedByHungRun", ns: "p14-forbid", alert: "KubeCronJobMissedSchedule",
+		labels: map[string]string{"cronjob": "blocked", "severity": "warning"},
+		run: func(e *env) time.Time {
+			cj := harness.CronJob(e.ns, "blocked", "* * * * *", e.newJob("x", "run=forever").Spec)
+			cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
+			if _, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, cj, metav1.CreateOptions{}); err != nil {
+				e.t.Fatal(err)
+			}
+			// The real CronJob controller starts the first run at the next
+			// minute and skips the one after while it runs.
+			if _, _, err := harness.WaitRuns(e.ctx, e.client, e.ns, "blocked", 1, 80*time.Second); err != nil {
+				e.t.Fatal(err)
+			}
+			if _, err := harness.WaitEvent(e.ctx, e.client, e.ns, "CronJob", "blocked", "JobAlreadyActive", 80*time.Second); err != nil {
+				e.t.Fatal(err)
+			}
+			return time.Now().Add(missedGrace)
+		},
+		summary:       []string{"CronJob p14-forbid/blocked: the run due ", " ago has not started."},
+		runbookParams: map[string]string{"namespace": "p14-forbid", "cronjob": "blocked"},
+		runbookSays:   []string{"CronJob p14-forbid/blocked: STUCK", "is still active and concurrencyPolicy is Forbid"},
 	},
 
 	// Jobs that neither fail nor finish. Their alerts' `for` (15m, 1m) is

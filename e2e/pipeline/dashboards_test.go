@@ -69,7 +69,7 @@ var drillMayBeEmpty = map[string]string{
 // Overview targets that must show the failures present in the cluster
 // (the drill Job and the alert scenarios' Jobs).
 var overviewMustHaveData = []string{
-	"Exporter/A", "Failed Jobs/A", "Failing Jobs now/A", "Alerts firing/A",
+	"Exporter/A", "Failed Jobs/A", "Failing Jobs now/A", "Alerts firing/A", "CronJobs/A",
 	"Failed Jobs by reason/A", "Failed pods by reason and exit code/A",
 	"New pod failures/A", "Exporter watching/A", "Indexes lost/A",
 }
@@ -137,6 +137,10 @@ func TestDashboards(t *testing.T) {
 	job.Spec.ActiveDeadlineSeconds = ptr(int64(600))
 	job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
 	created := e.create(job)
+	// A CronJob for the CronJob table (once a year: no run now).
+	if _, err := e.client.BatchV1().CronJobs(drillNS).Create(ctx, harness.CronJob(drillNS, "drill-yearly", "0 0 1 1 *", job.Spec), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	start := created.CreationTimestamp.Add(-10 * time.Second)
 	e.waitFinished(drillJob, batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
 	waitPrometheus(t, fmt.Sprintf(`kubejob_failed{job="kube-job-exporter",namespace=%q,job_name=%q}`, drillNS, drillJob), pageWindow)

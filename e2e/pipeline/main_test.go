@@ -28,7 +28,12 @@ const (
 var mixinConfig = map[string]any{
 	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s",
 	"keepFiringFor": keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
+	"cronJobMissedScheduleGraceSeconds": int(missedGrace.Seconds()),
 }
+
+// missedGrace shortens how late a CronJob's run may be (5m) in the rules
+// and the exporter's runbook pages alike.
+const missedGrace = 10 * time.Second
 
 // One cluster, one exporter, one Prometheus, one Alertmanager for every
 // test of the package (harness allows one Cluster per process).
@@ -93,7 +98,7 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 		Binary: exporterBinary, Kubeconfig: c.Kubeconfig(),
 		BackoffInitial: initial, BackoffMax: max,
 		Output: logFile,
-		Args:   []string{"--pods.start-timeout=3s"},
+		Args:   []string{"--pods.start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String()},
 	})
 	if err != nil {
 		logf("start exporter: %v", err)

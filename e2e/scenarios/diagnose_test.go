@@ -31,8 +31,15 @@ type report struct {
 // would and returns its report and exit status.
 func diagnose(t *testing.T, ns, job string) (report, int, string) {
 	t.Helper()
+	return diagnoseArgs(t, ns, job)
+}
+
+// diagnoseArgs is diagnose with more flags.
+func diagnoseArgs(t *testing.T, ns, job string, flags ...string) (report, int, string) {
+	t.Helper()
 	var r report
-	cmd := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout="+startTimeout.String(), "-n", ns, "-o", "json", job)
+	args := append([]string{"diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout=" + startTimeout.String(), "-n", ns}, flags...)
+	cmd := exec.Command(exporterBinary, append(args, "-o", "json", job)...)
 	out, err := cmd.Output()
 	code := 0
 	var exit *exec.ExitError
@@ -44,7 +51,7 @@ func diagnose(t *testing.T, ns, job string) (report, int, string) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("diagnose %s/%s: output is not JSON (%v):\n%s", ns, job, err, out)
 	}
-	text, _ := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout="+startTimeout.String(), "-n", ns, job).Output()
+	text, _ := exec.Command(exporterBinary, append(args, job)...).Output()
 	return r, code, string(text)
 }
 

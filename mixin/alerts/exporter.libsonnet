@@ -64,7 +64,7 @@
             kubejob_exporter_watch_up{%s} == 0
             or
             kubejob_exporter_watch_synced{%s} == 0
-          ||| % [X(['resource!="events"']), X(['resource!="events"'])],
+          ||| % [X(['resource!~"events|cronjobs"']), X(['resource!~"events|cronjobs"'])],
           'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
           'Its kubejob_exporter_watch_errors_total says why: forbidden (RBAC: kubectl auth can-i watch ' + a.arg('resource') + ' --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '), unauthorized (its token), unreachable (the API server or a NetworkPolicy); expired alone is normal.',
           cfg.exporterWatchFailingFor,

@@ -155,14 +155,20 @@ function(cfg)
       ], links=[rb('KubeJobIndexesFailing')]),
 
       g.row('CronJobs'),
-      g.table('Top failing CronJobs', 'CronJobs by failed Jobs still present, with their newest failure and success.', [
-        g.target('topk(15, max by (namespace, cronjob) (namespace_cronjob:kubejob_failed_jobs:count{%s}))' % R(['cronjob=~"$cronjob"'])),
-        g.target('time() - max by (namespace, cronjob) (kubejob_cronjob_last_failure_timestamp_seconds{%s})' % S(['cronjob=~"$cronjob"'])),
-        g.target('time() - max by (namespace, cronjob) (kubejob_cronjob_last_success_timestamp_seconds{%s})' % S(['cronjob=~"$cronjob"'])),
-      ], overrides=[cronJobLinkOverride, seconds('last failure'), seconds('last success')], organize=hideTime {
-        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true },
-        renameByName: { 'Value #A': 'failed Jobs', 'Value #B': 'last failure', 'Value #C': 'last success' },
-      }, links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobNotSucceeding')], sortBy=[{ displayName: 'failed Jobs', desc: true }]),
+      g.table('CronJobs', 'Every CronJob: its schedule and concurrency policy, when the next run is due (negative: overdue by that much), runs active now, since when it last succeeded and failed (and why), failed runs in a row, failed Jobs present, suspended. Schedules need the exporter to watch CronJob objects. Click a CronJob for its runs.', [
+        g.target('max by (namespace, cronjob, schedule, timezone, concurrency_policy) (kubejob_cronjob_info{' + S(['cronjob=~"$cronjob"']) + '})'),
+        g.target('max by (namespace, cronjob) (kubejob_cronjob_next_schedule_timestamp_seconds{' + S(['cronjob=~"$cronjob"']) + '}) - time()'),
+        g.target('max by (namespace, cronjob) (kubejob_cronjob_active_runs{' + S(['cronjob=~"$cronjob"']) + '})'),
+        g.target('time() - max by (namespace, cronjob) (kubejob_cronjob_last_success_timestamp_seconds{' + S(['cronjob=~"$cronjob"']) + '})'),
+        g.target('time() - max by (namespace, cronjob, reason) (kubejob_cronjob_last_failure_timestamp_seconds{' + S(['cronjob=~"$cronjob"']) + '})'),
+        g.target('max by (namespace, cronjob) (kubejob_cronjob_consecutive_failed_runs{' + S(['cronjob=~"$cronjob"']) + '})'),
+        g.target('max by (namespace, cronjob) (namespace_cronjob:kubejob_failed_jobs:count{' + R(['cronjob=~"$cronjob"']) + '})'),
+        g.target('max by (namespace, cronjob) (kubejob_cronjob_suspended{' + S(['cronjob=~"$cronjob"']) + '})'),
+      ], h=10, overrides=[cronJobLinkOverride, seconds('next run in'), seconds('last success'), seconds('last failure')], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'Time 4': true, 'Time 5': true, 'Time 6': true, 'Time 7': true, 'Time 8': true, 'Value #A': true },
+        indexByName: { namespace: 0, cronjob: 1, schedule: 2, timezone: 3, concurrency_policy: 4, 'Value #B': 5, 'Value #C': 6, 'Value #D': 7, 'Value #E': 8, reason: 9, 'Value #F': 10, 'Value #G': 11, 'Value #H': 12 },
+        renameByName: { concurrency_policy: 'policy', 'Value #B': 'next run in', 'Value #C': 'active runs', 'Value #D': 'last success', 'Value #E': 'last failure', reason: 'failure reason', 'Value #F': 'failed in a row', 'Value #G': 'failed Jobs', 'Value #H': 'suspended' },
+      }, links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobMissedSchedule'), rb('KubeCronJobNotSucceeding'), rb('KubeCronJobRunOutlastsInterval')], sortBy=[{ displayName: 'failed in a row', desc: true }]),
 
       g.row('Exporter'),
       g.timeseries('Watch errors', 'List/watch errors of the exporter by reason. forbidden: RBAC; unreachable: API server or network; expired alone is normal.', [

@@ -112,6 +112,9 @@ const (
 // The CronJob's runs alternate between success and failure.
 const cronName = "hourly-report"
 
+// forbidName is the CronJob blocked by its own hung run.
+const forbidName = "sync-inventory"
+
 type demo struct {
 	client kubernetes.Interface
 	keep   time.Duration
@@ -128,6 +131,7 @@ func (d *demo) describe() string {
 		fmt.Fprintf(&b, "  %-16s %s\n", k.name, k.what)
 	}
 	fmt.Fprintf(&b, "  %-16s Jobs of CronJob %q (owner labels, last success/failure), alternately succeeding and failing\n", cronName+"-*", cronName)
+	fmt.Fprintf(&b, "  %-16s a CronJob every minute, concurrencyPolicy Forbid, whose first run hangs: the real CronJob controller starts no other (missed schedule)\n", forbidName)
 	fmt.Fprintf(&b, "  %-16s in namespace %q, whose ResourceQuota allows no pod: the API server refuses every pod (FailedCreate), the Job waits forever\n", quotaJob, quotaNS)
 	return b.String()
 }
@@ -136,14 +140,25 @@ func (d *demo) setup(ctx context.Context) error {
 	if _, err := d.client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNS}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	// No CronJob controller runs: the CronJob is suspended and the demo
-	// creates its Jobs with the owner reference the controller would set.
-	cj, err := d.client.BatchV1().CronJobs(demoNS).Create(ctx,
-		harness.SuspendedCronJob(demoNS, cronName, "0 * * * *", baseJob("x", "succeed", 1).Spec), metav1.CreateOptions{})
+	// The demo creates this CronJob's runs itself, with the owner
+	// reference the controller would set, on a faster rhythm than a
+	// schedule: it is scheduled once a year, and keeps more history than
+	// the defaults so that the real CronJob controller, which trims
+	// finished runs, keeps what the demo shows.
+	tmpl := harness.CronJob(demoNS, cronName, "0 0 1 1 *", baseJob("x", "succeed", 1).Spec)
+	tmpl.Spec.SuccessfulJobsHistoryLimit, tmpl.Spec.FailedJobsHistoryLimit = ptr(int32(10)), ptr(int32(10))
+	cj, err := d.client.BatchV1().CronJobs(demoNS).Create(ctx, tmpl, metav1.CreateOptions{})
 	if err != nil {
 		return err
 	}
 	d.cron = cj
+	// This one the real CronJob controller runs: its first run hangs, and
+	// under Forbid no other starts.
+	blocked := harness.CronJob(demoNS, forbidName, "* * * * *", baseJob("x", "run=forever", 0).Spec)
+	blocked.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
+	if _, err := d.client.BatchV1().CronJobs(demoNS).Create(ctx, blocked, metav1.CreateOptions{}); err != nil {
+		return err
+	}
 	if _, err := d.client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: quotaNS}}, metav1.CreateOptions{}); err != nil {
 		return err
 	}

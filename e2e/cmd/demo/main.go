@@ -114,7 +114,7 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	exp, err := harness.StartExporter(ctx, harness.ExporterOptions{
 		Binary: b.path, Kubeconfig: cluster.Kubeconfig(), ListenAddress: addr,
 		BackoffInitial: initial, BackoffMax: max, LogLevel: logLevel, Output: logf,
-		Args: []string{"--pods.start-timeout=" + demoStartTimeout.String()},
+		Args: []string{"--pods.start-timeout=" + demoStartTimeout.String(), "--cronjob.missed-grace=1m"},
 	})
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ kube-job-exporter demo is running (started in %s).
 
 Demo Jobs in namespace "demo" (a new run every %s; finished ones deleted after %s):
 %s
-Pods count as not starting after %s and the stuck-Job alerts wait 1m here (5m and 15m as shipped).
+Pods count as not starting after %s, the stuck-Job alerts wait 1m here (5m and 15m as shipped), and a CronJob's run is missed 1m late (5m as shipped).
 
 Try:  curl -s %s | grep -E '^kubejob_(failed|pod_failures|retries|pods_waiting)'
 
@@ -192,7 +192,7 @@ Press Ctrl-C to stop; everything is removed.
 // wait 1m (15m in the mixin as shipped).
 const demoStartTimeout = 30 * time.Second
 
-var demoStuckFor = map[string]any{"podsWaitingFor": "1m", "jobCannotCreatePodsFor": "1m"}
+var demoStuckFor = map[string]any{"podsWaitingFor": "1m", "jobCannotCreatePodsFor": "1m", "cronJobMissedScheduleGraceSeconds": 60}
 
 // stderr is the terminal's stderr, kept for the demo's own errors.
 var stderr = os.Stderr
