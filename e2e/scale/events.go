@@ -211,10 +211,10 @@ func measureEvents(ctx context.Context, cs kubernetes.Interface, e *harness.Expo
 	var requests atomic.Int64
 	if _, err := forEach(ctx, 0, len(picked), workers, nil, &requests, func(ctx context.Context, k int) error {
 		i := picked[k]
-		ns := namespaceOf(b.prefix, i, b.namespaces)
-		j, err := cs.BatchV1().Jobs(ns).Get(ctx, jobName(i), metav1.GetOptions{})
+		ns := b.namespace(i)
+		j, err := cs.BatchV1().Jobs(ns).Get(ctx, b.jobName(i), metav1.GetOptions{})
 		if err != nil {
-			return fmt.Errorf("get job %s/%s: %w", ns, jobName(i), err)
+			return fmt.Errorf("get job %s/%s: %w", ns, b.jobName(i), err)
 		}
 		jobsMeta[k] = j.ObjectMeta
 		return nil

@@ -76,7 +76,9 @@ func value(body []byte, prefix string) (float64, bool) {
 }
 
 // seriesCount counts the sample lines of a text exposition: all of them, and
-// those of the kubejob_ metrics about Jobs (not kubejob_exporter_).
+// those of the kubejob_ metrics about Jobs (not kubejob_exporter_, not
+// kubejob_cronjob_: cronSeries counts those); families counts every
+// metric's, the exporter's own ones as "(self) name".
 func seriesCount(body []byte) (all, jobs int, families map[string]int) {
 	families = map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(body))
@@ -95,7 +97,9 @@ func seriesCount(body []byte) (all, jobs int, families map[string]int) {
 			families["(self) "+string(name)]++
 		}
 		if bytes.HasPrefix(line, []byte("kubejob_")) && !bytes.HasPrefix(line, []byte("kubejob_exporter_")) {
-			jobs++
+			if !bytes.HasPrefix(line, []byte(cronPrefix)) {
+				jobs++
+			}
 			name := line
 			if k := bytes.IndexAny(line, "{ "); k >= 0 {
 				name = line[:k]
@@ -104,6 +108,21 @@ func seriesCount(body []byte) (all, jobs int, families map[string]int) {
 		}
 	}
 	return all, jobs, families
+}
+
+// cronPrefix starts the metrics about CronJobs.
+const cronPrefix = "kubejob_cronjob_"
+
+// cronSeries is the number of series about CronJobs in families (of
+// seriesCount).
+func cronSeries(families map[string]int) int {
+	n := 0
+	for f, c := range families {
+		if strings.HasPrefix(f, cronPrefix) {
+			n += c
+		}
+	}
+	return n
 }
 
 // count counts the lines starting with prefix.
@@ -151,6 +170,28 @@ func waitObjects(ctx context.Context, e *harness.Exporter, jobs, pods int, timeo
 		c, f := count(body, "kubejob_complete{"), count(body, "kubejob_pod_failures{")
 		return int(j) == jobs && int(p) == pods && c == jobs && f >= jobs,
 			fmt.Sprintf("exporter tracks %v Jobs and %v pods, renders %d Jobs, %d with pod failures; want %d, %d, %d, %d", j, p, c, f, jobs, pods, jobs, jobs), nil
+	})
+}
+
+// waitCronJobs polls until the exporter reports n CronJobs, each with its
+// kubejob_cronjob_active_runs series, and, with objects (--watch.cronjobs,
+// the default), every CronJob's kubejob_cronjob_info series: each one's
+// object is known, not only its runs. (/readyz does not wait for the
+// CronJob watch.)
+func waitCronJobs(ctx context.Context, e *harness.Exporter, n int, objects bool, timeout time.Duration) error {
+	return harness.Eventually(ctx, timeout, func(ctx context.Context) (bool, string, error) {
+		body, _, err := fetch(ctx, e, false)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		c, _ := value(body, `kubejob_exporter_objects{resource="cronjobs"}`)
+		active, info := count(body, cronPrefix+"active_runs{"), count(body, cronPrefix+"info{")
+		wantInfo := 0
+		if objects {
+			wantInfo = n
+		}
+		return int(c) == n && active == n && info == wantInfo,
+			fmt.Sprintf("exporter reports %v CronJobs, %d with active runs, %d with their object; want %d, %d, %d", c, active, info, n, n, wantInfo), nil
 	})
 }
 

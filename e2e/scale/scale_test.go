@@ -18,6 +18,7 @@ import (
 //	KJE_SCALE       quick (500 Jobs / 2,000 pods, churn 3×200 Jobs) or full
 //	                (adds 2,500 / 10,000 with churn 3×2,000 Jobs, then
 //	                10,000 / 100,000). Unset: quick (part of make e2e; -short skips).
+//	                Every 10 Jobs are the runs of one CronJob (runsPerCronJob).
 //	KJE_SCALE_OUT   write the Markdown report there (make scale does).
 //	KJE_SCALE_WORKERS  concurrent API clients for setup (default 64).
 //	KJE_SCALE_GOMEMLIMIT  the measured exporters' GOMEMLIMIT (e.g. 128MiB),
@@ -38,8 +39,12 @@ type stage struct {
 	churnJobs  int
 }
 
+// runsPerCronJob: every 10 Jobs are the runs of one CronJob (issue 16:
+// 10,000 Jobs spread over 1,000 CronJobs), in the stages and in the churn.
+const runsPerCronJob = 10
+
 func plan(size string) ([]stage, error) {
-	quick := stage{add: batch{prefix: "scale", namespaces: 10, first: 0, count: 500, podsPerJob: 4}, churnWaves: 3, churnJobs: 200}
+	quick := stage{add: batch{prefix: "scale", namespaces: 10, first: 0, count: 500, podsPerJob: 4, runsPerCronJob: runsPerCronJob}, churnWaves: 3, churnJobs: 200}
 	if n, err := strconv.Atoi(os.Getenv("KJE_SCALE_CHURN_JOBS")); err == nil && n > 0 {
 		quick.churnJobs = n
 	}
@@ -48,13 +53,13 @@ func plan(size string) ([]stage, error) {
 		return []stage{quick}, nil
 	case "medium": // 2,500 / 10,000 with churn, without the 100k-pod stage
 		quick.churnWaves = 0
-		return []stage{quick, {add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4}, churnWaves: 3, churnJobs: 2000}}, nil
+		return []stage{quick, {add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4, runsPerCronJob: runsPerCronJob}, churnWaves: 3, churnJobs: 2000}}, nil
 	case "full":
 		quick.churnWaves = 0
 		return []stage{
 			quick,
-			{add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4}, churnWaves: 3, churnJobs: 2000},
-			{add: batch{prefix: "scale", namespaces: 10, first: 2500, count: 7500, podsPerJob: 12}},
+			{add: batch{prefix: "scale", namespaces: 10, first: 500, count: 2000, podsPerJob: 4, runsPerCronJob: runsPerCronJob}, churnWaves: 3, churnJobs: 2000},
+			{add: batch{prefix: "scale", namespaces: 10, first: 2500, count: 7500, podsPerJob: 12, runsPerCronJob: runsPerCronJob}},
 		}, nil
 	}
 	return nil, fmt.Errorf("$%s=%q: want quick, medium or full", envSize, size)
@@ -63,11 +68,14 @@ func plan(size string) ([]stage, error) {
 // result is one measured size.
 type result struct {
 	Jobs, Pods      int
+	CronJobs        int
 	Setup           time.Duration // creating this stage's objects
 	SetupRequests   int64
 	Ready           time.Duration // exporter start to /readyz 200
 	AllSeries       time.Duration // exporter start to every Job rendered
 	Full, PodsOnly  memSample     // after GC
+	NoCronObjects   memSample     // after GC, the exporter run with --no-watch.cronjobs
+	BaseNoCron      memSample     // the base exporter with --no-watch.cronjobs
 	Limited         memSample     // the exporter run with $KJE_SCALE_GOMEMLIMIT
 	LimitedPeakRSS  float64
 	Base            memSample
@@ -79,6 +87,8 @@ type result struct {
 	PlainBytes      int
 	GzipBytes       int
 	Series, JobSer  int
+	CronSer         int // kubejob_cronjob_* series
+	NoCronSer       int // kubejob_cronjob_* series with --no-watch.cronjobs
 	Families        map[string]int
 	UpdateP50       time.Duration
 	UpdateP99       time.Duration
@@ -97,8 +107,36 @@ type churnWave struct {
 	Diff             string // metric families whose series count changed
 }
 
-func (r result) perPod() float64 { return (r.PodsOnly.HeapAlloc - r.Base.HeapAlloc) / float64(r.Pods) }
-func (r result) perJob() float64 { return (r.Full.HeapAlloc - r.PodsOnly.HeapAlloc) / float64(r.Jobs) }
+// Heap per object, from the live heaps of exporters that track more and
+// more of the same objects: an empty namespace (base, with and without
+// the CronJob watch), the pods only, the pods and Jobs (the runs of
+// CronJobs: with the per-CronJob state the runs alone give), everything.
+func (r result) perPod() float64 {
+	return (r.PodsOnly.HeapAlloc - r.BaseNoCron.HeapAlloc) / float64(r.Pods)
+}
+func (r result) perJob() float64 {
+	return (r.NoCronObjects.HeapAlloc - r.PodsOnly.HeapAlloc) / float64(r.Jobs)
+}
+
+// cronWatchBase is the heap of a CronJob watch with nothing in it.
+func (r result) cronWatchBase() float64 { return r.Base.HeapAlloc - r.BaseNoCron.HeapAlloc }
+
+// perCronJob is the heap the CronJob objects add: the normal exporter less
+// the one with --no-watch.cronjobs, less an empty CronJob watch.
+func (r result) perCronJob() float64 {
+	if r.CronJobs == 0 {
+		return 0
+	}
+	return (r.Full.HeapAlloc - r.NoCronObjects.HeapAlloc - r.cronWatchBase()) / float64(r.CronJobs)
+}
+
+// cronPer is n per CronJob.
+func (r result) cronPer(n int) float64 {
+	if r.CronJobs == 0 {
+		return 0
+	}
+	return float64(n) / float64(r.CronJobs)
+}
 
 func TestScale(t *testing.T) {
 	runSize := os.Getenv(envSize)
@@ -160,19 +198,26 @@ func TestScale(t *testing.T) {
 		return e, time.Since(s)
 	}
 
-	// The exporter with nothing to track: the base of the per-object costs.
+	// The exporter with nothing to track: the base of the per-object costs,
+	// with and without the CronJob watch (its fixed cost is no CronJob's).
 	be, _ := startExporter("exporter-base", "--namespaces=kje-scale-nothing")
 	baseMem, err := liveHeap(ctx, be)
 	be.Stop()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("base exporter: heap %s after GC, RSS %s", mib(baseMem.HeapAlloc), mib(baseMem.RSS))
+	be, _ = startExporter("exporter-base-nocron", "--namespaces=kje-scale-nothing", "--no-watch.cronjobs")
+	baseNoCron, err := liveHeap(ctx, be)
+	be.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("base exporter: heap %s after GC, RSS %s; with --no-watch.cronjobs heap %s", mib(baseMem.HeapAlloc), mib(baseMem.RSS), mib(baseNoCron.HeapAlloc))
 
 	var results []result
-	jobs, pods := 0, 0
+	jobs, pods, crons := 0, 0, 0
 	for si, st := range stages {
-		r := result{Base: baseMem}
+		r := result{Base: baseMem, BaseNoCron: baseNoCron}
 		s := time.Now()
 		last := time.Now()
 		n, err := createBatch(ctx, cs, st.add, workers, func(done int) {
@@ -186,18 +231,21 @@ func TestScale(t *testing.T) {
 		}
 		r.Setup, r.SetupRequests = time.Since(s), n
 		setupEnd := time.Now()
-		jobs, pods = jobs+st.add.count, pods+st.add.pods()
-		r.Jobs, r.Pods = jobs, pods
-		t.Logf("%d Jobs / %d pods: created %d Jobs and %d pods in %s (%d requests, %.0f/s, %d clients)",
-			jobs, pods, st.add.count, st.add.pods(), r.Setup.Round(time.Millisecond), n, float64(n)/r.Setup.Seconds(), workers)
+		jobs, pods, crons = jobs+st.add.count, pods+st.add.pods(), crons+st.add.cronJobs()
+		r.Jobs, r.Pods, r.CronJobs = jobs, pods, crons
+		t.Logf("%d Jobs / %d pods / %d CronJobs: created %d Jobs, %d pods and %d CronJobs in %s (%d requests, %.0f/s, %d clients)",
+			jobs, pods, crons, st.add.count, st.add.pods(), st.add.cronJobs(), r.Setup.Round(time.Millisecond), n, float64(n)/r.Setup.Seconds(), workers)
 
 		exp, ready := startExporter(fmt.Sprintf("exporter-%d", jobs))
 		s = time.Now().Add(-ready)
 		if err := waitObjects(ctx, exp, jobs, pods, 10*time.Minute); err != nil {
 			t.Fatal(err)
 		}
+		if err := waitCronJobs(ctx, exp, crons, true, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
 		r.Ready, r.AllSeries = ready, time.Since(s)
-		t.Logf("  exporter ready in %s, every Job rendered after %s", ms(r.Ready), ms(r.AllSeries))
+		t.Logf("  exporter ready in %s, every Job and CronJob rendered after %s", ms(r.Ready), ms(r.AllSeries))
 
 		// Scrape latency and size.
 		nPlain, nGzip := 100, 50
@@ -214,6 +262,7 @@ func TestScale(t *testing.T) {
 			if i == 0 {
 				r.PlainBytes = len(body)
 				r.Series, r.JobSer, r.Families = seriesCount(body)
+				r.CronSer = cronSeries(r.Families)
 			}
 		}
 		for i := 0; i < nGzip; i++ {
@@ -226,8 +275,8 @@ func TestScale(t *testing.T) {
 		}
 		r.PlainP50, r.PlainP99 = quantile(plain, 0.5), quantile(plain, 0.99)
 		r.GzipP50, r.GzipP99 = quantile(gz, 0.5), quantile(gz, 0.99)
-		t.Logf("  scrape plain p50 %s p99 %s %s; gzip p50 %s p99 %s %s; %d series (%d about Jobs)",
-			ms(r.PlainP50), ms(r.PlainP99), size(r.PlainBytes), ms(r.GzipP50), ms(r.GzipP99), size(r.GzipBytes), r.Series, r.JobSer)
+		t.Logf("  scrape plain p50 %s p99 %s %s; gzip p50 %s p99 %s %s; %d series (%d about Jobs, %d about CronJobs)",
+			ms(r.PlainP50), ms(r.PlainP99), size(r.PlainBytes), ms(r.GzipP50), ms(r.GzipP99), size(r.GzipBytes), r.Series, r.JobSer, r.CronSer)
 
 		if r.Full, err = liveHeap(ctx, exp); err != nil {
 			t.Fatal(err)
@@ -246,11 +295,10 @@ func TestScale(t *testing.T) {
 			if k++; (k-1)%stride != 0 {
 				continue
 			}
-			ns := namespaceOf(st.add.prefix, i, st.add.namespaces)
-			series := fmt.Sprintf(`kubejob_pod_failures{namespace="%s",job_name="%s",container="main",reason="Error",exit_code="127"}`, ns, jobName(i))
+			series := fmt.Sprintf(`kubejob_pod_failures{namespace="%s",job_name="%s",container="main",reason="Error",exit_code="127"}`, st.add.namespace(i), st.add.jobName(i))
 			want := float64(st.add.podsPerJob)
 			s := time.Now()
-			if err := failRunningPod(ctx, cs, ns, i, st.add.podsPerJob); err != nil {
+			if err := failRunningPod(ctx, cs, st.add, i); err != nil {
 				t.Fatal(err)
 			}
 			var got float64
@@ -263,7 +311,7 @@ func TestScale(t *testing.T) {
 					break
 				}
 				if time.Since(s) > time.Minute {
-					t.Fatalf("%s: still %v after 1m, want %v; the Job's series:\n%s", series, got, want, grepLines(body, jobName(i)))
+					t.Fatalf("%s: still %v after 1m, want %v; the Job's series:\n%s", series, got, want, grepLines(body, st.add.jobName(i)))
 				}
 			}
 			lat = append(lat, time.Since(s))
@@ -276,7 +324,7 @@ func TestScale(t *testing.T) {
 		if st.churnWaves > 0 {
 			r.ChurnJobsPerWav = st.churnJobs
 			r.ChurnBefore = r.Full
-			cb := batch{prefix: "churn", namespaces: 4, first: 1_000_000, count: st.churnJobs, podsPerJob: 2}
+			cb := batch{prefix: "churn", namespaces: 4, first: 1_000_000, count: st.churnJobs, podsPerJob: 2, runsPerCronJob: st.add.runsPerCronJob}
 			for w := 0; w < st.churnWaves; w++ {
 				var cw churnWave
 				s := time.Now()
@@ -286,12 +334,18 @@ func TestScale(t *testing.T) {
 				if err := waitObjects(ctx, exp, jobs+cb.count, pods+cb.pods(), 5*time.Minute); err != nil {
 					t.Fatal(err)
 				}
+				if err := waitCronJobs(ctx, exp, crons+cb.cronJobs(), true, 5*time.Minute); err != nil {
+					t.Fatal(err)
+				}
 				cw.Created = time.Since(s)
 				s = time.Now()
 				if _, err := deleteBatch(ctx, cs, cb, workers); err != nil {
 					t.Fatal(err)
 				}
 				if err := waitObjects(ctx, exp, jobs, pods, 5*time.Minute); err != nil {
+					t.Fatal(err)
+				}
+				if err := waitCronJobs(ctx, exp, crons, true, 5*time.Minute); err != nil {
 					t.Fatal(err)
 				}
 				cw.Deleted = time.Since(s)
@@ -305,8 +359,8 @@ func TestScale(t *testing.T) {
 				var fams map[string]int
 				cw.SeriesAfter, _, fams = seriesCount(body)
 				cw.Diff = familyDiff(r.Families, fams)
-				t.Logf("  churn wave %d: +%d Jobs/%d pods seen in %s, deleted and gone in %s; heap after GC %s (before churn %s), %d series",
-					w+1, cb.count, cb.pods(), ms(cw.Created), ms(cw.Deleted), mib(cw.After.HeapAlloc), mib(r.ChurnBefore.HeapAlloc), cw.SeriesAfter)
+				t.Logf("  churn wave %d: +%d Jobs/%d pods/%d CronJobs seen in %s, deleted and gone in %s; heap after GC %s (before churn %s), %d series",
+					w+1, cb.count, cb.pods(), cb.cronJobs(), ms(cw.Created), ms(cw.Deleted), mib(cw.After.HeapAlloc), mib(r.ChurnBefore.HeapAlloc), cw.SeriesAfter)
 				r.Churn = append(r.Churn, cw)
 				if grow := cw.After.HeapAlloc - r.ChurnBefore.HeapAlloc; grow > max(2<<20, 0.05*r.ChurnBefore.HeapAlloc) {
 					t.Errorf("churn wave %d: heap after GC grew by %s over the level before churn (deleted objects kept?)", w+1, mib(grow))
@@ -341,8 +395,9 @@ func TestScale(t *testing.T) {
 		exp.Stop()
 
 		// The same pods without their Jobs (no Job matches the selector;
-		// the pod informer does not use it): the heap the pods take.
-		pe, _ := startExporter(fmt.Sprintf("exporter-pods-%d", jobs), "--job.selector=kje-scale-none=true")
+		// the pod informer does not use it) nor the CronJob objects: the
+		// heap the pods take.
+		pe, _ := startExporter(fmt.Sprintf("exporter-pods-%d", jobs), "--job.selector=kje-scale-none=true", "--no-watch.cronjobs")
 		if err := harness.Eventually(ctx, 10*time.Minute, func(ctx context.Context) (bool, string, error) {
 			body, _, err := fetch(ctx, pe, false)
 			if err != nil {
@@ -358,13 +413,40 @@ func TestScale(t *testing.T) {
 		}
 		saveProfile(pe, fmt.Sprintf("heap-pods-%d", jobs))
 		pe.Stop()
-		t.Logf("  pods-only exporter heap after GC %s: %.0f B per Pod, %.0f B per Job", mib(r.PodsOnly.HeapAlloc), r.perPod(), r.perJob())
+
+		// The same Jobs and pods without the CronJob objects
+		// (--no-watch.cronjobs): the CronJobs come from their runs
+		// alone. What the normal exporter has more is the CronJob objects.
+		ne, _ := startExporter(fmt.Sprintf("exporter-nocron-%d", jobs), "--no-watch.cronjobs")
+		if err := waitObjects(ctx, ne, jobs, pods, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitCronJobs(ctx, ne, crons, false, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		body, _, err := fetch(ctx, ne, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, fams := seriesCount(body)
+		r.NoCronSer = cronSeries(fams)
+		if r.NoCronObjects, err = liveHeap(ctx, ne); err != nil {
+			t.Fatal(err)
+		}
+		saveProfile(ne, fmt.Sprintf("heap-nocron-%d", jobs))
+		ne.Stop()
+		t.Logf("  pods-only exporter heap after GC %s, without the CronJob objects %s: %.0f B per Pod, %.0f B per Job, %.0f B per CronJob (its object; an empty CronJob watch %.1f KiB); %.1f series per CronJob (%.1f from the runs alone)",
+			mib(r.PodsOnly.HeapAlloc), mib(r.NoCronObjects.HeapAlloc), r.perPod(), r.perJob(), r.perCronJob(), r.cronWatchBase()/1024,
+			r.cronPer(r.CronSer), r.cronPer(r.NoCronSer))
 
 		// The same cluster with the runtime's memory limit, as the
 		// Deployment sets it: RSS during the initial list and after it.
 		if memLimit != "" {
 			le, _ := startExporter(fmt.Sprintf("exporter-limited-%d", jobs))
 			if err := waitObjects(ctx, le, jobs, pods, 10*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitCronJobs(ctx, le, crons, true, 10*time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			for range 20 { // scrapes as Prometheus makes them

@@ -17,18 +17,21 @@ import (
 
 // TestShardsUnionEqualsUnsharded: three replicas with --total-shards=3
 // against the real API server, one of them finding its ordinal as a
-// StatefulSet pod would (--shard=auto, $HOSTNAME ending in -2). Each
-// replica reports a share of the Jobs and says which shard it is; no Job
-// appears in two replicas; and the union of their series about Jobs equals
-// an unsharded exporter's, line for line. So Prometheus (or Thanos, Mimir)
-// sees every series exactly once, with no aggregation of its own.
+// StatefulSet pod would (--shard=auto, $HOSTNAME ending in -2). The Jobs
+// are the runs of CronJobs (10 each, named <cronjob>-<minutes> as the
+// CronJob controller names them). Each replica reports a share of the
+// Jobs and says which shard it is; no Job or CronJob appears in two
+// replicas; every run of a CronJob is reported by the replica that reports
+// the CronJob; and the union of their series about Jobs and CronJobs
+// equals an unsharded exporter's, line for line. So Prometheus (or Thanos,
+// Mimir) sees every series exactly once, with no aggregation of its own.
 func TestShardsUnionEqualsUnsharded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sharding run skipped in -short mode")
 	}
 	ctx := context.Background()
 	rg := startRig(ctx, t)
-	b := batch{prefix: "shard", namespaces: 5, first: 0, count: 300, podsPerJob: 3}
+	b := batch{prefix: "shard", namespaces: 5, first: 0, count: 300, podsPerJob: 3, runsPerCronJob: runsPerCronJob}
 	if _, err := createBatch(ctx, rg.cs, b, 32, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +55,9 @@ func TestShardsUnionEqualsUnsharded(t *testing.T) {
 	if err := waitObjects(ctx, whole, b.count, b.pods(), 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	if err := waitCronJobs(ctx, whole, b.cronJobs(), true, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	shards := []*harness.Exporter{
 		start("shard-0", nil, "--shard=0", "--total-shards=3"),
 		start("shard-1", nil, "--shard=1", "--total-shards=3"),
@@ -59,9 +65,23 @@ func TestShardsUnionEqualsUnsharded(t *testing.T) {
 	}
 
 	// /readyz answers once every Job a replica owns is rendered with its
-	// pods, and nothing changes in the cluster any more: one scrape each.
+	// pods; the CronJob watch is not part of it, so wait for that too.
+	// Nothing changes in the cluster any more: one scrape each.
+	for i, e := range shards {
+		if err := harness.Eventually(ctx, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+			body, _, err := fetch(ctx, e, false)
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			v, _ := value(body, `kubejob_exporter_watch_synced{resource="cronjobs"}`)
+			return v == 1, fmt.Sprintf("shard %d: CronJob watch synced %v", i, v), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want := jobSeries(t, whole)
-	owner := map[string]int{} // Job → the shard that reported it
+	owner := map[string]int{}     // Job → the shard that reported it
+	cronOwner := map[string]int{} // CronJob → the shard that reported it
 	var union []string
 	for i, e := range shards {
 		body, _, err := fetch(ctx, e, false)
@@ -75,29 +95,44 @@ func TestShardsUnionEqualsUnsharded(t *testing.T) {
 			t.Errorf("shard %d: kubejob_exporter_total_shards %v, want 3", i, v)
 		}
 		lines := jobLines(body)
-		jobs := map[string]bool{}
+		jobs, crons := map[string]bool{}, map[string]bool{}
 		for _, l := range lines {
-			id := jobID(l)
-			jobs[id] = true
-			if o, ok := owner[id]; ok && o != i {
-				t.Errorf("Job %s reported by shards %d and %d", id, o, i)
+			id, cron := jobID(l)
+			owners, what := owner, "Job"
+			if cron {
+				owners, what = cronOwner, "CronJob"
+				crons[id] = true
+			} else {
+				jobs[id] = true
 			}
-			owner[id] = i
+			if o, ok := owners[id]; ok && o != i {
+				t.Errorf("%s %s reported by shards %d and %d", what, id, o, i)
+			}
+			owners[id] = i
 		}
-		// 300 Jobs hashed three ways: 100 each on average, with a
-		// standard deviation of about 8.
+		// 30 CronJobs of 10 runs hashed three ways: 10 CronJobs (100
+		// Jobs) each on average, with a standard deviation of about 2.6
+		// CronJobs (7, 13 and 10 here: the hash is fixed).
 		if len(jobs) < 50 {
 			t.Errorf("shard %d reports %d of %d Jobs", i, len(jobs), b.count)
 		}
-		t.Logf("shard %d: %d Jobs, %d series", i, len(jobs), len(lines))
+		t.Logf("shard %d: %d Jobs, %d CronJobs, %d series", i, len(jobs), len(crons), len(lines))
 		union = append(union, lines...)
+	}
+	// A CronJob's runs are reported where the CronJob is: its series
+	// about runs (last success, failure, consecutive failures) are whole.
+	for id, s := range owner {
+		cron := id[:strings.LastIndexByte(id, '-')]
+		if o, ok := cronOwner[cron]; !ok || o != s {
+			t.Errorf("Job %s reported by shard %d, its CronJob %s by shard %d (reported: %v)", id, s, cron, o, ok)
+		}
 	}
 	slices.Sort(union)
 	if !slices.Equal(union, want) {
 		t.Errorf("the shards' union (%d series) differs from the unsharded output (%d series):\n%s", len(union), len(want), lineDiff(union, want))
 	}
-	if len(owner) != b.count {
-		t.Errorf("the shards report %d Jobs together, want %d", len(owner), b.count)
+	if len(owner) != b.count || len(cronOwner) != b.cronJobs() {
+		t.Errorf("the shards report %d Jobs and %d CronJobs together, want %d and %d", len(owner), len(cronOwner), b.count, b.cronJobs())
 	}
 }
 
@@ -128,18 +163,21 @@ func jobLines(body []byte) []string {
 	return out
 }
 
-// jobID is the namespace and Job (or CronJob) a series line is about.
-func jobID(line string) string {
+// jobID is the namespace and Job (or, cron, CronJob) a series line is
+// about, unquoted.
+func jobID(line string) (id string, cron bool) {
 	var ns, name string
 	for _, kv := range strings.Split(strings.Trim(line[strings.IndexByte(line, '{')+1:strings.IndexByte(line, '}')], ","), ",") {
 		switch k, v, _ := strings.Cut(kv, "="); k {
 		case "namespace":
-			ns = v
-		case "job_name", "cronjob":
-			name = v
+			ns = strings.Trim(v, `"`)
+		case "job_name":
+			name = strings.Trim(v, `"`)
+		case "cronjob":
+			name, cron = strings.Trim(v, `"`), true
 		}
 	}
-	return ns + "/" + name
+	return ns + "/" + name, cron
 }
 
 // lineDiff lists up to 20 lines only one side has.

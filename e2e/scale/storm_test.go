@@ -459,8 +459,8 @@ func (r *stormRun) measure(ctx context.Context, storm bool, clientsDone <-chan s
 	// first 2,500 are distinct and successive ones in other namespaces.
 	i := (1 + 148*r.next) % r.b.count
 	r.next++
-	ns := namespaceOf(r.b.prefix, i, r.b.namespaces)
-	id := fmt.Sprintf(`{namespace="%s",job_name="%s"`, ns, jobName(i))
+	ns := r.b.namespace(i)
+	id := fmt.Sprintf(`{namespace="%s",job_name="%s"`, ns, r.b.jobName(i))
 	u := &stormUpdate{
 		k:      len(r.states),
 		series: []byte(fmt.Sprintf(`kubejob_pod_failures%s,container="main",reason="Error",exit_code="127"} `, id)),
@@ -470,7 +470,7 @@ func (r *stormRun) measure(ctx context.Context, storm bool, clientsDone <-chan s
 	}
 	r.current.Store(u)
 	u.t0 = time.Now()
-	if err := failRunningPod(ctx, r.cs, ns, i, r.b.podsPerJob); err != nil {
+	if err := failRunningPod(ctx, r.cs, r.b, i); err != nil {
 		return nil, err
 	}
 	u.written = time.Now()
