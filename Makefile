@@ -63,7 +63,7 @@ bench:
 # (default 20s). One at a time: -fuzz takes a single target per package.
 # `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
 FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
-           ./job/:FuzzPodRecord ./metricstore/:FuzzStoreRoundTrip
+           ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip
 
 fuzz:
 	@for pf in $(FUZZERS); do \

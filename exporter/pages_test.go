@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
@@ -28,8 +26,8 @@ import (
 )
 
 // recordSource is a jobSource over one Job and its pods kept as compact
-// records, summarized as the watcher does (each pod decoded as the summary
-// reads it).
+// records, summarized as the watcher does a big Job: from the pods'
+// Aggregate, built once.
 type recordSource struct {
 	job       *batchv1.Job
 	pods      []*job.PodRecord
@@ -37,6 +35,9 @@ type recordSource struct {
 	summaries atomic.Int32
 	shard     int
 	total     int
+
+	mu  sync.Mutex
+	agg *job.Aggregate
 }
 
 func (s *recordSource) key() string { return s.job.Namespace + "/" + s.job.Name }
@@ -46,14 +47,15 @@ func (s *recordSource) Summary(key string) (job.Summary, bool) {
 		return job.Summary{}, false
 	}
 	s.summaries.Add(1)
-	var pods iter.Seq[*corev1.Pod] = func(yield func(*corev1.Pod) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.agg == nil {
+		s.agg = job.NewAggregate(s.job)
 		for _, r := range s.pods {
-			if !yield(r.Pod()) {
-				return
-			}
+			s.agg.Add(r)
 		}
 	}
-	return job.SummarizePods(s.job, pods, nil, job.Options{Backoff: job.DefaultBackoff}), true
+	return job.SummarizeAggregate(s.job, s.agg, nil, job.Options{Backoff: job.DefaultBackoff}), true
 }
 
 func (s *recordSource) Version(key string) (string, bool) {
@@ -119,9 +121,9 @@ func (h *heapSampler) end() { close(h.stop); <-h.done }
 // TestRunbookPagesBoundMemory: 32 concurrent runbook requests for a Job
 // with 100,000 failed pods stay under 64 MiB of extra heap: at most
 // DefaultMaxPageRequests are served at once (the rest get 503 at once),
-// those share one summary of the Job, which decodes one pod at a time and
-// keeps the newest attempts only, and the page lists a bounded number of
-// attempts and indexes.
+// those share one summary of the Job, read from the Job's pod Aggregate
+// (built by the first, as the watcher keeps one for a big Job), and the
+// page lists a bounded number of attempts and indexes.
 func TestRunbookPagesBoundMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 100,000 pods")

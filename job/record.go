@@ -69,6 +69,12 @@ func (r *PodRecord) AppendResourceVersion(dst []byte) []byte {
 	return append(dst, d.bytes()...)
 }
 
+// nameBytes is the pod's name, read in place.
+func (r *PodRecord) nameBytes() []byte {
+	d := decoder{b: r.data}
+	return d.bytes()
+}
+
 // ControllerJobKey returns "namespace/name" of the Job controlling the pod.
 func (r *PodRecord) ControllerJobKey() (string, bool) {
 	h, _ := r.head()

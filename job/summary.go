@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -184,11 +185,33 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts O
 	return SummarizePods(j, slices.Values(pods), events, opts)
 }
 
-// SummarizePods is Summarize over a sequence of pods, which it reads once
-// and keeps no more of than the bounded lists of the Summary: a caller
-// that decodes each pod as the sequence asks for it (the exporter's cache
-// of compact records) holds one pod at a time, however many the Job has.
+// SummarizePods is Summarize over a sequence of pods, which it reads once:
+// each pod becomes the record the exporter's cache would keep (StripPod,
+// NewPodRecord) and is added to a new Aggregate, which keeps no more of
+// them than its bounded lists.
 func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRecord, opts Options) Summary {
+	if j == nil {
+		return Summary{}
+	}
+	a := NewAggregate(j)
+	for p := range pods {
+		if p == nil {
+			continue
+		}
+		if r, ok := must(RecordPod(p)).(*PodRecord); ok {
+			a.Add(r)
+		}
+	}
+	return SummarizeAggregate(j, a, events, opts)
+}
+
+func must(obj any, _ error) any { return obj }
+
+// SummarizeAggregate computes the Summary of a Job from the Job, the
+// Aggregate of its pods (which must Fit the Job) and the events about it.
+// Its cost is bounded by the Summary's bounded lists and the Job's active
+// pods, not by the number of pods.
+func SummarizeAggregate(j *batchv1.Job, a *Aggregate, events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
@@ -239,17 +262,28 @@ func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRe
 
 	s.Containers = templateContainerSpecs(&spec.Template.Spec)
 
-	owned := s.podFacts(j, ownedPods(j, pods), opts)
+	// Retries as the controller counts them: status.failed already
+	// excludes failures an Ignore rule matched; failed pods it has seen but
+	// not yet added to status.failed are in uncountedTerminatedPods
+	// (syncJob: jobCtx.failed = Status.Failed + new + uncounted). For
+	// OnFailure, pastBackoffLimitOnFailure also adds the restart counts of
+	// pending and running pods (the Aggregate's restartRetries).
+	// A negative status.failed (never written by the controller) counts 0.
+	s.Retries = int64(max(st.Failed, 0))
+	if u := st.UncountedTerminatedPods; u != nil {
+		s.Retries += int64(len(u.Failed))
+	}
+	s.podFacts(a, opts)
 
 	running := !s.Finished && !s.Suspended
 	if running {
-		s.CreateFailures = createFailures(j.UID, events, owned.newestCreated)
+		s.CreateFailures = createFailures(j.UID, events, a.newestCreated)
 		parallelism := int32(1) // the API server's default
 		if spec.Parallelism != nil {
 			parallelism = *spec.Parallelism
 		}
 		p := s.Pods
-		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && owned.count == 0 &&
+		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && a.pods == 0 &&
 			p.Active == 0 && p.Ready == 0 && p.Succeeded == 0 && p.Failed == 0 && p.Terminating == 0 &&
 			(st.UncountedTerminatedPods == nil || len(st.UncountedTerminatedPods.Failed)+len(st.UncountedTerminatedPods.Succeeded) == 0)
 	}
@@ -304,175 +338,75 @@ func (s *Summary) terminalState(conds []batchv1.JobCondition) {
 	}
 }
 
-// ownedCount is what Summarize needs of the pods beyond podFacts.
-type ownedCount struct {
-	count         int
-	newestCreated time.Time
-}
-
-// podFacts derives everything that needs the pods: retries, backoff,
-// failures by cause, waiting pods, per-index failures. It reads the pods
-// once.
-func (s *Summary) podFacts(j *batchv1.Job, pods iter.Seq[*corev1.Pod], opts Options) ownedCount {
-	policy := j.Spec.PodFailurePolicy
-	onFailure := j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure
-	perIndex := j.Spec.BackoffLimitPerIndex != nil
-
-	// Retries as the controller counts them: status.failed already
-	// excludes failures an Ignore rule matched; failed pods it has seen but
-	// not yet added to status.failed are in uncountedTerminatedPods
-	// (syncJob: jobCtx.failed = Status.Failed + new + uncounted). For
-	// OnFailure, pastBackoffLimitOnFailure also adds the restart counts of
-	// pending and running pods.
-	// A negative status.failed (never written by the controller) counts 0.
-	s.Retries = int64(max(j.Status.Failed, 0))
-	if u := j.Status.UncountedTerminatedPods; u != nil {
-		s.Retries += int64(len(u.Failed))
-	}
-
-	failures := map[PodFailure]int64{}
-	waiting := map[string]int64{}
-	indexFailures := map[int32]int32{}
-	var lastSuccess time.Time
-	type finished struct {
-		at     time.Time
-		failed bool
-	}
-	var done []finished
-	var lastFailedPod *corev1.Pod
-	var lastFailedAt time.Time
-	var owned ownedCount
-	attempts := 0
-
-	for p := range pods {
-		owned.count++
-		if p.CreationTimestamp.After(owned.newestCreated) {
-			owned.newestCreated = p.CreationTimestamp.Time
-		}
-		index := completionIndex(p, s.Indexed)
-		// pastBackoffLimitOnFailure sums the restart counts of every pod in
-		// phase Pending or Running, whether or not it is being deleted.
-		if onFailure && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
-			s.Retries += restarts(p, failures)
-		}
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded:
-			at := FinishedTime(p)
-			done = append(done, finished{at, false})
-			if at.After(lastSuccess) {
-				lastSuccess = at
-			}
-		case IsPodFailed(p, j):
-			at := FinishedTime(p)
-			done = append(done, finished{at, true})
-			a := failedAttempt(p, index, at)
-			a.PolicyAction = string(PolicyAction(policy, p))
-			attempts++
-			s.Attempts = append(s.Attempts, a)
-			if len(s.Attempts) >= 4*MaxAttempts {
-				s.Attempts = newestAttempts(s.Attempts)
-			}
-			failures[PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}]++
-			if lastFailedPod == nil || at.After(lastFailedAt) {
-				lastFailedPod, lastFailedAt = p, at
-			}
-			if index >= 0 {
-				counted := int32(0)
-				if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
-					counted = 1
-				}
-				if n := addSat(indexFailureCount(p), counted); n > indexFailures[index] {
-					indexFailures[index] = n
-				}
-			}
-		default:
-			// Pending or running (or an unknown phase).
-			if index >= 0 {
-				if n := indexFailureCount(p); n > indexFailures[index] {
-					indexFailures[index] = n
-				}
-			}
-			if p.DeletionTimestamp == nil {
-				r, ok := podWaitingReason(p)
-				if !ok {
-					r, ok = s.notStarted(p, opts)
-				}
-				if ok {
-					waiting[r]++
-					s.WaitingPods = append(s.WaitingPods, p.Name)
-					if len(s.WaitingPods) >= 4*MaxWaitingPods {
-						s.WaitingPods = firstNames(s.WaitingPods)
-					}
-				}
-			}
+// podFacts reads what the Summary needs of the pods from their Aggregate:
+// retries, backoff, failures by cause, waiting pods, per-index failures,
+// the newest failed pods.
+func (s *Summary) podFacts(a *Aggregate, opts Options) {
+	s.Retries += a.restartRetries
+	s.FailuresSinceSuccess = int32(min(len(a.failedAfter), math.MaxInt32))
+	if n := len(a.newest); n > 0 {
+		newest := a.newest[n-1].rec.Pod()
+		s.LastFailure = FinishedTime(newest)
+		if a.ctx.perIndex {
+			// With backoffLimitPerIndex the delay is per index
+			// (getRemainingTimePerIndex): failures of the index
+			// including ignored ones, read from the last failed pod's
+			// annotations, plus that failure itself. We report the
+			// index that failed last: it is the one whose replacement
+			// pod waits next.
+			s.BackoffDelay = opts.Backoff.Delay(addSat(addSat(indexFailureCount(newest), indexIgnoredCount(newest)), 1))
 		}
 	}
-
-	// failuresAfterLastSuccess as newBackoffRecord computes it: failed pods
-	// that finished after the newest success.
-	for _, d := range done {
-		if d.failed && d.at.After(lastSuccess) {
-			s.FailuresSinceSuccess++
-		}
-	}
-	if lastFailedPod != nil {
-		s.LastFailure = lastFailedAt
-	}
-	switch {
-	case perIndex && lastFailedPod != nil:
-		// With backoffLimitPerIndex the delay is per index
-		// (getRemainingTimePerIndex): failures of the index including
-		// ignored ones, read from the last failed pod's annotations, plus
-		// that failure itself. We report the index that failed last: it is
-		// the one whose replacement pod waits next.
-		n := addSat(addSat(indexFailureCount(lastFailedPod), indexIgnoredCount(lastFailedPod)), 1)
-		s.BackoffDelay = opts.Backoff.Delay(n)
-	case !perIndex && s.FailuresSinceSuccess > 0:
+	if !a.ctx.perIndex && s.FailuresSinceSuccess > 0 {
 		s.BackoffDelay = opts.Backoff.Delay(s.FailuresSinceSuccess)
 	}
-	s.Attempts = newestAttempts(s.Attempts)
-	s.OlderAttempts = attempts - len(s.Attempts)
-
-	for k, n := range failures {
-		k.Count = n
-		s.PodFailures = append(s.PodFailures, k)
+	for _, f := range a.newest[max(len(a.newest)-MaxAttempts, 0):] {
+		p := f.rec.Pod()
+		at := FinishedTime(p)
+		s.Attempts = append(s.Attempts, attemptOf(p, &a.ctx, completionIndex(p, a.ctx.indexed), at))
 	}
-	sort.Slice(s.PodFailures, func(a, b int) bool {
-		x, y := s.PodFailures[a], s.PodFailures[b]
-		if x.Container != y.Container {
-			return x.Container < y.Container
+	s.OlderAttempts = a.failed - len(s.Attempts)
+
+	if len(a.failures) > 0 {
+		s.PodFailures = slices.Clone(a.failures)
+	}
+	slices.SortFunc(s.PodFailures, func(x, y PodFailure) int {
+		if c := strings.Compare(x.Container, y.Container); c != 0 {
+			return c
 		}
-		if x.Reason != y.Reason {
-			return x.Reason < y.Reason
+		if c := strings.Compare(x.Reason, y.Reason); c != 0 {
+			return c
 		}
-		return x.ExitCode < y.ExitCode
+		return strings.Compare(x.ExitCode, y.ExitCode)
 	})
-	for r, n := range waiting {
-		s.Waiting = append(s.Waiting, ReasonCount{r, n})
+
+	if len(a.waiting) > 0 {
+		s.Waiting = slices.Clone(a.waiting)
+	}
+	var names []string
+	for name := range a.waitingPods {
+		names = append(names, name)
+	}
+	for name, p := range a.pendingPods {
+		if s.startTimedOut(p.created, opts) {
+			s.Waiting = addReason(s.Waiting, p.step, 1)
+			names = append(names, name)
+		}
 	}
 	sort.Slice(s.Waiting, func(a, b int) bool { return s.Waiting[a].Reason < s.Waiting[b].Reason })
-	s.WaitingPods = firstNames(s.WaitingPods)
-	for i, n := range indexFailures {
-		if n > 0 {
-			s.IndexFailures = append(s.IndexFailures, IndexFailure{i, n})
-		}
-	}
-	sort.Slice(s.IndexFailures, func(a, b int) bool {
-		x, y := s.IndexFailures[a], s.IndexFailures[b]
-		if x.Failures != y.Failures {
-			return x.Failures > y.Failures
-		}
-		return x.Index < y.Index
-	})
-	s.IndexesWithFailures = len(s.IndexFailures)
+	s.WaitingPods = firstNames(names)
+
 	limit := opts.MaxIndexFailures
 	if limit <= 0 {
 		limit = DefaultMaxIndexFailures
 	}
-	if len(s.IndexFailures) > limit {
-		s.IndexFailures = s.IndexFailures[:limit:limit]
+	if a.worstIndexes != nil {
+		s.IndexesWithFailures = a.worstIndexes.Len()
+		a.worstIndexes.Ascend(func(f IndexFailure) bool {
+			s.IndexFailures = append(s.IndexFailures, f)
+			return len(s.IndexFailures) < limit
+		})
 	}
-	return owned
 }
 
 // newestAttempts sorts attempts oldest first and keeps the newest
@@ -515,27 +449,26 @@ func addSat(a, b int32) int32 {
 	return math.MaxInt32
 }
 
-// restarts adds the restarts of a pending or running pod's containers to
-// failures (by their last terminated state) and returns their sum, which is
-// what pastBackoffLimitOnFailure compares with backoffLimit.
-func restarts(p *corev1.Pod, failures map[PodFailure]int64) int64 {
-	var total int64
+// restarts are the restarts of a pending or running pod's containers, by
+// their last terminated state; their sum is what pastBackoffLimitOnFailure
+// compares with backoffLimit.
+func restarts(p *corev1.Pod) []PodFailure {
+	var out []PodFailure
 	add := func(statuses []corev1.ContainerStatus) {
 		for _, cs := range statuses {
 			if cs.RestartCount <= 0 {
 				continue
 			}
-			total += int64(cs.RestartCount)
 			k := PodFailure{Container: cs.Name, Reason: Other}
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
 			}
-			failures[k] += int64(cs.RestartCount)
+			out = addFailure(out, k, int64(cs.RestartCount))
 		}
 	}
 	add(p.Status.InitContainerStatuses)
 	add(p.Status.ContainerStatuses)
-	return total
+	return out
 }
 
 // IsPodFailed mirrors isPodFailed in job_controller.go: a pod in phase
@@ -548,13 +481,14 @@ func restarts(p *corev1.Pod, failures map[PodFailure]int64) int64 {
 // set (SetDefaults_Job), so a podFailurePolicy is treated the same here for
 // objects that skipped defaulting. A nil pod is not failed.
 func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
-	if p == nil {
-		return false
-	}
+	return p != nil && isPodFailed(p, onlyReplaceFailedPods(j))
+}
+
+func isPodFailed(p *corev1.Pod, onlyReplaceFailed bool) bool {
 	if p.Status.Phase == corev1.PodFailed {
 		return true
 	}
-	if onlyReplaceFailedPods(j) {
+	if onlyReplaceFailed {
 		return false
 	}
 	return p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodSucceeded
@@ -663,23 +597,22 @@ func podWaitingReason(p *corev1.Pod) (string, bool) {
 	return "", false
 }
 
-// notStarted tells whether a pending pod in the steps of a normal start has
-// been pending for opts.StartTimeout, and which step it is in. A pod that
-// has not yet reached the timeout sets s.Recheck to when it does.
-func (s *Summary) notStarted(p *corev1.Pod, opts Options) (string, bool) {
-	if opts.StartTimeout <= 0 || opts.Now.IsZero() || p.CreationTimestamp.IsZero() ||
-		(p.Status.Phase != corev1.PodPending && p.Status.Phase != "") {
-		return "", false
+// startTimedOut tells whether a pod in the steps of a normal start,
+// created then, has been pending for opts.StartTimeout. A pod that has not
+// yet reached the timeout sets s.Recheck to when it does.
+func (s *Summary) startTimedOut(created time.Time, opts Options) bool {
+	if opts.StartTimeout <= 0 || opts.Now.IsZero() || created.IsZero() {
+		return false
 	}
-	if due := p.CreationTimestamp.Add(opts.StartTimeout); opts.Now.Before(due) {
+	if due := created.Add(opts.StartTimeout); opts.Now.Before(due) {
 		// Rechecks of one Job come at most every recheckStep: a big Job
 		// with pods created every second is not summarized every second.
 		if r := due.Add(recheckStep - 1).Truncate(recheckStep); s.Recheck.IsZero() || r.Before(s.Recheck) {
 			s.Recheck = r
 		}
-		return "", false
+		return false
 	}
-	return pendingStep(p), true
+	return true
 }
 
 // recheckStep rounds Summary.Recheck up: pods reach StartTimeout up to this
@@ -841,23 +774,6 @@ func (s *Summary) Container(name string) (ContainerSpec, bool) {
 		}
 	}
 	return ContainerSpec{}, false
-}
-
-// ownedPods keeps the pods whose controller is this Job (by UID, so pods of
-// a deleted Job of the same name are not mixed in).
-func ownedPods(j *batchv1.Job, pods iter.Seq[*corev1.Pod]) iter.Seq[*corev1.Pod] {
-	return func(yield func(*corev1.Pod) bool) {
-		for p := range pods {
-			if p == nil {
-				continue
-			}
-			if ref := controllerRef(p.OwnerReferences); ref != nil && ref.UID == j.UID {
-				if !yield(p) {
-					return
-				}
-			}
-		}
-	}
 }
 
 func controllerRef(refs []metav1OwnerReference) *metav1OwnerReference {

@@ -129,7 +129,19 @@ type Watcher struct {
 	mu       sync.Mutex
 	pending  map[string]time.Time // key → time of its oldest unprocessed event
 	inFlight int                  // keys being processed
+
+	// aggMu guards aggregates: the pod aggregates of the Jobs with at
+	// least keepAggregate pods, kept up to date by the pod handlers, so an
+	// event of a big Job costs the same as one of a small Job. Smaller
+	// Jobs are summarized from their pods each time (as cheap, and no
+	// memory kept).
+	aggMu      sync.Mutex
+	aggregates map[string]*job.Aggregate
 }
+
+// keepAggregate is the number of pods from which a Job's Aggregate is
+// kept between events rather than rebuilt from its pods.
+const keepAggregate = 64
 
 type apiResource struct{ resource, group string }
 
@@ -186,7 +198,8 @@ func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watche
 	}
 	w := &Watcher{
 		cfg: cfg, jobs: jobs, crons: crons,
-		pending: map[string]time.Time{},
+		pending:    map[string]time.Time{},
+		aggregates: map[string]*job.Aggregate{},
 	}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -248,9 +261,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
 		}, &s.jobsHandler},
 		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { w.pods.Add(1); w.enqueuePodJob(obj) },
-			UpdateFunc: func(_, obj any) { w.enqueuePodJob(obj) },
-			DeleteFunc: func(obj any) { w.pods.Add(-1); w.enqueuePodJob(obj) },
+			AddFunc:    func(obj any) { w.pods.Add(1); w.podChanged(nil, obj) },
+			UpdateFunc: func(old, obj any) { w.podChanged(old, obj) },
+			DeleteFunc: func(obj any) { w.pods.Add(-1); w.podChanged(obj, nil) },
 		}, &s.podsHandler},
 	}
 	if w.cfg.Events {
@@ -447,17 +460,44 @@ func (w *Watcher) enqueueJob(obj any) {
 	w.enqueue(key)
 }
 
-func (w *Watcher) enqueuePodJob(obj any) {
+// podChanged is the pod informer's handler: the pod's old record (nil
+// when added) leaves its Job's Aggregate, the new one (nil when deleted)
+// enters it, and the Job is queued.
+func (w *Watcher) podChanged(oldObj, newObj any) {
+	old, oldKey := podRecord(oldObj)
+	rec, key := podRecord(newObj)
+	w.aggMu.Lock()
+	if a := w.aggregates[oldKey]; a != nil && old != nil {
+		if rec == nil {
+			a.Delete(old) // a watch's delete event: a copy of the cached record
+		} else {
+			a.Remove(old)
+		}
+	}
+	if a := w.aggregates[key]; a != nil && rec != nil {
+		a.Add(rec)
+	}
+	w.aggMu.Unlock()
+	if oldKey != "" && oldKey != key {
+		w.enqueue(oldKey)
+	}
+	if key != "" {
+		w.enqueue(key)
+	}
+}
+
+// podRecord is a pod handler's object as a record and the key of its Job
+// ("" if none).
+func podRecord(obj any) (*job.PodRecord, string) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
 	r, ok := obj.(*job.PodRecord)
 	if !ok {
-		return
+		return nil, ""
 	}
-	if key, ok := r.ControllerJobKey(); ok {
-		w.enqueue(key)
-	}
+	key, _ := r.ControllerJobKey()
+	return r, key
 }
 
 func (w *Watcher) enqueue(key string) {
@@ -643,6 +683,9 @@ func (w *Watcher) Pending() int {
 func (w *Watcher) sync(key string) {
 	s, ok := w.Summary(key)
 	if !ok {
+		w.aggMu.Lock()
+		delete(w.aggregates, key)
+		w.aggMu.Unlock()
 		w.jobs.Delete(key)
 		w.crons.Forget(key)
 		return
@@ -671,17 +714,6 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 		return job.Summary{}, false
 	}
 	j := rec.Job()
-	objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
-	// The cache holds compact records; Summarize reads pods, each rebuilt
-	// as it asks for it and garbage after: a Job with 100,000 pods never
-	// has them all decoded at once.
-	pods := func(yield func(*corev1.Pod) bool) {
-		for _, o := range objs {
-			if r, ok := o.(*job.PodRecord); ok && !yield(r.Pod()) {
-				return
-			}
-		}
-	}
 	var events []*job.EventRecord
 	if sc.events != nil {
 		objs, _ := sc.events.GetIndexer().ByIndex(eventJobIndex, key)
@@ -693,7 +725,28 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	}
 	opts := w.cfg.Summarize
 	opts.Now = time.Now()
-	return job.SummarizePods(j, pods, events, opts), true
+	w.aggMu.Lock()
+	defer w.aggMu.Unlock()
+	a := w.aggregates[key]
+	if !a.Fits(j, len(events) > 0) {
+		// A new Job, one that grew big, a Job whose spec changed what a
+		// pod counts as, or an Aggregate that lost an order-dependent
+		// fact: (re)built from the pods in the cache, which the pod
+		// handlers may not have seen yet; records count once either way.
+		a = job.NewAggregate(j)
+		objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
+		for _, o := range objs {
+			if r, ok := o.(*job.PodRecord); ok {
+				a.Add(r)
+			}
+		}
+		if a.Pods() >= keepAggregate {
+			w.aggregates[key] = a
+		} else {
+			delete(w.aggregates, key)
+		}
+	}
+	return job.SummarizeAggregate(j, a, events, opts), true
 }
 
 // Version identifies the state of the Job "namespace/name" and of its pods
@@ -773,3 +826,15 @@ func (w *Watcher) scopeFor(key string) *scope {
 	}
 	return nil
 }
+
+// AggregatesKept is the number of Jobs whose pod Aggregate is kept between
+// events (those with keepAggregate pods or more); for tests and benchmarks.
+func (w *Watcher) AggregatesKept() int {
+	w.aggMu.Lock()
+	defer w.aggMu.Unlock()
+	return len(w.aggregates)
+}
+
+// Options are the Job semantics the Summaries are computed with (Now
+// unset: Summary judges at the time it is called).
+func (w *Watcher) Options() job.Options { return w.cfg.Summarize }

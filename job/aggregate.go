@@ -1,0 +1,463 @@
+package job
+
+import (
+	"bytes"
+	"hash/fnv"
+	"math"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/google/btree"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Aggregate is what a Job's Summary needs of its pods, kept up to date one
+// pod at a time: Add a pod record when the cache gets it, Remove it when
+// the cache drops or replaces it. Each change costs the same whatever the
+// number of pods (decoding one record, a few map and slice updates, one
+// B-tree update for the worst indexes); Summarize then reads the aggregate
+// in time bounded by the Summary's own bounded lists, not by the pods.
+//
+// The order-dependent facts are kept exactly as long as the common changes
+// allow: the newest failure and success, the failures since the newest
+// success, the newest failed pods (more than MaxAttempts of them). A
+// removal that takes away what cannot be rebuilt from what is kept (the
+// newest success deleted while older ones remain, the list of newest
+// failed pods running short) makes the Aggregate Stale: its owner then
+// builds a new one from every pod (NewAggregate and Add for each), which
+// is also the reference the tests and the fuzzer compare the incremental
+// updates with.
+//
+// It knows which record of each pod it counts (by a hash of the pod's
+// name), so a change applies once however the notifications and a rebuild
+// from the cache interleave: adding a record replaces the one counted for
+// the same pod, removing a record not counted changes nothing, and
+// deleting a pod removes whatever record counts for it (a watch's delete
+// event carries a new copy of the object, not the cached one). An
+// Aggregate is not safe for concurrent use; its owner serialises Add,
+// Remove, Delete and SummarizeAggregate.
+type Aggregate struct {
+	ctx podContext
+	// members are the records counted, by the hash of their pod's name
+	// (8 bytes a pod instead of its name).
+	members map[uint64]*PodRecord
+	// stale is set when a removal lost an order-dependent fact;
+	// collision when two pods' names hash the same (then the Aggregate
+	// cannot be kept: every Summary starts from scratch).
+	stale, collision bool
+
+	pods int
+	// newestCreated is the newest pod's creation time, newestCreatedN
+	// the number of pods created then; createdStale when that count
+	// dropped to 0 with older pods left (only FailedCreate events read it).
+	newestCreated  time.Time
+	newestCreatedN int
+	createdStale   bool
+
+	restartRetries int64
+	failures       []PodFailure  // by key, each with its Count; few (bounded labels)
+	waiting        []ReasonCount // waiting pods by reason, other than the steps of a normal start
+	waitingPods    map[string]struct{}
+	pendingPods    map[string]pendingPod // pods in the steps of a normal start
+
+	lastSuccess  time.Time
+	lastSuccessN int
+	failedAfter  []int64 // finish times (nanos) of failed pods after lastSuccess, sorted
+	failed       int
+	newest       []failedRef // the newest failed pods, oldest first, at most keptAttempts
+
+	indexValues  map[int32][]int32 // per index, the failure count each of its pods gives (> 0 only)
+	worstIndexes *btree.BTreeG[IndexFailure]
+}
+
+// podContext is what of the Job decides a pod's contribution.
+type podContext struct {
+	uid                                             types.UID
+	indexed, onFailure, perIndex, onlyReplaceFailed bool
+	policy                                          *batchv1.PodFailurePolicy
+}
+
+func contextOf(j *batchv1.Job) podContext {
+	return podContext{
+		uid:               j.UID,
+		indexed:           j.Spec.CompletionMode != nil && *j.Spec.CompletionMode == batchv1.IndexedCompletion,
+		onFailure:         j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
+		perIndex:          j.Spec.BackoffLimitPerIndex != nil,
+		onlyReplaceFailed: onlyReplaceFailedPods(j),
+		policy:            j.Spec.PodFailurePolicy,
+	}
+}
+
+func (c podContext) equal(o podContext) bool {
+	p, q := c.policy, o.policy
+	c.policy, o.policy = nil, nil
+	return c == o && (p == q || reflect.DeepEqual(p, q))
+}
+
+type pendingPod struct {
+	created time.Time
+	step    string
+}
+
+// failedRef is one of the newest failed pods: its finish time and record
+// (read again for the Summary's Attempts).
+type failedRef struct {
+	at  int64
+	rec *PodRecord
+}
+
+// keptAttempts is how many newest failed pods an Aggregate keeps: more
+// than MaxAttempts, so that removing a few of them (pods deleted by the
+// controller or the garbage collector) does not force a rebuild.
+const keptAttempts = 2 * MaxAttempts
+
+// NewAggregate returns the empty Aggregate of a Job.
+func NewAggregate(j *batchv1.Job) *Aggregate {
+	return &Aggregate{ctx: contextOf(j), members: map[uint64]*PodRecord{}}
+}
+
+// Fits tells whether the Aggregate can still serve the Job: the same Job
+// (by UID) with the same spec fields a pod's contribution depends on, and
+// nothing lost to a removal (events: the Job has FailedCreate events,
+// which need the newest pod's creation time).
+func (a *Aggregate) Fits(j *batchv1.Job, events bool) bool {
+	return a != nil && !a.stale && !a.collision && !(events && a.createdStale) && a.ctx.equal(contextOf(j))
+}
+
+// Pods is the number of pods in the Aggregate.
+func (a *Aggregate) Pods() int { return a.pods }
+
+// Add counts a pod's record in place of the one counted for the same pod
+// until now, if any; a record of a pod the Job does not control (by UID)
+// is not counted.
+func (a *Aggregate) Add(r *PodRecord) {
+	if r == nil {
+		return
+	}
+	h := nameHash(r)
+	if cur := a.members[h]; cur != nil {
+		if cur == r {
+			return
+		}
+		if !bytes.Equal(cur.nameBytes(), r.nameBytes()) {
+			a.collision = true
+			return
+		}
+		a.remove(h, cur)
+	}
+	p := r.Pod()
+	if ref := controllerRef(p.OwnerReferences); ref == nil || ref.UID != a.ctx.uid {
+		return
+	}
+	a.members[h] = r
+	a.apply(r, p, contributionOf(p, &a.ctx), 1)
+}
+
+// Remove stops counting a record, if it is the one counted for its pod.
+func (a *Aggregate) Remove(r *PodRecord) {
+	if r == nil {
+		return
+	}
+	if h := nameHash(r); a.members[h] == r {
+		a.remove(h, r)
+	}
+}
+
+// Delete stops counting the pod of a record (any copy of it).
+func (a *Aggregate) Delete(r *PodRecord) {
+	if r == nil {
+		return
+	}
+	h := nameHash(r)
+	if cur := a.members[h]; cur != nil && bytes.Equal(cur.nameBytes(), r.nameBytes()) {
+		a.remove(h, cur)
+	}
+}
+
+func (a *Aggregate) remove(h uint64, r *PodRecord) {
+	delete(a.members, h)
+	p := r.Pod()
+	a.apply(r, p, contributionOf(p, &a.ctx), -1)
+}
+
+func nameHash(r *PodRecord) uint64 {
+	h := fnv.New64a()
+	h.Write(r.nameBytes())
+	return h.Sum64()
+}
+
+type podKind uint8
+
+const (
+	podOther podKind = iota
+	podSucceeded
+	podFailed
+)
+
+// contribution is what one pod adds to its Job's Summary, as the Job
+// controller reads it: the only place that reads a pod for the Summary.
+type contribution struct {
+	kind     podKind
+	created  time.Time
+	at       time.Time  // finished (succeeded or failed)
+	failure  PodFailure // failed: its key in PodFailures
+	restarts []PodFailure
+	index    int32 // the completion index, -1 if none
+	indexVal int32 // the index's failure count this pod gives
+	waiting  string
+	pending  string // the step of a normal start it is in, if pending
+}
+
+func contributionOf(p *corev1.Pod, c *podContext) contribution {
+	out := contribution{created: p.CreationTimestamp.Time, index: completionIndex(p, c.indexed)}
+	// pastBackoffLimitOnFailure sums the restart counts of every pod in
+	// phase Pending or Running, whether or not it is being deleted.
+	if c.onFailure && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
+		out.restarts = restarts(p)
+	}
+	switch {
+	case p.Status.Phase == corev1.PodSucceeded:
+		out.kind, out.at = podSucceeded, FinishedTime(p)
+	case isPodFailed(p, c.onlyReplaceFailed):
+		out.kind, out.at = podFailed, FinishedTime(p)
+		a := attemptOf(p, c, out.index, out.at)
+		out.failure = PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}
+		if out.index >= 0 {
+			counted := int32(0)
+			if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
+				counted = 1
+			}
+			out.indexVal = addSat(indexFailureCount(p), counted)
+		}
+	default:
+		// Pending or running (or an unknown phase).
+		if out.index >= 0 {
+			out.indexVal = indexFailureCount(p)
+		}
+		if p.DeletionTimestamp == nil {
+			if r, ok := podWaitingReason(p); ok {
+				out.waiting = r
+			} else if p.Status.Phase == corev1.PodPending || p.Status.Phase == "" {
+				out.pending = pendingStep(p)
+			}
+		}
+	}
+	return out
+}
+
+// attemptOf is a failed pod's Attempt.
+func attemptOf(p *corev1.Pod, c *podContext, index int32, at time.Time) Attempt {
+	a := failedAttempt(p, index, at)
+	a.PolicyAction = string(PolicyAction(c.policy, p))
+	return a
+}
+
+func (a *Aggregate) apply(r *PodRecord, p *corev1.Pod, c contribution, sign int) {
+	a.pods += sign
+	a.created(c.created, sign)
+	for _, f := range c.restarts {
+		a.restartRetries += int64(sign) * f.Count
+		a.failures = addFailure(a.failures, f, int64(sign)*f.Count)
+	}
+	switch c.kind {
+	case podSucceeded:
+		a.success(c.at, sign)
+	case podFailed:
+		a.failure(r, p.Name, c, sign)
+	default:
+		if c.waiting != "" {
+			a.waiting = addReason(a.waiting, c.waiting, int64(sign))
+			if sign > 0 {
+				if a.waitingPods == nil {
+					a.waitingPods = map[string]struct{}{}
+				}
+				a.waitingPods[p.Name] = struct{}{}
+			} else {
+				delete(a.waitingPods, p.Name)
+			}
+		}
+		if c.pending != "" {
+			if sign > 0 {
+				if a.pendingPods == nil {
+					a.pendingPods = map[string]pendingPod{}
+				}
+				a.pendingPods[p.Name] = pendingPod{c.created, c.pending}
+			} else {
+				delete(a.pendingPods, p.Name)
+			}
+		}
+	}
+	if c.index >= 0 && c.indexVal > 0 {
+		a.indexValue(c.index, c.indexVal, sign)
+	}
+}
+
+func (a *Aggregate) created(t time.Time, sign int) {
+	switch {
+	case sign > 0 && (t.After(a.newestCreated) || a.createdStale && t.Equal(a.newestCreated)):
+		a.newestCreated, a.newestCreatedN, a.createdStale = t, 1, false
+	case sign > 0 && t.Equal(a.newestCreated):
+		a.newestCreatedN++
+	case sign < 0 && t.Equal(a.newestCreated) && !a.createdStale:
+		if a.newestCreatedN--; a.newestCreatedN == 0 && a.pods > 0 {
+			a.createdStale = true
+		}
+	}
+	if a.pods == 0 {
+		a.newestCreated, a.newestCreatedN, a.createdStale = time.Time{}, 0, false
+	}
+}
+
+func (a *Aggregate) success(at time.Time, sign int) {
+	switch {
+	case sign > 0 && at.After(a.lastSuccess):
+		a.lastSuccess, a.lastSuccessN = at, 1
+		// failuresAfterLastSuccess: only failures after the new newest
+		// success are left.
+		cut := nanos(at)
+		k, _ := slices.BinarySearch(a.failedAfter, cut+1)
+		a.failedAfter = append(a.failedAfter[:0], a.failedAfter[k:]...)
+	case sign > 0 && at.Equal(a.lastSuccess):
+		a.lastSuccessN++
+	case sign < 0 && at.Equal(a.lastSuccess):
+		if a.lastSuccessN--; a.lastSuccessN == 0 && !at.IsZero() {
+			// The next newest success, and the failures after it,
+			// are not kept.
+			a.stale = true
+		}
+	}
+}
+
+func (a *Aggregate) failure(r *PodRecord, name string, c contribution, sign int) {
+	a.failed += sign
+	a.failures = addFailure(a.failures, c.failure, int64(sign))
+	at := nanos(c.at)
+	if c.at.After(a.lastSuccess) {
+		k, found := slices.BinarySearch(a.failedAfter, at)
+		if sign > 0 {
+			a.failedAfter = slices.Insert(a.failedAfter, k, at)
+		} else if found {
+			a.failedAfter = slices.Delete(a.failedAfter, k, k+1)
+		} else {
+			a.stale = true
+		}
+	}
+	k, found := slices.BinarySearchFunc(a.newest, failedRef{at, r}, compareFailed)
+	if sign > 0 {
+		// Older than every pod kept: it belongs in the list only while
+		// the list is short and holds every failed pod.
+		if k > 0 || len(a.newest) < keptAttempts && a.failed-1 == len(a.newest) {
+			a.newest = slices.Insert(a.newest, k, failedRef{at, r})
+			if len(a.newest) > keptAttempts {
+				a.newest = slices.Delete(a.newest, 0, 1)
+			}
+		}
+		return
+	}
+	if found && a.newest[k].rec == r {
+		a.newest = slices.Delete(a.newest, k, k+1)
+		if len(a.newest) < MaxAttempts && a.failed > len(a.newest) {
+			a.stale = true // older failed pods exist, not kept
+		}
+	}
+}
+
+// compareFailed orders failed pods by finish time, then name (the order of
+// Summary.Attempts).
+func compareFailed(x, y failedRef) int {
+	switch {
+	case x.at < y.at:
+		return -1
+	case x.at > y.at:
+		return 1
+	}
+	return bytes.Compare(x.rec.nameBytes(), y.rec.nameBytes())
+}
+
+// nanos orders times as int64 (the API's times fit; the zero time, unset,
+// comes first).
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+func (a *Aggregate) indexValue(index, v int32, sign int) {
+	vals := a.indexValues[index]
+	before := maxOf(vals)
+	if sign > 0 {
+		vals = append(vals, v)
+	} else if k := slices.Index(vals, v); k >= 0 {
+		vals = slices.Delete(vals, k, k+1)
+	}
+	if a.indexValues == nil {
+		a.indexValues = map[int32][]int32{}
+	}
+	if len(vals) == 0 {
+		delete(a.indexValues, index)
+	} else {
+		a.indexValues[index] = vals
+	}
+	after := maxOf(vals)
+	if before == after {
+		return
+	}
+	if a.worstIndexes == nil {
+		a.worstIndexes = btree.NewG(16, worseIndex)
+	}
+	if before > 0 {
+		a.worstIndexes.Delete(IndexFailure{index, before})
+	}
+	if after > 0 {
+		a.worstIndexes.ReplaceOrInsert(IndexFailure{index, after})
+	}
+}
+
+// maxOf is the largest value, 0 for none.
+func maxOf(vals []int32) int32 {
+	m := int32(0)
+	for _, v := range vals {
+		m = max(m, v)
+	}
+	return m
+}
+
+// worseIndex orders indexes worst first: most failures, then lowest index.
+func worseIndex(x, y IndexFailure) bool {
+	if x.Failures != y.Failures {
+		return x.Failures > y.Failures
+	}
+	return x.Index < y.Index
+}
+
+func addFailure(fs []PodFailure, k PodFailure, n int64) []PodFailure {
+	if n == 0 {
+		return fs
+	}
+	for i := range fs {
+		if fs[i].Container == k.Container && fs[i].Reason == k.Reason && fs[i].ExitCode == k.ExitCode {
+			if fs[i].Count += n; fs[i].Count == 0 {
+				return slices.Delete(fs, i, i+1)
+			}
+			return fs
+		}
+	}
+	k.Count = n
+	return append(fs, k)
+}
+
+func addReason(rs []ReasonCount, r string, n int64) []ReasonCount {
+	for i := range rs {
+		if rs[i].Reason == r {
+			if rs[i].Count += n; rs[i].Count == 0 {
+				return slices.Delete(rs, i, i+1)
+			}
+			return rs
+		}
+	}
+	return append(rs, ReasonCount{r, n})
+}
