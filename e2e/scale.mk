@@ -2,13 +2,18 @@
 # harness's real kube-apiserver (the Job controller skips them: spec.managedBy),
 # then the exporter binary measured: time to ready, heap and RSS, heap per
 # Job and Pod, scrape latency and size, series, status update → /metrics
-# delay, heap after churn. `make e2e` runs the quick size too (about 20 s,
-# no report written; `go test -short` skips it).
+# delay, heap after churn; then one big Indexed Job beside a small one
+# (e2e/scale/bigjob.go): exporter CPU per pod event of each, event → metric
+# under a stream of 500 pod events/s, the big Job's runbook page. `make e2e`
+# runs the quick size too (about 45 s, no report written; `go test -short`
+# skips it).
 #
-#   make scale              500 Jobs / 2,000 pods + churn 3×200 Jobs;
+#   make scale              500 Jobs / 2,000 pods + churn 3×200 Jobs; a big
+#                           Job of 2,000 completions, parallelism 100;
 #                           report in .cache/scale-quick.md
 #   make scale SCALE=full   also 2,500 / 10,000 with churn 3×2,000 Jobs, then
-#                           10,000 / 100,000; writes docs/scale.md
+#                           10,000 / 100,000; a big Job of 100,000
+#                           completions, parallelism 1,000; writes docs/scale.md
 
 SCALE     ?= quick
 # The runtime memory limit of one extra exporter per size: a 150 MiB

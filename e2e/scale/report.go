@@ -49,6 +49,13 @@ func checkTargets(r result, memLimit string) []string {
 		// series about CronJobs have no counterpart there.
 		miss("series (without kubejob_cronjob_*) vs 1/10 of kube-state-metrics'", float64(r.Series-r.CronSer), float64(full.series)/10, "series")
 	}
+	if b := r.Big; b != nil {
+		miss("CPU per pod event, big Job vs small Job", b.cpuRatio(), 2, "×")
+		miss("big Job: event → metric p99", float64(b.DelayP99)/1e6, 1000, "ms")
+		if b.BigStream.rate() < 0.9*b.Size.Rate {
+			out = append(out, fmt.Sprintf("big Job: the stream reached %.0f events/s, not %.0f", b.BigStream.rate(), b.Size.Rate))
+		}
+	}
 	if r.Jobs >= 10000 && r.Pods >= 100000 {
 		miss("RSS at 10k Jobs / 100k Pods", r.Full.RSS/(1<<20), 150, "MiB")
 		if memLimit != "" {
@@ -208,6 +215,12 @@ func render(rs []result, runSize string, workers int, memLimit string) string {
 		p("| target | ≤ 0.25 | ≤ 0.5 | | ≤ 0.1 |\n\n")
 	}
 
+	for _, r := range rs {
+		if r.Big != nil {
+			renderBigJob(p, *r.Big)
+		}
+	}
+
 	p("## Targets\n\n")
 	any := false
 	for _, r := range rs {
@@ -273,3 +286,26 @@ func renderEvents(p func(string, ...any), r result) {
 
 // msf is d in milliseconds.
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// renderBigJob is the big-Job run.
+func renderBigJob(p func(string, ...any), b bigJobResult) {
+	z := b.Size
+	p("## One big Job\n\n")
+	p("An Indexed Job with %s completions and parallelism %s (`spec.managedBy`, statuses written by the test): indexes 0–%d succeeded, every %dth after one failed attempt (exit 1), the other %s running: %s pods. Beside it a Job of %d running pods. An exporter watching their namespace only (`--namespaces=%s`: its CPU is the two Jobs' alone; the stages above measure the small Jobs) takes %s pod status changes of each Job in turn, written at %.0f/s by up to 32 clients, each flipping a running pod's Ready condition (an event to process that changes no metric). CPU is the exporter's, from %s, from the first write until its count of processed events stops moving. Then, under the same stream, %d running pods of the big Job fail (exit 127) one at a time and `/metrics` is read back to back until the Job's `kubejob_pod_failures{exit_code=\"127\"}` moves (the time includes the API write). Then its runbook page is read once.\n\n",
+		thousands(z.Completions), thousands(z.Parallelism), z.completedIndexes()-1, failEvery, thousands(z.Parallelism), thousands(b.Pods), smallPods, bigNamespace,
+		thousands(z.Events), z.Rate, b.CPUSource, z.Probes)
+	p("| | |\n|---|---|\n")
+	p("| setup through the API | %s |\n", ms(b.Setup))
+	p("| exporter start → `/readyz` 200 | %s |\n", ms(b.Ready))
+	for _, s := range []struct {
+		name string
+		r    streamResult
+	}{{fmt.Sprintf("Job of %d pods", smallPods), b.SmallStream}, {fmt.Sprintf("Job of %s pods", thousands(b.Pods)), b.BigStream}} {
+		p("| stream to the %s: events, wall time, rate | %s, %s, %.0f/s |\n", s.name, thousands(s.r.Events), ms(s.r.Wall), s.r.rate())
+		p("| exporter CPU per 1,000 pod events, %s | %.1f ms |\n", s.name, 1000*s.r.per1000())
+	}
+	p("| CPU per event, big Job / small Job | %.2f× |\n", b.cpuRatio())
+	p("| pod status update → new value on `/metrics` under the stream, p50 / p99 / max | %s / %s / %s (%d updates) |\n", ms(b.DelayP50), ms(b.DelayP99), ms(b.DelayMax), z.Probes)
+	p("| runbook page of the big Job: time, allocated by the exporter, size | %s, %s, %s |\n", ms(b.PageTime), mib(b.PageAlloc), size(b.PageBytes))
+	p("| live heap after GC / RSS steady / RSS peak | %s / %s / %s |\n\n", mib(b.Mem.HeapAlloc), mib(b.Mem.RSS), mib(b.PeakRSS))
+}

@@ -87,8 +87,9 @@ type result struct {
 	PlainBytes      int
 	GzipBytes       int
 	Series, JobSer  int
-	CronSer         int // kubejob_cronjob_* series
-	NoCronSer       int // kubejob_cronjob_* series with --no-watch.cronjobs
+	Big             *bigJobResult // the big-Job run, with the last size
+	CronSer         int           // kubejob_cronjob_* series
+	NoCronSer       int           // kubejob_cronjob_* series with --no-watch.cronjobs
 	Families        map[string]int
 	UpdateP50       time.Duration
 	UpdateP99       time.Duration
@@ -467,6 +468,13 @@ func TestScale(t *testing.T) {
 		}
 		results = append(results, r)
 	}
+
+	// One big Job beside a small one, with its own exporter (bigjob.go).
+	big, err := runBigJob(ctx, t.Logf, cs, startExporter, bigJobPlan(runSize), workers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results[len(results)-1].Big = &big
 
 	report := render(results, runSize, workers, memLimit)
 	fmt.Println(report)
