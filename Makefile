@@ -30,11 +30,13 @@ $(EXPORTER): FORCE
 
 FORCE:
 
-# go vet, and gofmt over every module of the repository (root, e2e, tools).
-vet:
+# go vet, and gofmt over every module of the repository (root, e2e, tools);
+# golangci-lint over the exporter's module (.golangci.yml).
+vet: $(GOLANGCI_LINT)
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
+	$(GOLANGCI_LINT) run ./...
 
 unit:
 	$(GO) test -race -count=1 ./...

@@ -97,12 +97,12 @@ func NewRecord(cj *batchv1.CronJob) *Record {
 	return r
 }
 
-// bounded cuts s to at most max bytes at a rune boundary, marking the cut.
-func bounded(s string, max int) string {
-	if len(s) <= max {
+// bounded cuts s to at most limit bytes at a rune boundary, marking the cut.
+func bounded(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max - len("…")
+	cut := limit - len("…")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-// VerdictMissed: a CronJob's run is overdue.
+// VerdictMissed is the verdict on a CronJob whose run is overdue.
 const VerdictMissed = "missed"
 
 // DefaultMissedGrace is how late a run may start before the report calls

@@ -20,6 +20,7 @@ import (
 // Health of a Job, also the CLI's exit status.
 type Health string
 
+// The health values, each with what it means.
 const (
 	Healthy   Health = "healthy"   // running without failures, within the run-time limit
 	Running   Health = "running"   // running without failures, run time not judged (no limit given)

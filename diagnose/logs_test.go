@@ -90,15 +90,15 @@ func TestPrintable(t *testing.T) {
 		strings.Repeat("x", 20):        strings.Repeat("x", 10) + "…",
 		"日本語のメッセージ" + "\x1b[31m":       "日本語の…",
 	} {
-		max := 100
+		limit := 100
 		if len(in) == 20 {
-			max = 10
+			limit = 10
 		}
 		if strings.HasPrefix(in, "日本語") {
-			max = 13
+			limit = 13
 		}
-		if got := printable(in, max); got != want {
-			t.Errorf("printable(%q, %d) = %q, want %q", in, max, got, want)
+		if got := printable(in, limit); got != want {
+			t.Errorf("printable(%q, %d) = %q, want %q", in, limit, got, want)
 		}
 	}
 }

@@ -18,8 +18,8 @@ const (
 // short: control characters (escape sequences that could move the cursor,
 // rewrite lines or set the window title; newlines that could fake report
 // lines) and bidirectional overrides become U+FFFD, invalid UTF-8 too, and
-// text past max bytes is cut with "…".
-func printable(s string, max int) string {
+// text past limit bytes is cut with "…".
+func printable(s string, limit int) string {
 	clean := true
 	for _, r := range s {
 		if r == utf8.RuneError || unicode.IsControl(r) || isBidiControl(r) {
@@ -27,7 +27,7 @@ func printable(s string, max int) string {
 			break
 		}
 	}
-	if clean && len(s) <= max {
+	if clean && len(s) <= limit {
 		return s
 	}
 	var b strings.Builder
@@ -35,7 +35,7 @@ func printable(s string, max int) string {
 		if r == utf8.RuneError || unicode.IsControl(r) || isBidiControl(r) {
 			r = unicode.ReplacementChar
 		}
-		if b.Len()+utf8.RuneLen(r) > max {
+		if b.Len()+utf8.RuneLen(r) > limit {
 			b.WriteString("…")
 			break
 		}

@@ -142,8 +142,7 @@ func benchmarkMemory(b *testing.B, podsPerJob int) {
 				nPods++
 			}
 		}
-		client := fake.NewClientset(objs...)
-		jobs, pods, objs = nil, nil, nil
+		client := fake.NewClientset(objs...) // jobs, pods and objs are dead from here: not roots for heapAfterGC
 		before := heapAfterGC()
 		exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}})
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
+	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
@@ -119,8 +119,8 @@ func NewSelfMetrics(logger *slog.Logger, resources []string, objects func() map[
 	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs reported.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector("kubejob_exporter"),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		promcollectors.NewGoCollector(),
+		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused, m.writeTimeouts,
 		shardOrdinal, totalShards,
 		funcCollector{desc: objectsDesc, collect: func(ch chan<- prometheus.Metric) {

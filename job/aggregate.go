@@ -124,7 +124,7 @@ func NewAggregate(j *batchv1.Job) *Aggregate {
 // nothing lost to a removal (events: the Job has FailedCreate events,
 // which need the newest pod's creation time).
 func (a *Aggregate) Fits(j *batchv1.Job, events bool) bool {
-	return a != nil && !a.stale && !a.collision && !(events && a.createdStale) && a.ctx.equal(contextOf(j))
+	return a != nil && !a.stale && !a.collision && (!events || !a.createdStale) && a.ctx.equal(contextOf(j))
 }
 
 // Pods is the number of pods in the Aggregate.

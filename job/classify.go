@@ -12,7 +12,7 @@ import (
 // folds into, so label values stay bounded whatever the cluster sends.
 const Other = "Other"
 
-// Terminal reasons of a Job: the reason of its Failed (or interim
+// FailedReasons are the terminal reasons of a Job: the reason of its Failed (or interim
 // FailureTarget) condition, as the Job controller sets them.
 var FailedReasons = []string{
 	batchv1.JobReasonBackoffLimitExceeded,

@@ -502,7 +502,7 @@ func internNamespace(ns string) string {
 // batchv1.Job struct is over 1 KiB before any field is set. Job() rebuilds a
 // Job that summarizes the same (the exporter's golden /metrics is computed
 // through it).
-type JobRecord struct {
+type JobRecord struct { //nolint:revive // job.JobRecord beside job.PodRecord and job.EventRecord: the name says which record
 	Namespace, Name string
 	UID             types.UID
 	ResourceVersion string

@@ -409,21 +409,6 @@ func (s *Summary) podFacts(a *Aggregate, opts Options) {
 	}
 }
 
-// newestAttempts sorts attempts oldest first and keeps the newest
-// MaxAttempts.
-func newestAttempts(as []Attempt) []Attempt {
-	sort.Slice(as, func(a, b int) bool {
-		if !as[a].FinishedAt.Equal(as[b].FinishedAt) {
-			return as[a].FinishedAt.Before(as[b].FinishedAt)
-		}
-		return as[a].Pod < as[b].Pod
-	})
-	if n := len(as); n > MaxAttempts {
-		as = append(as[:0:0], as[n-MaxAttempts:]...)
-	}
-	return as
-}
-
 // firstNames sorts names and keeps the first MaxWaitingPods.
 func firstNames(names []string) []string {
 	sort.Strings(names)

@@ -163,7 +163,7 @@ func TestStripDropsSecrets(t *testing.T) {
 	j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"x": secret}}
 	j.Labels = map[string]string{"team": secret, secret: "v"}
 	j.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"env":"` + secret + `"}`}
-	j.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: secret, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:` + secret + `":{}}`)}}}
+	j.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: secret, FieldsV1: metav1.NewFieldsV1(`{"f:` + secret + `":{}}`)}}
 	j.Finalizers = []string{secret}
 	j.OwnerReferences = append(j.OwnerReferences, metav1.OwnerReference{Kind: "Thing", Name: secret})
 	j.Status.Conditions[0].Message = secret

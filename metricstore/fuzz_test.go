@@ -23,7 +23,7 @@ func FuzzStoreRoundTrip(f *testing.F) {
 	f.Add(`q"uote`, `back\slash`, "new\nline", `\n`, 0.25, uint8(1))
 	f.Add("bad\xffutf8", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", math.NaN(), uint8(2))
 	f.Add("", "", "", "", math.Inf(-1), uint8(3))
-	f.Add("\x00\r\t", "}", `",x="y`, "\"} 1\n# TYPE x counter\n", -0.0, uint8(7))
+	f.Add("\x00\r\t", "}", `",x="y`, "\"} 1\n# TYPE x counter\n", math.Copysign(0, -1), uint8(7))
 	f.Add("\uFFFD", "Ünïcode ☃", `\\\"`, "\\", 1e300, uint8(4))
 	f.Add(strings.Repeat("x", 500), strings.Repeat("\xff", 100), strings.Repeat(`\"`, 100), strings.Repeat("\n", 100), 1793534440.0, uint8(5))
 

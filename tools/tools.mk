@@ -18,6 +18,10 @@ PROMETHEUS := $(BIN)/prometheus
 # v0.316.0 in tools/go.mod is Prometheus 3.16.0 (for --version and the UI).
 PROMETHEUS_VERSION = $(shell sed -n 's|^[[:space:]]*github.com/prometheus/prometheus v0\.\([0-9]*\)\([0-9][0-9]\)\.\([0-9]*\).*|\1.\2.\3|p' $(TOOLS_DIR)/go.mod)
 JSONNET    := $(BIN)/jsonnet
+# golangci-lint v2.15.0, in a module of its own (tools/lint/go.mod): its
+# many dependencies stay out of the promtool and Prometheus builds.
+GOLANGCI_LINT := $(BIN)/golangci-lint
+LINT_DEPS     := $(TOOLS_DIR)/lint/go.mod $(TOOLS_DIR)/lint/go.sum
 JSONNETFMT := $(BIN)/jsonnetfmt
 
 .PHONY: tools tools-test prometheus
@@ -33,6 +37,9 @@ $(PROMTOOL): $(TOOLS_DEPS)
 
 $(JSONNET): $(TOOLS_DEPS)
 	cd $(TOOLS_DIR) && $(GO) build -o $(abspath $@) github.com/google/go-jsonnet/cmd/jsonnet
+
+$(GOLANGCI_LINT): $(LINT_DEPS)
+	cd $(TOOLS_DIR)/lint && $(GO) build -o $(abspath $@) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 $(JSONNETFMT): $(TOOLS_DEPS)
 	cd $(TOOLS_DIR) && $(GO) build -o $(abspath $@) github.com/google/go-jsonnet/cmd/jsonnetfmt

@@ -23,7 +23,7 @@ func TestClassifyError(t *testing.T) {
 		{fmt.Errorf("failed to list *v1.Job: %w", apierrors.NewForbidden(gr, "", errors.New("rbac"))), ErrForbidden},
 		{apierrors.NewUnauthorized("token expired"), ErrUnauthorized},
 		{apierrors.NewResourceExpired("too old resource version"), ErrExpired},
-		{apierrors.NewGone("gone"), ErrExpired},
+		{apierrors.NewGone("gone"), ErrExpired}, //nolint:staticcheck // older API servers answer an expired watch with a bare 410 Gone
 		{refused, ErrUnreachable},
 		{&recordedError{fmt.Errorf("wrapped: %w", refused)}, ErrUnreachable},
 		{context.DeadlineExceeded, ErrUnreachable},

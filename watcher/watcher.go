@@ -609,7 +609,7 @@ func (w *Watcher) followCronJobWatch(ctx context.Context) {
 
 func (w *Watcher) cronJobsSynced() bool {
 	for _, s := range w.scopes {
-		if s.cronJobs != nil && !(s.cronJobs.HasSynced() && s.cronJobsHandler.HasSynced()) {
+		if s.cronJobs != nil && (!s.cronJobs.HasSynced() || !s.cronJobsHandler.HasSynced()) {
 			return false
 		}
 	}
@@ -618,7 +618,7 @@ func (w *Watcher) cronJobsSynced() bool {
 
 func (w *Watcher) eventsSynced() bool {
 	for _, s := range w.scopes {
-		if s.events != nil && !(s.events.HasSynced() && s.eventsHandler.HasSynced()) {
+		if s.events != nil && (!s.events.HasSynced() || !s.eventsHandler.HasSynced()) {
 			return false
 		}
 	}

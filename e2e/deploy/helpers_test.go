@@ -8,12 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -187,26 +185,30 @@ func saKubeconfig(t *testing.T) string {
 
 // proc is an exporter process started without waiting for /readyz (it may
 // never become ready, or speak only TLS).
+// proc is an exporter started by a deploy test, with all its output (the
+// secrets test reads every line of it).
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	err  error
+	*harness.Exporter
+	out *lockedLog
+}
+
+// lockedLog keeps everything written to it.
+type lockedLog struct {
 	mu   sync.Mutex
 	logs strings.Builder
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.Write(b)
+func (l *lockedLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.logs.Write(b)
 }
 
 // Logs is everything the exporter wrote so far.
 func (p *proc) Logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.String()
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
+	return p.out.logs.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -220,64 +222,27 @@ func freeAddr(t *testing.T) string {
 }
 
 // startProc runs the exporter with kubeconfig and args and waits until it
-// accepts TCP connections. It is stopped when the test ends.
+// accepts TCP connections (not until it is ready: some tests deny it what
+// readiness needs, some serve TLS). It is stopped when the test ends.
 func startProc(t *testing.T, kubeconfig string, args ...string) *proc {
 	t.Helper()
-	p := &proc{addr: freeAddr(t), done: make(chan struct{})}
 	initial, max := cluster.JobBackoff()
-	all := append([]string{
-		"--kubeconfig=" + kubeconfig,
-		"--web.listen-address=" + p.addr,
-		"--backoff.initial=" + initial.String(),
-		"--backoff.max=" + max.String(),
-		"--log.level=debug",
-	}, args...)
-	p.cmd = exec.Command(exporterBin, all...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	p := &proc{out: &lockedLog{}}
+	e, err := harness.StartExporter(context.Background(), harness.ExporterOptions{
+		Binary: exporterBin, Kubeconfig: kubeconfig, BackoffInitial: initial, BackoffMax: max,
+		LogLevel: "debug", Args: args, Output: p.out, WaitListening: true,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	p.Exporter = e
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop()
 		if t.Failed() {
 			_ = os.WriteFile(filepath.Join(workDir, strings.ReplaceAll(t.Name(), "/", "_")+".exporter.log"), []byte(p.Logs()), 0o644)
 		}
 	})
-	ctx := context.Background()
-	err := harness.Eventually(ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
-		select {
-		case <-p.done:
-			return false, "", fmt.Errorf("exporter exited: %v\n%s", p.err, p.Logs())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", p.addr, time.Second)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		c.Close()
-		return true, "", nil
-	})
-	if err != nil {
-		t.Fatalf("exporter not listening: %v\n%s", err, p.Logs())
-	}
 	return p
-}
-
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 // get fetches url with client and returns status and body.
@@ -302,7 +267,7 @@ var plainHTTP = &http.Client{Timeout: 10 * time.Second}
 
 // scrape parses the exporter's /metrics over plain HTTP.
 func (p *proc) scrape(ctx context.Context) (*harness.Metrics, error) {
-	code, body, err := get(ctx, plainHTTP, "http://"+p.addr+"/metrics")
+	code, body, err := get(ctx, plainHTTP, "http://"+p.Addr()+"/metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -230,8 +230,8 @@ func waitMetrics(t *testing.T, p *proc, what string, cond func(m *harness.Metric
 	var last *harness.Metrics
 	err := harness.Eventually(context.Background(), metricsTimeout, func(ctx context.Context) (bool, string, error) {
 		select {
-		case <-p.done:
-			return false, "", fmt.Errorf("exporter exited: %v", p.err)
+		case <-p.Exited():
+			return false, "", fmt.Errorf("exporter exited: %v", p.Err())
 		default:
 		}
 		m, err := p.scrape(ctx)
@@ -278,7 +278,7 @@ func waitReady(t *testing.T, p *proc, want int) string {
 	t.Helper()
 	var body string
 	err := harness.Eventually(context.Background(), metricsTimeout, func(ctx context.Context) (bool, string, error) {
-		code, b, err := get(ctx, plainHTTP, "http://"+p.addr+"/readyz")
+		code, b, err := get(ctx, plainHTTP, "http://"+p.Addr()+"/readyz")
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -510,7 +510,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			}
 			return true, ""
 		})
-		p.stop()
+		p.Stop()
 
 		// A namespace without a Role: named in /readyz and the log.
 		q := startProc(t, kubeconfig, "--namespaces="+namespaces[0]+",no-role-here")

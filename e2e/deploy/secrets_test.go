@@ -88,7 +88,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 
 	outputs := map[string]string{}
 	fetch := func(path string) {
-		code, body, err := get(ctx, plainHTTP, "http://"+p.addr+path)
+		code, body, err := get(ctx, plainHTTP, "http://"+p.Addr()+path)
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
@@ -140,7 +140,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 	// Freed but not yet reused memory (decoded LIST/watch responses before
 	// the transform strips them) may legitimately hold it, so this is
 	// not asserted; the cache contents are asserted in job/transform_test.go.
-	if n, err := scanMemory(p.cmd.Process.Pid, []byte(canary)); err != nil {
+	if n, err := scanMemory(p.Pid(), []byte(canary)); err != nil {
 		t.Logf("memory scan not possible: %v", err)
 	} else {
 		t.Logf("memory scan: the secret occurs %d times in the exporter's process memory (garbage included)", n)

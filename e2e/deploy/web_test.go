@@ -121,7 +121,7 @@ var protectedPaths = []string{
 func waitServing(t *testing.T, p *proc, client *http.Client, auth ...func(*http.Request)) {
 	t.Helper()
 	err := harness.Eventually(context.Background(), time.Minute, func(ctx context.Context) (bool, string, error) {
-		code, body, err := get(ctx, client, "https://"+p.addr+"/readyz", auth...)
+		code, body, err := get(ctx, client, "https://"+p.Addr()+"/readyz", auth...)
 		if err != nil {
 			return false, err.Error(), nil
 		}
@@ -160,7 +160,7 @@ func TestWebConfig(t *testing.T) {
 		p := startProc(t, cluster.Kubeconfig(), "--web.config.file="+cfg, "--web.health-listen-address="+healthAddr)
 		trusted := httpsClient(serverCA.pool())
 		waitServing(t, p, trusted, basicAuth(user, password))
-		base := "https://" + p.addr
+		base := "https://" + p.Addr()
 
 		for _, path := range protectedPaths {
 			for name, auth := range map[string][]func(*http.Request){
@@ -197,7 +197,7 @@ func TestWebConfig(t *testing.T) {
 			}
 		}
 		// Plain HTTP is not served.
-		code, _, err := get(ctx, plainHTTP, "http://"+p.addr+"/metrics")
+		code, _, err := get(ctx, plainHTTP, "http://"+p.Addr()+"/metrics")
 		if err == nil && code == http.StatusOK {
 			t.Errorf("plain HTTP scrape served with TLS on")
 		}
@@ -221,7 +221,7 @@ func TestWebConfig(t *testing.T) {
 		p := startProc(t, cluster.Kubeconfig(), "--web.config.file="+cfg)
 		good := httpsClient(serverCA.pool(), goodClient)
 		waitServing(t, p, good)
-		base := "https://" + p.addr
+		base := "https://" + p.Addr()
 		for _, path := range protectedPaths {
 			if code, _, err := get(ctx, good, base+path); err != nil || code != http.StatusOK {
 				t.Errorf("GET %s with a client certificate of the client CA: %d %v, want 200", path, code, err)
@@ -244,7 +244,7 @@ func TestWebConfig(t *testing.T) {
 	t.Run("slow client disconnected", func(t *testing.T) {
 		t.Parallel()
 		p := startProc(t, cluster.Kubeconfig())
-		conn, err := net.Dial("tcp", p.addr)
+		conn, err := net.Dial("tcp", p.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}

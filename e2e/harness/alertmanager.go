@@ -213,7 +213,7 @@ func startAlertmanager(ctx context.Context, o AlertmanagerOptions) (*Alertmanage
 		"--cluster.listen-address=", // no gossip port: a single instance
 		"--log.level=info",
 	}
-	proc, err := startProcess(o.Binary, args, o.Output)
+	proc, err := startProcess(o.Binary, args, nil, o.Output)
 	if err != nil {
 		return nil, fmt.Errorf("start alertmanager: %w", err)
 	}

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -105,17 +104,17 @@ type ExporterOptions struct {
 	Output io.Writer
 	// ReadyTimeout bounds the wait for /readyz (default 1m).
 	ReadyTimeout time.Duration
+	// WaitListening waits only until the port accepts connections, not
+	// for /readyz 200: for an exporter that is not meant to become ready
+	// (RBAC denies it) or serves TLS.
+	WaitListening bool
 }
 
 // Exporter is a running exporter process.
 type Exporter struct {
-	cmd     *exec.Cmd
-	addr    string
-	done    chan struct{}
-	waitErr error
-	logs    *tailBuffer
-	http    *http.Client
-	stop    sync.Once
+	*process
+	addr string
+	http *http.Client
 }
 
 // StartExporter runs the exporter binary as a separate process, exactly as a
@@ -150,34 +149,24 @@ func StartExporter(ctx context.Context, o ExporterOptions) (*Exporter, error) {
 		args = append(args, "--backoff.max="+o.BackoffMax.String())
 	}
 	args = append(args, o.Args...)
-	e := &Exporter{
-		addr: o.ListenAddress,
-		done: make(chan struct{}),
-		logs: &tailBuffer{max: 64 << 10},
-		http: &http.Client{Timeout: 10 * time.Second},
-	}
-	var out io.Writer = e.logs
-	if o.Output != nil {
-		out = io.MultiWriter(e.logs, o.Output)
-	}
-	e.cmd = exec.Command(o.Binary, args...)
-	if len(o.Env) > 0 {
-		e.cmd.Env = append(os.Environ(), o.Env...)
-	}
-	e.cmd.Stdout, e.cmd.Stderr = out, out
-	setDeathSignal(e.cmd)
-	if err := e.cmd.Start(); err != nil {
+	proc, err := startProcess(o.Binary, args, o.Env, o.Output)
+	if err != nil {
 		return nil, fmt.Errorf("start exporter: %w", err)
 	}
-	go func() {
-		e.waitErr = e.cmd.Wait()
-		close(e.done)
-	}()
-	err := Eventually(ctx, o.ReadyTimeout, func(ctx context.Context) (bool, string, error) {
+	e := &Exporter{process: proc, addr: o.ListenAddress, http: &http.Client{Timeout: 10 * time.Second}}
+	err = Eventually(ctx, o.ReadyTimeout, func(ctx context.Context) (bool, string, error) {
 		select {
 		case <-e.done:
 			return false, "", fmt.Errorf("exporter exited before it was ready: %v\n%s", e.waitErr, e.logs.String())
 		default:
+		}
+		if o.WaitListening {
+			c, err := net.DialTimeout("tcp", e.addr, time.Second)
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			c.Close()
+			return true, "", nil
 		}
 		code, _, err := e.Get(ctx, "/readyz")
 		if err != nil {
@@ -279,27 +268,14 @@ func kubejobNames(m *Metrics) []string {
 // Exited is closed when the exporter process has ended.
 func (e *Exporter) Exited() <-chan struct{} { return e.done }
 
+// Err is how the process ended (after Exited is closed).
+func (e *Exporter) Err() error { return e.waitErr }
+
+// Pid is the exporter's process ID.
+func (e *Exporter) Pid() int { return e.cmd.Process.Pid }
+
 // Stop sends SIGTERM, waits up to 10s, then kills the process.
-func (e *Exporter) Stop() error {
-	e.stop.Do(func() {
-		if e.cmd.Process == nil {
-			return
-		}
-		_ = e.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.done:
-		case <-time.After(10 * time.Second):
-			_ = e.cmd.Process.Kill()
-			<-e.done
-		}
-	})
-	<-e.done
-	var exitErr *exec.ExitError
-	if errors.As(e.waitErr, &exitErr) && exitErr.Sys().(syscall.WaitStatus).Signaled() {
-		return nil // ended by our signal
-	}
-	return e.waitErr
-}
+func (e *Exporter) Stop() error { return e.stop() }
 
 // tailBuffer keeps the last max bytes written.
 type tailBuffer struct {

@@ -221,7 +221,7 @@ func startPrometheus(ctx context.Context, o PrometheusOptions) (*Prometheus, err
 		"--log.level=info",
 	}
 	p := &Prometheus{addr: o.ListenAddress, http: &http.Client{Timeout: 30 * time.Second}}
-	proc, err := startProcess(o.Binary, args, o.Output)
+	proc, err := startProcess(o.Binary, args, nil, o.Output)
 	if err != nil {
 		return nil, fmt.Errorf("start prometheus: %w", err)
 	}
@@ -489,8 +489,8 @@ func retryPortClash[T any](autoPort bool, start func() (T, error)) (T, error) {
 	}
 }
 
-// process is a child process with a tail of its output (Prometheus,
-// Alertmanager).
+// process is a child process with a tail of its output (the exporter,
+// Prometheus, Alertmanager), stopped with SIGTERM, then SIGKILL after 10s.
 type process struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -499,13 +499,18 @@ type process struct {
 	once    sync.Once
 }
 
-func startProcess(bin string, args []string, output io.Writer) (*process, error) {
+// startProcess starts bin with args, env on top of the test's environment,
+// its output also copied to output (if not nil).
+func startProcess(bin string, args, env []string, output io.Writer) (*process, error) {
 	p := &process{done: make(chan struct{}), logs: &tailBuffer{max: 64 << 10}}
 	var out io.Writer = p.logs
 	if output != nil {
 		out = io.MultiWriter(p.logs, output)
 	}
 	p.cmd = exec.Command(bin, args...)
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	setDeathSignal(p.cmd)
 	if err := p.cmd.Start(); err != nil {

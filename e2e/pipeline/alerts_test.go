@@ -55,11 +55,11 @@ var pageCases = []pageCase{
 			// Each pod runs 3s before its OOM kill, so the Job runs for
 			// several scrapes and its at-risk alerts fire before the
 			// terminal one holds them back (inhibits).
-			job := e.newJob("oom", "run=3s oom")
+			job := e.NewJob("oom", "run=3s oom")
 			job.Spec.BackoffLimit = ptr(int32(2))
 			job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
-			e.create(job)
-			_, seen := e.waitFinished("oom", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			e.Create(job)
+			_, seen := e.WaitFinished("oom", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 			return seen
 		},
 		summary:           []string{"Job p01-oom/oom failed: its pods failed more often than backoffLimit=2 allows (BackoffLimitExceeded)."},
@@ -73,10 +73,10 @@ var pageCases = []pageCase{
 		name: "CommandNotFound", ns: "p02-exit127", alert: "KubeJobBackoffLimitExceeded",
 		labels: map[string]string{"job_name": "missing-cmd", "reason": "BackoffLimitExceeded", "severity": "warning"},
 		run: func(e *env) time.Time {
-			job := e.newJob("missing-cmd", "exit=127")
+			job := e.NewJob("missing-cmd", "exit=127")
 			job.Spec.BackoffLimit = ptr(int32(1))
-			e.create(job)
-			_, seen := e.waitFinished("missing-cmd", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			e.Create(job)
+			_, seen := e.WaitFinished("missing-cmd", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 			return seen
 		},
 		summary:       []string{"backoffLimit=1 allows (BackoffLimitExceeded)."},
@@ -87,11 +87,11 @@ var pageCases = []pageCase{
 		name: "CrashLoopOnFailure", ns: "p03-onfailure", alert: "KubeJobBackoffLimitExceeded",
 		labels: map[string]string{"job_name": "crashloop", "reason": "BackoffLimitExceeded", "severity": "warning"},
 		run: func(e *env) time.Time {
-			job := e.newJob("crashloop", "exit=2")
+			job := e.NewJob("crashloop", "exit=2")
 			job.Spec.BackoffLimit = ptr(int32(2))
 			job.Spec.Template.Spec.RestartPolicy = v1.RestartPolicyOnFailure
-			e.create(job)
-			_, seen := e.waitFinished("crashloop", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			e.Create(job)
+			_, seen := e.WaitFinished("crashloop", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 			return seen
 		},
 		// With restartPolicy OnFailure the failures are restarts of one pod,
@@ -106,10 +106,10 @@ var pageCases = []pageCase{
 		name: "ActiveDeadline", ns: "p04-deadline", alert: "KubeJobDeadlineExceeded",
 		labels: map[string]string{"job_name": "slow", "reason": "DeadlineExceeded", "severity": "warning"},
 		run: func(e *env) time.Time {
-			job := e.newJob("slow", "run=forever")
+			job := e.NewJob("slow", "run=forever")
 			job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
-			e.create(job)
-			_, seen := e.waitFinished("slow", batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded)
+			e.Create(job)
+			_, seen := e.WaitFinished("slow", batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded)
 			return seen
 		},
 		summary:       []string{"Job p04-deadline/slow failed: it ran longer than activeDeadlineSeconds (4s) (DeadlineExceeded)."},
@@ -120,7 +120,7 @@ var pageCases = []pageCase{
 		name: "PodFailurePolicy", ns: "p05-pfp", alert: "KubeJobFailedByPodFailurePolicy",
 		labels: map[string]string{"job_name": "pfp", "reason": "PodFailurePolicy", "severity": "warning"},
 		run: func(e *env) time.Time {
-			job := e.newJob("pfp", "run=1s exit=42")
+			job := e.NewJob("pfp", "run=1s exit=42")
 			job.Spec.BackoffLimit = ptr(int32(6))
 			job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
 				Action: batchv1.PodFailurePolicyActionFailJob,
@@ -128,8 +128,8 @@ var pageCases = []pageCase{
 					ContainerName: ptr("main"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42},
 				},
 			}}}
-			e.create(job)
-			_, seen := e.waitFinished("pfp", batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy)
+			e.Create(job)
+			_, seen := e.WaitFinished("pfp", batchv1.JobFailed, batchv1.JobReasonPodFailurePolicy)
 			return seen
 		},
 		summary:       []string{"Job p05-pfp/pfp failed: a podFailurePolicy FailJob rule matched a failed pod (PodFailurePolicy)."},
@@ -140,8 +140,8 @@ var pageCases = []pageCase{
 		name: "FailedIndexes", ns: "p06-indexed", alert: "KubeJobFailedIndexes",
 		labels: map[string]string{"job_name": "one-index", "reason": "FailedIndexes", "severity": "warning"},
 		run: func(e *env) time.Time {
-			e.create(indexedJob(e, "one-index", "index=2 exit=3", 1, 1))
-			_, seen := e.waitFinished("one-index", batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
+			e.Create(indexedJob(e, "one-index", "index=2 exit=3", 1, 1))
+			_, seen := e.WaitFinished("one-index", batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
 			return seen
 		},
 		summary:       []string{"Indexed Job p06-indexed/one-index failed: 1 index(es) used up backoffLimitPerIndex (FailedIndexes)."},
@@ -152,8 +152,8 @@ var pageCases = []pageCase{
 		name: "MaxFailedIndexes", ns: "p07-maxindexes", alert: "KubeJobMaxFailedIndexesExceeded",
 		labels: map[string]string{"job_name": "too-many", "reason": "MaxFailedIndexesExceeded", "severity": "warning"},
 		run: func(e *env) time.Time {
-			e.create(indexedJob(e, "too-many", "index=1,3 exit=3", 0, 1))
-			_, seen := e.waitFinished("too-many", batchv1.JobFailed, batchv1.JobReasonMaxFailedIndexesExceeded)
+			e.Create(indexedJob(e, "too-many", "index=1,3 exit=3", 0, 1))
+			_, seen := e.WaitFinished("too-many", batchv1.JobFailed, batchv1.JobReasonMaxFailedIndexesExceeded)
 			return seen
 		},
 		summary:       []string{"Indexed Job p07-maxindexes/too-many failed: 2 failed indexes exceeded maxFailedIndexes (MaxFailedIndexesExceeded)."},
@@ -165,15 +165,15 @@ var pageCases = []pageCase{
 		labels: map[string]string{"cronjob": "nightly", "severity": "warning"},
 		run: func(e *env) time.Time {
 			// Runs once a year (not now): the test creates its run itself.
-			cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx,
-				harness.CronJob(e.ns, "nightly", "0 0 1 1 *", e.newJob("x", "exit=127").Spec), metav1.CreateOptions{})
+			cj, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx,
+				harness.CronJob(e.NS, "nightly", "0 0 1 1 *", e.NewJob("x", "exit=127").Spec), metav1.CreateOptions{})
 			if err != nil {
-				e.t.Fatal(err)
+				e.T.Fatal(err)
 			}
-			job := harness.RunOf(e.newJob("nightly-29000001", "exit=127"), cj)
+			job := harness.RunOf(e.NewJob("nightly-29000001", "exit=127"), cj)
 			job.Spec.BackoffLimit = ptr(int32(0))
-			e.create(job)
-			_, seen := e.waitFinished("nightly-29000001", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
+			e.Create(job)
+			_, seen := e.WaitFinished("nightly-29000001", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 			return seen
 		},
 		summary:       []string{"CronJob p08-cron/nightly: its last run failed at ", "and none succeeded since."},
@@ -185,18 +185,18 @@ var pageCases = []pageCase{
 		name: "CronJobBlockedByHungRun", ns: "p14-forbid", alert: "KubeCronJobMissedSchedule",
 		labels: map[string]string{"cronjob": "blocked", "severity": "warning"},
 		run: func(e *env) time.Time {
-			cj := harness.CronJob(e.ns, "blocked", "* * * * *", e.newJob("x", "run=forever").Spec)
+			cj := harness.CronJob(e.NS, "blocked", "* * * * *", e.NewJob("x", "run=forever").Spec)
 			cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
-			if _, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, cj, metav1.CreateOptions{}); err != nil {
-				e.t.Fatal(err)
+			if _, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx, cj, metav1.CreateOptions{}); err != nil {
+				e.T.Fatal(err)
 			}
 			// The real CronJob controller starts the first run at the next
 			// minute and skips the one after while it runs.
-			if _, _, err := harness.WaitRuns(e.ctx, e.client, e.ns, "blocked", 1, 80*time.Second); err != nil {
-				e.t.Fatal(err)
+			if _, _, err := harness.WaitRuns(e.Ctx, e.Client, e.NS, "blocked", 1, 80*time.Second); err != nil {
+				e.T.Fatal(err)
 			}
-			if _, err := harness.WaitEvent(e.ctx, e.client, e.ns, "CronJob", "blocked", "JobAlreadyActive", 80*time.Second); err != nil {
-				e.t.Fatal(err)
+			if _, err := harness.WaitEvent(e.Ctx, e.Client, e.NS, "CronJob", "blocked", "JobAlreadyActive", 80*time.Second); err != nil {
+				e.T.Fatal(err)
 			}
 			return time.Now().Add(missedGrace)
 		},
@@ -213,10 +213,10 @@ var pageCases = []pageCase{
 		name: "QuotaRefusesPods", ns: "p09-quota", alert: "KubeJobCannotCreatePods",
 		labels: map[string]string{"job_name": "blocked", "severity": "warning"},
 		run: func(e *env) time.Time {
-			if err := harness.ZeroPodQuota(e.ctx, e.client, e.ns); err != nil {
-				e.t.Fatal(err)
+			if err := harness.ZeroPodQuota(e.Ctx, e.Client, e.NS); err != nil {
+				e.T.Fatal(err)
 			}
-			e.create(e.newJob("blocked", "succeed"))
+			e.Create(e.NewJob("blocked", "succeed"))
 			return e.waitFailedCreate("blocked")
 		},
 		summary:           []string{"Job p09-quota/blocked cannot create its pods: Quota."},
@@ -229,10 +229,10 @@ var pageCases = []pageCase{
 		name: "PodSecurityRefusesPods", ns: "p10-psa", alert: "KubeJobCannotCreatePods",
 		labels: map[string]string{"job_name": "privileged", "severity": "warning"},
 		run: func(e *env) time.Time {
-			if err := harness.EnforcePodSecurity(e.ctx, e.client, e.ns, "restricted"); err != nil {
-				e.t.Fatal(err)
+			if err := harness.EnforcePodSecurity(e.Ctx, e.Client, e.NS, "restricted"); err != nil {
+				e.T.Fatal(err)
 			}
-			e.create(e.newJob("privileged", "succeed"))
+			e.Create(e.NewJob("privileged", "succeed"))
 			return e.waitFailedCreate("privileged")
 		},
 		summary:       []string{"cannot create its pods: PodSecurity."},
@@ -244,13 +244,13 @@ var pageCases = []pageCase{
 		name: "AdmissionPolicyRefusesPods", ns: "p11-vap", alert: "KubeJobCannotCreatePods",
 		labels: map[string]string{"job_name": "frozen", "severity": "warning"},
 		run: func(e *env) time.Time {
-			remove, err := harness.DenyPods(e.ctx, e.client, e.ns, "batch pods are frozen")
+			remove, err := harness.DenyPods(e.Ctx, e.Client, e.NS, "batch pods are frozen")
 			if err != nil {
-				e.t.Fatal(err)
+				e.T.Fatal(err)
 			}
-			e.t.Cleanup(remove)
+			e.T.Cleanup(remove)
 			e.waitPodsDenied()
-			e.create(e.newJob("frozen", "succeed"))
+			e.Create(e.NewJob("frozen", "succeed"))
 			return e.waitFailedCreate("frozen")
 		},
 		summary:       []string{"cannot create its pods: AdmissionPolicy."},
@@ -262,8 +262,8 @@ var pageCases = []pageCase{
 		name: "VolumeNeverMounts", ns: "p12-mount", alert: "KubeJobPodsStuckWaiting",
 		labels: map[string]string{"job_name": "mount", "severity": "warning"},
 		run: func(e *env) time.Time {
-			e.create(e.newJob("mount", "volume-missing"))
-			_, seen := e.waitJob("mount", "an active pod", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
+			e.Create(e.NewJob("mount", "volume-missing"))
+			_, seen := e.WaitJob("mount", "an active pod", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
 			return seen
 		},
 		summary:       []string{"Job p12-mount/mount: pods stuck before running (ContainerCreating ×1)."},
@@ -274,8 +274,8 @@ var pageCases = []pageCase{
 		name: "RunStartedDaysAgo", ns: "p13-days", alert: "KubeJobRunningTooLong",
 		labels: map[string]string{"job_name": "forever", "severity": "warning"},
 		run: func(e *env) time.Time {
-			if _, err := harness.StartedAt(e.ctx, e.client, e.newJob("forever", "run=forever"), time.Now().Add(-72*time.Hour), 1); err != nil {
-				e.t.Fatal(err)
+			if _, err := harness.StartedAt(e.Ctx, e.Client, e.NewJob("forever", "run=forever"), time.Now().Add(-72*time.Hour), 1); err != nil {
+				e.T.Fatal(err)
 			}
 			return time.Now()
 		},
@@ -291,20 +291,20 @@ var pageCases = []pageCase{
 // waitFailedCreate waits for the Job controller's FailedCreate event on
 // the Job and returns when the test saw it.
 func (e *env) waitFailedCreate(job string) time.Time {
-	e.t.Helper()
+	e.T.Helper()
 	var seen time.Time
-	err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
-		l, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{
+	err := harness.Eventually(e.Ctx, harness.JobTimeout, func(ctx context.Context) (bool, string, error) {
+		l, err := e.Client.CoreV1().Events(e.NS).List(ctx, metav1.ListOptions{
 			FieldSelector: "involvedObject.kind=Job,involvedObject.name=" + job + ",reason=FailedCreate",
 		})
 		if err != nil {
 			return false, err.Error(), nil
 		}
 		seen = time.Now()
-		return len(l.Items) > 0, "no FailedCreate event for job " + e.ns + "/" + job, nil
+		return len(l.Items) > 0, "no FailedCreate event for job " + e.NS + "/" + job, nil
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return seen
 }
@@ -312,21 +312,21 @@ func (e *env) waitFailedCreate(job string) time.Time {
 // waitPodsDenied waits until the API server applies a new admission policy
 // of the namespace: a dry-run pod is refused.
 func (e *env) waitPodsDenied() {
-	e.t.Helper()
+	e.T.Helper()
 	probe := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.ns},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.NS},
 		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
 	}
-	if err := harness.Eventually(e.ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err := harness.Eventually(e.Ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := e.Client.CoreV1().Pods(e.NS).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err != nil, fmt.Sprintf("probe pod admitted (%v)", err), nil
 	}); err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 }
 
 func indexedJob(e *env, name, outcome string, perIndex, maxFailed int32) *batchv1.Job {
-	job := e.newJob(name, outcome)
+	job := e.NewJob(name, outcome)
 	job.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
 	job.Spec.Completions, job.Spec.Parallelism = ptr(int32(4)), ptr(int32(4))
 	job.Spec.BackoffLimitPerIndex, job.Spec.MaxFailedIndexes = ptr(perIndex), ptr(maxFailed)
@@ -419,7 +419,7 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	for k, v := range pc.labels {
 		want[k] = v
 	}
-	a, err := pipe.Webhook.WaitAlert(e.ctx, pageWindow, alertMatch("firing", want), inNamespace(pc.ns))
+	a, err := pipe.Webhook.WaitAlert(e.Ctx, pageWindow, alertMatch("firing", want), inNamespace(pc.ns))
 	if err != nil {
 		t.Fatalf("%s for %s: %v\nPrometheus alerts/rules: %s", pc.alert, pc.ns, err, promAlertState(pc.ns))
 	}
@@ -454,7 +454,7 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	}
 
 	// The runbook link answers and is filled in for this Job.
-	checkRunbook(t, e.ctx, a, pc.alert, pc.runbookParams, pc.runbookSays)
+	checkRunbook(t, e.Ctx, a, pc.alert, pc.runbookParams, pc.runbookSays)
 
 	// One terminal page per failure: no other terminal alert for the namespace.
 	for _, other := range pipe.Webhook.Alerts(inNamespace(pc.ns)) {
@@ -476,20 +476,20 @@ func testPage(t *testing.T, pc pageCase) (time.Duration, time.Duration) {
 	if fmt.Sprint(a.GroupLabels) != fmt.Sprint(wantGroup) {
 		t.Errorf("group labels %v, want %v", a.GroupLabels, wantGroup)
 	}
-	checkInhibited(t, e.ctx, pc.ns, pc.inhibits)
+	checkInhibited(t, e.Ctx, pc.ns, pc.inhibits)
 
 	if pc.resolveByDeleting == "" {
 		return d, 0
 	}
 	deleted := time.Now()
-	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, pc.resolveByDeleting, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+	if err := e.Client.BatchV1().Jobs(e.NS).Delete(e.Ctx, pc.resolveByDeleting, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 		t.Fatal(err)
 	}
 	keep := keepFiringForAtRisk
 	if terminalAlerts[pc.alert] {
 		keep = keepFiringFor
 	}
-	r, err := pipe.Webhook.WaitAlert(e.ctx, keep+pageWindow, alertMatch("resolved", want), inNamespace(pc.ns))
+	r, err := pipe.Webhook.WaitAlert(e.Ctx, keep+pageWindow, alertMatch("resolved", want), inNamespace(pc.ns))
 	if err != nil {
 		t.Fatalf("%s not resolved after deleting job %s: %v", pc.alert, pc.resolveByDeleting, err)
 	}
@@ -603,14 +603,14 @@ func expectNoPage(t *testing.T, ns, expr string) {
 // A Job that fails twice and then succeeds must not page.
 func testNoPageRetryThenSuccess(t *testing.T) {
 	e := newEnv(t, "p20-flaky")
-	job := e.newJob("flaky", "attempt=1-2 exit=1; run=2s succeed")
+	job := e.NewJob("flaky", "attempt=1-2 exit=1; run=2s succeed")
 	job.Spec.BackoffLimit = ptr(int32(4))
-	e.create(job)
-	j, _ := e.waitFinished("flaky", batchv1.JobComplete, "")
+	e.Create(job)
+	j, _ := e.WaitFinished("flaky", batchv1.JobComplete, "")
 	if j.Status.Failed != 2 {
 		t.Fatalf("controller: status.failed=%d, want 2 (the scenario lost its retries)", j.Status.Failed)
 	}
-	expectNoPage(t, e.ns, `kubejob_complete{job="kube-job-exporter",namespace="p20-flaky",job_name="flaky"} == 1`)
+	expectNoPage(t, e.NS, `kubejob_complete{job="kube-job-exporter",namespace="p20-flaky",job_name="flaky"} == 1`)
 }
 
 // A Job suspended while it runs, with an activeDeadlineSeconds that would
@@ -618,20 +618,20 @@ func testNoPageRetryThenSuccess(t *testing.T) {
 // deadline and is no failure.
 func testNoPageSuspended(t *testing.T) {
 	e := newEnv(t, "p21-suspend")
-	job := e.newJob("pausable", "run=forever")
+	job := e.NewJob("pausable", "run=forever")
 	job.Spec.ActiveDeadlineSeconds = ptr(int64(6))
-	e.create(job)
-	e.waitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return j.Status.Ready != nil && *j.Status.Ready == 1 })
-	if _, err := e.client.BatchV1().Jobs(e.ns).Patch(e.ctx, "pausable", types.MergePatchType, []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{}); err != nil {
+	e.Create(job)
+	e.WaitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return j.Status.Ready != nil && *j.Status.Ready == 1 })
+	if _, err := e.Client.BatchV1().Jobs(e.NS).Patch(e.Ctx, "pausable", types.MergePatchType, []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e.waitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
-		return condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0
+	e.WaitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
+		return harness.Condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0
 	})
-	expectNoPage(t, e.ns, `kubejob_suspended{job="kube-job-exporter",namespace="p21-suspend",job_name="pausable"} == 1`)
-	j, _ := e.waitJob("pausable", "still suspended", func(*batchv1.Job) bool { return true })
-	if condition(j, batchv1.JobFailed) != nil {
-		t.Fatalf("the suspended Job failed: %s", conditions(j))
+	expectNoPage(t, e.NS, `kubejob_suspended{job="kube-job-exporter",namespace="p21-suspend",job_name="pausable"} == 1`)
+	j, _ := e.WaitJob("pausable", "still suspended", func(*batchv1.Job) bool { return true })
+	if harness.Condition(j, batchv1.JobFailed) != nil {
+		t.Fatalf("the suspended Job failed: %s", harness.JobStatus(j))
 	}
 }
 

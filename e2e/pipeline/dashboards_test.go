@@ -136,13 +136,13 @@ func TestDashboards(t *testing.T) {
 	job.Spec.Completions, job.Spec.Parallelism = ptr(int32(2)), ptr(int32(2))
 	job.Spec.ActiveDeadlineSeconds = ptr(int64(600))
 	job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
-	created := e.create(job)
+	created := e.Create(job)
 	// A CronJob for the CronJob table (once a year: no run now).
-	if _, err := e.client.BatchV1().CronJobs(drillNS).Create(ctx, harness.CronJob(drillNS, "drill-yearly", "0 0 1 1 *", job.Spec), metav1.CreateOptions{}); err != nil {
+	if _, err := e.Client.BatchV1().CronJobs(drillNS).Create(ctx, harness.CronJob(drillNS, "drill-yearly", "0 0 1 1 *", job.Spec), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	start := created.CreationTimestamp.Add(-10 * time.Second)
-	e.waitFinished(drillJob, batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
+	e.WaitFinished(drillJob, batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
 	waitPrometheus(t, fmt.Sprintf(`kubejob_failed{job="kube-job-exporter",namespace=%q,job_name=%q}`, drillNS, drillJob), pageWindow)
 	// Two more scrapes, so range panels see the final state on a few points.
 	scrapes := 2 * 2 * time.Second
@@ -226,7 +226,7 @@ func TestDashboards(t *testing.T) {
 	// A deleted Job is not shown as running: its Status panel has no value
 	// (the dashboard says "not found") once Prometheus has seen it go.
 	t.Run("DeletedJob", func(t *testing.T) {
-		if err := e.client.BatchV1().Jobs(drillNS).Delete(ctx, drillJob, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+		if err := e.Client.BatchV1().Jobs(drillNS).Delete(ctx, drillJob, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 			t.Fatal(err)
 		}
 		err := harness.Eventually(ctx, pageWindow, func(ctx context.Context) (bool, string, error) {

@@ -2,25 +2,16 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"sort"
-	"strings"
 	"testing"
 	"time"
-
-	batchv1 "k8s.io/api/batch/v1"
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
 const (
-	// jobTimeout bounds a Job reaching its terminal state.
-	jobTimeout = 2 * time.Minute
 	// pageWindow bounds the time from a Job's terminal failure (as the
 	// test sees it in the API) to the page at the webhook: scrape 2s,
 	// evaluation 1s, Alertmanager group_wait 1s, plus the exporter's and
@@ -32,91 +23,14 @@ const (
 )
 
 // env is one scenario: its own namespace in the shared cluster.
-type env struct {
-	t      *testing.T
-	ctx    context.Context
-	ns     string
-	client kubernetes.Interface
-}
+type env struct{ *harness.Env }
 
 func newEnv(t *testing.T, ns string) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), ns: ns, client: cluster.Client()}
-	if _, err := e.client.CoreV1().Namespaces().Create(e.ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create namespace %s: %v", ns, err)
-	}
-	return e
+	return &env{harness.NewEnv(t, cluster.Client(), ns)}
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// newJob is a Job in the test's namespace whose pods follow outcome.
-func (e *env) newJob(name, outcome string) *batchv1.Job {
-	return harness.OutcomeJob(e.ns, name, outcome)
-}
-
-func (e *env) create(job *batchv1.Job) *batchv1.Job {
-	e.t.Helper()
-	j, err := e.client.BatchV1().Jobs(e.ns).Create(e.ctx, job, metav1.CreateOptions{})
-	if err != nil {
-		e.t.Fatalf("create job %s: %v", job.Name, err)
-	}
-	return j
-}
-
-// waitJob polls the API (every harness.PollInterval, 200ms) until cond
-// holds, and returns the Job and when the test saw it.
-func (e *env) waitJob(name, what string, cond func(*batchv1.Job) bool) (*batchv1.Job, time.Time) {
-	e.t.Helper()
-	var last *batchv1.Job
-	var seen time.Time
-	err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
-		j, err := e.client.BatchV1().Jobs(e.ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		last, seen = j, time.Now()
-		return cond(j), fmt.Sprintf("job %s/%s: waiting for %s; conditions %s", e.ns, name, what, conditions(j)), nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return last, seen
-}
-
-// waitFinished waits for the Job controller to finish the Job with
-// condition typ and reason ("" any); it returns when the test saw it.
-func (e *env) waitFinished(name string, typ batchv1.JobConditionType, reason string) (*batchv1.Job, time.Time) {
-	e.t.Helper()
-	j, seen := e.waitJob(name, string(typ), func(j *batchv1.Job) bool {
-		return condition(j, batchv1.JobComplete) != nil || condition(j, batchv1.JobFailed) != nil
-	})
-	c := condition(j, typ)
-	if c == nil {
-		e.t.Fatalf("job %s/%s finished without %s: %s", e.ns, name, typ, conditions(j))
-	}
-	if reason != "" && c.Reason != reason {
-		e.t.Fatalf("job %s/%s: %s reason %q, want %q", e.ns, name, typ, c.Reason, reason)
-	}
-	return j, seen
-}
-
-func condition(j *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range j.Status.Conditions {
-		if c := &j.Status.Conditions[i]; c.Type == typ && c.Status == v1.ConditionTrue {
-			return c
-		}
-	}
-	return nil
-}
-
-func conditions(j *batchv1.Job) string {
-	var cs []string
-	for _, c := range j.Status.Conditions {
-		cs = append(cs, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
-	}
-	return fmt.Sprintf("[%s] active=%d failed=%d succeeded=%d", strings.Join(cs, " "), j.Status.Active, j.Status.Failed, j.Status.Succeeded)
-}
 
 // inNamespace matches the alerts (firing or resolved) of namespace ns.
 func inNamespace(ns string) func(harness.ReceivedAlert) bool {

@@ -33,56 +33,56 @@ func cronLabels(ns, name string) harness.Labels {
 // success and failure from the CronJob's status and the runs present.
 func TestCronJobFailsThenSucceeds(t *testing.T) {
 	e := newEnv(t, "s40-cron")
-	tmpl := e.newJob("x", "exit=1").Spec
+	tmpl := e.NewJob("x", "exit=1").Spec
 	tmpl.BackoffLimit = ptr(int32(0))
-	cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, harness.CronJob(e.ns, "flaky", "* * * * *", tmpl), metav1.CreateOptions{})
+	cj, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx, harness.CronJob(e.NS, "flaky", "* * * * *", tmpl), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, runs, err := harness.WaitRuns(e.ctx, e.client, e.ns, "flaky", 1, runTimeout)
+	_, runs, err := harness.WaitRuns(e.Ctx, e.Client, e.NS, "flaky", 1, runTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := harness.WaitRunFinished(e.ctx, e.client, e.ns, runs[0].Name, jobTimeout)
+	first, err := harness.WaitRunFinished(e.Ctx, e.Client, e.NS, runs[0].Name, harness.JobTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel := cronLabels(e.ns, "flaky")
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
+	sel := cronLabels(e.NS, "flaky")
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: sel}
 		x.eq("cronjob_consecutive_failed_runs", 1)
 		if !m.Has("kubejob_cronjob_last_run_duration_seconds", x.sel("result", "failed", "reason", "BackoffLimitExceeded")) {
 			x.failf("no kubejob_cronjob_last_run_duration_seconds{result=failed,reason=BackoffLimitExceeded}")
 		}
-		if !m.Has("kubejob_cronjob_last_failure_timestamp_seconds", harness.Labels{"namespace": e.ns, "cronjob": "flaky", "reason": "BackoffLimitExceeded"}) {
+		if !m.Has("kubejob_cronjob_last_failure_timestamp_seconds", harness.Labels{"namespace": e.NS, "cronjob": "flaky", "reason": "BackoffLimitExceeded"}) {
 			x.failf("no kubejob_cronjob_last_failure_timestamp_seconds{reason=BackoffLimitExceeded}")
 		}
-		if !m.Has("kubejob_cronjob_info", harness.Labels{"namespace": e.ns, "cronjob": "flaky", "schedule": "* * * * *", "concurrency_policy": "Allow"}) {
+		if !m.Has("kubejob_cronjob_info", harness.Labels{"namespace": e.NS, "cronjob": "flaky", "schedule": "* * * * *", "concurrency_policy": "Allow"}) {
 			x.failf("no kubejob_cronjob_info with the schedule")
 		}
 		return x.result()
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, code, text := diagnose(t, e.ns, "cronjob/flaky")
+	r, code, text := diagnose(t, e.NS, "cronjob/flaky")
 	if r.Health != "failed" || code != 3 || !strings.Contains(text, "failed (BackoffLimitExceeded)") || !strings.Contains(text, "The newest failed run:") {
 		t.Errorf("diagnose cronjob/flaky after the failed run: %s (exit %d)\n%s", r.Health, code, text)
 	}
 
 	// Fix the template: the next run succeeds.
 	patch := []byte(fmt.Sprintf(`{"spec":{"jobTemplate":{"spec":{"template":{"metadata":{"annotations":{%q:"succeed"}}}}}}}`, harness.OutcomeAnnotation))
-	if _, err := e.client.BatchV1().CronJobs(e.ns).Patch(e.ctx, "flaky", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := e.Client.BatchV1().CronJobs(e.NS).Patch(e.Ctx, "flaky", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, runs, err = harness.WaitRuns(e.ctx, e.client, e.ns, "flaky", 2, runTimeout)
+	_, runs, err = harness.WaitRuns(e.Ctx, e.Client, e.NS, "flaky", 2, runTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := harness.WaitRunFinished(e.ctx, e.client, e.ns, runs[len(runs)-1].Name, jobTimeout)
+	second, err := harness.WaitRunFinished(e.Ctx, e.Client, e.NS, runs[len(runs)-1].Name, harness.JobTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: sel}
 		x.eq("cronjob_consecutive_failed_runs", 0)
 		x.eq("cronjob_last_success_timestamp_seconds", unix(*second.Status.CompletionTime))
@@ -94,11 +94,11 @@ func TestCronJobFailsThenSucceeds(t *testing.T) {
 	// A fresh exporter: the last success from the CronJob's status, the
 	// last failure from the failed run still present.
 	fresh := startFreshExporter(t)
-	cj, err = e.client.BatchV1().CronJobs(e.ns).Get(e.ctx, "flaky", metav1.GetOptions{})
+	cj, err = e.Client.BatchV1().CronJobs(e.NS).Get(e.Ctx, "flaky", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fresh.WaitMetrics(e.ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
+	if _, err := fresh.WaitMetrics(e.Ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: sel}
 		if cj.Status.LastSuccessfulTime == nil {
 			return false, "the CronJob controller has not set lastSuccessfulTime yet"
@@ -119,24 +119,24 @@ func TestCronJobFailsThenSucceeds(t *testing.T) {
 // it. Deleted with its runs, the CronJob's series go.
 func TestCronJobBlockedByHungRun(t *testing.T) {
 	e := newEnv(t, "s41-forbid")
-	tmpl := e.newJob("x", "run=forever").Spec
-	cronJob := harness.CronJob(e.ns, "blocked", "* * * * *", tmpl)
+	tmpl := e.NewJob("x", "run=forever").Spec
+	cronJob := harness.CronJob(e.NS, "blocked", "* * * * *", tmpl)
 	cronJob.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent
-	if _, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, cronJob, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx, cronJob, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cj, runs, err := harness.WaitRuns(e.ctx, e.client, e.ns, "blocked", 1, runTimeout)
+	cj, runs, err := harness.WaitRuns(e.Ctx, e.Client, e.NS, "blocked", 1, runTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hung := runs[0].Name
 	// The next minute passes without a run: JobAlreadyActive.
-	if _, err := harness.WaitEvent(e.ctx, e.client, e.ns, "CronJob", "blocked", "JobAlreadyActive", runTimeout); err != nil {
+	if _, err := harness.WaitEvent(e.Ctx, e.Client, e.NS, "CronJob", "blocked", "JobAlreadyActive", runTimeout); err != nil {
 		t.Fatal(err)
 	}
-	sel := cronLabels(e.ns, "blocked")
+	sel := cronLabels(e.NS, "blocked")
 	due := float64(cj.Status.LastScheduleTime.Add(time.Minute).Unix())
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: sel}
 		x.eq("cronjob_next_schedule_timestamp_seconds", due)
 		x.eq("cronjob_active_runs", 1)
@@ -147,8 +147,8 @@ func TestCronJobBlockedByHungRun(t *testing.T) {
 	}
 	// Once the run is more than the grace late, diagnose calls it missed.
 	var text string
-	err = harness.Eventually(e.ctx, 30*time.Second, func(context.Context) (bool, string, error) {
-		r, code, out := diagnoseArgs(t, e.ns, "cronjob/blocked", "--cronjob.missed-grace=1s")
+	err = harness.Eventually(e.Ctx, 30*time.Second, func(context.Context) (bool, string, error) {
+		r, code, out := diagnoseArgs(t, e.NS, "cronjob/blocked", "--cronjob.missed-grace=1s")
 		text = out
 		return r.Health == "stuck" && code == 2, fmt.Sprintf("diagnose cronjob/blocked: %s (exit %d)", r.Health, code), nil
 	})
@@ -159,10 +159,10 @@ func TestCronJobBlockedByHungRun(t *testing.T) {
 		t.Errorf("diagnose cronjob/blocked does not name the run that blocks it:\n%s", text)
 	}
 
-	if err := harness.DeleteCronJobWithRuns(e.ctx, e.client, e.ns, "blocked"); err != nil {
+	if err := harness.DeleteCronJobWithRuns(e.Ctx, e.Client, e.NS, "blocked"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, harness.Labels{"namespace": e.ns}, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, harness.Labels{"namespace": e.NS}, func(m *harness.Metrics) (bool, string) {
 		for _, name := range []string{"kubejob_cronjob_info", "kubejob_cronjob_next_schedule_timestamp_seconds", "kubejob_cronjob_active_runs"} {
 			if m.Has(name, sel) {
 				return false, name + " of the deleted CronJob still there"
@@ -177,13 +177,13 @@ func TestCronJobBlockedByHungRun(t *testing.T) {
 // A suspended CronJob: the series say so, and diagnose too (exit 0).
 func TestCronJobSuspended(t *testing.T) {
 	e := newEnv(t, "s42-suspended")
-	cj := harness.CronJob(e.ns, "paused", "* * * * *", e.newJob("x", "succeed").Spec)
+	cj := harness.CronJob(e.NS, "paused", "* * * * *", e.NewJob("x", "succeed").Spec)
 	cj.Spec.Suspend = ptr(true)
-	if _, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx, cj, metav1.CreateOptions{}); err != nil {
+	if _, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx, cj, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sel := cronLabels(e.ns, "paused")
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
+	sel := cronLabels(e.NS, "paused")
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, sel, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: sel}
 		x.eq("cronjob_suspended", 1)
 		x.eq("cronjob_active_runs", 0)
@@ -191,7 +191,7 @@ func TestCronJobSuspended(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, code, text := diagnose(t, e.ns, "cronjob/paused")
+	r, code, text := diagnose(t, e.NS, "cronjob/paused")
 	if r.Health != "suspended" || code != 0 {
 		t.Errorf("diagnose cronjob/paused: %s (exit %d)\n%s", r.Health, code, text)
 	}

@@ -60,17 +60,17 @@ func diagnoseArgs(t *testing.T, ns, job string, flags ...string) (report, int, s
 // happened.
 func TestDiagnose(t *testing.T) {
 	e := newEnv(t, "s12-diagnose")
-	oom := e.newJob("oom", "oom")
+	oom := e.NewJob("oom", "oom")
 	oom.Spec.BackoffLimit = ptr(int32(1))
-	e.create(oom)
-	notFound := e.newJob("not-found", "exit=127")
+	e.Create(oom)
+	notFound := e.NewJob("not-found", "exit=127")
 	notFound.Spec.BackoffLimit = ptr(int32(1))
-	e.create(notFound)
-	e.create(e.newJob("pull", "image-pull"))
+	e.Create(notFound)
+	e.Create(e.NewJob("pull", "image-pull"))
 	e.waitFinished("oom", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 	e.waitFinished("not-found", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 
-	r, code, text := diagnose(t, e.ns, "oom")
+	r, code, text := diagnose(t, e.NS, "oom")
 	if r.Health != "failed" || code != 3 || r.Reason != "BackoffLimitExceeded" || r.Verdict.Kind != "resource" {
 		t.Errorf("oom: health %s (exit %d) reason %s verdict %s, want failed (3) BackoffLimitExceeded resource\n%s", r.Health, code, r.Reason, r.Verdict.Kind, text)
 	}
@@ -79,11 +79,11 @@ func TestDiagnose(t *testing.T) {
 			t.Errorf("oom attempt %+v, want OOMKilled 137", a)
 		}
 	}
-	if !strings.Contains(text, "kubectl describe job oom -n "+e.ns) {
+	if !strings.Contains(text, "kubectl describe job oom -n "+e.NS) {
 		t.Errorf("oom: next commands not filled in:\n%s", text)
 	}
 
-	r, code, text = diagnose(t, e.ns, "not-found")
+	r, code, text = diagnose(t, e.NS, "not-found")
 	if r.Health != "failed" || code != 3 || r.Verdict.Kind != "deterministic" || len(r.Attempts) == 0 {
 		t.Errorf("not-found: health %s (exit %d) verdict %s, %d attempts, want failed (3) deterministic\n%s", r.Health, code, r.Verdict.Kind, len(r.Attempts), text)
 	}
@@ -91,8 +91,8 @@ func TestDiagnose(t *testing.T) {
 		t.Errorf("not-found: the report does not name exit 127 and the command:\n%s", text)
 	}
 
-	if err := harness.Eventually(e.ctx, 60*time.Second, func(context.Context) (bool, string, error) {
-		r, code, _ = diagnose(t, e.ns, "pull")
+	if err := harness.Eventually(e.Ctx, 60*time.Second, func(context.Context) (bool, string, error) {
+		r, code, _ = diagnose(t, e.NS, "pull")
 		return r.Verdict.Kind == "stuck", "pull: verdict " + r.Verdict.Kind, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestDiagnose(t *testing.T) {
 		t.Errorf("pull: health %s (exit %d), waiting %+v, want stuck (2) with waiting pods", r.Health, code, r.Waiting)
 	}
 
-	if _, err := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", e.ns, "nope").Output(); err == nil {
+	if _, err := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", e.NS, "nope").Output(); err == nil {
 		t.Error("diagnose of a missing Job exited 0")
 	} else if exit := (*exec.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() != 1 {
 		t.Errorf("diagnose of a missing Job exited %d, want 1", exit.ExitCode())

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sort"
@@ -13,24 +12,17 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
 // Timeouts are generous: CI machines are small and shared.
 const (
-	jobTimeout     = 2 * time.Minute
 	metricsTimeout = time.Minute
 )
 
 // env is one scenario: its own namespace in the shared cluster.
-type env struct {
-	t      *testing.T
-	ctx    context.Context
-	ns     string
-	client kubernetes.Interface
-}
+type env struct{ *harness.Env }
 
 var nsSeq atomic.Int32
 
@@ -39,103 +31,23 @@ var nsSeq atomic.Int32
 func newEnv(t *testing.T, ns string) *env {
 	t.Helper()
 	t.Parallel()
-	ns = fmt.Sprintf("%s-%d", ns, nsSeq.Add(1))
-	e := &env{t: t, ctx: context.Background(), ns: ns, client: cluster.Client()}
-	newNamespace(t, e)
-	return e
-}
-
-func newNamespace(t *testing.T, e *env) {
-	t.Helper()
-	_, err := e.client.CoreV1().Namespaces().Create(e.ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace %s: %v", e.ns, err)
-	}
+	return &env{harness.NewEnv(t, cluster.Client(), fmt.Sprintf("%s-%d", ns, nsSeq.Add(1)))}
 }
 
 func ptr[T any](v T) *T { return &v }
 
-// newJob is a Job in the test's namespace whose pods follow outcome.
-func (e *env) newJob(name, outcome string) *batchv1.Job {
-	return harness.OutcomeJob(e.ns, name, outcome)
-}
-
-func (e *env) create(job *batchv1.Job) *batchv1.Job {
-	e.t.Helper()
-	j, err := e.client.BatchV1().Jobs(e.ns).Create(e.ctx, job, metav1.CreateOptions{})
-	if err != nil {
-		e.t.Fatalf("create job %s: %v", job.Name, err)
-	}
-	return j
-}
-
-func (e *env) getJob(name string) *batchv1.Job {
-	e.t.Helper()
-	j, err := e.client.BatchV1().Jobs(e.ns).Get(e.ctx, name, metav1.GetOptions{})
-	if err != nil {
-		e.t.Fatalf("get job %s: %v", name, err)
-	}
-	return j
-}
-
-// waitJob polls the API until cond holds for the Job.
+// waitJob is harness.Env.WaitJob without the time the test saw the Job.
 func (e *env) waitJob(name string, what string, cond func(*batchv1.Job) bool) *batchv1.Job {
-	e.t.Helper()
-	var last *batchv1.Job
-	err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
-		j, err := e.client.BatchV1().Jobs(e.ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		last = j
-		return cond(j), fmt.Sprintf("job %s/%s: waiting for %s; status %s", e.ns, name, what, jobStatus(j)), nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return last
-}
-
-// waitFinished waits for the real Job controller to set condition typ
-// (Complete or Failed) and checks its reason ("" for any).
-func (e *env) waitFinished(name string, typ batchv1.JobConditionType, reason string) *batchv1.Job {
-	e.t.Helper()
-	j := e.waitJob(name, string(typ), func(j *batchv1.Job) bool {
-		return condition(j, batchv1.JobComplete) != nil || condition(j, batchv1.JobFailed) != nil
-	})
-	c := condition(j, typ)
-	if c == nil {
-		e.t.Fatalf("job %s/%s finished without %s: %s", e.ns, name, typ, jobStatus(j))
-	}
-	if reason != "" && c.Reason != reason {
-		e.t.Fatalf("job %s/%s: %s reason %q, want %q (the controller's behaviour changed?)", e.ns, name, typ, c.Reason, reason)
-	}
+	e.T.Helper()
+	j, _ := e.WaitJob(name, what, cond)
 	return j
 }
 
-func condition(j *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range j.Status.Conditions {
-		if c := &j.Status.Conditions[i]; c.Type == typ && c.Status == v1.ConditionTrue {
-			return c
-		}
-	}
-	return nil
-}
-
-func jobStatus(j *batchv1.Job) string {
-	var conds []string
-	for _, c := range j.Status.Conditions {
-		conds = append(conds, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
-	}
-	s := fmt.Sprintf("active=%d ready=%d succeeded=%d failed=%d terminating=%d conditions=[%s]",
-		j.Status.Active, ptrVal(j.Status.Ready), j.Status.Succeeded, j.Status.Failed, ptrVal(j.Status.Terminating), strings.Join(conds, " "))
-	if j.Status.FailedIndexes != nil {
-		s += " failedIndexes=" + *j.Status.FailedIndexes
-	}
-	if j.Status.CompletedIndexes != "" {
-		s += " completedIndexes=" + j.Status.CompletedIndexes
-	}
-	return s
+// waitFinished is harness.Env.WaitFinished without the time.
+func (e *env) waitFinished(name string, typ batchv1.JobConditionType, reason string) *batchv1.Job {
+	e.T.Helper()
+	j, _ := e.WaitFinished(name, typ, reason)
+	return j
 }
 
 func ptrVal[T any](p *T) T {
@@ -148,12 +60,12 @@ func ptrVal[T any](p *T) T {
 
 // pods lists the Job's pods, oldest first.
 func (e *env) pods(job *batchv1.Job) []v1.Pod {
-	e.t.Helper()
-	list, err := e.client.CoreV1().Pods(e.ns).List(e.ctx, metav1.ListOptions{
+	e.T.Helper()
+	list, err := e.Client.CoreV1().Pods(e.NS).List(e.Ctx, metav1.ListOptions{
 		LabelSelector: batchv1.ControllerUidLabel + "=" + string(job.UID),
 	})
 	if err != nil {
-		e.t.Fatalf("list pods: %v", err)
+		e.T.Fatalf("list pods: %v", err)
 	}
 	sort.Slice(list.Items, func(i, k int) bool {
 		return list.Items[i].CreationTimestamp.Before(&list.Items[k].CreationTimestamp)
@@ -163,7 +75,7 @@ func (e *env) pods(job *batchv1.Job) []v1.Pod {
 
 // labels selects a Job's series.
 func (e *env) labels(job string, extra ...string) harness.Labels {
-	l := harness.Labels{"namespace": e.ns, "job_name": job}
+	l := harness.Labels{"namespace": e.NS, "job_name": job}
 	for i := 0; i+1 < len(extra); i += 2 {
 		l[extra[i]] = extra[i+1]
 	}
@@ -174,14 +86,14 @@ func (e *env) labels(job string, extra ...string) harness.Labels {
 // registers holds, and returns that scrape. On timeout the test fails with
 // the unmet expectations and the Job's series of the last scrape.
 func (e *env) waitMetrics(job string, build func(x *expect)) *harness.Metrics {
-	e.t.Helper()
-	m, err := exporter.WaitMetrics(e.ctx, metricsTimeout, harness.Labels{"namespace": e.ns, "job_name": job}, func(m *harness.Metrics) (bool, string) {
+	e.T.Helper()
+	m, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, harness.Labels{"namespace": e.NS, "job_name": job}, func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: e.labels(job)}
 		build(x)
 		return x.result()
 	})
 	if err != nil {
-		e.t.Fatalf("exporter /metrics for job %s/%s: %v", e.ns, job, err)
+		e.T.Fatalf("exporter /metrics for job %s/%s: %v", e.NS, job, err)
 	}
 	return m
 }

@@ -30,7 +30,7 @@ func TestAPIServerOutage(t *testing.T) {
 
 func outage(t *testing.T, o harness.Outage) {
 	ctx := context.Background()
-	e := &env{t: t, ctx: ctx, ns: fmt.Sprintf("s11-outage-%d", nsSeq.Add(1)), client: cluster.Client()}
+	e := &env{&harness.Env{T: t, Ctx: ctx, NS: fmt.Sprintf("s11-outage-%d", nsSeq.Add(1)), Client: cluster.Client()}}
 	if _, err := exporter.WaitMetrics(ctx, metricsTimeout, harness.Labels{}, func(m *harness.Metrics) (bool, string) {
 		v, want := m.Sum("kubejob_exporter_watch_up", harness.Labels{}), float64(len(harness.WatchedResources))
 		return v == want, fmt.Sprintf("sum(watch_up)=%v before the outage, want %v", v, want)
@@ -60,10 +60,10 @@ func outage(t *testing.T, o harness.Outage) {
 	}
 
 	// Meanwhile a Job fails; the exporter cannot see it yet.
-	newNamespace(t, e)
-	job := e.newJob("while-away", "oom")
+	e.CreateNamespace()
+	job := e.NewJob("while-away", "oom")
 	job.Spec.BackoffLimit = ptr(int32(0))
-	e.create(job)
+	e.Create(job)
 	e.waitFinished("while-away", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 
 	if err := cluster.SetAPIServerOutage(harness.OutageNone); err != nil {

@@ -24,11 +24,11 @@ func TestForgedOwners(t *testing.T) {
 		"shell-batch": {APIVersion: "batch/v1", Kind: "CronJob", Name: "nightly$(reboot)"},
 	}
 	for name, ref := range forged {
-		job := e.newJob(name, "exit=1")
+		job := e.NewJob(name, "exit=1")
 		job.Spec.BackoffLimit = ptr(int32(0))
 		ref.UID, ref.Controller = types.UID("forged-"+name), ptr(true)
 		job.OwnerReferences = []metav1.OwnerReference{ref}
-		created := e.create(job)
+		created := e.Create(job)
 		if got := created.OwnerReferences; len(got) != 1 || got[0].Name != ref.Name {
 			t.Fatalf("the API server changed the forged owner of %s: %+v", name, got)
 		}
@@ -36,7 +36,7 @@ func TestForgedOwners(t *testing.T) {
 	for name := range forged {
 		e.waitFinished(name, batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, harness.Labels{"namespace": e.ns}, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, harness.Labels{"namespace": e.NS}, func(m *harness.Metrics) (bool, string) {
 		for name := range forged {
 			if !m.Has("kubejob_failed", e.labels(name)) {
 				return false, "no kubejob_failed for " + name
@@ -46,8 +46,8 @@ func TestForgedOwners(t *testing.T) {
 			}
 		}
 		for _, s := range []string{"kubejob_cronjob_last_failure_timestamp_seconds", "kubejob_cronjob_last_success_timestamp_seconds"} {
-			if m.Has(s, harness.Labels{"namespace": e.ns}) {
-				return false, s + " for a forged owner:\n" + m.Dump(harness.Labels{"namespace": e.ns}, s)
+			if m.Has(s, harness.Labels{"namespace": e.NS}) {
+				return false, s + " for a forged owner:\n" + m.Dump(harness.Labels{"namespace": e.NS}, s)
 			}
 		}
 		return true, ""
@@ -55,7 +55,7 @@ func TestForgedOwners(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, ref := range forged {
-		r, _, text := diagnose(t, e.ns, name)
+		r, _, text := diagnose(t, e.NS, name)
 		if r.CronJob != "" || strings.Contains(text, ref.Name) {
 			t.Errorf("diagnose %s names the forged owner %q:\n%s", name, ref.Name, text)
 		}

@@ -21,10 +21,10 @@ import (
 // the controller gives up with BackoffLimitExceeded.
 func TestOOMKilledEveryAttempt(t *testing.T) {
 	e := newEnv(t, "s01-oom")
-	job := e.newJob("oom", "oom")
+	job := e.NewJob("oom", "oom")
 	job.Spec.BackoffLimit = ptr(int32(2))
 	job.Spec.Template.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
-	e.create(job)
+	e.Create(job)
 
 	j := e.waitFinished("oom", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 	pods := e.pods(j)
@@ -67,9 +67,9 @@ func TestExitCodes127And126(t *testing.T) {
 	e := newEnv(t, "s02-exit")
 	for _, code := range []int{127, 126} {
 		name := fmt.Sprintf("exit-%d", code)
-		job := e.newJob(name, fmt.Sprintf("exit=%d", code))
+		job := e.NewJob(name, fmt.Sprintf("exit=%d", code))
 		job.Spec.BackoffLimit = ptr(int32(1))
-		e.create(job)
+		e.Create(job)
 	}
 	for _, code := range []int{127, 126} {
 		name := fmt.Sprintf("exit-%d", code)
@@ -97,13 +97,13 @@ func TestExitCodes127And126(t *testing.T) {
 // kubejob_failed.
 func TestTransientFailureThenSuccess(t *testing.T) {
 	e := newEnv(t, "s03-flaky")
-	job := e.newJob("flaky", "attempt=1-2 exit=1; run=4s succeed")
+	job := e.NewJob("flaky", "attempt=1-2 exit=1; run=4s succeed")
 	job.Spec.BackoffLimit = ptr(int32(4))
-	e.create(job)
+	e.Create(job)
 
 	sawFailed := false
 	var during *harness.Metrics
-	_, err := exporter.WaitMetrics(e.ctx, metricsTimeout, e.labels("flaky"), func(m *harness.Metrics) (bool, string) {
+	_, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, e.labels("flaky"), func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: e.labels("flaky")}
 		if m.Has("kubejob_failed", x.base) {
 			sawFailed = true
@@ -153,9 +153,9 @@ func TestTransientFailureThenSuccess(t *testing.T) {
 // 4. activeDeadlineSeconds passes while the pod runs: DeadlineExceeded.
 func TestActiveDeadlineExceeded(t *testing.T) {
 	e := newEnv(t, "s04-deadline")
-	job := e.newJob("slow", "run=forever")
+	job := e.NewJob("slow", "run=forever")
 	job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
-	e.create(job)
+	e.Create(job)
 
 	j := e.waitJob("slow", "a running pod", func(j *batchv1.Job) bool { return j.Status.StartTime != nil && ptrVal(j.Status.Ready) == 1 })
 	e.waitMetrics("slow", func(x *expect) {
@@ -180,7 +180,7 @@ func TestActiveDeadlineExceeded(t *testing.T) {
 // is no retry; exit code 42 matches FailJob: reason PodFailurePolicy.
 func TestPodFailurePolicy(t *testing.T) {
 	e := newEnv(t, "s05-pfp")
-	job := e.newJob("pfp", "attempt=1 disruption; run=3s exit=42")
+	job := e.NewJob("pfp", "attempt=1 disruption; run=3s exit=42")
 	job.Spec.BackoffLimit = ptr(int32(6))
 	job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
 		{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{
@@ -190,7 +190,7 @@ func TestPodFailurePolicy(t *testing.T) {
 			ContainerName: ptr("main"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42},
 		}},
 	}}
-	created := e.create(job)
+	created := e.Create(job)
 
 	// The disrupted pod failed and its replacement runs: no retry counted.
 	e.waitJob("pfp", "the replacement of the disrupted pod", func(j *batchv1.Job) bool {
@@ -224,11 +224,11 @@ func TestPodFailurePolicy(t *testing.T) {
 func TestIndexedBackoffLimitPerIndex(t *testing.T) {
 	e := newEnv(t, "s06-indexed")
 	indexed := func(name, outcome string, perIndex, maxFailed int32) *batchv1.Job {
-		job := e.newJob(name, outcome)
+		job := e.NewJob(name, outcome)
 		job.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
 		job.Spec.Completions, job.Spec.Parallelism = ptr(int32(4)), ptr(int32(4))
 		job.Spec.BackoffLimitPerIndex, job.Spec.MaxFailedIndexes = ptr(perIndex), ptr(maxFailed)
-		return e.create(job)
+		return e.Create(job)
 	}
 	indexed("one-index", "index=2 exit=3", 1, 1)
 	indexed("too-many", "index=1,3 exit=3", 0, 1)
@@ -304,15 +304,15 @@ func countIndexes(s string) int {
 // restartCount until the controller fails the Job with BackoffLimitExceeded.
 func TestOnFailureRestarts(t *testing.T) {
 	e := newEnv(t, "s07-onfailure")
-	job := e.newJob("crashloop", "exit=2")
+	job := e.NewJob("crashloop", "exit=2")
 	job.Spec.BackoffLimit = ptr(int32(3))
 	job.Spec.Template.Spec.RestartPolicy = v1.RestartPolicyOnFailure
-	created := e.create(job)
+	created := e.Create(job)
 
 	// While the pod restarts, retries equal its restartCount (the exporter
 	// catches up with the API within the poll).
 	var sawCrashLoop bool
-	_, err := exporter.WaitMetrics(e.ctx, metricsTimeout, e.labels("crashloop"), func(m *harness.Metrics) (bool, string) {
+	_, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, e.labels("crashloop"), func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: e.labels("crashloop")}
 		if v, ok := m.Value("kubejob_pods_waiting", x.sel("reason", "CrashLoopBackOff")); ok && v == 1 {
 			sawCrashLoop = true
@@ -353,9 +353,9 @@ func TestOnFailureRestarts(t *testing.T) {
 // no retry is consumed.
 func TestImagePullBackOff(t *testing.T) {
 	e := newEnv(t, "s08-imagepull")
-	job := e.newJob("badimage", "image-pull")
+	job := e.NewJob("badimage", "image-pull")
 	job.Spec.BackoffLimit = ptr(int32(2))
-	created := e.create(job)
+	created := e.Create(job)
 
 	e.waitMetrics("badimage", func(x *expect) {
 		x.eq("pods_waiting", 1, "reason", "ImagePullBackOff")
@@ -365,9 +365,9 @@ func TestImagePullBackOff(t *testing.T) {
 		x.absent("failed")
 		x.absent("pod_failures")
 	})
-	j := e.getJob("badimage")
-	if j.Status.Failed != 0 || condition(j, batchv1.JobFailed) != nil {
-		t.Fatalf("controller: %s; want no failure", jobStatus(j))
+	j := e.GetJob("badimage")
+	if j.Status.Failed != 0 || harness.Condition(j, batchv1.JobFailed) != nil {
+		t.Fatalf("controller: %s; want no failure", harness.JobStatus(j))
 	}
 	pods := e.pods(created)
 	if len(pods) != 1 || pods[0].Status.Phase != v1.PodPending {
@@ -379,24 +379,24 @@ func TestImagePullBackOff(t *testing.T) {
 // last failure, which stay after the failed Job is deleted.
 func TestCronJobOwnedJobs(t *testing.T) {
 	e := newEnv(t, "s09-cron")
-	cj, err := e.client.BatchV1().CronJobs(e.ns).Create(e.ctx,
-		harness.SuspendedCronJob(e.ns, "nightly", "0 3 * * *", e.newJob("x", "succeed").Spec), metav1.CreateOptions{})
+	cj, err := e.Client.BatchV1().CronJobs(e.NS).Create(e.Ctx,
+		harness.SuspendedCronJob(e.NS, "nightly", "0 3 * * *", e.NewJob("x", "succeed").Spec), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	owned := func(name, outcome string) *batchv1.Job {
-		job := harness.RunOf(e.newJob(name, outcome), cj)
+		job := harness.RunOf(e.NewJob(name, outcome), cj)
 		job.Spec.BackoffLimit = ptr(int32(0))
-		return e.create(job)
+		return e.Create(job)
 	}
 	owned("nightly-29000001", "succeed")
 	ok := e.waitFinished("nightly-29000001", batchv1.JobComplete, "")
 	owned("nightly-29000002", "oom")
 	bad := e.waitFinished("nightly-29000002", batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 
-	cronSel := harness.Labels{"namespace": e.ns, "cronjob": "nightly"}
-	failedAt := []float64{unix(condition(bad, batchv1.JobFailed).LastTransitionTime)}
-	if ft := condition(bad, batchv1.JobFailureTarget); ft != nil {
+	cronSel := harness.Labels{"namespace": e.NS, "cronjob": "nightly"}
+	failedAt := []float64{unix(harness.Condition(bad, batchv1.JobFailed).LastTransitionTime)}
+	if ft := harness.Condition(bad, batchv1.JobFailureTarget); ft != nil {
 		failedAt = append(failedAt, unix(ft.LastTransitionTime))
 	}
 	checkCron := func(m *harness.Metrics) (bool, string) {
@@ -408,7 +408,7 @@ func TestCronJobOwnedJobs(t *testing.T) {
 		}
 		return x.result()
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
 		for _, name := range []string{"nightly-29000001", "nightly-29000002"} {
 			if _, ok := m.Value("kubejob_info", e.labels(name, "owner_kind", "CronJob", "owner_name", "nightly")); !ok {
 				return false, "no kubejob_info{owner_kind=\"CronJob\",owner_name=\"nightly\"} for " + name
@@ -420,10 +420,10 @@ func TestCronJobOwnedJobs(t *testing.T) {
 	}
 
 	// Delete the failed Job: its series go, the CronJob's memory stays.
-	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, bad.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+	if err := e.Client.BatchV1().Jobs(e.NS).Delete(e.Ctx, bad.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
 		if m.Has("kubejob_info", e.labels(bad.Name)) {
 			return false, "kubejob_info of the deleted Job still there"
 		}
@@ -433,13 +433,13 @@ func TestCronJobOwnedJobs(t *testing.T) {
 	}
 	// Delete the last run too: the CronJob's series stay while the CronJob
 	// exists; deleted, they go with it.
-	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, ok.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+	if err := e.Client.BatchV1().Jobs(e.NS).Delete(e.Ctx, ok.Name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.BatchV1().CronJobs(e.ns).Delete(e.ctx, "nightly", metav1.DeleteOptions{}); err != nil {
+	if err := e.Client.BatchV1().CronJobs(e.NS).Delete(e.Ctx, "nightly", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exporter.WaitMetrics(e.ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
+	if _, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, cronSel, func(m *harness.Metrics) (bool, string) {
 		if m.Has("kubejob_cronjob_last_success_timestamp_seconds", cronSel) || m.Has("kubejob_cronjob_last_failure_timestamp_seconds", cronSel) {
 			return false, "the CronJob's series outlive it"
 		}
@@ -453,7 +453,7 @@ func TestCronJobOwnedJobs(t *testing.T) {
 // is no failure, and a deleted Job's series all disappear.
 func TestSuspendResumeDelete(t *testing.T) {
 	e := newEnv(t, "s10-suspend")
-	created := e.create(e.newJob("pausable", "attempt=1 run=forever; run=2s succeed"))
+	created := e.Create(e.NewJob("pausable", "attempt=1 run=forever; run=2s succeed"))
 
 	e.waitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return ptrVal(j.Status.Ready) == 1 })
 	e.waitMetrics("pausable", func(x *expect) {
@@ -463,13 +463,13 @@ func TestSuspendResumeDelete(t *testing.T) {
 
 	patch := func(suspend bool) {
 		body := fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend)
-		if _, err := e.client.BatchV1().Jobs(e.ns).Patch(e.ctx, "pausable", types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
+		if _, err := e.Client.BatchV1().Jobs(e.NS).Patch(e.Ctx, "pausable", types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	patch(true)
 	j := e.waitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
-		return condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0 && ptrVal(j.Status.Terminating) == 0
+		return harness.Condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0 && ptrVal(j.Status.Terminating) == 0
 	})
 	e.waitMetrics("pausable", func(x *expect) {
 		x.eq("suspended", 1)
@@ -489,10 +489,10 @@ func TestSuspendResumeDelete(t *testing.T) {
 		x.absent("failed")
 	})
 
-	if err := e.client.BatchV1().Jobs(e.ns).Delete(e.ctx, "pausable", metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
+	if err := e.Client.BatchV1().Jobs(e.NS).Delete(e.Ctx, "pausable", metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationBackground)}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := exporter.WaitMetrics(e.ctx, metricsTimeout, e.labels("pausable"), func(m *harness.Metrics) (bool, string) {
+	_, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, e.labels("pausable"), func(m *harness.Metrics) (bool, string) {
 		var left []string
 		for name := range m.Families {
 			for _, s := range m.Samples(name, e.labels("pausable")) {
@@ -505,7 +505,7 @@ func TestSuspendResumeDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The harness collects the deleted Job's pods, as the garbage collector would.
-	if err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
+	if err := harness.Eventually(e.Ctx, harness.JobTimeout, func(ctx context.Context) (bool, string, error) {
 		n := len(e.pods(created))
 		return n == 0, fmt.Sprintf("%d pods of the deleted Job remain", n), nil
 	}); err != nil {

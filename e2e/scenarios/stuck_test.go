@@ -23,10 +23,10 @@ import (
 // failedCreate waits for the Job controller's FailedCreate event on the Job
 // and returns it.
 func (e *env) failedCreate(job string) v1.Event {
-	e.t.Helper()
+	e.T.Helper()
 	var ev v1.Event
-	err := harness.Eventually(e.ctx, jobTimeout, func(ctx context.Context) (bool, string, error) {
-		l, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{
+	err := harness.Eventually(e.Ctx, harness.JobTimeout, func(ctx context.Context) (bool, string, error) {
+		l, err := e.Client.CoreV1().Events(e.NS).List(ctx, metav1.ListOptions{
 			FieldSelector: "involvedObject.kind=Job,involvedObject.name=" + job + ",reason=FailedCreate",
 		})
 		if err != nil {
@@ -37,10 +37,10 @@ func (e *env) failedCreate(job string) v1.Event {
 				ev = x
 			}
 		}
-		return len(l.Items) > 0, fmt.Sprintf("no FailedCreate event for job %s/%s yet", e.ns, job), nil
+		return len(l.Items) > 0, fmt.Sprintf("no FailedCreate event for job %s/%s yet", e.NS, job), nil
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return ev
 }
@@ -48,15 +48,15 @@ func (e *env) failedCreate(job string) v1.Event {
 // stuckReport runs diagnose on a stuck Job: exit 2, health stuck, and the
 // text mentions every one of want.
 func (e *env) stuckReport(job, verdict string, want ...string) {
-	e.t.Helper()
-	r, code, text := diagnose(e.t, e.ns, job)
-	e.t.Logf("diagnose %s:\n%s", job, text)
+	e.T.Helper()
+	r, code, text := diagnose(e.T, e.NS, job)
+	e.T.Logf("diagnose %s:\n%s", job, text)
 	if r.Health != "stuck" || code != 2 || r.Verdict.Kind != verdict {
-		e.t.Errorf("diagnose %s: health %s (exit %d) verdict %s, want stuck (2) %s\n%s", job, r.Health, code, r.Verdict.Kind, verdict, text)
+		e.T.Errorf("diagnose %s: health %s (exit %d) verdict %s, want stuck (2) %s\n%s", job, r.Health, code, r.Verdict.Kind, verdict, text)
 	}
 	for _, w := range want {
 		if !strings.Contains(text, w) {
-			e.t.Errorf("diagnose %s does not say %q:\n%s", job, w, text)
+			e.T.Errorf("diagnose %s does not say %q:\n%s", job, w, text)
 		}
 	}
 }
@@ -67,11 +67,11 @@ func (e *env) stuckReport(job, verdict string, want ...string) {
 // neither.
 func TestQuotaRefusesPods(t *testing.T) {
 	e := newEnv(t, "s14-quota")
-	if err := harness.ZeroPodQuota(e.ctx, e.client, e.ns); err != nil {
+	if err := harness.ZeroPodQuota(e.Ctx, e.Client, e.NS); err != nil {
 		t.Fatal(err)
 	}
-	job := e.newJob("blocked", "run=forever")
-	e.create(job)
+	job := e.NewJob("blocked", "run=forever")
+	e.Create(job)
 	ev := e.failedCreate("blocked")
 	if !strings.Contains(ev.Message, "exceeded quota") {
 		t.Fatalf("FailedCreate event %q does not say exceeded quota (the API server's wording changed?)", ev.Message)
@@ -87,10 +87,10 @@ func TestQuotaRefusesPods(t *testing.T) {
 		x.absent("failed")
 	})
 	e.stuckReport("blocked", "cannot-create",
-		"Quota ×", "exceeded quota", "kubectl describe resourcequota -n "+e.ns, "Events (newest first):", "FailedCreate")
+		"Quota ×", "exceeded quota", "kubectl describe resourcequota -n "+e.NS, "Events (newest first):", "FailedCreate")
 
 	// Room for pods: the controller's next retry creates one.
-	if err := harness.SetPodQuota(e.ctx, e.client, e.ns, 5); err != nil {
+	if err := harness.SetPodQuota(e.Ctx, e.Client, e.NS, 5); err != nil {
 		t.Fatal(err)
 	}
 	e.waitJob("blocked", "an active pod", func(j *batchv1.Job) bool { return j.Status.Active > 0 })
@@ -105,10 +105,10 @@ func TestQuotaRefusesPods(t *testing.T) {
 // template that does not comply (no securityContext).
 func TestPodSecurityRefusesPods(t *testing.T) {
 	e := newEnv(t, "s15-psa")
-	if err := harness.EnforcePodSecurity(e.ctx, e.client, e.ns, "restricted"); err != nil {
+	if err := harness.EnforcePodSecurity(e.Ctx, e.Client, e.NS, "restricted"); err != nil {
 		t.Fatal(err)
 	}
-	e.create(e.newJob("privileged", "succeed"))
+	e.Create(e.NewJob("privileged", "succeed"))
 	ev := e.failedCreate("privileged")
 	if !strings.Contains(ev.Message, "violates PodSecurity") {
 		t.Fatalf("FailedCreate event %q does not say violates PodSecurity", ev.Message)
@@ -119,14 +119,14 @@ func TestPodSecurityRefusesPods(t *testing.T) {
 		x.eq("without_pods", 1)
 	})
 	e.stuckReport("privileged", "cannot-create",
-		"PodSecurity ×", `violates PodSecurity "restricted:latest"`, "kubectl get namespace "+e.ns+" --show-labels")
+		"PodSecurity ×", `violates PodSecurity "restricted:latest"`, "kubectl get namespace "+e.NS+" --show-labels")
 }
 
 // A ValidatingAdmissionPolicy (built into kube-apiserver) that denies every
 // pod of the namespace.
 func TestAdmissionPolicyRefusesPods(t *testing.T) {
 	e := newEnv(t, "s16-vap")
-	remove, err := harness.DenyPods(e.ctx, e.client, e.ns, "batch pods are frozen during the migration")
+	remove, err := harness.DenyPods(e.Ctx, e.Client, e.NS, "batch pods are frozen during the migration")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,16 +135,16 @@ func TestAdmissionPolicyRefusesPods(t *testing.T) {
 	// pod created before then is admitted. Wait until a probe pod is
 	// refused before creating the Job.
 	probe := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.ns},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.NS},
 		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
 	}
-	if err := harness.Eventually(e.ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err := harness.Eventually(e.Ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := e.Client.CoreV1().Pods(e.NS).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err != nil && strings.Contains(err.Error(), "ValidatingAdmissionPolicy"), fmt.Sprintf("probe pod: %v", err), nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.create(e.newJob("frozen", "succeed"))
+	e.Create(e.NewJob("frozen", "succeed"))
 	ev := e.failedCreate("frozen")
 	if !strings.Contains(ev.Message, "ValidatingAdmissionPolicy") {
 		t.Fatalf("FailedCreate event %q does not name the ValidatingAdmissionPolicy", ev.Message)
@@ -165,11 +165,11 @@ func TestAdmissionPolicyRefusesPods(t *testing.T) {
 // and not before.
 func TestPodsThatNeverStart(t *testing.T) {
 	e := newEnv(t, "s17-never-start")
-	mount := e.newJob("mount", "volume-missing")
-	e.create(mount)
-	initHang := e.newJob("init-hang", "init-hang")
+	mount := e.NewJob("mount", "volume-missing")
+	e.Create(mount)
+	initHang := e.NewJob("init-hang", "init-hang")
 	initHang.Spec.Template.Spec.InitContainers = []v1.Container{{Name: "wait-db", Image: "registry.example/batch/wait-for:1.0"}}
-	e.create(initHang)
+	e.Create(initHang)
 
 	for name, reason := range map[string]string{"mount": "ContainerCreating", "init-hang": "PodInitializing"} {
 		j := e.waitJob(name, "an active pod", func(j *batchv1.Job) bool { return j.Status.Active == 1 })
@@ -181,7 +181,7 @@ func TestPodsThatNeverStart(t *testing.T) {
 		// timeout shows it as a normal start; then it counts as waiting.
 		due := pods[0].CreationTimestamp.Add(startTimeout)
 		for {
-			m, err := exporter.Scrape(e.ctx)
+			m, err := exporter.Scrape(e.Ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestPodsThatNeverStart(t *testing.T) {
 func TestRunStartedDaysAgo(t *testing.T) {
 	e := newEnv(t, "s18-days")
 	start := time.Now().Add(-72 * time.Hour).Truncate(time.Second)
-	if _, err := harness.StartedAt(e.ctx, e.client, e.newJob("forever", "run=forever"), start, 1); err != nil {
+	if _, err := harness.StartedAt(e.Ctx, e.Client, e.NewJob("forever", "run=forever"), start, 1); err != nil {
 		t.Fatal(err)
 	}
 	e.waitMetrics("forever", func(x *expect) {
