@@ -8,6 +8,7 @@ package collectors
 import (
 	"time"
 
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
@@ -70,6 +71,34 @@ func (m *Jobs) Update(key string, s *job.Summary) {
 
 // Delete drops a deleted Job's series.
 func (m *Jobs) Delete(key string) { m.Store.Delete(key) }
+
+// Sink renders what the watcher reports (watcher.Sink) into the per-Job
+// and per-CronJob families.
+type Sink struct {
+	Jobs  *Jobs
+	Crons *CronJobs
+}
+
+// JobChanged renders a Job and what it says about its CronJob.
+func (s Sink) JobChanged(key string, sum *job.Summary) {
+	s.Jobs.Update(key, sum)
+	s.Crons.Observe(sum)
+}
+
+// JobGone drops a Job's series and its part of its CronJob's.
+func (s Sink) JobGone(key string) {
+	s.Jobs.Delete(key)
+	s.Crons.Forget(key)
+}
+
+// CronJobChanged renders a CronJob object.
+func (s Sink) CronJobChanged(r *cronjob.Record) { s.Crons.SetCronJob(r) }
+
+// CronJobGone drops a deleted CronJob.
+func (s Sink) CronJobGone(key string) { s.Crons.DeleteCronJob(key) }
+
+// CronJobObjects says whether the CronJob objects can be relied on.
+func (s Sink) CronJobObjects(trusted bool) { s.Crons.WatchObjects(trusted) }
 
 func boolValue(b bool) float64 {
 	if b {

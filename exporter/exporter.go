@@ -91,7 +91,7 @@ func New(cfg Config) (*Exporter, error) {
 	wcfg := cfg.WatchConfig()
 	e.Self = NewSelfMetrics(cfg.Logger, wcfg.Resources(), e.objects, cfg.Shard)
 	wcfg.Recorder = e.Self
-	w, err := watcher.New(wcfg, e.Jobs, e.Crons)
+	w, err := watcher.New(wcfg, collectors.Sink{Jobs: e.Jobs, Crons: e.Crons})
 	if err != nil {
 		return nil, err
 	}

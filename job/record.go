@@ -150,7 +150,7 @@ func encodePod(p *corev1.Pod) []byte {
 	}
 	e.str(string(p.Status.Phase))
 	e.str(p.Status.Reason)
-	for _, key := range []string{batchv1.JobCompletionIndexAnnotation, batchv1.JobIndexFailureCountAnnotation, batchv1.JobIndexIgnoredFailureCountAnnotation} {
+	for _, key := range keptPodAnnotations {
 		e.int(int64(annotation(p, key)))
 	}
 	e.int(int64(len(p.Status.Conditions)))
@@ -207,7 +207,7 @@ func (r *PodRecord) Pod() *corev1.Pod {
 	}
 	p.Status.Phase = corev1.PodPhase(d.str())
 	p.Status.Reason = d.str()
-	for _, key := range []string{batchv1.JobCompletionIndexAnnotation, batchv1.JobIndexFailureCountAnnotation, batchv1.JobIndexIgnoredFailureCountAnnotation} {
+	for _, key := range keptPodAnnotations {
 		if v := d.int(); v >= 0 {
 			if p.Annotations == nil {
 				p.Annotations = make(map[string]string, 3)
@@ -419,16 +419,13 @@ func (d *decoder) optInt() *int64 {
 	return &v
 }
 
+// annotation is annotationInt, -1 when missing or invalid: how the
+// record encodes it.
 func annotation(p *corev1.Pod, key string) int32 {
-	v, ok := p.Annotations[key]
-	if !ok {
-		return -1
+	if n, ok := annotationInt(p, key); ok {
+		return n
 	}
-	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil || n < 0 {
-		return -1
-	}
-	return int32(n)
+	return -1
 }
 
 // A Job record's times are kept as Unix nanoseconds (8 bytes instead of a

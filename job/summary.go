@@ -696,42 +696,38 @@ func completionIndex(p *corev1.Pod, indexed bool) int32 {
 	if !indexed {
 		return -1
 	}
-	return parseIndexAnnotation(p.Annotations[batchv1.JobCompletionIndexAnnotation])
-}
-
-// parseIndexAnnotation parses a completion index, or -1 if it is missing,
-// junk, negative or past int32.
-func parseIndexAnnotation(v string) int32 {
-	i, err := strconv.ParseInt(v, 10, 32)
-	if err != nil || i < 0 {
-		return -1
+	if i, ok := annotationInt(p, batchv1.JobCompletionIndexAnnotation); ok {
+		return i
 	}
-	return int32(i)
+	return -1
 }
 
 // indexFailureCount reads the job-index-failure-count annotation: failures
-// of the index before this pod was created. Like parseIndexFailureCountAnnotation,
-// junk or out-of-range values count as 0.
+// of the index before this pod was created. Like the controller's
+// parseIndexFailureCountAnnotation, junk or out-of-range values count as 0.
 func indexFailureCount(p *corev1.Pod) int32 {
-	return annotationInt32(p, batchv1.JobIndexFailureCountAnnotation)
+	n, _ := annotationInt(p, batchv1.JobIndexFailureCountAnnotation)
+	return n
 }
 
 func indexIgnoredCount(p *corev1.Pod) int32 {
-	return annotationInt32(p, batchv1.JobIndexIgnoredFailureCountAnnotation)
+	n, _ := annotationInt(p, batchv1.JobIndexIgnoredFailureCountAnnotation)
+	return n
 }
 
-func annotationInt32(p *corev1.Pod, key string) int32 {
-	return parseCount(p.Annotations[key])
-}
-
-// parseCount parses a failure-count annotation like the controller's
-// parseInt32: junk, negative or past-int32 values are 0.
-func parseCount(v string) int32 {
+// annotationInt parses one of the Job controller's integer pod
+// annotations (keptPodAnnotations) as the controller does (base 10, int32):
+// false, with 0, when it is missing, junk, negative or past int32.
+func annotationInt(p *corev1.Pod, key string) (int32, bool) {
+	v, ok := p.Annotations[key]
+	if !ok {
+		return 0, false
+	}
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n < 0 {
-		return 0
+		return 0, false
 	}
-	return int32(n)
+	return int32(n), true
 }
 
 func templateContainerSpecs(spec *corev1.PodSpec) []ContainerSpec {

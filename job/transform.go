@@ -16,17 +16,15 @@ import (
 // The exporter never holds a container's environment or arguments, so a
 // secret placed there can never reach its memory or its output.
 
-// keptPodAnnotations are the only pod annotations read. StripPod keeps each
-// one re-rendered from the value Summarize parses from it, and drops it when
-// that parse fails (which Summarize reads the same as a missing
-// annotation), so no user-written text survives and the value stays short.
-var keptPodAnnotations = []struct {
-	key   string
-	parse func(string) (int32, bool)
-}{
-	{batchv1.JobCompletionIndexAnnotation, func(v string) (int32, bool) { i := parseIndexAnnotation(v); return i, i >= 0 }},
-	{batchv1.JobIndexFailureCountAnnotation, func(v string) (int32, bool) { n := parseCount(v); return n, n > 0 }},
-	{batchv1.JobIndexIgnoredFailureCountAnnotation, func(v string) (int32, bool) { n := parseCount(v); return n, n > 0 }},
+// keptPodAnnotations are the only pod annotations read, each a
+// non-negative integer (annotationInt). StripPod keeps each one
+// re-rendered from the value parsed from it, and drops it when that parse
+// fails (which Summarize reads the same as a missing annotation), so no
+// user-written text survives and the value stays short.
+var keptPodAnnotations = []string{
+	batchv1.JobCompletionIndexAnnotation,
+	batchv1.JobIndexFailureCountAnnotation,
+	batchv1.JobIndexIgnoredFailureCountAnnotation,
 }
 
 // StripPod is the pod informer's transform. Objects of other types (such as
@@ -52,19 +50,15 @@ func StripPod(obj any) (any, error) {
 	}
 	out.DeletionGracePeriodSeconds = p.DeletionGracePeriodSeconds
 	out.UID = "" // nothing reads a pod's own UID (its owner's is kept)
-	for _, k := range keptPodAnnotations {
-		v, ok := p.Annotations[k.key]
-		if !ok {
-			continue
-		}
-		n, ok := k.parse(v)
+	for _, key := range keptPodAnnotations {
+		n, ok := annotationInt(p, key)
 		if !ok {
 			continue
 		}
 		if out.Annotations == nil {
 			out.Annotations = make(map[string]string, len(keptPodAnnotations))
 		}
-		out.Annotations[k.key] = strconv.FormatInt(int64(n), 10)
+		out.Annotations[key] = strconv.FormatInt(int64(n), 10)
 	}
 	return out, nil
 }

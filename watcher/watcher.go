@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
-	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
@@ -56,6 +55,21 @@ type Recorder interface {
 	// Permissions reports which needed permissions on a resource RBAC
 	// denies now ("list pods in namespace x"); none means all allowed.
 	Permissions(resource string, denied []string)
+}
+
+// Sink receives what the watcher learns: each Job's Summary when it
+// changes and when the Job goes, and the CronJob objects. Data flows one
+// way, informers → model (the Summaries) → renderers: the watcher never
+// reads back what it gave.
+type Sink interface {
+	JobChanged(key string, s *job.Summary)
+	JobGone(key string)
+	CronJobChanged(r *cronjob.Record)
+	CronJobGone(key string)
+	// CronJobObjects says whether the CronJob objects can be relied on
+	// (listed, watched, allowed); without them the renderers fall back
+	// to what the runs say.
+	CronJobObjects(trusted bool)
 }
 
 // Config selects what is watched.
@@ -112,8 +126,7 @@ type scope struct {
 // Watcher watches Jobs and Pods and keeps the metrics up to date.
 type Watcher struct {
 	cfg    Config
-	jobs   *collectors.Jobs
-	crons  *collectors.CronJobs
+	sink   Sink
 	scopes []*scope
 	// queue holds Job keys to render; a key also comes back by itself
 	// when a pending pod of the Job reaches the start timeout. Run makes
@@ -189,7 +202,7 @@ func (cfg Config) Validate() error {
 }
 
 // New validates the configuration and builds the informers.
-func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watcher, error) {
+func New(cfg Config, sink Sink) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -197,7 +210,7 @@ func New(cfg Config, jobs *collectors.Jobs, crons *collectors.CronJobs) (*Watche
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Watcher{
-		cfg: cfg, jobs: jobs, crons: crons,
+		cfg: cfg, sink: sink,
 		pending:    map[string]time.Time{},
 		aggregates: map[string]*job.Aggregate{},
 	}
@@ -391,7 +404,7 @@ func (w *Watcher) result(resource, verb string, err error) {
 // cheap).
 func (w *Watcher) setCronJob(obj any) {
 	if r, ok := obj.(*cronjob.Record); ok && w.cfg.Shard.OwnsGroup(r.Key()) {
-		w.crons.SetCronJob(r)
+		w.sink.CronJobChanged(r)
 	}
 }
 
@@ -400,7 +413,7 @@ func (w *Watcher) deleteCronJob(obj any) {
 		obj = d.Obj
 	}
 	if r, ok := obj.(*cronjob.Record); ok {
-		w.crons.DeleteCronJob(r.Key())
+		w.sink.CronJobGone(r.Key())
 	}
 }
 
@@ -564,7 +577,7 @@ func (w *Watcher) reportSync(ctx context.Context) {
 			w.cfg.Recorder.Synced(ResourceJobs, jobsSynced && rendered)
 			w.cfg.Recorder.Synced(ResourcePods, podsSynced && rendered)
 			if rendered {
-				w.cfg.Logger.Info("caches synced", "jobs", w.jobs.Store.Len())
+				w.cfg.Logger.Info("caches synced", "jobs", w.jobsCached())
 			}
 		}
 		if !eventsSynced {
@@ -598,7 +611,7 @@ func (w *Watcher) followCronJobWatch(ctx context.Context) {
 	for {
 		synced := w.cronJobsSynced()
 		w.cfg.Recorder.Synced(ResourceCronJobs, synced)
-		w.crons.WatchObjects(synced && !w.cronJobsDown.Load())
+		w.sink.CronJobObjects(synced && !w.cronJobsDown.Load())
 		select {
 		case <-ctx.Done():
 			return
@@ -623,6 +636,15 @@ func (w *Watcher) eventsSynced() bool {
 		}
 	}
 	return true
+}
+
+// jobsCached is the number of Jobs in the caches (another shard's too).
+func (w *Watcher) jobsCached() int {
+	n := 0
+	for _, s := range w.scopes {
+		n += len(s.jobs.GetStore().ListKeys())
+	}
+	return n
 }
 
 // JobsSynced tells whether the initial list of Jobs is in the caches:
@@ -686,12 +708,10 @@ func (w *Watcher) sync(key string) {
 		w.aggMu.Lock()
 		delete(w.aggregates, key)
 		w.aggMu.Unlock()
-		w.jobs.Delete(key)
-		w.crons.Forget(key)
+		w.sink.JobGone(key)
 		return
 	}
-	w.jobs.Update(key, &s)
-	w.crons.Observe(&s)
+	w.sink.JobChanged(key, &s)
 	if !s.Recheck.IsZero() {
 		w.queue.AddAfter(key, time.Until(s.Recheck))
 	}
