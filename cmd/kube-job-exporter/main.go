@@ -42,39 +42,123 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// serveFlags are the exporter's flags (the diagnose command has its own
+// too, see diagnose.go).
+type serveFlags struct {
+	kubeconfig, kubeContext, namespaces, excludeNS, jobSelector *string
+	backoff                                                     backoffFlags
+	startTimeout, missedGrace, podMetricsInt                    *time.Duration
+	writeProgress, permCheck, connectWait                       *time.Duration
+	watchCronJobs, watchEvents, podMetrics, pprofOn             *bool
+	maxIndexes, maxRequests, maxPages, totalShards              *int
+	telemetryPath, shard, healthListen                          *string
+	memLimitRatio                                               *float64
+	toolkit                                                     *web.FlagConfig
+}
+
+// addServeFlags defines the flags on app.
+func addServeFlags(app *kingpin.Application) *serveFlags {
+	f := &serveFlags{}
+	f.kubeconfig = app.Flag("kubeconfig", "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").String()
+	f.kubeContext = app.Flag("kube.context", "Context of the kubeconfig to use (default: its current context).").String()
+	f.namespaces = app.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").String()
+	f.excludeNS = app.Flag("namespaces-exclude", "Comma-separated namespaces to leave out when watching all.").String()
+	f.jobSelector = app.Flag("job.selector", "Label selector limiting the Jobs watched, e.g. team=data.").String()
+	f.startTimeout = app.Flag("pods.start-timeout", "How long a pod may stay Pending in a normal start (ContainerCreating, PodInitializing, not yet scheduled) before kubejob_pods_waiting counts it as stuck.").Default(job.DefaultStartTimeout.String()).Duration()
+	f.watchCronJobs = app.Flag("watch.cronjobs", "Watch the CronJob objects: schedules, next and missed runs, the controller's last success, and which CronJobs exist (a CronJob's series go with it). Needs list/watch on cronjobs; without it the CronJob series come from the runs alone.").Default("true").Bool()
+	f.missedGrace = app.Flag("cronjob.missed-grace", "How late a CronJob's run may start before the runbook pages and diagnose cronjob/NAME call it missed (the mixin's cronJobMissedScheduleGraceSeconds).").Default(diagnose.DefaultMissedGrace.String()).Duration()
+	f.watchEvents = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
+	f.maxIndexes = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first): 1 or more (0 is refused: it would lift the bound).").Default("50").Int()
+	f.telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	f.maxRequests = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
+	f.maxPages = app.Flag("web.max-page-requests", "Runbook pages and /debug/pprof/ requests served at once (each may summarize a Job of many pods, or take a profile); more get 503.").Default(strconv.Itoa(exporter.DefaultMaxPageRequests)).Int()
+	f.writeProgress = app.Flag("web.write-progress-timeout", "Longest a client may take to accept each 16 KiB of a response; one that stops reading is cut off after this and frees its --web.max-requests slot, one that reads slowly keeps its response. Whole responses are bounded by 2m regardless. 0 disables (only the 2m bound).").Default(exporter.DefaultWriteProgressTimeout.String()).Duration()
+	f.shard = app.Flag("shard", "This replica's shard of the Jobs, 0-based; 'auto' takes the ordinal from a StatefulSet pod name ($HOSTNAME ending in -N).").Default("0").String()
+	f.totalShards = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
+	f.podMetrics = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
+	f.podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
+	f.memLimitRatio = app.Flag("runtime.memory-limit-ratio", "Set the Go runtime's soft memory limit to this fraction of the container's cgroup memory limit, so the GC tightens before an OOM kill (go_gc_gomemlimit_bytes shows it). GOMEMLIMIT, when set, wins; 0 disables.").Default("0.9").Float64()
+	f.pprofOn = app.Flag("web.enable-pprof", "Serve Go runtime profiles (heap, CPU, goroutines) under /debug/pprof/, behind the same web config as /metrics.").Default("false").Bool()
+	f.healthListen = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
+	f.permCheck = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
+	f.connectWait = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
+	f.toolkit = kingpinflag.AddFlags(app, defaultListen)
+	f.backoff.add(app)
+	return f
+}
+
+// check validates what can be checked without a cluster; it returns the
+// log message and the error of the first flag that is wrong.
+func (f *serveFlags) check() (string, error) {
+	if err := f.backoff.check(job.DefaultBackoff); err != nil {
+		return "invalid backoff flags", err
+	}
+	if *f.startTimeout < 0 {
+		return "invalid flag", fmt.Errorf("--pods.start-timeout must be >= 0, got %s", *f.startTimeout)
+	}
+	if *f.maxIndexes < 1 {
+		// 0 is what the collector takes for "no bound": an unbounded
+		// series count per Job is what the flag exists to prevent.
+		return "invalid flag", fmt.Errorf("--indexes.max-per-job must be at least 1, got %d: 0 would lift the bound (to see every failing index, set it to the largest .spec.completions of your Indexed Jobs)", *f.maxIndexes)
+	}
+	if *f.missedGrace < 0 {
+		return "invalid flag", fmt.Errorf("--cronjob.missed-grace must be >= 0, got %s", *f.missedGrace)
+	}
+	if *f.maxPages < 1 {
+		return "invalid flag", fmt.Errorf("--web.max-page-requests must be at least 1, got %d", *f.maxPages)
+	}
+	if *f.writeProgress < 0 {
+		return "invalid flag", fmt.Errorf("--web.write-progress-timeout must be >= 0 (0 disables), got %s", *f.writeProgress)
+	}
+	if err := memlimit.CheckRatio(*f.memLimitRatio); err != nil {
+		return "invalid --runtime.memory-limit-ratio", err
+	}
+	return "", nil
+}
+
+// config is the exporter's configuration from the flags, without what
+// needs the cluster (client, backoff from the server's version).
+func (f *serveFlags) config(logger *slog.Logger) (exporter.Config, string, error) {
+	shardIndex, err := parseShard(*f.shard, os.Getenv("HOSTNAME"))
+	if err != nil {
+		return exporter.Config{}, "invalid --shard", err
+	}
+	cfg := exporter.Config{
+		Shard: watcher.Shard{Index: shardIndex, Total: *f.totalShards},
+
+		PermissionCheckInterval: *f.permCheck,
+		Namespaces:              splitList(*f.namespaces),
+		ExcludeNamespaces:       splitList(*f.excludeNS),
+		JobSelector:             *f.jobSelector,
+		StartTimeout:            *f.startTimeout,
+		Events:                  *f.watchEvents,
+		CronJobs:                *f.watchCronJobs,
+		MissedGrace:             *f.missedGrace,
+		Collectors:              collectors.Options{MaxIndexSeries: *f.maxIndexes},
+		TelemetryPath:           *f.telemetryPath,
+		MaxRequests:             *f.maxRequests,
+		MaxPageRequests:         *f.maxPages,
+		Pprof:                   *f.pprofOn,
+		Runbooks:                runbookFiles(),
+		Version:                 version.Info(),
+		Logger:                  logger,
+	}
+	// Everything that can be checked without a cluster is checked first.
+	if err := cfg.WatchConfig().Validate(); err != nil {
+		return cfg, "invalid flags", err
+	}
+	if err := web.Validate(*f.toolkit.WebConfigFile); err != nil {
+		return cfg, "invalid --web.config.file", err
+	}
+	return cfg, "", nil
+}
+
 // run is main with its arguments and log output injected, for tests; it
 // returns the exit code: 0 after a clean shutdown, 1 on a start-up or
 // serving failure, 2 on unparsable flags.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("kube-job-exporter", "Prometheus exporter explaining why Kubernetes Jobs fail.")
-	var (
-		kubeconfig    = app.Flag("kubeconfig", "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").String()
-		kubeContext   = app.Flag("kube.context", "Context of the kubeconfig to use (default: its current context).").String()
-		namespaces    = app.Flag("namespaces", "Comma-separated namespaces to watch (default: all).").String()
-		excludeNS     = app.Flag("namespaces-exclude", "Comma-separated namespaces to leave out when watching all.").String()
-		jobSelector   = app.Flag("job.selector", "Label selector limiting the Jobs watched, e.g. team=data.").String()
-		backoff       backoffFlags
-		startTimeout  = app.Flag("pods.start-timeout", "How long a pod may stay Pending in a normal start (ContainerCreating, PodInitializing, not yet scheduled) before kubejob_pods_waiting counts it as stuck.").Default(job.DefaultStartTimeout.String()).Duration()
-		watchCronJobs = app.Flag("watch.cronjobs", "Watch the CronJob objects: schedules, next and missed runs, the controller's last success, and which CronJobs exist (a CronJob's series go with it). Needs list/watch on cronjobs; without it the CronJob series come from the runs alone.").Default("true").Bool()
-		missedGrace   = app.Flag("cronjob.missed-grace", "How late a CronJob's run may start before the runbook pages and diagnose cronjob/NAME call it missed (the mixin's cronJobMissedScheduleGraceSeconds).").Default(diagnose.DefaultMissedGrace.String()).Duration()
-		watchEvents   = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
-		maxIndexes    = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first): 1 or more (0 is refused: it would lift the bound).").Default("50").Int()
-		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		maxRequests   = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
-		maxPages      = app.Flag("web.max-page-requests", "Runbook pages and /debug/pprof/ requests served at once (each may summarize a Job of many pods, or take a profile); more get 503.").Default(strconv.Itoa(exporter.DefaultMaxPageRequests)).Int()
-		writeProgress = app.Flag("web.write-progress-timeout", "Longest a client may take to accept each 16 KiB of a response; one that stops reading is cut off after this and frees its --web.max-requests slot, one that reads slowly keeps its response. Whole responses are bounded by 2m regardless. 0 disables (only the 2m bound).").Default(exporter.DefaultWriteProgressTimeout.String()).Duration()
-		shard         = app.Flag("shard", "This replica's shard of the Jobs, 0-based; 'auto' takes the ordinal from a StatefulSet pod name ($HOSTNAME ending in -N).").Default("0").String()
-		totalShards   = app.Flag("total-shards", "Replicas the Jobs are split across by hash of namespace/name; 1 reports every Job.").Default("1").Int()
-		podMetrics    = app.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").Default("false").Bool()
-		podMetricsInt = app.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").Default("30s").Duration()
-		memLimitRatio = app.Flag("runtime.memory-limit-ratio", "Set the Go runtime's soft memory limit to this fraction of the container's cgroup memory limit, so the GC tightens before an OOM kill (go_gc_gomemlimit_bytes shows it). GOMEMLIMIT, when set, wins; 0 disables.").Default("0.9").Float64()
-		pprofOn       = app.Flag("web.enable-pprof", "Serve Go runtime profiles (heap, CPU, goroutines) under /debug/pprof/, behind the same web config as /metrics.").Default("false").Bool()
-		healthListen  = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
-		permCheck     = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
-		connectWait   = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
-		toolkitFlags  = kingpinflag.AddFlags(app, defaultListen)
-	)
-	backoff.add(app)
+	f := addServeFlags(app)
 	serveCmd := app.Command("serve", "Run the exporter (the default).").Default()
 	diag := addDiagnoseCommand(app)
 	logConfig := &promslog.Config{Writer: stderr}
@@ -87,100 +171,58 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if command != serveCmd.FullCommand() {
-		return diag.run(*kubeconfig, *kubeContext, &backoff, *startTimeout, *missedGrace, stdout, stderr)
+		return diag.run(*f.kubeconfig, *f.kubeContext, &f.backoff, *f.startTimeout, *f.missedGrace, stdout, stderr)
 	}
 	logger := promslog.New(logConfig)
 	fail := func(msg string, err error) int {
 		logger.Error(msg, "err", err)
 		return 1
 	}
-	if err := backoff.check(job.DefaultBackoff); err != nil {
-		return fail("invalid backoff flags", err)
+	if msg, err := f.check(); err != nil {
+		return fail(msg, err)
 	}
-	if *startTimeout < 0 {
-		return fail("invalid flag", fmt.Errorf("--pods.start-timeout must be >= 0, got %s", *startTimeout))
-	}
-	if *maxIndexes < 1 {
-		// 0 is what the collector takes for "no bound": an unbounded
-		// series count per Job is what the flag exists to prevent.
-		return fail("invalid flag", fmt.Errorf("--indexes.max-per-job must be at least 1, got %d: 0 would lift the bound (to see every failing index, set it to the largest .spec.completions of your Indexed Jobs)", *maxIndexes))
-	}
-	if *missedGrace < 0 {
-		return fail("invalid flag", fmt.Errorf("--cronjob.missed-grace must be >= 0, got %s", *missedGrace))
-	}
-	if *maxPages < 1 {
-		return fail("invalid flag", fmt.Errorf("--web.max-page-requests must be at least 1, got %d", *maxPages))
-	}
-	if *writeProgress < 0 {
-		return fail("invalid flag", fmt.Errorf("--web.write-progress-timeout must be >= 0 (0 disables), got %s", *writeProgress))
-	}
-	if err := memlimit.CheckRatio(*memLimitRatio); err != nil {
-		return fail("invalid --runtime.memory-limit-ratio", err)
-	}
-	shardIndex, err := parseShard(*shard, os.Getenv("HOSTNAME"))
+	cfg, msg, err := f.config(logger)
 	if err != nil {
-		return fail("invalid --shard", err)
-	}
-	cfg := exporter.Config{
-		Shard: watcher.Shard{Index: shardIndex, Total: *totalShards},
-
-		PermissionCheckInterval: *permCheck,
-		Namespaces:              splitList(*namespaces),
-		ExcludeNamespaces:       splitList(*excludeNS),
-		JobSelector:             *jobSelector,
-		StartTimeout:            *startTimeout,
-		Events:                  *watchEvents,
-		CronJobs:                *watchCronJobs,
-		MissedGrace:             *missedGrace,
-		Collectors:              collectors.Options{MaxIndexSeries: *maxIndexes},
-		TelemetryPath:           *telemetryPath,
-		MaxRequests:             *maxRequests,
-		MaxPageRequests:         *maxPages,
-		Pprof:                   *pprofOn,
-		Runbooks:                runbookFiles(),
-		Version:                 version.Info(),
-		Logger:                  logger,
-	}
-	// Everything that can be checked without a cluster is checked first.
-	if err := cfg.WatchConfig().Validate(); err != nil {
-		return fail("invalid flags", err)
-	}
-	if err := web.Validate(*toolkitFlags.WebConfigFile); err != nil {
-		return fail("invalid --web.config.file", err)
+		return fail(msg, err)
 	}
 	logger.Info("starting kube-job-exporter", "version", version.Info(), "build_context", version.BuildContext())
-	applyMemoryLimit(logger, *memLimitRatio, os.DirFS("/sys/fs/cgroup"))
+	applyMemoryLimit(logger, *f.memLimitRatio, os.DirFS("/sys/fs/cgroup"))
 
-	clients, err := kube.NewClients(*kubeconfig, *kubeContext)
+	clients, err := kube.NewClients(*f.kubeconfig, *f.kubeContext)
 	if err != nil {
 		return fail("cannot load Kubernetes client configuration", err)
 	}
 	client, host := clients.Kubernetes, clients.Host
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	server, err := kube.CheckReachable(ctx, client, *connectWait)
+	server, err := kube.CheckReachable(ctx, client, *f.connectWait)
 	if err != nil {
 		return fail("cannot reach the Kubernetes API server at "+host, err)
 	}
-	cfg.Backoff, err = backoff.resolve(server)
+	cfg.Backoff, err = f.backoff.resolve(server)
 	if err != nil {
 		return fail("invalid backoff flags", err)
 	}
 	logger.Info("API server", "host", host, "version", server.GitVersion,
-		"backoff_initial", cfg.Backoff.Initial, "backoff_max", cfg.Backoff.Max, "backoff_from", backoff.source(server))
+		"backoff_initial", cfg.Backoff.Initial, "backoff_max", cfg.Backoff.Max, "backoff_from", f.backoff.source(server))
 	cfg.Client = client
-	if *podMetrics {
-		cfg.PodMetrics, cfg.PodMetricsInterval = clients.Metrics, *podMetricsInt
+	if *f.podMetrics {
+		cfg.PodMetrics, cfg.PodMetricsInterval = clients.Metrics, *f.podMetricsInt
 	}
 	exp, err := exporter.New(cfg)
 	if err != nil {
 		return fail("invalid configuration", err)
 	}
-	httpServer, err := exp.HTTPServer(*writeProgress)
+	httpServer, err := exp.HTTPServer(*f.writeProgress)
 	if err != nil {
 		return fail("cannot build HTTP handlers", err)
 	}
+	return serve(ctx, stop, exp, httpServer, f, logger)
+}
 
+// serve runs the watcher and the HTTP servers until ctx is done (a
+// signal) or a server fails, then shuts down; it returns the exit code.
+func serve(ctx context.Context, stop func(), exp *exporter.Exporter, httpServer *http.Server, f *serveFlags, logger *slog.Logger) int {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
@@ -192,14 +234,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// reading loses its response after --web.write-progress-timeout,
 	// any response after 2m (exporter.HTTPServer).
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- web.ListenAndServe(httpServer, toolkitFlags, logger) }()
+	go func() { serveErr <- web.ListenAndServe(httpServer, f.toolkit, logger) }()
 	servers := []*http.Server{httpServer}
-	if *healthListen != "" {
+	if *f.healthListen != "" {
 		// Only the two probe paths, and nothing that reads the cluster's
 		// data, are served here without the web config's protection.
-		health := &http.Server{Addr: *healthListen, Handler: exp.HealthHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+		health := &http.Server{Addr: *f.healthListen, Handler: exp.HealthHandler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 		servers = append(servers, health)
-		logger.Info("serving health probes", "address", *healthListen)
+		logger.Info("serving health probes", "address", *f.healthListen)
 		go func() { serveErr <- health.ListenAndServe() }()
 	}
 
@@ -207,7 +249,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	select {
 	case err := <-serveErr:
 		if !errors.Is(err, http.ErrServerClosed) {
-			code = fail("HTTP server failed", err)
+			logger.Error("HTTP server failed", "err", err)
+			code = 1
 		}
 		stop()
 		for _, srv := range servers {
