@@ -18,7 +18,7 @@ import (
 // pod at a time: Add a pod record when the cache gets it, Remove it when
 // the cache drops or replaces it. Each change costs the same whatever the
 // number of pods (decoding one record, a few map and slice updates, one
-// B-tree update for the worst indexes); Summarize then reads the aggregate
+// B-tree update for the worst indexes); SummarizeAggregate then reads it
 // in time bounded by the Summary's own bounded lists, not by the pods.
 //
 // The order-dependent facts are kept exactly as long as the common changes
@@ -26,13 +26,13 @@ import (
 // success, the newest failed pods (more than MaxAttempts of them). A
 // removal that takes away what cannot be rebuilt from what is kept (the
 // newest success deleted while older ones remain, the list of newest
-// failed pods running short) makes the Aggregate Stale: its owner then
+// failed pods running short) makes it stale (Fits says no): its owner then
 // builds a new one from every pod (NewAggregate and Add for each), which
 // is also the reference the tests and the fuzzer compare the incremental
 // updates with.
 //
 // It knows which record of each pod it counts (by a hash of the pod's
-// name), so a change applies once however the notifications and a rebuild
+// name; by the name itself for the rare pods whose names' hashes collide), so a change applies once however the notifications and a rebuild
 // from the cache interleave: adding a record replaces the one counted for
 // the same pod, removing a record not counted changes nothing, and
 // deleting a pod removes whatever record counts for it (a watch's delete
@@ -42,12 +42,12 @@ import (
 type Aggregate struct {
 	ctx podContext
 	// members are the records counted, by the hash of their pod's name
-	// (8 bytes a pod instead of its name).
-	members map[uint64]*PodRecord
-	// stale is set when a removal lost an order-dependent fact;
-	// collision when two pods' names hash the same (then the Aggregate
-	// cannot be kept: every Summary starts from scratch).
-	stale, collision bool
+	// (8 bytes a pod instead of its name); collided those whose hash
+	// another counted pod's name has already, by name (nil until then).
+	members  map[uint64]*PodRecord
+	collided map[string]*PodRecord
+	// stale is set when a removal lost an order-dependent fact.
+	stale bool
 
 	pods int
 	// newestCreated is the newest pod's creation time, newestCreatedN
@@ -124,7 +124,7 @@ func NewAggregate(j *batchv1.Job) *Aggregate {
 // nothing lost to a removal (events: the Job has FailedCreate events,
 // which need the newest pod's creation time).
 func (a *Aggregate) Fits(j *batchv1.Job, events bool) bool {
-	return a != nil && !a.stale && !a.collision && (!events || !a.createdStale) && a.ctx.equal(contextOf(j))
+	return a != nil && !a.stale && (!events || !a.createdStale) && a.ctx.equal(contextOf(j))
 }
 
 // Pods is the number of pods in the Aggregate.
@@ -137,32 +137,25 @@ func (a *Aggregate) Add(r *PodRecord) {
 	if r == nil {
 		return
 	}
-	h := nameHash(r)
-	if cur := a.members[h]; cur != nil {
-		if cur == r {
-			return
-		}
-		if !bytes.Equal(cur.nameBytes(), r.nameBytes()) {
-			a.collision = true
-			return
-		}
-		a.remove(h, cur)
+	cur := a.counted(r)
+	if cur == r {
+		return
+	}
+	if cur != nil {
+		a.remove(cur)
 	}
 	p := r.Pod()
 	if ref := controllerRef(p.OwnerReferences); ref == nil || ref.UID != a.ctx.uid {
 		return
 	}
-	a.members[h] = r
+	a.setCounted(r)
 	a.apply(r, p, contributionOf(p, &a.ctx), 1)
 }
 
 // Remove stops counting a record, if it is the one counted for its pod.
 func (a *Aggregate) Remove(r *PodRecord) {
-	if r == nil {
-		return
-	}
-	if h := nameHash(r); a.members[h] == r {
-		a.remove(h, r)
+	if r != nil && a.counted(r) == r {
+		a.remove(r)
 	}
 }
 
@@ -171,19 +164,48 @@ func (a *Aggregate) Delete(r *PodRecord) {
 	if r == nil {
 		return
 	}
-	h := nameHash(r)
-	if cur := a.members[h]; cur != nil && bytes.Equal(cur.nameBytes(), r.nameBytes()) {
-		a.remove(h, cur)
+	if cur := a.counted(r); cur != nil {
+		a.remove(cur)
 	}
 }
 
-func (a *Aggregate) remove(h uint64, r *PodRecord) {
-	delete(a.members, h)
+func (a *Aggregate) remove(r *PodRecord) {
+	a.unsetCounted(r)
 	p := r.Pod()
 	a.apply(r, p, contributionOf(p, &a.ctx), -1)
 }
 
-func nameHash(r *PodRecord) uint64 {
+// counted is the record counted for r's pod, nil if none.
+func (a *Aggregate) counted(r *PodRecord) *PodRecord {
+	if cur := a.members[nameHash(r)]; cur != nil && bytes.Equal(cur.nameBytes(), r.nameBytes()) {
+		return cur
+	}
+	return a.collided[string(r.nameBytes())]
+}
+
+func (a *Aggregate) setCounted(r *PodRecord) {
+	h := nameHash(r)
+	if cur := a.members[h]; cur == nil || bytes.Equal(cur.nameBytes(), r.nameBytes()) {
+		a.members[h] = r
+		return
+	}
+	if a.collided == nil {
+		a.collided = map[string]*PodRecord{}
+	}
+	a.collided[string(r.nameBytes())] = r
+}
+
+func (a *Aggregate) unsetCounted(r *PodRecord) {
+	h := nameHash(r)
+	if cur := a.members[h]; cur != nil && bytes.Equal(cur.nameBytes(), r.nameBytes()) {
+		delete(a.members, h)
+		return
+	}
+	delete(a.collided, string(r.nameBytes()))
+}
+
+// nameHash hashes a pod's name (a variable: tests make every name collide).
+var nameHash = func(r *PodRecord) uint64 {
 	h := fnv.New64a()
 	h.Write(r.nameBytes())
 	return h.Sum64()

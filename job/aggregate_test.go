@@ -178,3 +178,41 @@ func TestAggregateNewestFailures(t *testing.T) {
 func podName(k int) string {
 	return string(rune('a'+k/26/26%26)) + string(rune('a'+k/26%26)) + string(rune('a'+k%26))
 }
+
+// TestAggregateNameHashCollisions: with every pod name hashing the same,
+// the Aggregate still counts each pod once, replaces and deletes the
+// right one, and gives the Summary computed with distinct hashes.
+func TestAggregateNameHashCollisions(t *testing.T) {
+	j := fixture.Job("ns", "collide").Indexed(40, 10).Started(0).Status(10, 0, 0, 20)
+	distinct := nameHash
+	t.Cleanup(func() { nameHash = distinct })
+	nameHash = func(*PodRecord) uint64 { return 42 }
+	r := &aggregateRun{t: t, a: NewAggregate(j.J), cache: map[string]*PodRecord{}}
+	for i := range 40 {
+		r.set(fixture.Pod(j.J, podName(i), i).Index(i%20, 0).Running(i).P)
+	}
+	for i := range 40 {
+		if i%2 == 0 {
+			r.set(fixture.Pod(j.J, podName(i), i).Index(i%20, 0).FailedWith("main", 1, "Error", 100+i).P)
+		}
+	}
+	for i := 0; i < 40; i += 3 {
+		r.delete("collide-" + podName(i))
+	}
+	opts := Options{Backoff: DefaultBackoff}
+	got := SummarizeAggregate(j.J, r.a, nil, opts)
+	nameHash = distinct
+	want := SummarizeAggregate(j.J, func() *Aggregate {
+		a := NewAggregate(j.J)
+		for _, rec := range r.sorted() {
+			a.Add(rec)
+		}
+		return a
+	}(), nil, opts)
+	if r.a.Pods() != len(r.cache) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d pods counted of %d\nwith collisions %+v\nwithout %+v", r.a.Pods(), len(r.cache), got, want)
+	}
+	if len(got.PodFailures) == 0 || got.PodFailures[0].Count != 13 {
+		t.Fatalf("PodFailures %+v, want 13 failed pods", got.PodFailures)
+	}
+}
