@@ -37,7 +37,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "the Job rendered", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+	waitFor(t, "the Job rendered", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 
 	pods := client.CoreV1().Pods("big")
 	// The watch delivers the changes after the API calls return: the

@@ -74,6 +74,7 @@ type Exporter struct {
 	Crons      *collectors.CronJobs
 	Watcher    *watcher.Watcher
 	Self       *SelfMetrics
+	Health     *WatchHealth
 	PodMetrics *podmetrics.Poller // nil unless enabled
 	cfg        Config
 }
@@ -89,8 +90,9 @@ func New(cfg Config) (*Exporter, error) {
 	}
 	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
 	wcfg := cfg.WatchConfig()
-	e.Self = NewSelfMetrics(cfg.Logger, wcfg.Resources(), e.objects, cfg.Shard)
-	wcfg.Recorder = e.Self
+	e.Self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
+	e.Health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.Self)
+	wcfg.Recorder = e.Health
 	w, err := watcher.New(wcfg, collectors.Sink{Jobs: e.Jobs, Crons: e.Crons})
 	if err != nil {
 		return nil, err
@@ -173,7 +175,7 @@ func (e *Exporter) Stores() []*metricstore.Store {
 // for the kubelet's probes (--web.health-listen-address): /readyz names
 // what is not ready in the exporter's own words, without the API server's
 // error text. Handler serves the same with that text.
-func (e *Exporter) HealthHandler() http.Handler { return e.healthHandler(e.Self.ReadyBrief) }
+func (e *Exporter) HealthHandler() http.Handler { return e.healthHandler(e.Health.ReadyBrief) }
 
 func (e *Exporter) healthHandler(ready func() error) http.Handler {
 	mux := http.NewServeMux()
@@ -196,7 +198,7 @@ func (e *Exporter) healthHandler(ready func() error) http.Handler {
 func (e *Exporter) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
-	health := e.healthHandler(e.Self.Ready)
+	health := e.healthHandler(e.Health.Ready)
 	mux.Handle("/healthz", health)
 	mux.Handle("/readyz", health)
 	// Runbook pages and profiles share one in-flight limit: each can cost

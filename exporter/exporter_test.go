@@ -51,7 +51,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
-		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0 && exp.Crons.Objects()
+		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0 && exp.Crons.Objects()
 	})
 	h, err := exp.Handler()
 	if err != nil {
@@ -254,7 +254,7 @@ func TestCronJobsFromRunsAlone(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "caches synced", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+	waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 	if !exp.Crons.Store.Has("batch/nightly") || exp.Crons.Store.Has("batch/hourly") {
 		t.Fatalf("CronJobs reported from runs: %v, want batch/nightly only (hourly has no run present)", exp.Crons.Store.Keys())
 	}

@@ -87,7 +87,7 @@ func TestForbiddenListIsReported(t *testing.T) {
 	forbid.Store(false)
 	jobs := fixtureJobs()
 	waitFor(t, "recovery after the permission is restored", func() bool {
-		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == jobs
+		return exp.Health.Ready() == nil && exp.Jobs.Store.Len() == jobs
 	})
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v after recovery, want 1", v)
@@ -137,7 +137,7 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	jobs := fixtureJobs()
 	waitFor(t, "ready with every Job rendered and the events denial recorded", func() bool {
-		return exp.Self.Ready() == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 &&
+		return exp.Health.Ready() == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 &&
 			testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("events", "forbidden")) > 0
 	})
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("events")); v != 0 {
@@ -201,11 +201,11 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "ready", func() bool { return exp.Self.Ready() == nil })
+	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
 
 	denyPodWatch.Store(true)
-	waitFor(t, "the denial to be reported", func() bool { return exp.Self.Ready() != nil })
-	if err := exp.Self.Ready(); !strings.Contains(err.Error(), "forbidden, RBAC denies: watch pods cluster-wide") {
+	waitFor(t, "the denial to be reported", func() bool { return exp.Health.Ready() != nil })
+	if err := exp.Health.Ready(); !strings.Contains(err.Error(), "forbidden, RBAC denies: watch pods cluster-wide") {
 		t.Errorf("readiness error %q does not name the denied permission", err)
 	}
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 0 {
@@ -218,7 +218,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 		t.Errorf("watch_errors_total{pods,forbidden} = %v, want 1 (once per denial)", v)
 	}
 	denyPodWatch.Store(false)
-	waitFor(t, "recovery", func() bool { return exp.Self.Ready() == nil })
+	waitFor(t, "recovery", func() bool { return exp.Health.Ready() == nil })
 	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 1 {
 		t.Errorf("watch_up{pods} = %v after recovery, want 1", v)
 	}
@@ -268,7 +268,7 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "ready", func() bool { return exp.Self.Ready() == nil })
+	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
 	metrics := func() string {
 		var b bytes.Buffer
 		if _, err := exp.Jobs.Store.WriteTo(&b); err != nil {
@@ -309,7 +309,7 @@ func TestPodMetricsFollowJobFilters(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); exp.Run(ctx) }()
-		waitFor(t, "caches synced", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+		waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 		exp.PodMetrics.Poll(ctx)
 		if got := exp.PodMetrics.Store.Len(); got != tt.want {
 			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.PodMetrics.Store.Keys())

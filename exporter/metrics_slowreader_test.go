@@ -63,7 +63,7 @@ func startSlowReaderServer(t *testing.T, jobsN int, progress time.Duration) (*Ex
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	waitFor(t, "sync", func() bool {
-		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
+		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
 	})
 	srv, err := exp.HTTPServer(progress)
 	if err != nil {

@@ -26,7 +26,7 @@ func perJobSeries(t *testing.T, shard watcher.Shard) map[string]bool {
 	done := make(chan struct{})
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "sync", func() bool { return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 })
+	waitFor(t, "sync", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 	var out strings.Builder
 	for _, s := range exp.Stores() {
 		if _, err := s.WriteTo(&out); err != nil {

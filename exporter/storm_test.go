@@ -43,7 +43,7 @@ func TestScrapeStorm(t *testing.T) {
 	go func() { defer close(done); exp.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitFor(t, "sync", func() bool {
-		return exp.Self.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
+		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
 	})
 	h, err := exp.Handler()
 	if err != nil {

@@ -191,7 +191,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 			t.Logf("log: %s", l)
 		}
 	}
-	// /readyz names a denied verb and resource (exporter.SelfMetrics.Ready
+	// /readyz names a denied verb and resource (exporter.WatchHealth.Ready
 	// returns the first resource's denial only, not both).
 	if !regexp.MustCompile(`(list|watch) (jobs|pods)`).MatchString(readyBody) {
 		t.Errorf("/readyz %q: want it to name a denied verb and resource", readyBody)
