@@ -74,6 +74,64 @@ func TestScrapeStorm(t *testing.T) {
 	defer func(p time.Duration) { harness.PollInterval = p }(harness.PollInterval)
 	harness.PollInterval = 20 * time.Millisecond
 
+	st := startStorm(ctx, t)
+	defer st.exp.Stop()
+	defer func() {
+		if t.Failed() {
+			logs := st.exp.Logs()
+			if len(logs) > 4<<10 {
+				logs = logs[len(logs)-4<<10:]
+			}
+			t.Logf("end of the exporter's output:\n%s", logs)
+		}
+	}()
+	st.measureBaseline(ctx, t)
+	o := st.storm(ctx, t)
+	answers := st.checkAnswers(ctx, t, o)
+	cs := st.checkRefusals(t, o)
+	st.checkMemory(t, o)
+	st.checkDelays(t, o, answers, cs, testStart)
+}
+
+// stormTest is one run of TestScrapeStorm: the Jobs, the exporter, the
+// reference answer and what was measured before the storm.
+type stormTest struct {
+	b        batch
+	exp      *harness.Exporter
+	ref      *stormReference
+	r        *stormRun
+	measurer *stormClient
+	setup    time.Duration
+	requests int64
+
+	baseline     []*stormUpdate
+	hist0, hist1 stormHistogram
+}
+
+// stormOutcome is what the storm left: the clients, the updates measured
+// during it, and the exporter's counters and memory around it.
+type stormOutcome struct {
+	clients                     []*stormClient
+	updates                     []*stormUpdate
+	start                       time.Time
+	took                        time.Duration
+	refusedBefore, refusedAfter float64
+	measurerRefusedBefore       int
+	memBefore, memAfter         memSample
+	rssBefore, rssPeak          float64
+	haveProc, hwmReset          bool
+	hist2                       stormHistogram
+}
+
+// stormCounts are the clients' answers, by kind.
+type stormCounts struct {
+	ok200, gzip200, refused int
+	took200, took503        []time.Duration
+}
+
+// startStorm creates the 10,000 Jobs, starts the exporter and waits until
+// it renders them all, then reads the reference answer.
+func startStorm(ctx context.Context, t *testing.T) *stormTest {
 	rg := startRig(ctx, t)
 	c, bin, work, cs := rg.Cluster, rg.bin, rg.work, rg.cs
 
@@ -91,7 +149,7 @@ func TestScrapeStorm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logf.Close()
+	t.Cleanup(func() { logf.Close() })
 	s = time.Now()
 	exp, err := harness.StartExporter(ctx, harness.ExporterOptions{
 		Binary: bin, Kubeconfig: c.Kubeconfig(), LogLevel: "warn", Output: logf, ReadyTimeout: 5 * time.Minute,
@@ -100,16 +158,7 @@ func TestScrapeStorm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer exp.Stop()
-	defer func() {
-		if t.Failed() {
-			logs := exp.Logs()
-			if len(logs) > 4<<10 {
-				logs = logs[len(logs)-4<<10:]
-			}
-			t.Logf("end of the exporter's output:\n%s", logs)
-		}
-	}()
+	t.Cleanup(func() { exp.Stop() })
 	// With one pod per Job only the OOMKilled quarter has pod failures.
 	oomJobs := 0
 	for i := b.first; i < b.first+b.count; i++ {
@@ -147,6 +196,12 @@ func TestScrapeStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	return &stormTest{b: b, exp: exp, ref: ref, r: r, measurer: measurer, setup: setup, requests: requests, hist0: hist0}
+}
+
+// measureBaseline measures updates before the storm, as TestScale does.
+func (st *stormTest) measureBaseline(ctx context.Context, t *testing.T) {
+	r, exp := st.r, st.exp
 	// Baseline: as TestScale measures it, one client scraping back to back
 	// from each pod write until the new value shows.
 	var baseline []*stormUpdate
@@ -161,6 +216,13 @@ func TestScrapeStorm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.baseline, st.hist1 = baseline, hist1
+}
+
+// storm runs the clients for stormDuration while the test updates pods,
+// and reads the exporter's counters and memory around it.
+func (st *stormTest) storm(ctx context.Context, t *testing.T) stormOutcome {
+	r, exp, measurer := st.r, st.exp, st.measurer
 	refusedBefore, err := refusedTotal(ctx, exp)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +308,17 @@ func TestScrapeStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	return stormOutcome{clients: clients, updates: storm, start: stormStart, took: stormTook,
+		refusedBefore: refusedBefore, refusedAfter: refusedAfter, measurerRefusedBefore: measurerRefusedBefore,
+		memBefore: memBefore, memAfter: memAfter, rssBefore: rssBefore, rssPeak: rssPeak,
+		haveProc: haveProc, hwmReset: hwmReset, hist2: hist2}
+}
+
+// checkAnswers checks every 200 answer against the exporter's states and
+// the final state against all the updates; it returns the answers with
+// their states.
+func (st *stormTest) checkAnswers(ctx context.Context, t *testing.T, o stormOutcome) []stormAnswer {
+	r, exp, ref, stormStart := st.r, st.exp, st.ref, o.start
 	// Client errors: transport errors, bad 503s, bad or incomplete 200s.
 	r.mu.Lock()
 	errs, answers := r.errs, r.answers
@@ -293,6 +366,14 @@ func TestScrapeStorm(t *testing.T) {
 		t.Errorf("after the storm the series about Jobs are the state after %d updates (-1: no state), not after all %d", m, len(r.states)-1)
 	}
 
+	return answers
+}
+
+// checkRefusals compares the 503s the clients received with the
+// exporter's count of them.
+func (st *stormTest) checkRefusals(t *testing.T, o stormOutcome) stormCounts {
+	clients, measurer := o.clients, st.measurer
+	refusedAfter, refusedBefore, measurerRefusedBefore := o.refusedAfter, o.refusedBefore, o.measurerRefusedBefore
 	// Refusals: what the clients received is what the exporter counted. No
 	// request is cancelled, so none is counted without being received.
 	var ok200, gzip200, refused int
@@ -313,6 +394,12 @@ func TestScrapeStorm(t *testing.T) {
 		t.Errorf("%d clients against --web.max-requests=%d: %d answers 200, %d refused; want both", stormClients, stormMaxRequests, ok200, refused)
 	}
 
+	return stormCounts{ok200: ok200, gzip200: gzip200, refused: refused, took200: took200, took503: took503}
+}
+
+// checkMemory bounds the peak RSS during the storm.
+func (st *stormTest) checkMemory(t *testing.T, o stormOutcome) {
+	ref, rssBefore, rssPeak, haveProc := st.ref, o.rssBefore, o.rssPeak, o.haveProc
 	// Memory. An admitted scrape streams the pre-rendered series: it holds
 	// a snapshot of the store (8 bytes per Job), a 64 KiB buffer and, for
 	// gzip, a pooled compressor (about 1 MiB), never a copy of the answer;
@@ -329,6 +416,18 @@ func TestScrapeStorm(t *testing.T) {
 			mib(rssPeak), mib(memBound), mib(rssBefore), stormMaxRequests, size(ref.plainBytes))
 	}
 
+}
+
+// checkDelays checks that the watch kept up (event → served, baseline vs
+// storm) and logs the run's figures.
+func (st *stormTest) checkDelays(t *testing.T, o stormOutcome, answers []stormAnswer, c stormCounts, testStart time.Time) {
+	baseline, storm, ref := st.baseline, o.updates, st.ref
+	hist0, hist1, hist2 := st.hist0, st.hist1, o.hist2
+	stormTook, rssBefore, rssPeak, hwmReset := o.took, o.rssBefore, o.rssPeak, o.hwmReset
+	memBefore, memAfter := o.memBefore, o.memAfter
+	ok200, gzip200, refused, took200, took503 := c.ok200, c.gzip200, c.refused, c.took200, c.took503
+	memBound := rssBefore + float64(stormMaxRequests*ref.plainBytes)
+	setup, requests := st.setup, st.requests
 	// Event → metric. Update k is in the exporter's store from some moment
 	// X on. An answer snapshots the store after its request is sent and
 	// before its headers arrive, so X is after the send time of the last
