@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
+	"unique"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,20 +20,23 @@ import (
 // 1 KiB before any field is set; a struct of typed fields (strings, slices
 // of condition and status records) still cost one allocation per string
 // and slice, about 900 B for a typical Job pod once decoded from the API.
-// Encoded, the same facts take a 48-byte struct and one slice of about
+// Encoded, the same facts take a 32-byte struct and one slice of about
 // 200 B; that is what keeps 100k pods within the memory budget of
 // docs/scale.md. Pod() decodes it back to exactly the stripped pod
 // (TestPodRecordRoundTrip), so Summarize reads the same facts either way;
 // it runs once per Job event, not per scrape.
 //
-// The struct holds the namespace (one shared copy per namespace) and the
-// encoding, whose head is what the informer's key and index functions read
-// (name, resource version, deletion time, the controlling Job's name),
-// decoded on each call.
+// The struct holds the namespace (a handle to its one canonical copy,
+// half the size of a string) and the encoding, whose head is what the
+// informer's key and index functions read (name, resource version,
+// deletion time, the controlling Job's name), decoded on each call.
 type PodRecord struct {
-	Namespace string
-	data      []byte // see encodePod
+	ns   unique.Handle[string]
+	data []byte // see encodePod
 }
+
+// Namespace is the pod's namespace.
+func (r *PodRecord) Namespace() string { return r.ns.Value() }
 
 // head is the start of the encoding.
 type podHead struct {
@@ -54,7 +57,7 @@ func (r *PodRecord) head() (podHead, decoder) {
 // (meta.Accessor accepts a metav1.ObjectMetaAccessor).
 func (r *PodRecord) GetObjectMeta() metav1.Object {
 	h, _ := r.head()
-	m := &metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}
+	m := &metav1.ObjectMeta{Namespace: r.Namespace(), Name: h.name, ResourceVersion: h.resourceVersion}
 	if !h.deleted.IsZero() {
 		m.DeletionTimestamp = &h.deleted
 	}
@@ -81,7 +84,7 @@ func (r *PodRecord) ControllerJobKey() (string, bool) {
 	if h.jobName == "" {
 		return "", false
 	}
-	return r.Namespace + "/" + h.jobName, true
+	return r.Namespace() + "/" + h.jobName, true
 }
 
 // RecordPod is the pod informer's transform: StripPod, then the compact
@@ -100,7 +103,7 @@ func RecordPod(obj any) (any, error) {
 
 // NewPodRecord encodes a stripped pod (see StripPod).
 func NewPodRecord(p *corev1.Pod) *PodRecord {
-	return &PodRecord{Namespace: internNamespace(p.Namespace), data: encodePod(p)}
+	return &PodRecord{ns: unique.Make(p.Namespace), data: encodePod(p)}
 }
 
 // Skeleton keeps only the pod's identity and owner: what an informer needs
@@ -189,7 +192,7 @@ func encodePod(p *corev1.Pod) []byte {
 // Pod decodes the stripped pod.
 func (r *PodRecord) Pod() *corev1.Pod {
 	h, d := r.head()
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace, Name: h.name, ResourceVersion: h.resourceVersion}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: r.Namespace(), Name: h.name, ResourceVersion: h.resourceVersion}}
 	p.CreationTimestamp = d.time()
 	if !h.deleted.IsZero() {
 		p.DeletionTimestamp = &h.deleted
@@ -471,28 +474,11 @@ func intern(s string) string {
 	return s
 }
 
-// namespaces holds one copy of each namespace name for all the records of
-// that namespace (a cluster has tens to thousands of namespaces, against
-// up to 100k pods). Bounded: past maxNamespaces, names are not shared, so
-// a flood of short-lived namespaces cannot grow it without limit.
-var namespaces = struct {
-	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
-
-const maxNamespaces = 10000
-
-func internNamespace(ns string) string {
-	namespaces.Lock()
-	defer namespaces.Unlock()
-	if v, ok := namespaces.m[ns]; ok {
-		return v
-	}
-	if len(namespaces.m) < maxNamespaces {
-		namespaces.m[ns] = ns
-	}
-	return ns
-}
+// internNamespace is the canonical copy of a namespace name, one for all
+// the records of that namespace (tens to thousands of namespaces, against
+// up to 100k pods): the one the pod records' handles keep, dropped by the
+// runtime once no record of the namespace is left.
+func internNamespace(ns string) string { return unique.Make(ns).Value() }
 
 // JobRecord is what the Job cache keeps per Job: the fields of the stripped
 // Job (see StripJob) that Summarize and the diagnosis read, compactly. A

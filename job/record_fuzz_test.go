@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unique"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -201,7 +202,7 @@ func TestPodRecordLongStrings(t *testing.T) {
 
 func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string, data []byte) {
 	// Decoding arbitrary bytes reads zeros past the end, never panics.
-	(&PodRecord{Namespace: ns, data: data}).Pod()
+	(&PodRecord{ns: unique.Make(ns), data: data}).Pod()
 
 	p := fuzzPod(name, ns, owner, reason, image, ann, data)
 	stripped, err := StripPod(p)
@@ -218,7 +219,7 @@ func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r2 := viaTransform.(*PodRecord); r2.Namespace != rec.Namespace || !bytes.Equal(r2.data, rec.data) {
+	if r2 := viaTransform.(*PodRecord); r2.ns != rec.ns || !bytes.Equal(r2.data, rec.data) {
 		t.Fatalf("RecordPod and NewPodRecord(StripPod) differ")
 	}
 
@@ -241,7 +242,7 @@ func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string
 	// A truncated record decodes without panicking.
 	for _, n := range []int{len(rec.data) / 2, len(rec.data) - 1} {
 		if n >= 0 {
-			(&PodRecord{Namespace: ns, data: rec.data[:n]}).Pod()
+			(&PodRecord{ns: unique.Make(ns), data: rec.data[:n]}).Pod()
 		}
 	}
 }
