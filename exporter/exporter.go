@@ -76,6 +76,7 @@ type Exporter struct {
 	Self       *SelfMetrics
 	Health     *WatchHealth
 	PodMetrics *podmetrics.Poller // nil unless enabled
+	PodMemory  *collectors.PodMemory
 	cfg        Config
 }
 
@@ -99,6 +100,7 @@ func New(cfg Config) (*Exporter, error) {
 	}
 	e.Watcher = w
 	if cfg.PodMetrics != nil {
+		e.PodMemory = collectors.NewPodMemory()
 		e.PodMetrics = podmetrics.New(podmetrics.Config{
 			Client:     cfg.PodMetrics,
 			Namespaces: cfg.Namespaces,
@@ -106,6 +108,7 @@ func New(cfg Config) (*Exporter, error) {
 			Owns:       w.Tracks,
 			Logger:     cfg.Logger,
 			Up:         e.Self.enablePodMetricsUp(),
+			Render:     e.PodMemory.Replace,
 		})
 	}
 	return e, nil
@@ -165,7 +168,7 @@ func (e *Exporter) Run(ctx context.Context) {
 func (e *Exporter) Stores() []*metricstore.Store {
 	stores := []*metricstore.Store{e.Jobs.Store, e.Crons.Store}
 	if e.PodMetrics != nil {
-		stores = append(stores, e.PodMetrics.Store)
+		stores = append(stores, e.PodMemory.Store)
 	}
 	return stores
 }

@@ -51,7 +51,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	go func() { defer close(done); exp.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
-		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMetrics.Store.Len() > 0 && exp.Crons.Objects()
+		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMemory.Store.Len() > 0 && exp.Crons.Objects()
 	})
 	h, err := exp.Handler()
 	if err != nil {

@@ -311,8 +311,8 @@ func TestPodMetricsFollowJobFilters(t *testing.T) {
 		go func() { defer close(done); exp.Run(ctx) }()
 		waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 		exp.PodMetrics.Poll(ctx)
-		if got := exp.PodMetrics.Store.Len(); got != tt.want {
-			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.PodMetrics.Store.Keys())
+		if got := exp.PodMemory.Store.Len(); got != tt.want {
+			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.PodMemory.Store.Keys())
 		}
 		cancel()
 		<-done

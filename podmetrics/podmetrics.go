@@ -1,7 +1,8 @@
 // Package podmetrics reads the metrics.k8s.io API (metrics-server) for the
-// running pods of Jobs and exposes, per Job and container, the highest
-// memory working set among them next to kubejob_container_memory_limit_bytes,
-// so an alert can say "this Job is about to be OOM-killed" before it is.
+// running pods of Jobs and hands, per Job and container, the highest
+// memory working set among them to a renderer (collectors.PodMemory, next
+// to kubejob_container_memory_limit_bytes), so an alert can say "this Job
+// is about to be OOM-killed" before it is.
 //
 // The metrics API has no watch, so it is polled. It is optional
 // (--collector.pod-metrics): without metrics-server the poller says so once
@@ -13,7 +14,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -21,16 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
-
-	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
-
-// Family is the metric this package exposes.
-var Family = metricstore.Family{
-	Name: "kubejob_container_memory_working_set_bytes",
-	Help: "Highest memory working set of a container among the Job's running pods, from metrics.k8s.io (metrics-server), in bytes; compare with kubejob_container_memory_limit_bytes. Only with --collector.pod-metrics.",
-	Type: "gauge",
-}
 
 // Config configures a Poller.
 type Config struct {
@@ -44,12 +35,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Up reports whether the last poll succeeded.
 	Up func(bool)
+	// Render receives each poll's reading: per "namespace/name" of a
+	// Job, per container, the highest working set in bytes; nil after a
+	// failed poll.
+	Render func(usage map[string]map[string]int64)
 }
 
-// Poller polls PodMetrics and keeps Store current.
+// Poller polls PodMetrics and hands each reading to Config.Render.
 type Poller struct {
-	Store *metricstore.Store
-	cfg   Config
+	cfg Config
 
 	mu   sync.Mutex
 	down bool // the last poll failed and that was logged
@@ -69,7 +63,10 @@ func New(cfg Config) *Poller {
 	if cfg.Up == nil {
 		cfg.Up = func(bool) {}
 	}
-	return &Poller{Store: metricstore.New([]metricstore.Family{Family}), cfg: cfg}
+	if cfg.Render == nil {
+		cfg.Render = func(map[string]map[string]int64) {}
+	}
+	return &Poller{cfg: cfg}
 }
 
 // Run polls until ctx is done.
@@ -86,9 +83,8 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 }
 
-// Poll reads the metrics once and replaces the Store's content. On failure
-// the previous values are dropped: stale usage next to a limit would
-// mislead.
+// Poll reads the metrics once and hands the reading to Render, nil on
+// failure: stale usage next to a limit would mislead.
 func (p *Poller) Poll(ctx context.Context) {
 	usage, err := p.read(ctx)
 	p.mu.Lock()
@@ -104,27 +100,7 @@ func (p *Poller) Poll(ctx context.Context) {
 	} else if wasDown {
 		p.cfg.Logger.Info("pod metrics available again")
 	}
-	seen := map[string]bool{}
-	for key, containers := range usage {
-		seen[key] = true
-		ns, name := splitKey(key)
-		w := p.Store.NewWriter("namespace", ns, "job_name", name)
-		w.Family(0)
-		names := make([]string, 0, len(containers))
-		for c := range containers {
-			names = append(names, c)
-		}
-		sort.Strings(names)
-		for _, c := range names {
-			w.Sample(float64(containers[c]), "container", c)
-		}
-		p.Store.Set(key, w.Rendered())
-	}
-	for _, key := range p.Store.Keys() {
-		if !seen[key] {
-			p.Store.Delete(key)
-		}
-	}
+	p.cfg.Render(usage)
 }
 
 // read returns, per Job key, per container, the highest working set.
@@ -163,13 +139,4 @@ func (p *Poller) read(ctx context.Context) (map[string]map[string]int64, error) 
 		}
 	}
 	return out, nil
-}
-
-func splitKey(key string) (string, string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return "", key
 }

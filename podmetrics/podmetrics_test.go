@@ -17,6 +17,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	"k8s.io/metrics/pkg/client/clientset/versioned/fake"
+
+	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 )
 
 func podMetrics(ns, pod, job string, usage map[string]string) *metricsv1beta1.PodMetrics {
@@ -51,18 +53,19 @@ func TestPollTakesHighestPerJobContainer(t *testing.T) {
 		add(t, client, pm)
 	}
 	var up atomic.Bool
-	p := New(Config{Client: client, Owns: func(key string) bool { return key != "other/etl" }, Up: up.Store})
+	mem := collectors.NewPodMemory()
+	p := New(Config{Client: client, Owns: func(key string) bool { return key != "other/etl" }, Up: up.Store, Render: mem.Replace})
 	p.Poll(context.Background())
 	if !up.Load() {
 		t.Fatal("up is false after a successful poll")
 	}
 	want := `
-# HELP kubejob_container_memory_working_set_bytes ` + Family.Help + `
+# HELP kubejob_container_memory_working_set_bytes ` + collectors.PodMemoryFamily.Help + `
 # TYPE kubejob_container_memory_working_set_bytes gauge
 kubejob_container_memory_working_set_bytes{container="app",job_name="train",namespace="batch"} 503316480
 kubejob_container_memory_working_set_bytes{container="sidecar",job_name="train",namespace="batch"} 10485760
 `
-	if err := testutil.GatherAndCompare(prometheus.GathererFunc(p.Store.Gather), strings.NewReader(want)); err != nil {
+	if err := testutil.GatherAndCompare(prometheus.GathererFunc(mem.Store.Gather), strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
 }
@@ -82,19 +85,20 @@ func TestNoMetricsServer(t *testing.T) {
 	})
 	var logs strings.Builder
 	var up atomic.Bool
-	p := New(Config{Client: client, Logger: newLogger(&logs), Up: up.Store})
+	mem := collectors.NewPodMemory()
+	p := New(Config{Client: client, Logger: newLogger(&logs), Up: up.Store, Render: mem.Replace})
 	for i := 0; i < 3; i++ {
 		p.Poll(context.Background())
 	}
-	if up.Load() || p.Store.Len() != 0 {
-		t.Errorf("up=%v, %d Jobs exposed without a metrics API", up.Load(), p.Store.Len())
+	if up.Load() || mem.Store.Len() != 0 {
+		t.Errorf("up=%v, %d Jobs exposed without a metrics API", up.Load(), mem.Store.Len())
 	}
 	if n := strings.Count(logs.String(), "cannot read pod metrics"); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, logs.String())
 	}
 	absent.Store(false)
 	p.Poll(context.Background())
-	if !up.Load() || p.Store.Len() != 1 {
-		t.Errorf("no recovery: up=%v, %d Jobs", up.Load(), p.Store.Len())
+	if !up.Load() || mem.Store.Len() != 1 {
+		t.Errorf("no recovery: up=%v, %d Jobs", up.Load(), mem.Store.Len())
 	}
 }
