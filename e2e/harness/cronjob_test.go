@@ -207,8 +207,8 @@ func TestCronJobController(t *testing.T) {
 		}
 		if j, err := client.BatchV1().Jobs(ns).Get(ctx, first.Name, metav1.GetOptions{}); err != nil {
 			t.Fatal(err)
-		} else if ptrValue(j.Status.Ready) != 1 || isFinished(j) {
-			t.Errorf("first run: ready %d, conditions %v; want its pod running", ptrValue(j.Status.Ready), j.Status.Conditions)
+		} else if Deref(j.Status.Ready) != 1 || isFinished(j) {
+			t.Errorf("first run: ready %d, conditions %v; want its pod running", Deref(j.Status.Ready), j.Status.Conditions)
 		}
 	})
 
@@ -338,7 +338,7 @@ func TestGarbageCollector(t *testing.T) {
 		if err != nil {
 			return false, "", err
 		}
-		return ptrValue(j.Status.Ready) == 1, "nightly-2's pod not ready", nil
+		return Deref(j.Status.Ready) == 1, "nightly-2's pod not ready", nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -411,14 +411,6 @@ func names(jobs []batchv1.Job) []string {
 		out = append(out, j.Name)
 	}
 	return out
-}
-
-func ptrValue[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }
 
 func eventTime(e *v1.Event) time.Time {

@@ -120,7 +120,7 @@ func JobStatus(j *batchv1.Job) string {
 		conds = append(conds, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
 	}
 	s := fmt.Sprintf("active=%d ready=%d succeeded=%d failed=%d terminating=%d conditions=[%s]",
-		j.Status.Active, deref(j.Status.Ready), j.Status.Succeeded, j.Status.Failed, deref(j.Status.Terminating), strings.Join(conds, " "))
+		j.Status.Active, Deref(j.Status.Ready), j.Status.Succeeded, j.Status.Failed, Deref(j.Status.Terminating), strings.Join(conds, " "))
 	if j.Status.FailedIndexes != nil {
 		s += " failedIndexes=" + *j.Status.FailedIndexes
 	}
@@ -130,7 +130,9 @@ func JobStatus(j *batchv1.Job) string {
 	return s
 }
 
-func deref[T any](p *T) T {
+// Deref is *p, or the zero value for nil (the optional fields of a Job's
+// status).
+func Deref[T any](p *T) T {
 	var zero T
 	if p == nil {
 		return zero

@@ -50,14 +50,6 @@ func (e *env) waitFinished(name string, typ batchv1.JobConditionType, reason str
 	return j
 }
 
-func ptrVal[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 // pods lists the Job's pods, oldest first.
 func (e *env) pods(job *batchv1.Job) []v1.Pod {
 	e.T.Helper()

@@ -157,7 +157,7 @@ func TestActiveDeadlineExceeded(t *testing.T) {
 	job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
 	e.Create(job)
 
-	j := e.waitJob("slow", "a running pod", func(j *batchv1.Job) bool { return j.Status.StartTime != nil && ptrVal(j.Status.Ready) == 1 })
+	j := e.waitJob("slow", "a running pod", func(j *batchv1.Job) bool { return j.Status.StartTime != nil && harness.Deref(j.Status.Ready) == 1 })
 	e.waitMetrics("slow", func(x *expect) {
 		x.eq("active_deadline_seconds", 4)
 		x.eq("deadline_timestamp_seconds", unix(*j.Status.StartTime)+4)
@@ -236,8 +236,8 @@ func TestIndexedBackoffLimitPerIndex(t *testing.T) {
 	// Index 2 fails twice (backoffLimitPerIndex 1), the others succeed.
 	j := e.waitFinished("one-index", batchv1.JobFailed, batchv1.JobReasonFailedIndexes)
 	fails := indexFailures(e.pods(j))
-	if ptrVal(j.Status.FailedIndexes) != "2" || fails["2"] != 2 {
-		t.Fatalf("controller: failedIndexes %q, failures per index %v; want \"2\" and 2 for index 2", ptrVal(j.Status.FailedIndexes), fails)
+	if harness.Deref(j.Status.FailedIndexes) != "2" || fails["2"] != 2 {
+		t.Fatalf("controller: failedIndexes %q, failures per index %v; want \"2\" and 2 for index 2", harness.Deref(j.Status.FailedIndexes), fails)
 	}
 	e.waitMetrics("one-index", func(x *expect) {
 		x.eq("info", 1, "completion_mode", "Indexed")
@@ -257,7 +257,7 @@ func TestIndexedBackoffLimitPerIndex(t *testing.T) {
 	e.waitMetrics("too-many", func(x *expect) {
 		x.eq("failed", 1, "reason", "MaxFailedIndexesExceeded")
 		x.only("failed", "reason", "MaxFailedIndexesExceeded")
-		x.eq("failed_indexes", float64(countIndexes(ptrVal(j.Status.FailedIndexes))))
+		x.eq("failed_indexes", float64(countIndexes(harness.Deref(j.Status.FailedIndexes))))
 		x.eq("completed_indexes", float64(countIndexes(j.Status.CompletedIndexes)))
 		x.eq("backoff_limit_per_index", 0)
 		x.eq("max_failed_indexes", 1)
@@ -455,7 +455,7 @@ func TestSuspendResumeDelete(t *testing.T) {
 	e := newEnv(t, "s10-suspend")
 	created := e.Create(e.NewJob("pausable", "attempt=1 run=forever; run=2s succeed"))
 
-	e.waitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return ptrVal(j.Status.Ready) == 1 })
+	e.waitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return harness.Deref(j.Status.Ready) == 1 })
 	e.waitMetrics("pausable", func(x *expect) {
 		x.absent("suspended")
 		x.eq("pods", 1, "state", "active")
@@ -469,7 +469,7 @@ func TestSuspendResumeDelete(t *testing.T) {
 	}
 	patch(true)
 	j := e.waitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
-		return harness.Condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0 && ptrVal(j.Status.Terminating) == 0
+		return harness.Condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0 && harness.Deref(j.Status.Terminating) == 0
 	})
 	e.waitMetrics("pausable", func(x *expect) {
 		x.eq("suspended", 1)
