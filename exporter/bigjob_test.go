@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -33,10 +32,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	ctx := runExporter(t, exp)
 	waitFor(t, "the Job rendered", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 
 	pods := client.CoreV1().Pods("big")

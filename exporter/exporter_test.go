@@ -46,10 +46,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runExporter(t, exp)
 	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
 		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMemory.Store.Len() > 0 && exp.Crons.Objects()
 	})
@@ -250,10 +247,7 @@ func TestCronJobsFromRunsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := runExporter(t, exp)
 	waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 	if !exp.Crons.Store.Has("batch/nightly") || exp.Crons.Store.Has("batch/hourly") {
 		t.Fatalf("CronJobs reported from runs: %v, want batch/nightly only (hourly has no run present)", exp.Crons.Store.Keys())

@@ -45,10 +45,7 @@ func TestForbiddenListIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	h, err := exp.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -131,10 +128,7 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	jobs := fixtureJobs()
 	waitFor(t, "ready with every Job rendered and the events denial recorded", func() bool {
 		return exp.Health.Ready() == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 &&
@@ -197,10 +191,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
 
 	denyPodWatch.Store(true)
@@ -264,10 +255,7 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
 	metrics := func() string {
 		var b bytes.Buffer

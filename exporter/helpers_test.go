@@ -2,9 +2,11 @@ package exporter
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"sync"
+	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -37,3 +39,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func testutilCounter(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
+
+// runExporter runs exp until the test ends; its context is the run's.
+func runExporter(t *testing.T, exp *Exporter) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); exp.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ctx
+}

@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"bufio"
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -58,10 +57,7 @@ func startSlowReaderServer(t *testing.T, jobsN int, progress time.Duration) (*Ex
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runExporter(t, exp)
 	waitFor(t, "sync", func() bool {
 		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
 	})

@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -263,10 +262,7 @@ func TestPagesShareALimitAndHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	handler, err := exp.Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -22,10 +21,7 @@ func perJobSeries(t *testing.T, shard watcher.Shard) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	waitFor(t, "sync", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
 	var out strings.Builder
 	for _, s := range exp.Stores() {

@@ -38,10 +38,7 @@ func TestScrapeStorm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); exp.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runExporter(t, exp)
 	waitFor(t, "sync", func() bool {
 		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
 	})
