@@ -44,15 +44,16 @@ local t = import '../lib/templates.libsonnet';
   // is named from a small query: it changes to "none" when the events
   // expire, which must not start a new alert.
   local createCause = '{{ $cause := "" }}{{ with ' + t.query(cfg, 'topk(1, kubejob_pod_create_failure_timestamp_seconds{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '})', ['$labels.namespace', '$labels.job_name']) + ' }}{{ $cause = (first .).Labels.cause }}{{ end }}',
-  // The command that shows the cause.
+  // The command that shows the cause ($ns: the namespace as a command
+  // argument, bound once by the description).
   local createCommand =
-    '{{ if eq $cause "Quota" }}kubectl describe resourcequota -n ' + a.nsArg
-    + '{{ else if eq $cause "LimitRange" }}kubectl describe limitrange -n ' + a.nsArg
-    + '{{ else if eq $cause "PodSecurity" }}kubectl get namespace ' + a.nsArg + ' --show-labels'
+    '{{ if eq $cause "Quota" }}kubectl describe resourcequota -n {{ $ns }}'
+    + '{{ else if eq $cause "LimitRange" }}kubectl describe limitrange -n {{ $ns }}'
+    + '{{ else if eq $cause "PodSecurity" }}kubectl get namespace {{ $ns }} --show-labels'
     + '{{ else if eq $cause "AdmissionPolicy" }}kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings'
     + '{{ else if eq $cause "AdmissionWebhook" }}kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations'
-    + '{{ else if eq $cause "ServiceAccount" }}kubectl get serviceaccounts -n ' + a.nsArg
-    + '{{ else }}kubectl describe job ' + a.jobArg + ' -n ' + a.nsArg + '{{ end }}',
+    + '{{ else if eq $cause "ServiceAccount" }}kubectl get serviceaccounts -n {{ $ns }}'
+    + '{{ else }}kubectl describe job ' + a.jobArg + ' -n {{ $ns }}{{ end }}',
   local cannotCreatePods = rule(
     'KubeJobCannotCreatePods',
     a.withOwner(a.notSuspended(a.unfinished(a.existing(|||
@@ -63,7 +64,7 @@ local t = import '../lib/templates.libsonnet';
       )
     ||| % { J: a.J, S: a.S() })))),
     createCause + a.jobRef + ' cannot create its pods{{ with $cause }}: {{ . }}{{ end }}.',
-    createCause + '{{ if $cause }}For ' + cfg.jobCannotCreatePodsFor + ' the API server has refused every new pod of the Job ({{ $cause }})'
+    createCause + a.argVar('ns', 'namespace') + '{{ if $cause }}For ' + cfg.jobCannotCreatePodsFor + ' the API server has refused every new pod of the Job ({{ $cause }})'
     + '{{ else }}The Job has started but has had no pod for ' + cfg.jobCannotCreatePodsFor + ' and no FailedCreate event (left) says why{{ end }}'
     + ': ' + createCommand + '. It does not fail for it (only activeDeadlineSeconds ends it); the Job controller creates the pods once they are allowed.',
     cfg.jobCannotCreatePodsFor,

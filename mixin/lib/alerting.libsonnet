@@ -93,8 +93,12 @@ function(cfg) {
   // or of a label): only the characters a Kubernetes name can have, so
   // that whatever a label holds cannot become shell syntax for whoever
   // copies the command. A no-op for every name Kubernetes accepts.
-  argOf(value):: '{{ reReplaceAll "[^-a-z0-9.]" "" %s }}' % value,
+  sanitized(value):: 'reReplaceAll "[^-a-z0-9.]" "" %s' % value,
+  argOf(value):: '{{ %s }}' % self.sanitized(value),
   arg(label):: self.argOf('$labels.' + label),
+  // Binds $name to a label's value as argOf makes it, for a template that
+  // uses it several times.
+  argVar(name, label):: '{{ $%s := %s }}' % [name, self.sanitized('$labels.' + label)],
   nsArg:: self.arg('namespace'),
   jobArg:: self.arg('job_name'),
 }
