@@ -274,21 +274,15 @@ func (c *CronJobs) render(key string, st *cronState) {
 		w.Family(cronFamilyInfo)
 		w.Sample(1, "schedule", r.Schedule, "timezone", r.TimeZone, "concurrency_policy", r.ConcurrencyPolicy)
 		w.Family(cronFamilyCreated)
-		if v, ok := unix(r.Created); ok {
-			w.Sample(v)
-		}
+		timestamp(r.Created, w.Sample)
 		w.Family(cronFamilySuspended)
 		if r.Suspend {
 			w.Sample(1)
 		}
 		w.Family(cronFamilyLastSchedule)
-		if v, ok := unix(r.LastScheduleTime); ok {
-			w.Sample(v)
-		}
+		timestamp(r.LastScheduleTime, w.Sample)
 		w.Family(cronFamilyNextSchedule)
-		if v, ok := unix(s.Next); ok {
-			w.Sample(v)
-		}
+		timestamp(s.Next, w.Sample)
 		w.Family(cronFamilyInterval)
 		if s.Interval > 0 {
 			w.Sample(s.Interval.Seconds())
@@ -297,9 +291,7 @@ func (c *CronJobs) render(key string, st *cronState) {
 	w.Family(cronFamilyActive)
 	w.Sample(float64(len(s.Active)))
 	w.Family(cronFamilySuccess)
-	if v, ok := unix(s.LastSuccess); ok {
-		w.Sample(v)
-	}
+	timestamp(s.LastSuccess, w.Sample)
 	w.Family(cronFamilySuccessDuration)
 	if s.SuccessDuration > 0 {
 		w.Sample(s.SuccessDuration.Seconds())

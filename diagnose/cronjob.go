@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -164,11 +163,7 @@ func missedWhy(s cronjob.Summary) string {
 }
 
 // WriteJSON writes the report as indented JSON.
-func (r CronJobReport) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r CronJobReport) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
 
 // WriteText writes the report as a short plain-text page, then the newest
 // failed run's.

@@ -67,12 +67,7 @@ func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFl
 			return fail("%v", err)
 		}
 		r := diagnose.FromCronJob(s, failed, now, missedGrace)
-		if *c.output == "json" {
-			err = r.WriteJSON(stdout)
-		} else {
-			err = r.WriteText(stdout)
-		}
-		if err != nil {
+		if err := c.write(r, stdout); err != nil {
 			return fail("%v", err)
 		}
 		return r.Health.ExitCode()
@@ -92,13 +87,22 @@ func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFl
 			r.LogsNote = err.Error()
 		}
 	}
-	if *c.output == "json" {
-		err = r.WriteJSON(stdout)
-	} else {
-		err = r.WriteText(stdout)
-	}
-	if err != nil {
+	if err := c.write(r, stdout); err != nil {
 		return fail("%v", err)
 	}
 	return r.Health.ExitCode()
+}
+
+// report is a Job's or a CronJob's diagnosis.
+type report interface {
+	WriteJSON(io.Writer) error
+	WriteText(io.Writer) error
+}
+
+// write writes r in the format --output asks for.
+func (c *diagnoseCommand) write(r report, w io.Writer) error {
+	if *c.output == "json" {
+		return r.WriteJSON(w)
+	}
+	return r.WriteText(w)
 }

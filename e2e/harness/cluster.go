@@ -325,11 +325,18 @@ func (c *Cluster) startJobController(startCtx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.runController(startCtx, runCtx, factory, func(ctx context.Context) { jc.Run(ctx, c.opts.JobWorkers) })
+}
+
+// runController starts a controller's informers and the controller (run)
+// until runCtx ends, waits up to a minute of startCtx for the informers'
+// caches, and shuts the informers down when runCtx ends.
+func (c *Cluster) runController(startCtx, runCtx context.Context, factory informers.SharedInformerFactory, run func(context.Context)) error {
 	factory.Start(runCtx.Done())
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		jc.Run(runCtx, c.opts.JobWorkers)
+		run(runCtx)
 	}()
 	syncCtx, cancel := context.WithTimeout(startCtx, time.Minute)
 	defer cancel()

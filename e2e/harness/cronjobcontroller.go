@@ -2,8 +2,6 @@ package harness
 
 import (
 	"context"
-	"fmt"
-	"time"
 
 	"k8s.io/client-go/informers"
 	cronjobcontroller "k8s.io/kubernetes/pkg/controller/cronjob"
@@ -26,20 +24,5 @@ func (c *Cluster) startCronJobController(startCtx, runCtx context.Context) error
 	if err != nil {
 		return err
 	}
-	factory.Start(runCtx.Done())
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		cc.Run(runCtx, cronJobWorkers)
-	}()
-	syncCtx, cancel := context.WithTimeout(startCtx, time.Minute)
-	defer cancel()
-	for typ, ok := range factory.WaitForCacheSync(syncCtx.Done()) {
-		if !ok {
-			return fmt.Errorf("informer cache for %v did not sync", typ)
-		}
-	}
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); <-runCtx.Done(); factory.Shutdown() }()
-	return nil
+	return c.runController(startCtx, runCtx, factory, func(ctx context.Context) { cc.Run(ctx, cronJobWorkers) })
 }
