@@ -274,7 +274,7 @@ func FetchCronJob(ctx context.Context, client kubernetes.Interface, namespace, n
 	var mem cronjob.Memory
 	var newestFailed cronjob.Run
 	for i := range jobs.Items {
-		owner, uid, ok := job.CronJobOwner(jobs.Items[i].OwnerReferences)
+		owner, uid, ok := job.CronJobOwner(&jobs.Items[i])
 		if !ok || owner != name || (rec != nil && uid != rec.UID) {
 			continue
 		}

@@ -49,12 +49,12 @@ func (s *recordSource) Summary(key string) (job.Summary, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.agg == nil {
-		s.agg = job.NewAggregate(s.job)
+		s.agg = job.NewAggregate(job.NewJobRecord(s.job))
 		for _, r := range s.pods {
 			s.agg.Add(r)
 		}
 	}
-	return job.SummarizeAggregate(s.job, s.agg, nil, job.Options{Backoff: job.DefaultBackoff}), true
+	return job.SummarizeAggregate(job.NewJobRecord(s.job), s.agg, nil, job.Options{Backoff: job.DefaultBackoff}), true
 }
 
 func (s *recordSource) Version(key string) (string, bool) {

@@ -80,14 +80,14 @@ type podContext struct {
 	policy                                          *batchv1.PodFailurePolicy
 }
 
-func contextOf(j *batchv1.Job) podContext {
+func contextOf(j *JobRecord) podContext {
 	return podContext{
 		uid:               j.UID,
-		indexed:           j.Spec.CompletionMode != nil && *j.Spec.CompletionMode == batchv1.IndexedCompletion,
-		onFailure:         j.Spec.Template.Spec.RestartPolicy == corev1.RestartPolicyOnFailure,
-		perIndex:          j.Spec.BackoffLimitPerIndex != nil,
+		indexed:           j.Indexed,
+		onFailure:         j.RestartPolicy == corev1.RestartPolicyOnFailure,
+		perIndex:          j.BackoffLimitPerIndex != nil,
 		onlyReplaceFailed: onlyReplaceFailedPods(j),
-		policy:            j.Spec.PodFailurePolicy,
+		policy:            j.PodFailurePolicy,
 	}
 }
 
@@ -115,7 +115,7 @@ type failedRef struct {
 const keptAttempts = 2 * MaxAttempts
 
 // NewAggregate returns the empty Aggregate of a Job.
-func NewAggregate(j *batchv1.Job) *Aggregate {
+func NewAggregate(j *JobRecord) *Aggregate {
 	return &Aggregate{ctx: contextOf(j), members: map[uint64]*PodRecord{}}
 }
 
@@ -123,7 +123,7 @@ func NewAggregate(j *batchv1.Job) *Aggregate {
 // (by UID) with the same spec fields a pod's contribution depends on, and
 // nothing lost to a removal (events: the Job has FailedCreate events,
 // which need the newest pod's creation time).
-func (a *Aggregate) Fits(j *batchv1.Job, events bool) bool {
+func (a *Aggregate) Fits(j *JobRecord, events bool) bool {
 	return a != nil && !a.stale && (!events || !a.createdStale) && a.ctx.equal(contextOf(j))
 }
 
@@ -144,12 +144,12 @@ func (a *Aggregate) Add(r *PodRecord) {
 	if cur != nil {
 		a.remove(cur)
 	}
-	p := r.Pod()
-	if ref := controllerRef(p.OwnerReferences); ref == nil || ref.UID != a.ctx.uid {
+	f := r.facts()
+	if f.jobName == "" || f.jobUID != a.ctx.uid {
 		return
 	}
 	a.setCounted(r)
-	a.apply(r, p, contributionOf(p, &a.ctx), 1)
+	a.apply(r, &f, contributionOf(&f, &a.ctx), 1)
 }
 
 // Remove stops counting a record, if it is the one counted for its pod.
@@ -171,8 +171,8 @@ func (a *Aggregate) Delete(r *PodRecord) {
 
 func (a *Aggregate) remove(r *PodRecord) {
 	a.unsetCounted(r)
-	p := r.Pod()
-	a.apply(r, p, contributionOf(p, &a.ctx), -1)
+	f := r.facts()
+	a.apply(r, &f, contributionOf(&f, &a.ctx), -1)
 }
 
 // counted is the record counted for r's pod, nil if none.
@@ -220,10 +220,9 @@ const (
 )
 
 // contribution is what one pod adds to its Job's Summary, as the Job
-// controller reads it: the only place that reads a pod for the Summary.
+// controller reads it: its facts, decided for the Job.
 type contribution struct {
 	kind     podKind
-	created  time.Time
 	at       time.Time  // finished (succeeded or failed)
 	failure  PodFailure // failed: its key in PodFailures
 	restarts []PodFailure
@@ -233,53 +232,38 @@ type contribution struct {
 	pending  string // the step of a normal start it is in, if pending
 }
 
-func contributionOf(p *corev1.Pod, c *podContext) contribution {
-	out := contribution{created: p.CreationTimestamp.Time, index: completionIndex(p, c.indexed)}
-	// pastBackoffLimitOnFailure sums the restart counts of every pod in
-	// phase Pending or Running, whether or not it is being deleted.
-	if c.onFailure && (p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning) {
-		out.restarts = restarts(p)
+func contributionOf(f *podFacts, c *podContext) contribution {
+	out := contribution{index: f.completionIndex(c.indexed)}
+	if c.onFailure {
+		out.restarts = f.restarts
 	}
 	switch {
-	case p.Status.Phase == corev1.PodSucceeded:
-		out.kind, out.at = podSucceeded, FinishedTime(p)
-	case isPodFailed(p, c.onlyReplaceFailed):
-		out.kind, out.at = podFailed, FinishedTime(p)
-		a := attemptOf(p, c, out.index, out.at)
+	case f.phase == corev1.PodSucceeded:
+		out.kind, out.at = podSucceeded, f.finished
+	case f.failed(c.onlyReplaceFailed):
+		out.kind, out.at = podFailed, f.finished
+		a := f.attempt(c)
 		out.failure = PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}
 		if out.index >= 0 {
 			counted := int32(0)
 			if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
 				counted = 1
 			}
-			out.indexVal = addSat(indexFailureCount(p), counted)
+			out.indexVal = addSat(f.indexFailureCount(), counted)
 		}
 	default:
 		// Pending or running (or an unknown phase).
 		if out.index >= 0 {
-			out.indexVal = indexFailureCount(p)
+			out.indexVal = f.indexFailureCount()
 		}
-		if p.DeletionTimestamp == nil {
-			if r, ok := podWaitingReason(p); ok {
-				out.waiting = r
-			} else if p.Status.Phase == corev1.PodPending || p.Status.Phase == "" {
-				out.pending = pendingStep(p)
-			}
-		}
+		out.waiting, out.pending = f.waiting, f.pending
 	}
 	return out
 }
 
-// attemptOf is a failed pod's Attempt.
-func attemptOf(p *corev1.Pod, c *podContext, index int32, at time.Time) Attempt {
-	a := failedAttempt(p, index, at)
-	a.PolicyAction = string(PolicyAction(c.policy, p))
-	return a
-}
-
-func (a *Aggregate) apply(r *PodRecord, p *corev1.Pod, c contribution, sign int) {
+func (a *Aggregate) apply(r *PodRecord, f *podFacts, c contribution, sign int) {
 	a.pods += sign
-	a.created(c.created, sign)
+	a.created(f.created, sign)
 	for _, f := range c.restarts {
 		a.restartRetries += int64(sign) * f.Count
 		a.failures = addFailure(a.failures, f, int64(sign)*f.Count)
@@ -288,7 +272,7 @@ func (a *Aggregate) apply(r *PodRecord, p *corev1.Pod, c contribution, sign int)
 	case podSucceeded:
 		a.success(c.at, sign)
 	case podFailed:
-		a.failure(r, p.Name, c, sign)
+		a.failure(r, c, sign)
 	default:
 		if c.waiting != "" {
 			a.waiting = addReason(a.waiting, c.waiting, int64(sign))
@@ -296,9 +280,9 @@ func (a *Aggregate) apply(r *PodRecord, p *corev1.Pod, c contribution, sign int)
 				if a.waitingPods == nil {
 					a.waitingPods = map[string]struct{}{}
 				}
-				a.waitingPods[p.Name] = struct{}{}
+				a.waitingPods[f.name] = struct{}{}
 			} else {
-				delete(a.waitingPods, p.Name)
+				delete(a.waitingPods, f.name)
 			}
 		}
 		if c.pending != "" {
@@ -306,9 +290,9 @@ func (a *Aggregate) apply(r *PodRecord, p *corev1.Pod, c contribution, sign int)
 				if a.pendingPods == nil {
 					a.pendingPods = map[string]pendingPod{}
 				}
-				a.pendingPods[p.Name] = pendingPod{c.created, c.pending}
+				a.pendingPods[f.name] = pendingPod{f.created, c.pending}
 			} else {
-				delete(a.pendingPods, p.Name)
+				delete(a.pendingPods, f.name)
 			}
 		}
 	}
@@ -353,7 +337,7 @@ func (a *Aggregate) success(at time.Time, sign int) {
 	}
 }
 
-func (a *Aggregate) failure(r *PodRecord, name string, c contribution, sign int) {
+func (a *Aggregate) failure(r *PodRecord, c contribution, sign int) {
 	a.failed += sign
 	a.failures = addFailure(a.failures, c.failure, int64(sign))
 	at := nanos(c.at)

@@ -22,7 +22,7 @@ type aggregateRun struct {
 }
 
 func (r *aggregateRun) set(p *corev1.Pod) {
-	rec := must(RecordPod(p.DeepCopy())).(*PodRecord)
+	rec := NewPodRecord(p.DeepCopy())
 	if old := r.cache[p.Name]; old != nil {
 		r.a.Remove(old)
 	}
@@ -44,18 +44,18 @@ func (r *aggregateRun) delete(name string) {
 // no longer fits (as Watcher.Summary does), and the reference: a new
 // Aggregate of every pod in the cache.
 func (r *aggregateRun) summary(j *batchv1.Job, events []*EventRecord, opts Options) (got, want Summary) {
-	if !r.a.Fits(j, len(events) > 0) {
+	if !r.a.Fits(NewJobRecord(j), len(events) > 0) {
 		r.rebuilds++
-		r.a = NewAggregate(j)
+		r.a = NewAggregate(NewJobRecord(j))
 		for _, rec := range r.sorted() {
 			r.a.Add(rec)
 		}
 	}
-	ref := NewAggregate(j)
+	ref := NewAggregate(NewJobRecord(j))
 	for _, rec := range r.sorted() {
 		ref.Add(rec)
 	}
-	return SummarizeAggregate(j, r.a, events, opts), SummarizeAggregate(j, ref, events, opts)
+	return SummarizeAggregate(NewJobRecord(j), r.a, events, opts), SummarizeAggregate(NewJobRecord(j), ref, events, opts)
 }
 
 func (r *aggregateRun) sorted() []*PodRecord {
@@ -101,7 +101,7 @@ func FuzzAggregate(f *testing.F) {
 			NewEventRecord(fixture.FailedCreate(earlier, "c", reason, 1, 10)),
 		}
 		opts := Options{Backoff: DefaultBackoff, StartTimeout: time.Minute, Now: fixture.T0.Add(time.Duration(restarts) * time.Second), MaxIndexFailures: 3}
-		r := &aggregateRun{t: t, a: NewAggregate(j), cache: map[string]*PodRecord{}}
+		r := &aggregateRun{t: t, a: NewAggregate(NewJobRecord(j)), cache: map[string]*PodRecord{}}
 		// Each op: the slot (a pod name) and what happens to it: add or
 		// update it to one of the fuzzed states, or delete it.
 		slots := min(len(pods), 12)
@@ -134,7 +134,7 @@ func FuzzAggregate(f *testing.F) {
 // are left.
 func TestAggregateNewestFailures(t *testing.T) {
 	j := fixture.Job("ns", "big").Started(0).Status(0, 0, 0, 300)
-	r := &aggregateRun{t: t, a: NewAggregate(j.J), cache: map[string]*PodRecord{}}
+	r := &aggregateRun{t: t, a: NewAggregate(NewJobRecord(j.J)), cache: map[string]*PodRecord{}}
 	n := 300
 	for i := range n {
 		// Arrival order differs from finish order.
@@ -187,7 +187,7 @@ func TestAggregateNameHashCollisions(t *testing.T) {
 	distinct := nameHash
 	t.Cleanup(func() { nameHash = distinct })
 	nameHash = func(*PodRecord) uint64 { return 42 }
-	r := &aggregateRun{t: t, a: NewAggregate(j.J), cache: map[string]*PodRecord{}}
+	r := &aggregateRun{t: t, a: NewAggregate(NewJobRecord(j.J)), cache: map[string]*PodRecord{}}
 	for i := range 40 {
 		r.set(fixture.Pod(j.J, podName(i), i).Index(i%20, 0).Running(i).P)
 	}
@@ -200,10 +200,10 @@ func TestAggregateNameHashCollisions(t *testing.T) {
 		r.delete("collide-" + podName(i))
 	}
 	opts := Options{Backoff: DefaultBackoff}
-	got := SummarizeAggregate(j.J, r.a, nil, opts)
+	got := SummarizeAggregate(NewJobRecord(j.J), r.a, nil, opts)
 	nameHash = distinct
-	want := SummarizeAggregate(j.J, func() *Aggregate {
-		a := NewAggregate(j.J)
+	want := SummarizeAggregate(NewJobRecord(j.J), func() *Aggregate {
+		a := NewAggregate(NewJobRecord(j.J))
 		for _, rec := range r.sorted() {
 			a.Add(rec)
 		}

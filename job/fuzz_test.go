@@ -317,6 +317,6 @@ func FuzzSummarize(f *testing.F) {
 		if !s.Finished && !s.Suspended && s.BackoffDelay > 0 && !s.LastFailure.IsZero() && !s.NextRetry.Equal(s.LastFailure.Add(s.BackoffDelay)) {
 			t.Fatalf("NextRetry %v, LastFailure %v + %v", s.NextRetry, s.LastFailure, s.BackoffDelay)
 		}
-		checkStripKeepsSummary(t, j, pods)
+		checkSummarizeLeavesInput(t, j, pods)
 	})
 }

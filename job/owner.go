@@ -21,18 +21,13 @@ const MaxCronJobNameLength = 52
 // would accept for a CronJob counts. Anything else is no owner. (Whether
 // that CronJob exists, the exporter tells by its UID where it watches
 // CronJobs.)
-func CronJobOwner(refs []metav1.OwnerReference) (name string, uid types.UID, ok bool) {
-	ref := controllerRef(refs)
+func CronJobOwner(j metav1.Object) (name string, uid types.UID, ok bool) {
+	ref := metav1.GetControllerOfNoCopy(j)
 	if ref == nil || ref.APIVersion != "batch/v1" || ref.Kind != "CronJob" ||
 		len(ref.Name) > MaxCronJobNameLength || len(validation.IsDNS1123Subdomain(ref.Name)) > 0 {
 		return "", "", false
 	}
 	return ref.Name, ref.UID, true
-}
-
-func isCronJobOwner(refs []metav1.OwnerReference) bool {
-	_, _, ok := CronJobOwner(refs)
-	return ok
 }
 
 // maxExecutableLength bounds Executable: a path, not a script.

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -35,7 +34,7 @@ func TestCronJobOwner(t *testing.T) {
 	} {
 		j := fixture.Job("batch", "run-1").Started(0).J
 		j.OwnerReferences = []metav1.OwnerReference{tt.ref}
-		name, _, ok := CronJobOwner(j.OwnerReferences)
+		name, _, ok := CronJobOwner(j)
 		if name != tt.want || ok != (tt.want != "") {
 			t.Errorf("%s: CronJobOwner = %q, %v; want %q", tt.what, name, ok, tt.want)
 		}
@@ -43,16 +42,8 @@ func TestCronJobOwner(t *testing.T) {
 		if s.OwnerName != tt.want || (s.OwnerKind == "CronJob") != (tt.want != "") {
 			t.Errorf("%s: Summary owner %q/%q, want %q", tt.what, s.OwnerKind, s.OwnerName, tt.want)
 		}
-		stripped, err := StripJob(j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if kept := len(stripped.(*batchv1.Job).OwnerReferences) == 1; kept != (tt.want != "") {
-			t.Errorf("%s: the cache keeps the owner reference: %v, want %v", tt.what, kept, tt.want != "")
-		}
-		rec := NewJobRecord(stripped.(*batchv1.Job))
-		if s := Summarize(rec.Job(), nil, nil, Options{Backoff: DefaultBackoff}); s.OwnerName != tt.want {
-			t.Errorf("%s: owner from the cached record %q, want %q", tt.what, s.OwnerName, tt.want)
+		if rec := NewJobRecord(j); rec.CronJob != tt.want || (rec.CronJobUID != "") != (tt.want != "") {
+			t.Errorf("%s: the cache keeps owner %q (UID %q), want %q", tt.what, rec.CronJob, rec.CronJobUID, tt.want)
 		}
 	}
 }
@@ -78,16 +69,10 @@ func TestExecutable(t *testing.T) {
 	}
 	// The cache and the Summary keep no more than that.
 	j := fixture.Job("batch", "secret").Command("/app/run --password=hunter2", "--token=x").Started(0).J
-	stripped, err := StripJob(j)
-	if err != nil {
-		t.Fatal(err)
+	if got := NewJobRecord(j).Containers[0].Executable; got != "/app/run" {
+		t.Errorf("the cache keeps executable %q, want only /app/run", got)
 	}
-	sj := stripped.(*batchv1.Job)
-	if got := sj.Spec.Template.Spec.Containers[0].Command; len(got) != 1 || got[0] != "/app/run" {
-		t.Errorf("the cache keeps command %q, want only /app/run", got)
-	}
-	rec := NewJobRecord(sj)
-	s := Summarize(rec.Job(), nil, nil, Options{Backoff: DefaultBackoff})
+	s := Summarize(j, nil, nil, Options{Backoff: DefaultBackoff})
 	if s.Containers[0].Executable != "/app/run" {
 		t.Errorf("Summary executable %q", s.Containers[0].Executable)
 	}

@@ -3,7 +3,6 @@ package job
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -99,7 +98,7 @@ func (s *podSource) state() corev1.ContainerState {
 // fuzzPod builds a pod where every field the record keeps (and some it
 // drops) comes from the fuzzed input.
 func fuzzPod(name, ns, owner, reason, image, ann string, data []byte) *corev1.Pod {
-	s := &podSource{b: data, pool: []string{name, ns, owner, reason, image, ann, "", "Job", "Ready"}}
+	s := &podSource{b: data, pool: []string{name, ns, owner, reason, image, ann, "", "Job", "Ready", "Failed", "Pending", "Running", "Succeeded", "True", "False"}}
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name: name, Namespace: ns, ResourceVersion: s.str(), UID: types.UID(s.str()),
 		CreationTimestamp: s.time(),
@@ -174,15 +173,16 @@ func fuzzPod(name, ns, owner, reason, image, ann string, data []byte) *corev1.Po
 // FuzzPodRecord: for pods whose every string (names, owner, phase,
 // reasons, messages, images, container names, restart policies,
 // annotation values) and time is fuzzed, the pod cache's record decodes
-// to exactly StripPod's output, its head (key, deletion, controlling Job)
-// reads the same, its skeleton keeps the identity, and decoding any bytes
-// (truncated records, garbage) never panics.
+// to exactly the facts read from the pod, its head (key, deletion,
+// controlling Job) reads the same, its skeleton keeps the identity, and
+// decoding any bytes (truncated records, garbage) never panics.
 func FuzzPodRecord(f *testing.F) {
 	f.Add("pod-a", "ns", "job-1", "OOMKilled", "busybox:1.36", "3", []byte{})
 	f.Add(`q"uote`, `back\slash`, "new\nline", "bad\xffutf8", "\xc3\x28", "007", []byte("\x01\x01\x03\x07\x00\x00\x01\x00\x02\x01\x02\x03\x03\x03\x03\x03"))
 	f.Add("", "", "", "", "", "-1", bytes.Repeat([]byte{0xff, 0x03, 0x01}, 40))
 	f.Add("Job", "Ready", "Job", "DisruptionTarget", "\x00", "2147483648", bytes.Repeat([]byte{0x85, 'a', 'b', 0x01, 'c', 0x02}, 30))
 	f.Add(strings.Repeat("x", 500), strings.Repeat("\xff", 100), strings.Repeat(`\"`, 100), strings.Repeat("\n", 100), "Ünïcode ☃", "+1", []byte("\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8b\x8c"))
+	f.Add("p", "ns", "j", "Error", "img", "2", []byte("\x00\x00\x00\x00\x00\x01\x01\x07\x01\x00\x09\x03\x01\x01\x03\x00\x03\x02\x01\x03\x03\x03\x03\x03"))
 	f.Fuzz(podRecordRoundTrip)
 }
 
@@ -194,57 +194,60 @@ func TestPodRecordLongStrings(t *testing.T) {
 	name, ns, owner, reason, image := strings.Repeat("x", 70000), strings.Repeat("\xff", 16384), strings.Repeat(`\"`, 20000), strings.Repeat("\n", 16383), strings.Repeat("i", 100000)
 	data := bytes.Repeat([]byte{0x01, 0x03, 0x03, 0x01, 0x01, 0x02, 0x03}, 20)
 	podRecordRoundTrip(t, name, ns, owner, reason, image, "1", data)
-	stripped, _ := StripPod(fuzzPod(name, ns, owner, reason, image, "1", data))
-	if n := len(NewPodRecord(stripped.(*corev1.Pod)).data); n < len(name)+len(owner)+len(reason)+len(image) {
-		t.Fatalf("record of %d bytes: the pod does not hold every long string", n)
+	if n := len(NewPodRecord(fuzzPod(name, ns, owner, reason, image, "1", data)).data); n < len(name) {
+		t.Fatalf("record of %d bytes: the pod's name alone is %d", n, len(name))
 	}
 }
 
 func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string, data []byte) {
 	// Decoding arbitrary bytes reads zeros past the end, never panics.
-	(&PodRecord{ns: unique.Make(ns), data: data}).Pod()
+	(&PodRecord{ns: unique.Make(ns), data: data}).facts()
 
 	p := fuzzPod(name, ns, owner, reason, image, ann, data)
-	stripped, err := StripPod(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := stripped.(*corev1.Pod)
-	rec := NewPodRecord(want)
-	got := rec.Pod()
-	if d := diff("pod", reflect.ValueOf(utcPod(got)), reflect.ValueOf(utcPod(want))); d != "" {
-		t.Fatalf("record decodes differently from StripPod: %s", d)
+	want := factsOf(p)
+	rec := NewPodRecord(p)
+	if got := rec.facts(); !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
+		t.Fatalf("record decodes differently from the pod's facts:\n got %+v\nwant %+v", got, want)
 	}
 	viaTransform, err := RecordPod(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r2 := viaTransform.(*PodRecord); r2.ns != rec.ns || !bytes.Equal(r2.data, rec.data) {
-		t.Fatalf("RecordPod and NewPodRecord(StripPod) differ")
+		t.Fatalf("RecordPod and NewPodRecord differ")
 	}
 
 	m := rec.GetObjectMeta()
 	if m.GetNamespace() != ns || m.GetName() != name || m.GetResourceVersion() != p.ResourceVersion ||
-		!reflect.DeepEqual(utcTime(m.GetDeletionTimestamp()), utcTime(want.DeletionTimestamp)) {
-		t.Fatalf("GetObjectMeta: %+v, want name %q rv %q deleted %v", m, name, p.ResourceVersion, want.DeletionTimestamp)
+		!reflect.DeepEqual(utcTime(m.GetDeletionTimestamp()), utcTime(p.DeletionTimestamp)) {
+		t.Fatalf("GetObjectMeta: %+v, want name %q rv %q deleted %v", m, name, p.ResourceVersion, p.DeletionTimestamp)
 	}
-	ref := controllerRef(p.OwnerReferences)
+	ref := metav1.GetControllerOfNoCopy(p)
 	key, ok := rec.ControllerJobKey()
 	if isJob := ref != nil && ref.Kind == "Job" && ref.Name != ""; ok != isJob || ok && key != ns+"/"+ref.Name {
 		t.Fatalf("ControllerJobKey = %q, %v for controller %+v", key, ok, ref)
 	}
-	sk := rec.Skeleton().Pod()
-	if sk.Name != name || sk.Namespace != ns || sk.ResourceVersion != p.ResourceVersion ||
-		!reflect.DeepEqual(sk.OwnerReferences, want.OwnerReferences) || sk.Status.Phase != "" || sk.Spec.Containers != nil {
+	sk := rec.Skeleton().facts()
+	if sk.name != name || sk.resourceVersion != p.ResourceVersion || sk.jobName != want.jobName || sk.jobUID != want.jobUID ||
+		sk.phase != "" || sk.failure != nil || sk.restarts != nil || sk.index != -1 || rec.Skeleton().Namespace() != ns {
 		t.Fatalf("skeleton %+v", sk)
 	}
 
 	// A truncated record decodes without panicking.
 	for _, n := range []int{len(rec.data) / 2, len(rec.data) - 1} {
 		if n >= 0 {
-			(&PodRecord{ns: unique.Make(ns), data: rec.data[:n]}).Pod()
+			(&PodRecord{ns: unique.Make(ns), data: rec.data[:n]}).facts()
 		}
 	}
+}
+
+// utcFacts puts the facts' times in UTC: records keep instants, not zones.
+func utcFacts(f podFacts) podFacts {
+	f.created, f.finished = f.created.UTC(), f.finished.UTC()
+	if !f.deleted.IsZero() {
+		f.deleted = metav1.NewTime(f.deleted.UTC())
+	}
+	return f
 }
 
 func utcTime(t *metav1.Time) *metav1.Time {
@@ -252,47 +255,6 @@ func utcTime(t *metav1.Time) *metav1.Time {
 		return nil
 	}
 	return &metav1.Time{Time: t.UTC()}
-}
-
-// diff names the first field where got and want differ, "" if none.
-func diff(path string, got, want reflect.Value) string {
-	switch got.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if got.IsNil() || want.IsNil() {
-			if got.IsNil() != want.IsNil() {
-				return fmt.Sprintf("%s: got %v, want %v", path, got, want)
-			}
-			return ""
-		}
-		return diff(path, got.Elem(), want.Elem())
-	case reflect.Struct:
-		if got.Type() == reflect.TypeFor[time.Time]() {
-			if g, w := got.Interface().(time.Time), want.Interface().(time.Time); g != w {
-				return fmt.Sprintf("%s: got %v, want %v", path, g, w)
-			}
-			return ""
-		}
-		for i := range got.NumField() {
-			if d := diff(path+"."+got.Type().Field(i).Name, got.Field(i), want.Field(i)); d != "" {
-				return d
-			}
-		}
-		return ""
-	case reflect.Slice:
-		if got.IsNil() != want.IsNil() || got.Len() != want.Len() {
-			return fmt.Sprintf("%s: got %d elements (nil %v), want %d (nil %v)", path, got.Len(), got.IsNil(), want.Len(), want.IsNil())
-		}
-		for i := range got.Len() {
-			if d := diff(fmt.Sprintf("%s[%d]", path, i), got.Index(i), want.Index(i)); d != "" {
-				return d
-			}
-		}
-		return ""
-	}
-	if g, w := got.Interface(), want.Interface(); !reflect.DeepEqual(g, w) {
-		return fmt.Sprintf("%s: got %#v, want %#v", path, g, w)
-	}
-	return ""
 }
 
 // TestPodRecordTimes: the record keeps every time the API can carry
@@ -319,12 +281,12 @@ func TestPodRecordTimes(t *testing.T) {
 			{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{StartedAt: mt, FinishedAt: mt}}},
 			{Name: "b", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: mt}}},
 		}
-		got := NewPodRecord(p).Pod()
-		if d := diff("pod", reflect.ValueOf(utcPod(got)), reflect.ValueOf(utcPod(p))); d != "" {
-			t.Errorf("%v: %s", at, d)
+		got, want := NewPodRecord(p).facts(), factsOf(p)
+		if !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
+			t.Errorf("%v: record decodes to %+v, want %+v", at, got, want)
 		}
-		if !FinishedTime(got).Equal(FinishedTime(p)) {
-			t.Errorf("%v: FinishedTime %v, want %v", at, FinishedTime(got), FinishedTime(p))
+		if !got.finished.Equal(FinishedTime(p)) || !got.created.Equal(at) || !got.deleted.Equal(&mt) {
+			t.Errorf("%v: finished %v, created %v, deleted %v", at, got.finished, got.created, got.deleted)
 		}
 	}
 }

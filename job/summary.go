@@ -186,81 +186,71 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts O
 }
 
 // SummarizePods is Summarize over a sequence of pods, which it reads once:
-// each pod becomes the record the exporter's cache would keep (StripPod,
-// NewPodRecord) and is added to a new Aggregate, which keeps no more of
-// them than its bounded lists.
+// the Job and each pod become the records the exporter's caches would keep
+// (NewJobRecord, NewPodRecord), and each pod is added to a new Aggregate,
+// which keeps no more of them than its bounded lists.
 func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
-	a := NewAggregate(j)
+	r := NewJobRecord(j)
+	a := NewAggregate(r)
 	for p := range pods {
-		if p == nil {
-			continue
-		}
-		if r, ok := must(RecordPod(p)).(*PodRecord); ok {
-			a.Add(r)
+		if p != nil {
+			a.Add(NewPodRecord(p))
 		}
 	}
-	return SummarizeAggregate(j, a, events, opts)
+	return SummarizeAggregate(r, a, events, opts)
 }
 
-func must(obj any, _ error) any { return obj }
-
-// SummarizeAggregate computes the Summary of a Job from the Job, the
+// SummarizeAggregate computes the Summary of a Job from its record, the
 // Aggregate of its pods (which must Fit the Job) and the events about it.
 // Its cost is bounded by the Summary's bounded lists and the Job's active
 // pods, not by the number of pods.
-func SummarizeAggregate(j *batchv1.Job, a *Aggregate, events []*EventRecord, opts Options) Summary {
+func SummarizeAggregate(j *JobRecord, a *Aggregate, events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
-	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID, Created: j.CreationTimestamp.Time}
-	if name, uid, ok := CronJobOwner(j.OwnerReferences); ok {
-		s.OwnerKind, s.OwnerName, s.OwnerUID = "CronJob", name, uid
+	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID, Created: recordTime(j.Created)}
+	if j.CronJob != "" {
+		s.OwnerKind, s.OwnerName, s.OwnerUID = "CronJob", j.CronJob, j.CronJobUID
 	}
-	spec := &j.Spec
 	s.CompletionMode = string(batchv1.NonIndexedCompletion)
-	if spec.CompletionMode != nil && *spec.CompletionMode != "" {
-		s.CompletionMode = string(*spec.CompletionMode)
+	if j.Indexed {
+		s.CompletionMode = string(batchv1.IndexedCompletion)
 	}
-	s.Indexed = s.CompletionMode == string(batchv1.IndexedCompletion)
-	s.RestartPolicy = string(spec.Template.Spec.RestartPolicy)
-	s.Suspended = spec.Suspend != nil && *spec.Suspend
-	s.BackoffLimit = spec.BackoffLimit
-	s.Completions = spec.Completions
-	s.BackoffLimitPerIndex = spec.BackoffLimitPerIndex
-	s.MaxFailedIndexes = spec.MaxFailedIndexes
-	s.ActiveDeadlineSeconds = spec.ActiveDeadlineSeconds
+	s.Indexed = j.Indexed
+	s.RestartPolicy = string(j.RestartPolicy)
+	s.Suspended = j.Suspend
+	s.BackoffLimit = j.BackoffLimit
+	s.Completions = j.Completions
+	s.BackoffLimitPerIndex = j.BackoffLimitPerIndex
+	s.MaxFailedIndexes = j.MaxFailedIndexes
+	s.ActiveDeadlineSeconds = j.ActiveDeadlineSeconds
 
-	st := &j.Status
-	s.Pods = PodCounts{Active: st.Active, Succeeded: st.Succeeded, Failed: st.Failed}
-	if st.Ready != nil {
-		s.Pods.Ready = *st.Ready
+	s.Pods = PodCounts{Active: j.Active, Succeeded: j.Succeeded, Failed: j.Failed}
+	if j.Ready != nil {
+		s.Pods.Ready = *j.Ready
 	}
-	if st.Terminating != nil {
-		s.Pods.Terminating = *st.Terminating
+	if j.Terminating != nil {
+		s.Pods.Terminating = *j.Terminating
 	}
-	if st.StartTime != nil {
-		s.StartTime = st.StartTime.Time
-	}
-	if st.CompletionTime != nil {
-		s.CompletionTime = st.CompletionTime.Time
-	}
-	s.terminalState(st.Conditions)
+	s.StartTime = recordTime(j.StartTime)
+	s.CompletionTime = recordTime(j.CompletionTime)
+	s.terminalState(j.Conditions)
 
 	completions := int32(0)
-	if spec.Completions != nil {
-		completions = *spec.Completions
+	if j.Completions != nil {
+		completions = *j.Completions
 	}
 	if s.Indexed {
-		s.CompletedIndexes = CountIndexes(st.CompletedIndexes, completions)
-		if st.FailedIndexes != nil {
-			s.FailedIndexes = CountIndexes(*st.FailedIndexes, completions)
+		s.CompletedIndexes = CountIndexes(j.CompletedIndexes, completions)
+		if j.FailedIndexes != nil {
+			s.FailedIndexes = CountIndexes(*j.FailedIndexes, completions)
 		}
 	}
 
-	s.Containers = templateContainerSpecs(&spec.Template.Spec)
+	s.Containers = j.Containers // the record's: read-only, as every Summary field
 
 	// Retries as the controller counts them: status.failed already
 	// excludes failures an Ignore rule matched; failed pods it has seen but
@@ -269,23 +259,20 @@ func SummarizeAggregate(j *batchv1.Job, a *Aggregate, events []*EventRecord, opt
 	// OnFailure, pastBackoffLimitOnFailure also adds the restart counts of
 	// pending and running pods (the Aggregate's restartRetries).
 	// A negative status.failed (never written by the controller) counts 0.
-	s.Retries = int64(max(st.Failed, 0))
-	if u := st.UncountedTerminatedPods; u != nil {
-		s.Retries += int64(len(u.Failed))
-	}
+	s.Retries = int64(max(j.Failed, 0)) + int64(j.UncountedFailed)
 	s.podFacts(a, opts)
 
 	running := !s.Finished && !s.Suspended
 	if running {
 		s.CreateFailures = createFailures(j.UID, events, a.newestCreated)
 		parallelism := int32(1) // the API server's default
-		if spec.Parallelism != nil {
-			parallelism = *spec.Parallelism
+		if j.Parallelism != nil {
+			parallelism = *j.Parallelism
 		}
 		p := s.Pods
 		s.WithoutPods = !s.StartTime.IsZero() && parallelism != 0 && a.pods == 0 &&
 			p.Active == 0 && p.Ready == 0 && p.Succeeded == 0 && p.Failed == 0 && p.Terminating == 0 &&
-			(st.UncountedTerminatedPods == nil || len(st.UncountedTerminatedPods.Failed)+len(st.UncountedTerminatedPods.Succeeded) == 0)
+			j.UncountedFailed+j.UncountedSucceeded == 0
 	}
 	if running && s.ActiveDeadlineSeconds != nil && !s.StartTime.IsZero() {
 		s.Deadline = s.StartTime.Add(time.Duration(*s.ActiveDeadlineSeconds) * time.Second)
@@ -300,8 +287,8 @@ func SummarizeAggregate(j *batchv1.Job, a *Aggregate, events []*EventRecord, opt
 // SuccessCriteriaMet condition is the controller's decision, recorded before
 // the pods are cleaned up and the Failed/Complete condition is added
 // (job_controller.go, "delayed terminal conditions"), so it already counts.
-func (s *Summary) terminalState(conds []batchv1.JobCondition) {
-	var failed, failureTarget, complete, criteriaMet *batchv1.JobCondition
+func (s *Summary) terminalState(conds []jobConditionRecord) {
+	var failed, failureTarget, complete, criteriaMet *jobConditionRecord
 	for i := range conds {
 		c := &conds[i]
 		if c.Status != corev1.ConditionTrue {
@@ -328,10 +315,10 @@ func (s *Summary) terminalState(conds []batchv1.JobCondition) {
 	case failed != nil:
 		s.Failed, s.Finished = true, true
 		s.FailedReason = FailedReason(failed.Reason)
-		s.FailedAt = failed.LastTransitionTime.Time
+		s.FailedAt = recordTime(failed.At)
 	case complete != nil:
 		s.Complete, s.Finished = true, true
-		s.CompletedAt = complete.LastTransitionTime.Time
+		s.CompletedAt = recordTime(complete.At)
 		if !s.CompletionTime.IsZero() {
 			s.CompletedAt = s.CompletionTime
 		}
@@ -345,8 +332,8 @@ func (s *Summary) podFacts(a *Aggregate, opts Options) {
 	s.Retries += a.restartRetries
 	s.FailuresSinceSuccess = int32(min(len(a.failedAfter), math.MaxInt32))
 	if n := len(a.newest); n > 0 {
-		newest := a.newest[n-1].rec.Pod()
-		s.LastFailure = FinishedTime(newest)
+		newest := a.newest[n-1].rec.facts()
+		s.LastFailure = newest.finished
 		if a.ctx.perIndex {
 			// With backoffLimitPerIndex the delay is per index
 			// (getRemainingTimePerIndex): failures of the index
@@ -354,16 +341,15 @@ func (s *Summary) podFacts(a *Aggregate, opts Options) {
 			// annotations, plus that failure itself. We report the
 			// index that failed last: it is the one whose replacement
 			// pod waits next.
-			s.BackoffDelay = opts.Backoff.Delay(addSat(addSat(indexFailureCount(newest), indexIgnoredCount(newest)), 1))
+			s.BackoffDelay = opts.Backoff.Delay(addSat(addSat(newest.indexFailureCount(), newest.indexIgnoredCount()), 1))
 		}
 	}
 	if !a.ctx.perIndex && s.FailuresSinceSuccess > 0 {
 		s.BackoffDelay = opts.Backoff.Delay(s.FailuresSinceSuccess)
 	}
 	for _, f := range a.newest[max(len(a.newest)-MaxAttempts, 0):] {
-		p := f.rec.Pod()
-		at := FinishedTime(p)
-		s.Attempts = append(s.Attempts, attemptOf(p, &a.ctx, completionIndex(p, a.ctx.indexed), at))
+		pf := f.rec.facts()
+		s.Attempts = append(s.Attempts, pf.attempt(&a.ctx))
 	}
 	s.OlderAttempts = a.failed - len(s.Attempts)
 
@@ -456,71 +442,26 @@ func restarts(p *corev1.Pod) []PodFailure {
 	return out
 }
 
-// IsPodFailed mirrors isPodFailed in job_controller.go: a pod in phase
-// Failed, or, unless the Job only replaces failed pods (podFailurePolicy
-// set or podReplacementPolicy Failed), a pod being deleted before it
-// succeeded — it never gets the chance to reach Failed.
-//
-// The controller's onlyReplaceFailedPods reads only podReplacementPolicy;
-// the API server defaults that field to Failed whenever podFailurePolicy is
-// set (SetDefaults_Job), so a podFailurePolicy is treated the same here for
-// objects that skipped defaulting. A nil pod is not failed.
+// IsPodFailed tells whether the Job controller counts a pod as failed
+// (podFacts.failed). A nil pod is not failed.
 func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
-	return p != nil && isPodFailed(p, onlyReplaceFailedPods(j))
-}
-
-func isPodFailed(p *corev1.Pod, onlyReplaceFailed bool) bool {
-	if p.Status.Phase == corev1.PodFailed {
-		return true
-	}
-	if onlyReplaceFailed {
+	if p == nil {
 		return false
 	}
-	return p.DeletionTimestamp != nil && p.Status.Phase != corev1.PodSucceeded
+	f := factsOf(p)
+	return f.failed(j != nil && onlyReplaceFailedPods(NewJobRecord(j)))
 }
 
-func onlyReplaceFailedPods(j *batchv1.Job) bool {
-	if j == nil {
-		return false
-	}
-	if j.Spec.PodReplacementPolicy != nil && *j.Spec.PodReplacementPolicy == batchv1.Failed {
+// onlyReplaceFailedPods mirrors the controller's onlyReplaceFailedPods,
+// which reads only podReplacementPolicy; the API server defaults that
+// field to Failed whenever podFailurePolicy is set (SetDefaults_Job), so a
+// podFailurePolicy is treated the same here for objects that skipped
+// defaulting.
+func onlyReplaceFailedPods(j *JobRecord) bool {
+	if j.PodReplacementPolicy != nil && *j.PodReplacementPolicy == batchv1.Failed {
 		return true
 	}
-	return j.Spec.PodFailurePolicy != nil
-}
-
-// failedAttempt finds what failed in a failed pod. A pod-level cause
-// (eviction, deadline, node shutdown, disruption) wins: the kubelet then
-// kills the containers, and their exit codes are a consequence. Otherwise
-// the first init container, then the first container, that terminated with
-// a non-zero exit code is to blame. Sidecars (init containers with
-// restartPolicy Always) come last: the kubelet stops them once the main
-// containers are done, so their exit 137/143 is a consequence too.
-func failedAttempt(p *corev1.Pod, index int32, at time.Time) Attempt {
-	a := Attempt{Pod: p.Name, Index: index, FinishedAt: at}
-	disruption := ""
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
-			disruption = c.Reason
-			if disruption == "" {
-				disruption = "DisruptionTarget"
-			}
-		}
-	}
-	if r := podReason(p.Status.Reason, disruption, false); r != Other {
-		a.Reason, a.Cause = r, ExplainPodReason(r)
-		return a
-	}
-	if cs, init := failingContainer(p); cs != nil {
-		t := cs.State.Terminated
-		a.Container, a.Init = cs.Name, init
-		a.Reason, a.ExitCode, a.HasExit = ContainerReason(t.Reason), t.ExitCode, true
-		a.Cause = ExplainExit(t.ExitCode, t.Reason)
-		return a
-	}
-	a.Reason = podReason(p.Status.Reason, disruption, p.DeletionTimestamp != nil)
-	a.Cause = ExplainPodReason(a.Reason)
-	return a
+	return j.PodFailurePolicy != nil
 }
 
 func failingContainer(p *corev1.Pod) (*corev1.ContainerStatus, bool) {
@@ -689,34 +630,8 @@ func containersFinished(p *corev1.Pod) (time.Time, bool) {
 	return latest, found
 }
 
-// completionIndex reads the pod's completion index from the annotation
-// only, as the controller's getCompletionIndex does (the label of the same
-// name is informational, and StripPod does not keep labels), or -1.
-func completionIndex(p *corev1.Pod, indexed bool) int32 {
-	if !indexed {
-		return -1
-	}
-	if i, ok := annotationInt(p, batchv1.JobCompletionIndexAnnotation); ok {
-		return i
-	}
-	return -1
-}
-
-// indexFailureCount reads the job-index-failure-count annotation: failures
-// of the index before this pod was created. Like the controller's
-// parseIndexFailureCountAnnotation, junk or out-of-range values count as 0.
-func indexFailureCount(p *corev1.Pod) int32 {
-	n, _ := annotationInt(p, batchv1.JobIndexFailureCountAnnotation)
-	return n
-}
-
-func indexIgnoredCount(p *corev1.Pod) int32 {
-	n, _ := annotationInt(p, batchv1.JobIndexIgnoredFailureCountAnnotation)
-	return n
-}
-
 // annotationInt parses one of the Job controller's integer pod
-// annotations (keptPodAnnotations) as the controller does (base 10, int32):
+// annotations as the controller does (base 10, int32):
 // false, with 0, when it is missing, junk, negative or past int32.
 func annotationInt(p *corev1.Pod, key string) (int32, bool) {
 	v, ok := p.Annotations[key]
@@ -730,23 +645,6 @@ func annotationInt(p *corev1.Pod, key string) (int32, bool) {
 	return int32(n), true
 }
 
-func templateContainerSpecs(spec *corev1.PodSpec) []ContainerSpec {
-	var out []ContainerSpec
-	add := func(cs []corev1.Container, init bool) {
-		for i := range cs {
-			c := ContainerSpec{Name: cs[i].Name, Init: init, Image: cs[i].Image, MemoryLimit: -1}
-			c.Executable = Executable(cs[i].Command)
-			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
-				c.MemoryLimit = q.Value()
-			}
-			out = append(out, c)
-		}
-	}
-	add(spec.InitContainers, true)
-	add(spec.Containers, false)
-	return out
-}
-
 // Container returns the template container of that name.
 func (s *Summary) Container(name string) (ContainerSpec, bool) {
 	for _, c := range s.Containers {
@@ -755,13 +653,4 @@ func (s *Summary) Container(name string) (ContainerSpec, bool) {
 		}
 	}
 	return ContainerSpec{}, false
-}
-
-func controllerRef(refs []metav1OwnerReference) *metav1OwnerReference {
-	for i := range refs {
-		if refs[i].Controller != nil && *refs[i].Controller {
-			return &refs[i]
-		}
-	}
-	return nil
 }

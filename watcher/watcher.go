@@ -729,11 +729,10 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	if err != nil || !exists {
 		return job.Summary{}, false
 	}
-	rec, ok := obj.(*job.JobRecord)
+	j, ok := obj.(*job.JobRecord)
 	if !ok {
 		return job.Summary{}, false
 	}
-	j := rec.Job()
 	var events []*job.EventRecord
 	if sc.events != nil {
 		objs, _ := sc.events.GetIndexer().ByIndex(eventJobIndex, key)

@@ -1,9 +1,9 @@
 package job
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,89 +16,22 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-func stripAll(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) (*batchv1.Job, []*corev1.Pod) {
-	t.Helper()
-	sj, err := StripJob(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sps []*corev1.Pod
-	for _, p := range ps {
-		if p == nil {
-			sps = append(sps, nil)
-			continue
-		}
-		sp, err := StripPod(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sps = append(sps, sp.(*corev1.Pod))
-	}
-	return sj.(*batchv1.Job), sps
-}
-
-// checkStripKeepsSummary asserts StripJob/StripPod keep everything
-// Summarize reads, and that they do not modify their input.
-func checkStripKeepsSummary(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
+// checkSummarizeLeavesInput asserts Summarize does not modify the objects
+// it reads (the informers' caches hand out shared objects).
+func checkSummarizeLeavesInput(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
 	t.Helper()
 	jBefore := j.DeepCopy()
 	var psBefore []*corev1.Pod
 	for _, p := range ps {
 		psBefore = append(psBefore, p.DeepCopy())
 	}
-	opts := Options{Backoff: DefaultBackoff}
-	want := Summarize(j, ps, nil, opts)
-	sj, sps := stripAll(t, j, ps)
-	if got := Summarize(sj, sps, nil, opts); !reflect.DeepEqual(got, want) {
-		t.Errorf("Job %s/%s: Summarize of stripped objects differs\n got %+v\nwant %+v", j.Namespace, j.Name, got, want)
-	}
+	Summarize(j, ps, nil, Options{Backoff: DefaultBackoff})
 	if !reflect.DeepEqual(j, jBefore) || !reflect.DeepEqual(ps, psBefore) {
-		t.Errorf("Job %s/%s: stripping modified its input", j.Namespace, j.Name)
-	}
-	// The caches keep compact records; what they rebuild must summarize the
-	// same.
-	rj, rps := recordAll(t, j, ps)
-	if got := Summarize(rj, rps, nil, opts); !reflect.DeepEqual(utcSummary(got), utcSummary(want)) {
-		t.Errorf("Job %s/%s: Summarize of records differs\n got %+v\nwant %+v", j.Namespace, j.Name, got, want)
+		t.Errorf("Job %s/%s: Summarize modified its input", j.Namespace, j.Name)
 	}
 }
 
-// recordAll passes a Job and its pods through the informers' transforms
-// and rebuilds them, as the watcher does.
-func recordAll(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) (*batchv1.Job, []*corev1.Pod) {
-	t.Helper()
-	rj, err := RecordJob(j)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*corev1.Pod
-	for _, p := range ps {
-		if p == nil {
-			continue
-		}
-		rp, err := RecordPod(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, rp.(*PodRecord).Pod())
-	}
-	return rj.(*JobRecord).Job(), out
-}
-
-// utcSummary puts a Summary's times in UTC: records rebuild instants, not
-// the time zone they were decoded in.
-func utcSummary(s Summary) Summary {
-	for _, t := range []*time.Time{&s.LastFailure, &s.NextRetry, &s.FailedAt, &s.CompletedAt, &s.Deadline, &s.StartTime, &s.CompletionTime} {
-		*t = t.UTC()
-	}
-	s.Attempts = slices.Clone(s.Attempts)
-	for i := range s.Attempts {
-		s.Attempts[i].FinishedAt = s.Attempts[i].FinishedAt.UTC()
-	}
-	return s
-}
-
-func TestStripKeepsSummaryOverFixtureCluster(t *testing.T) {
+func TestSummarizeLeavesFixtureClusterAlone(t *testing.T) {
 	var jobs []*batchv1.Job
 	var all []*corev1.Pod
 	for _, o := range fixture.Cluster() {
@@ -114,13 +47,15 @@ func TestStripKeepsSummaryOverFixtureCluster(t *testing.T) {
 	}
 	for _, j := range jobs {
 		// Every pod of the cluster: Summarize picks the Job's own.
-		checkStripKeepsSummary(t, j, all)
+		checkSummarizeLeavesInput(t, j, all)
 	}
 }
 
-func TestStripKeepsSummaryEdgeCases(t *testing.T) {
-	// Sidecars, a custom condition read by an onPodConditions rule,
-	// index annotations in non-canonical but valid forms, and junk.
+// TestPodFactsEdgeCases: the facts of pods whose every field a fact is
+// read from is odd: sidecars, a custom condition read by an
+// onPodConditions rule, index annotations in non-canonical but valid
+// forms, and junk.
+func TestPodFactsEdgeCases(t *testing.T) {
 	j := fixture.Job("ml", "edge").Indexed(4, 4).PerIndex(3, -1).InitContainer("init").Started(0).Status(1, 0, 0, 2)
 	j.J.Spec.Template.Spec.InitContainers = append(j.J.Spec.Template.Spec.InitContainers, corev1.Container{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)})
 	j.J.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
@@ -138,12 +73,51 @@ func TestStripKeepsSummaryEdgeCases(t *testing.T) {
 	c.P.Annotations[batchv1.JobIndexFailureCountAnnotation] = "hunter2-SECRET"
 	d := fixture.Pod(j.J, "d", 0).Index(3, 0).Waiting("ImagePullBackOff")
 	d.P.Annotations[batchv1.JobCompletionIndexAnnotation] = "-3"
-	checkStripKeepsSummary(t, j.J, []*corev1.Pod{a.P, b.P, c.P, d.P, nil})
+	pods := []*corev1.Pod{a.P, b.P, c.P, d.P, nil}
+	checkSummarizeLeavesInput(t, j.J, pods)
+
+	fb := NewPodRecord(b.P).facts()
+	if fb.index != 1 || fb.indexFailures != 1 || fb.indexIgnored != 2 || fb.failure == nil || fb.failure.container != "app" ||
+		fb.failure.exitCode != 2 || !fb.finished.Equal(fixture.At(25).Time) {
+		t.Errorf("pod b: facts %+v (failure %+v)", fb, fb.failure)
+	}
+	if fc := NewPodRecord(c.P).facts(); fc.index != 2 || fc.indexFailures != -1 || fc.failure != nil ||
+		!reflect.DeepEqual(fc.restarts, []PodFailure{{Container: "app", Reason: "OOMKilled", ExitCode: "137", Count: 2}}) {
+		t.Errorf("pod c: facts %+v", fc)
+	}
+	if fd := NewPodRecord(d.P).facts(); fd.index != -1 || fd.waiting != "ImagePullBackOff" || fd.pending != "" {
+		t.Errorf("pod d: facts %+v", fd)
+	}
+
+	s := Summarize(j.J, pods, nil, Options{Backoff: DefaultBackoff})
+	// a: FailIndex by its condition; b: the app container's exit (the
+	// sidecar's 143 comes last), ignored by the rule on the sidecar, and
+	// finished with the sidecar.
+	if len(s.Attempts) != 2 ||
+		s.Attempts[0].Pod != "edge-a" || s.Attempts[0].Index != 1 || s.Attempts[0].PolicyAction != "FailIndex" || s.Attempts[0].ExitCode != 1 ||
+		s.Attempts[1].Pod != "edge-b" || s.Attempts[1].Index != 1 || s.Attempts[1].PolicyAction != "Ignore" || s.Attempts[1].ExitCode != 2 ||
+		s.Attempts[1].Container != "app" || !s.Attempts[1].FinishedAt.Equal(fixture.At(25).Time) {
+		t.Errorf("Attempts %+v", s.Attempts)
+	}
+	// The delay of the index that failed last: its failures (1) and
+	// ignored failures (2) before b, plus b's.
+	if s.BackoffDelay != DefaultBackoff.Delay(4) || !s.LastFailure.Equal(fixture.At(25).Time) {
+		t.Errorf("BackoffDelay %v after %v, want %v after %v", s.BackoffDelay, s.LastFailure, DefaultBackoff.Delay(4), fixture.At(25).Time)
+	}
+	// Index 1: a counts (0 + 1), b is ignored (1 + 0); c's junk count and
+	// d's invalid index give nothing. Never restarts: c's do not count.
+	if !reflect.DeepEqual(s.IndexFailures, []IndexFailure{{1, 1}}) || s.Retries != 2 ||
+		!reflect.DeepEqual(s.Waiting, []ReasonCount{{"ImagePullBackOff", 1}}) || !reflect.DeepEqual(s.WaitingPods, []string{"edge-d"}) {
+		t.Errorf("IndexFailures %+v, Retries %d, Waiting %+v %v", s.IndexFailures, s.Retries, s.Waiting, s.WaitingPods)
+	}
 }
 
 const secret = "hunter2-SECRET"
 
-func TestStripDropsSecrets(t *testing.T) {
+// TestRecordsDropSecrets: the records keep the facts and nothing a tenant
+// may have put a secret in (env, args, the rest of a command, labels,
+// annotations, messages, volumes, managed fields).
+func TestRecordsDropSecrets(t *testing.T) {
 	jb := fixture.Job("batch", "secretive").Command("/bin/run", "--password="+secret).Env("TOKEN", secret).
 		MemoryLimit("app", "1Gi").InitContainer("init").OwnedByCronJob("nightly").Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 9)
 	j := jb.J
@@ -180,92 +154,75 @@ func TestStripDropsSecrets(t *testing.T) {
 	p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "TOKEN", Value: secret}}
 	p.Spec.Containers[0].Args = []string{secret}
 	p.Spec.Containers[0].Command = []string{secret}
+	p.Spec.Containers[0].Image = secret
 	p.Spec.Volumes = []corev1.Volume{{Name: secret}}
 	p.Spec.Hostname = secret
 	p.Status.Message = secret
+	p.Status.Reason = secret
 	p.Status.Conditions = append(p.Status.Conditions,
 		corev1.PodCondition{Type: "Custom", Status: corev1.ConditionTrue, Reason: secret, Message: secret},
 		corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionFalse, Message: secret})
 	cs := &p.Status.ContainerStatuses[0]
 	cs.State.Terminated.Message = secret
+	cs.State.Terminated.Reason = secret
 	cs.Image, cs.ImageID, cs.ContainerID = secret, secret, secret
 	cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Message: secret}
 	cs.Resources = &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceName(secret): c.Resources.Limits[corev1.ResourceMemory]}}
 	p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "X", Message: secret}}}}
 
-	sj, err := StripJob(j)
+	jr := NewJobRecord(j)
+	raw, err := json.Marshal(jr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := StripPod(p)
-	if err != nil {
-		t.Fatal(err)
+	if strings.Contains(string(raw), secret) {
+		t.Errorf("the Job record holds the secret: %s", raw)
 	}
-	for name, obj := range map[string]any{"job": sj, "pod": sp} {
-		raw, err := json.Marshal(obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(raw), secret) {
-			t.Errorf("stripped %s holds the secret: %s", name, raw)
-		}
+	pr := NewPodRecord(p)
+	if bytes.Contains(pr.data, []byte(secret)) {
+		t.Errorf("the pod record holds the secret: %q", pr.data)
 	}
 
-	// What is kept and what is dropped.
-	gj, gp := sj.(*batchv1.Job), sp.(*corev1.Pod)
-	gc := gj.Spec.Template.Spec.Containers[0]
-	if gc.Name != "app" || gc.Image == "" || !reflect.DeepEqual(gc.Command, []string{"/bin/run"}) || gc.Args != nil || gc.Env != nil ||
-		gc.EnvFrom != nil || gc.LivenessProbe != nil || gc.WorkingDir != "" || len(gc.Resources.Limits) != 1 || len(gc.Resources.Requests) != 1 {
-		t.Errorf("stripped template container = %+v", gc)
+	// What is kept.
+	if len(jr.Containers) != 2 || jr.Containers[1].Name != "app" || jr.Containers[1].Image == "" || jr.Containers[1].Executable != "/bin/run" ||
+		jr.Containers[1].MemoryLimit != 1<<30 || jr.CronJob != "nightly" || jr.Name != j.Name || jr.UID != j.UID ||
+		*jr.BackoffLimit != *j.Spec.BackoffLimit || jr.Failed != 1 || len(jr.Conditions) != len(j.Status.Conditions) {
+		t.Errorf("the Job record lost what Summarize reads: %+v", jr)
 	}
-	if gj.Labels != nil || gj.Annotations != nil || gj.ManagedFields != nil || gj.Finalizers != nil || gj.Spec.Selector != nil ||
-		len(gj.OwnerReferences) != 1 || gj.OwnerReferences[0].Name != "nightly" || gj.Spec.Template.Spec.Volumes != nil {
-		t.Errorf("stripped job meta/spec = %+v", gj.ObjectMeta)
-	}
-	if gj.Name != j.Name || gj.Namespace != j.Namespace || gj.UID != j.UID || *gj.Spec.BackoffLimit != *j.Spec.BackoffLimit ||
-		gj.Status.Failed != 1 || len(gj.Status.Conditions) != len(j.Status.Conditions) {
-		t.Errorf("stripped job lost what Summarize reads: %+v", gj)
-	}
-	if gp.Labels != nil || gp.Annotations != nil || gp.Spec.Volumes != nil || gp.Spec.Hostname != "" || gp.Status.Message != "" ||
-		gp.Spec.Containers[0].Env != nil || gp.Spec.Containers[0].Command != nil || gp.Finalizers != nil || gp.ManagedFields != nil {
-		t.Errorf("stripped pod = %+v", gp)
-	}
-	if gp.Name != p.Name || gp.UID != "" || gp.Status.Phase != corev1.PodFailed || len(gp.OwnerReferences) != 1 ||
-		gp.Status.ContainerStatuses[0].State.Terminated.ExitCode != 1 {
-		t.Errorf("stripped pod lost what Summarize reads: %+v", gp)
+	f := pr.facts()
+	if f.name != p.Name || f.phase != corev1.PodFailed || f.jobName != j.Name || f.jobUID != j.UID || f.failure == nil ||
+		f.failure.exitCode != 1 || f.failure.reason != Other || f.index != -1 || f.indexFailures != -1 || f.indexIgnored != -1 {
+		t.Errorf("the pod record lost what Summarize reads: %+v (failure %+v)", f, f.failure)
 	}
 
-	// Valid index annotations are kept, in canonical form.
+	// Valid index annotations are read, whatever their form.
 	q := fixture.Pod(j, "b", 0).Index(3, 2).P
 	q.Annotations[batchv1.JobIndexIgnoredFailureCountAnnotation] = "+07"
-	q.Annotations["other"] = "x"
-	sq, _ := StripPod(q)
-	want := map[string]string{batchv1.JobCompletionIndexAnnotation: "3", batchv1.JobIndexFailureCountAnnotation: "2", batchv1.JobIndexIgnoredFailureCountAnnotation: "7"}
-	if got := sq.(*corev1.Pod).Annotations; !reflect.DeepEqual(got, want) {
-		t.Errorf("kept annotations = %v, want %v", got, want)
+	if f := NewPodRecord(q).facts(); f.index != 3 || f.indexFailures != 2 || f.indexIgnored != 7 {
+		t.Errorf("annotations read as index %d, failures %d, ignored %d", f.index, f.indexFailures, f.indexIgnored)
 	}
 }
 
-func TestStripPassesOtherObjectsThrough(t *testing.T) {
+func TestRecordsPassOtherObjectsThrough(t *testing.T) {
 	pod := fixture.Pod(fixture.Job("a", "b").J, "c", 0).P
 	job := fixture.Job("a", "b").J
 	tomb := cache.DeletedFinalStateUnknown{Key: "a/b", Obj: pod}
 	cm := &corev1.ConfigMap{Data: map[string]string{"k": secret}}
 	for _, tt := range []struct {
-		name  string
-		strip func(any) (any, error)
-		in    any
+		name   string
+		record func(any) (any, error)
+		in     any
 	}{
-		{"StripPod job", StripPod, job},
-		{"StripPod tombstone", StripPod, tomb},
-		{"StripPod configmap", StripPod, cm},
-		{"StripPod string", StripPod, "x"},
-		{"StripPod nil", StripPod, nil},
-		{"StripJob pod", StripJob, pod},
-		{"StripJob tombstone", StripJob, tomb},
-		{"StripJob nil", StripJob, nil},
+		{"RecordPod job", RecordPod, job},
+		{"RecordPod tombstone", RecordPod, tomb},
+		{"RecordPod configmap", RecordPod, cm},
+		{"RecordPod string", RecordPod, "x"},
+		{"RecordPod nil", RecordPod, nil},
+		{"RecordJob pod", RecordJob, pod},
+		{"RecordJob tombstone", RecordJob, tomb},
+		{"RecordJob nil", RecordJob, nil},
 	} {
-		got, err := tt.strip(tt.in)
+		got, err := tt.record(tt.in)
 		if err != nil {
 			t.Errorf("%s: error %v", tt.name, err)
 		}
@@ -278,9 +235,9 @@ func TestStripPassesOtherObjectsThrough(t *testing.T) {
 	}
 }
 
-// TestPodRecordRoundTrip: the pod cache's compact record decodes to exactly
-// the stripped pod, for every fixture pod and for edge cases of each field
-// the encoding treats specially (absent, zero, negative, pointers).
+// TestPodRecordRoundTrip: the pod cache's record decodes to exactly the
+// pod's facts, for every fixture pod and for edge cases of each field the
+// encoding treats specially (absent, zero, negative, pointers).
 func TestPodRecordRoundTrip(t *testing.T) {
 	var pods []*corev1.Pod
 	for _, o := range fixture.Cluster() {
@@ -296,54 +253,25 @@ func TestPodRecordRoundTrip(t *testing.T) {
 		State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 		LastTerminationState: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
 	odd.Status.Conditions = append(odd.Status.Conditions, corev1.PodCondition{Type: "Custom", Status: "Unknown"})
+	restarting := fixture.Pod(fixture.Job("batch", "odd").J, "y", 5).Running(6).Restarted("app", 3, "OOMKilled", 137, 5).P
 	notJobs := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "rs-pod", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{
 		{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f", UID: "uid-rs", Controller: ptr.To(true)}}}}
-	pods = append(pods, odd, notJobs, &corev1.Pod{}, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ns"}})
+	pods = append(pods, odd, restarting, notJobs, &corev1.Pod{}, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ns"}})
 	for _, p := range pods {
-		stripped, err := StripPod(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := stripped.(*corev1.Pod)
-		rec := NewPodRecord(want)
-		if got := rec.Pod(); !reflect.DeepEqual(utcPod(got), utcPod(want)) {
+		want := factsOf(p)
+		rec := NewPodRecord(p)
+		if got := rec.facts(); !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
 			t.Errorf("pod %s/%s: record decodes to\n%+v\nwant\n%+v", p.Namespace, p.Name, got, want)
 		}
 		key, ok := rec.ControllerJobKey()
-		if ref := controllerRef(p.OwnerReferences); (ref != nil && ref.Kind == "Job") != ok || ok && key != p.Namespace+"/"+ref.Name {
+		if ref := metav1.GetControllerOfNoCopy(p); (ref != nil && ref.Kind == "Job") != ok || ok && key != p.Namespace+"/"+ref.Name {
 			t.Errorf("pod %s/%s: ControllerJobKey = %q, %v", p.Namespace, p.Name, key, ok)
 		}
-		if sk := rec.Skeleton().Pod(); sk.Name != p.Name || !reflect.DeepEqual(sk.OwnerReferences, want.OwnerReferences) || sk.Status.Phase != "" {
+		if sk := rec.Skeleton().facts(); sk.name != p.Name || sk.jobName != want.jobName || sk.jobUID != want.jobUID || sk.phase != "" || sk.failure != nil {
 			t.Errorf("pod %s/%s: skeleton %+v", p.Namespace, p.Name, sk)
 		}
 	}
-}
-
-// utcPod puts the pod's times in UTC: records keep instants, not zones.
-func utcPod(p *corev1.Pod) *corev1.Pod {
-	p = p.DeepCopy()
-	utc := func(t *metav1.Time) {
-		if t != nil && !t.IsZero() {
-			t.Time = t.UTC()
-		}
+	if f := NewPodRecord(restarting).facts(); len(f.restarts) != 1 || f.restarts[0].Count != 3 {
+		t.Errorf("restarts %+v", f.restarts)
 	}
-	utc(&p.CreationTimestamp)
-	utc(p.DeletionTimestamp)
-	for i := range p.Status.Conditions {
-		utc(&p.Status.Conditions[i].LastTransitionTime)
-	}
-	for _, ss := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range ss {
-			for _, st := range []corev1.ContainerState{ss[i].State, ss[i].LastTerminationState} {
-				if st.Terminated != nil {
-					utc(&st.Terminated.StartedAt)
-					utc(&st.Terminated.FinishedAt)
-				}
-				if st.Running != nil {
-					utc(&st.Running.StartedAt)
-				}
-			}
-		}
-	}
-	return p
 }
