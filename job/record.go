@@ -236,13 +236,6 @@ func (d *decoder) time() metav1.Time {
 	return metav1.NewTime(time.Unix(v>>1+zeroUnix, ns).UTC())
 }
 
-func (e *encoder) optInt(v *int64) {
-	e.bool(v != nil)
-	if v != nil {
-		e.int(*v)
-	}
-}
-
 // decoder reads what encoder wrote. The bytes come from this process, so a
 // short read is a bug; it then reads zeros rather than panic.
 type decoder struct{ b []byte }
@@ -301,14 +294,6 @@ func (d *decoder) bytes() []byte {
 	raw := d.b[k : k+int(n)]
 	d.b = d.b[k+int(n):]
 	return raw
-}
-
-func (d *decoder) optInt() *int64 {
-	if !d.bool() {
-		return nil
-	}
-	v := d.int()
-	return &v
 }
 
 // annotation is annotationInt, -1 when missing or invalid: how the
