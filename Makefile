@@ -20,6 +20,7 @@ all: build
 include tools/tools.mk
 include mixin/mixin.mk
 include e2e/e2e.mk
+include e2e/skew.mk
 include e2e/pipeline.mk
 include e2e/scale.mk
 
@@ -29,6 +30,22 @@ $(EXPORTER): FORCE
 	$(GO) build -ldflags '$(LDFLAGS)' -o $@ ./cmd/kube-job-exporter
 
 FORCE:
+
+# make install-plugin: the exporter, and beside it the link
+# kubectl-job_diagnose that makes it the kubectl plugin `kubectl job-diagnose`
+# (cmd/kube-job-exporter/plugin.go), in $(PREFIX)/bin: ~/.local/bin by
+# default, on PATH in most desktop setups; `sudo make install-plugin
+# PREFIX=/usr/local` for every user. DESTDIR stages it for a package. The
+# link is relative, so the staged tree works wherever it is unpacked.
+PREFIX ?= $(HOME)/.local
+BINDIR ?= $(PREFIX)/bin
+
+.PHONY: install-plugin
+install-plugin: build
+	install -d '$(DESTDIR)$(BINDIR)'
+	install -m 0755 '$(EXPORTER)' '$(DESTDIR)$(BINDIR)/kube-job-exporter'
+	ln -sfn kube-job-exporter '$(DESTDIR)$(BINDIR)/kubectl-job_diagnose'
+	@echo "installed $(DESTDIR)$(BINDIR)/kubectl-job_diagnose: run kubectl job-diagnose NAME (with $(BINDIR) on PATH)"
 
 # go vet, and gofmt over every module of the repository (root, e2e, tools);
 # golangci-lint over the exporter's module (.golangci.yml).
@@ -78,4 +95,4 @@ fuzz:
 fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
-test: vet unit golden fuzz-short mixin-check e2e
+test: vet unit golden fuzz-short mixin-check e2e e2e-skew

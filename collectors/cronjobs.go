@@ -213,6 +213,20 @@ func (c *CronJobs) Summary(key string, now time.Time) (cronjob.Summary, bool) {
 	return st.summarize(now), true
 }
 
+// Summaries are the CronJobs reported now, as of now, in no order: what
+// the exporter's failing-now page judges them by.
+func (c *CronJobs) Summaries(now time.Time) []cronjob.Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]cronjob.Summary, 0, len(c.state))
+	for _, st := range c.state {
+		if c.reported(st) {
+			out = append(out, st.summarize(now))
+		}
+	}
+	return out
+}
+
 // reported tells whether a CronJob is reported: with the objects watched
 // while its object exists, without them while one of its Jobs does.
 func (c *CronJobs) reported(st *cronState) bool {

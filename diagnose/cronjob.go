@@ -9,10 +9,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // VerdictMissed is the verdict on a CronJob whose run is overdue.
@@ -248,9 +248,9 @@ func (r CronJobReport) WriteText(w io.Writer) error {
 // FetchCronJob reads a CronJob and its Jobs, and the pods of its newest
 // failed run present, and summarizes them. Without permission to read
 // CronJobs it falls back to the Jobs that name it as their owner.
-func FetchCronJob(ctx context.Context, client kubernetes.Interface, namespace, name string, opts job.Options) (cronjob.Summary, *job.Summary, error) {
+func FetchCronJob(ctx context.Context, client kube.Client, namespace, name string, opts job.Options) (cronjob.Summary, *job.Summary, error) {
 	var rec *cronjob.Record
-	cjs, err := client.BatchV1().CronJobs(namespace).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	cjs, err := client.ListCronJobs(ctx, namespace, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	switch {
 	case apierrors.IsForbidden(err):
 		// Only the runs can tell.
@@ -266,7 +266,7 @@ func FetchCronJob(ctx context.Context, client kubernetes.Interface, namespace, n
 			return cronjob.Summary{}, nil, fmt.Errorf("cronjob %s not found in namespace %s", name, namespace)
 		}
 	}
-	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
+	jobs, err := client.ListJobs(ctx, namespace, metav1.ListOptions{})
 	if err != nil {
 		return cronjob.Summary{}, nil, fmt.Errorf("listing jobs of cronjob %s/%s: %w", namespace, name, err)
 	}

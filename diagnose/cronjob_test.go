@@ -9,11 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // TestCronJobReports: a CronJob whose newest run failed reads FAILED with
@@ -23,7 +23,7 @@ import (
 func TestCronJobReports(t *testing.T) {
 	at := fixture.At(90).Time
 	opts := job.Options{Backoff: job.DefaultBackoff, Now: at}
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	for _, tt := range []struct {
 		ns, name string
 		health   Health
@@ -64,7 +64,7 @@ func TestCronJobReports(t *testing.T) {
 		}
 	}
 
-	denied := fake.NewClientset(fixture.Cluster()...)
+	denied := kubefake.New(fixture.Cluster()...)
 	denied.PrependReactor("list", "cronjobs", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.NewForbidden(schema.GroupResource{Group: "batch", Resource: "cronjobs"}, "", nil)
 	})

@@ -13,9 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // Event is an event about the Job or one of its pods, as `kubectl
@@ -62,14 +62,14 @@ func EventPods(s job.Summary) []string {
 // same name, by UID, left out) and of the given pods, and folds them. With
 // only list permission on events (the exporter's), it works too. An error
 // (events forbidden, API server unreachable) comes with what could be read.
-func FetchEvents(ctx context.Context, client kubernetes.Interface, namespace, jobName string, jobUID types.UID, pods []string) ([]Event, error) {
+func FetchEvents(ctx context.Context, client kube.Client, namespace, jobName string, jobUID types.UID, pods []string) ([]Event, error) {
 	jobEvents, err := listEvents(ctx, client, namespace, "Job", jobName, jobUID)
 	podEvents, podErr := listPodEvents(ctx, client, namespace, pods)
 	return foldEvents(append(jobEvents, podEvents...), jobName), errors.Join(err, podErr)
 }
 
 // listPodEvents lists the events of at most MaxEventPods pods.
-func listPodEvents(ctx context.Context, client kubernetes.Interface, namespace string, pods []string) ([]corev1.Event, error) {
+func listPodEvents(ctx context.Context, client kube.Client, namespace string, pods []string) ([]corev1.Event, error) {
 	var all []corev1.Event
 	var errs []error
 	for i, p := range pods {
@@ -85,8 +85,8 @@ func listPodEvents(ctx context.Context, client kubernetes.Interface, namespace s
 
 // listEvents lists the events of one object (of that UID, when given),
 // at most maxEventsPerList.
-func listEvents(ctx context.Context, client kubernetes.Interface, namespace, kind, name string, uid types.UID) ([]corev1.Event, error) {
-	l, err := client.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+func listEvents(ctx context.Context, client kube.Client, namespace, kind, name string, uid types.UID) ([]corev1.Event, error) {
+	l, err := client.ListEvents(ctx, namespace, metav1.ListOptions{
 		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
 		Limit:         maxEventsPerList,
 	})

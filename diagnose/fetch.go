@@ -8,9 +8,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // Evidence is what Fetch read about one Job.
@@ -26,10 +26,10 @@ type Evidence struct {
 
 // Fetch reads a Job, its pods and the events about them once, and
 // summarizes them.
-func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name string, opts job.Options) (Evidence, error) {
+func Fetch(ctx context.Context, client kube.Client, namespace, name string, opts job.Options) (Evidence, error) {
 	// A list by name, not a get: the exporter's ServiceAccount may only
 	// list and watch, and diagnose should work with it too.
-	jobs, err := client.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	jobs, err := client.ListJobs(ctx, namespace, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		return Evidence{}, fmt.Errorf("reading job %s/%s: %w", namespace, name, err)
 	}
@@ -42,7 +42,7 @@ func Fetch(ctx context.Context, client kubernetes.Interface, namespace, name str
 	if j == nil {
 		return Evidence{}, fmt.Errorf("job %s not found in namespace %s", name, namespace)
 	}
-	list, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
+	list, err := client.ListPods(ctx, namespace, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel + "=" + name})
 	if err != nil {
 		return Evidence{}, fmt.Errorf("listing pods of job %s/%s: %w", namespace, name, err)
 	}

@@ -5,14 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 func TestFetch(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	ev, err := Fetch(context.Background(), client, "batch", "oom", job.Options{Backoff: job.DefaultBackoff})
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +28,7 @@ func TestFetch(t *testing.T) {
 // an earlier Job of the same name) make the summary's creation failures and
 // the report's events.
 func TestFetchCreateFailures(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	ev, err := Fetch(context.Background(), client, "restricted", "privileged", job.Options{Backoff: job.DefaultBackoff})
 	if err != nil {
 		t.Fatal(err)

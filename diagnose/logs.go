@@ -8,9 +8,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // ContainerLog is the end of one failing container's log, as `kubectl logs
@@ -96,14 +96,14 @@ func isSidecar(p *corev1.Pod, name string) bool {
 // what it read before and an error saying so; a log that cannot be read
 // (the pod is gone, the node does not answer) is skipped, and the error
 // says which.
-func FetchLogs(ctx context.Context, client kubernetes.Interface, namespace string, ev Evidence, lines int64) ([]ContainerLog, error) {
+func FetchLogs(ctx context.Context, client kube.Client, namespace string, ev Evidence, lines int64) ([]ContainerLog, error) {
 	var out []ContainerLog
 	var unread []string
 	for _, t := range ev.logTargets {
 		limit := int64(maxLogBytes)
-		raw, err := client.CoreV1().Pods(namespace).GetLogs(t.pod, &corev1.PodLogOptions{
+		raw, err := client.PodLogs(ctx, namespace, t.pod, &corev1.PodLogOptions{
 			Container: t.container, Previous: t.previous, TailLines: &lines, LimitBytes: &limit,
-		}).DoRaw(ctx)
+		})
 		if err != nil {
 			if apierrors.IsForbidden(err) {
 				return out, fmt.Errorf("logs not shown: you may not read pods/log in namespace %s", namespace)

@@ -12,11 +12,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // TestLogTargets: the newest failed pod of each failing container, then
@@ -44,7 +44,7 @@ func TestLogTargets(t *testing.T) {
 
 func TestFetchLogs(t *testing.T) {
 	ev := Evidence{logTargets: []logTarget{{pod: "j-c", container: "app"}, {pod: "j-e", container: "app", previous: true}}}
-	client := fake.NewClientset()
+	client := kubefake.New()
 	logs, err := FetchLogs(context.Background(), client, "ns", ev, 20)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestFetchLogs(t *testing.T) {
 	}
 
 	// Without pods/log: what was read, and why the rest is not.
-	denied := fake.NewClientset()
+	denied := kubefake.New()
 	denied.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "log" {
 			return false, nil, nil

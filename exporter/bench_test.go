@@ -10,11 +10,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // benchCluster makes n Jobs with podsPerJob pods each: a quarter failed
@@ -142,7 +142,7 @@ func benchmarkMemory(b *testing.B, podsPerJob int) {
 				nPods++
 			}
 		}
-		client := fake.NewClientset(objs...) // jobs, pods and objs are dead from here: not roots for heapAfterGC
+		client := kubefake.New(objs...) // jobs, pods and objs are dead from here: not roots for heapAfterGC
 		before := heapAfterGC()
 		exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}})
 		if err != nil {

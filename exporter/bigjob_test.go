@@ -9,10 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // TestBigJobSummaryFollowsPodEvents: a Job with more pods than the
@@ -27,7 +27,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 	for i := range n {
 		objs = append(objs, fixture.Pod(jb.J, fmt.Sprintf("%03d", i), i).Index(i, 0).Running(i+1).P)
 	}
-	client := fake.NewClientset(objs...)
+	client := kubefake.New(objs...)
 	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Version: "test"})
 	if err != nil {
 		t.Fatal(err)

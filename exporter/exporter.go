@@ -9,18 +9,21 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
-	"k8s.io/client-go/kubernetes"
+	kubeversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/tools/cache"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 	"github.com/kube-job-exporter/kube-job-exporter/podmetrics"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
@@ -28,7 +31,7 @@ import (
 
 // Config configures an Exporter.
 type Config struct {
-	Client            kubernetes.Interface
+	Client            kube.Client
 	Namespaces        []string
 	ExcludeNamespaces []string
 	JobSelector       string
@@ -52,7 +55,7 @@ type Config struct {
 	PermissionCheckInterval time.Duration
 	// PodMetrics, if set, is polled for the memory working set of Job
 	// pods every PodMetricsInterval (--collector.pod-metrics).
-	PodMetrics         metricsclient.Interface
+	PodMetrics         metricsv1beta1.PodMetricsesGetter
 	PodMetricsInterval time.Duration
 
 	TelemetryPath string // default /metrics
@@ -65,7 +68,10 @@ type Config struct {
 	Pprof    bool
 	Runbooks fs.FS // Markdown runbooks, <Alert>.md; nil serves none
 	Version  string
-	Logger   *slog.Logger
+	// APIServer is the API server's /version as read at start
+	// (kube.CheckReachable): kubejob_exporter_kube_apiserver_info.
+	APIServer kubeversion.Info
+	Logger    *slog.Logger
 }
 
 // Exporter is one running exporter.
@@ -77,7 +83,10 @@ type Exporter struct {
 	Health     *WatchHealth
 	PodMetrics *podmetrics.Poller // nil unless enabled
 	PodMemory  *collectors.PodMemory
-	cfg        Config
+	// failing is what the failing-now page lists, kept from the same
+	// Summaries as the metrics.
+	failing *failingBoard
+	cfg     Config
 }
 
 // New builds an exporter; it fails on invalid configuration (bad selector,
@@ -89,12 +98,13 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.TelemetryPath == "" {
 		cfg.TelemetryPath = "/metrics"
 	}
-	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), cfg: cfg}
+	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), failing: newFailingBoard(), cfg: cfg}
 	wcfg := cfg.WatchConfig()
 	e.Self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
+	e.Self.registerAPIServerInfo(cfg.APIServer)
 	e.Health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.Self)
 	wcfg.Recorder = e.Health
-	w, err := watcher.New(wcfg, collectors.Sink{Jobs: e.Jobs, Crons: e.Crons})
+	w, err := watcher.New(wcfg, failingSink{Sink: collectors.Sink{Jobs: e.Jobs, Crons: e.Crons}, board: e.failing})
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +230,17 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		pages.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.Handle("/debug/pprof/", limited)
 	}
+	missedGrace := e.cfg.MissedGrace
+	if missedGrace <= 0 {
+		missedGrace = diagnose.DefaultMissedGrace
+	}
+	failing := &failingHandler{board: e.failing, cronJobs: e.Crons.Summaries, missedGrace: missedGrace,
+		shard: e.cfg.Shard, jobs: e.Jobs.Store.Len, ready: e.Health.Ready,
+		metricsPath: strings.TrimPrefix(e.cfg.TelemetryPath, "/"), max: FailingPageMax}
+	pages.Handle("/failing", securityHeaders(failing))
+	mux.Handle("/failing", limited)
 	links := []web.LandingLinks{
+		{Address: "/failing", Text: "Failing now", Description: "The Jobs and CronJobs that failed, are failing or are stuck now, newest first, with their causes and live reports"},
 		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
 		{Address: "/readyz", Text: "Readiness", Description: "Ready once the Job and Pod caches synced and the watches work"},
 		{Address: "/healthz", Text: "Health"},
@@ -233,12 +253,11 @@ func (e *Exporter) Handler() (http.Handler, error) {
 			}).read
 		}
 		rb, err := newRunbookHandler(e.cfg.Runbooks, pageSource{e.Watcher, e.Crons}, events)
-		if e.cfg.MissedGrace > 0 {
-			rb.missedGrace = e.cfg.MissedGrace
-		}
 		if err != nil {
 			return nil, err
 		}
+		rb.missedGrace = missedGrace
+		failing.runbooks = func(alert string) bool { _, ok := rb.files[alert]; return ok }
 		pages.Handle("/runbooks/", securityHeaders(rb))
 		mux.Handle("/runbooks/", limited)
 		mux.Handle("/runbooks", http.RedirectHandler("/runbooks/", http.StatusMovedPermanently))
@@ -249,11 +268,16 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		Description: "Why Kubernetes Jobs fail, how close they are to giving up, and what to do about it",
 		Version:     e.cfg.Version,
 		Links:       links,
+		// The toolkit links the profiles by default: only when they are
+		// served, or the page links two 404s.
+		Profiling: strconv.FormatBool(e.cfg.Pprof),
 	})
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/", landing)
+	// The landing page gets the pages' headers too: it has nothing but
+	// links and an inline style.
+	mux.Handle("/", securityHeaders(landing))
 	return mux, nil
 }
 

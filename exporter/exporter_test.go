@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
-	"k8s.io/client-go/kubernetes/fake"
+	kubeversion "k8s.io/apimachinery/pkg/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
 
@@ -31,7 +32,7 @@ const prometheusAccept = "application/openmetrics-text;version=1.0.0;escaping=al
 // clientset and waits until every Job event has reached the metrics.
 func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	t.Helper()
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	exp, err := New(Config{
 		Client:       client,
 		Backoff:      job.DefaultBackoff,
@@ -39,9 +40,11 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 		Events:       true,
 		CronJobs:     true,
 		Collectors:   collectors.Options{MaxIndexSeries: 50},
-		PodMetrics:   fixture.PodMetricsClient(),
+		PodMetrics:   fixture.PodMetricsClient().MetricsV1beta1(),
 		Runbooks:     os.DirFS("testdata/runbooks"),
 		Version:      "test",
+		// A build of v1.37.2 whose /version says so, as a real cluster's.
+		APIServer: kubeversion.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +215,7 @@ func TestHealthAndLanding(t *testing.T) {
 // the object.
 func TestDeletedJobSeriesDisappear(t *testing.T) {
 	exp, srv := startFixture(t)
-	client := exp.cfg.Client
+	client := exp.cfg.Client.(*kubefake.Client)
 	ctx := context.Background()
 	lastFailure := []byte(`kubejob_cronjob_last_failure_timestamp_seconds{namespace="batch",cronjob="nightly",reason="BackoffLimitExceeded"}`)
 	for _, name := range []string{"nightly-29000000", "nightly-28999999"} {
@@ -242,7 +245,7 @@ func TestDeletedJobSeriesDisappear(t *testing.T) {
 // denied) a CronJob is reported from its runs while one is present, and
 // goes with the last.
 func TestCronJobsFromRunsAlone(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff})
 	if err != nil {
 		t.Fatal(err)

@@ -18,11 +18,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // TestForbiddenListIsReported: without permission to list Jobs the exporter
@@ -30,7 +30,7 @@ import (
 // verb and resource, the watch metrics say why, and once the permission is
 // back it recovers without a restart.
 func TestForbiddenListIsReported(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	var forbid atomic.Bool
 	forbid.Store(true)
 	client.PrependReactor("list", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -108,7 +108,7 @@ func fixtureJobs() int {
 // watch_up{resource="events"} 0; the Jobs whose pods cannot be created still
 // show kubejob_without_pods.
 func TestEventsDeniedKeepsServing(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	client.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "",
 			errors.New(`User "system:serviceaccount:monitoring:kube-job-exporter" cannot list resource "events" in API group "" at the cluster scope`))
@@ -178,7 +178,7 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 // review: watch_up 0, a forbidden error counted, one log line naming what
 // is denied, /readyz failing; allowed again, it recovers without restart.
 func TestPermissionLossAtRuntime(t *testing.T) {
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	var denyPodWatch atomic.Bool
 	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
@@ -222,7 +222,7 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 // --web.enable-pprof and nowhere else (they expose the process's innards).
 func TestPprofOnlyWhenEnabled(t *testing.T) {
 	for _, on := range []bool{false, true} {
-		exp, err := New(Config{Client: fake.NewClientset(), Backoff: job.DefaultBackoff, Pprof: on})
+		exp, err := New(Config{Client: kubefake.New(), Backoff: job.DefaultBackoff, Pprof: on})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 	// Long enough that the exporter is ready well before the pod reaches it
 	// (so the first check below sees the pod before the timeout).
 	const timeout = 2 * time.Second
-	exp, err := New(Config{Client: fake.NewClientset(j.J, p.P), Backoff: job.DefaultBackoff, StartTimeout: timeout})
+	exp, err := New(Config{Client: kubefake.New(j.J, p.P), Backoff: job.DefaultBackoff, StartTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +287,8 @@ func TestPodMetricsFollowJobFilters(t *testing.T) {
 		{"namespace excluded", func(c *Config) { c.ExcludeNamespaces = []string{"batch"} }, 0},
 		{"Job selector", func(c *Config) { c.JobSelector = "team=none" }, 0},
 	} {
-		cfg := Config{Client: fake.NewClientset(fixture.Cluster()...), Backoff: job.DefaultBackoff,
-			PodMetrics: fixture.PodMetricsClient(), PodMetricsInterval: time.Hour}
+		cfg := Config{Client: kubefake.New(fixture.Cluster()...), Backoff: job.DefaultBackoff,
+			PodMetrics: fixture.PodMetricsClient().MetricsV1beta1(), PodMetricsInterval: time.Hour}
 		tt.cfg(&cfg)
 		exp, err := New(cfg)
 		if err != nil {

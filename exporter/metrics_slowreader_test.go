@@ -12,10 +12,10 @@ import (
 	"time"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // writeProgressFlag is the progress timeout TestStalledReadersFreeScrapeSlots
@@ -53,7 +53,7 @@ func startSlowReaderServer(t *testing.T, jobsN int, progress time.Duration) (*Ex
 			objs = append(objs, p.P)
 		}
 	}
-	exp, err := New(Config{Client: fake.NewClientset(objs...), Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}, MaxRequests: 2})
+	exp, err := New(Config{Client: kubefake.New(objs...), Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}, MaxRequests: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

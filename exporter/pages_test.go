@@ -15,13 +15,13 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // recordSource is a jobSource over one Job and its pods kept as compact
@@ -256,7 +256,7 @@ func TestRunbookOfAnotherShard(t *testing.T) {
 // in-flight limit (a profile being taken leaves no room for a page with a
 // limit of 1), and runbook pages carry the security headers.
 func TestPagesShareALimitAndHeaders(t *testing.T) {
-	exp, err := New(Config{Client: fake.NewClientset(fixture.Cluster()...), Backoff: job.DefaultBackoff,
+	exp, err := New(Config{Client: kubefake.New(fixture.Cluster()...), Backoff: job.DefaultBackoff,
 		Collectors: collectors.Options{MaxIndexSeries: 50}, Runbooks: os.DirFS("testdata/runbooks"),
 		Pprof: true, MaxPageRequests: 1})
 	if err != nil {

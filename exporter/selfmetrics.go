@@ -1,10 +1,16 @@
 package exporter
 
 import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	kubeversion "k8s.io/apimachinery/pkg/version"
 
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
 
@@ -105,6 +111,55 @@ func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
 	})
 	m.Registry.MustRegister(g)
 	return func(up bool) { g.Set(boolFloat(up)) }
+}
+
+// maxGitVersionLength bounds the git_version label: the server writes it,
+// and providers append their own build suffixes (v1.34.4-eks-1a2b3c4,
+// v1.34.4-gke.1234000); 64 bytes keep every real one whole.
+const maxGitVersionLength = 64
+
+// registerAPIServerInfo registers kubejob_exporter_kube_apiserver_info:
+// the API server's version as the exporter read it at start (/version,
+// kube.CheckReachable), the version that chose the Job controller rules
+// it mirrors (the backoff cap). One series, so a support question starts
+// from the version without asking the cluster.
+func (m *SelfMetrics) registerAPIServerInfo(server kubeversion.Info) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "kubejob_exporter_kube_apiserver_info",
+		Help: "The Kubernetes API server the exporter talks to, as its /version said at start: git_version as reported, minor the Kubernetes minor version (empty when the server does not report 1.N). Always 1.",
+		ConstLabels: prometheus.Labels{
+			"git_version": boundedLabel(server.GitVersion, maxGitVersionLength),
+			"minor":       minorLabel(server),
+		},
+	})
+	g.Set(1)
+	m.Registry.MustRegister(g)
+}
+
+// minorLabel is the minor version as digits ("28+", as some providers
+// write it, gives "28"), or "" for a server that does not report 1.N:
+// the same reading that picks the backoff (kube.MinorVersion).
+func minorLabel(server kubeversion.Info) string {
+	minor, ok := kube.MinorVersion(server)
+	if !ok {
+		return ""
+	}
+	return strconv.Itoa(minor)
+}
+
+// boundedLabel makes s a valid label value of at most limit bytes: invalid
+// UTF-8 replaced (the client library refuses it), then cut at a rune
+// boundary.
+func boundedLabel(s string, limit int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= limit {
+		return s
+	}
+	s = s[:limit]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func boolFloat(b bool) float64 {

@@ -4,11 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/client-go/kubernetes/fake"
-
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
 
@@ -16,7 +15,7 @@ import (
 // cluster and returns its per-Job and per-CronJob sample lines.
 func perJobSeries(t *testing.T, shard watcher.Shard) map[string]bool {
 	t.Helper()
-	client := fake.NewClientset(fixture.Cluster()...)
+	client := kubefake.New(fixture.Cluster()...)
 	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}, Shard: shard})
 	if err != nil {
 		t.Fatal(err)

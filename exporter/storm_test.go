@@ -13,10 +13,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
 
 // TestScrapeStorm: 50 clients scraping at once against an in-flight limit
@@ -33,7 +33,7 @@ func TestScrapeStorm(t *testing.T) {
 			objs = append(objs, p.P)
 		}
 	}
-	client := fake.NewClientset(objs...)
+	client := kubefake.New(objs...)
 	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Collectors: collectors.Options{MaxIndexSeries: 50}, MaxRequests: 8})
 	if err != nil {
 		t.Fatal(err)

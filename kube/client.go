@@ -1,5 +1,7 @@
-// Package kube builds the Kubernetes client from the exporter's flags and
-// checks, before anything else starts, that the API server answers.
+// Package kube is the exporter's Kubernetes client: the few calls it makes
+// (Client, on a REST client that knows only the API groups it reads), built
+// from the exporter's flags, and a check, before anything else starts,
+// that the API server answers.
 package kube
 
 import (
@@ -11,10 +13,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 )
 
 // userAgent identifies the exporter in API server audit logs.
@@ -22,9 +23,12 @@ const userAgent = "kube-job-exporter"
 
 // Clients are the API clients the exporter uses.
 type Clients struct {
-	Kubernetes kubernetes.Interface
-	Metrics    metricsclient.Interface // metrics.k8s.io, used only if enabled
-	Host       string
+	Kubernetes Client
+	// Metrics reads metrics.k8s.io, used only if enabled: its typed
+	// client, not the metrics clientset, whose discovery client would
+	// link client-go's scheme of every API group.
+	Metrics metricsv1beta1.PodMetricsesGetter
+	Host    string
 }
 
 // NewClients loads the client configuration: the kubeconfig file given,
@@ -39,11 +43,17 @@ func NewClients(kubeconfig, context string) (Clients, error) {
 	// Informers list once and then watch; the defaults (5 QPS) slow the
 	// initial paging of a large cluster for no benefit.
 	cfg.QPS, cfg.Burst = 20, 40
-	client, err := kubernetes.NewForConfig(cfg)
+	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return Clients{}, fmt.Errorf("building client for %s: %w", cfg.Host, err)
 	}
-	metrics, err := metricsclient.NewForConfig(cfg)
+	client, err := NewClient(cfg, httpClient)
+	if err != nil {
+		return Clients{}, fmt.Errorf("building client for %s: %w", cfg.Host, err)
+	}
+	// Its own rate limiter (from cfg's QPS), as before: the pod metrics
+	// poll does not take from the watches' budget.
+	metrics, err := metricsv1beta1.NewForConfigAndClient(cfg, httpClient)
 	if err != nil {
 		return Clients{}, fmt.Errorf("building metrics client for %s: %w", cfg.Host, err)
 	}
@@ -75,12 +85,12 @@ func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 // timeout, so a wrong address or certificate fails start-up with one clear
 // error instead of an exporter that serves nothing. It returns the version
 // the server reports.
-func CheckReachable(ctx context.Context, client kubernetes.Interface, timeout time.Duration) (version.Info, error) {
+func CheckReachable(ctx context.Context, client Client, timeout time.Duration) (version.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
-		raw, err := client.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
+		raw, err := client.Version(ctx)
 		if last = err; err == nil {
 			var info version.Info
 			if err := json.Unmarshal(raw, &info); err != nil {

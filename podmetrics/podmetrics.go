@@ -20,12 +20,12 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
+	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 )
 
 // Config configures a Poller.
 type Config struct {
-	Client     metricsclient.Interface
+	Client     metricsv1beta1.PodMetricsesGetter
 	Namespaces []string // empty: all
 	Interval   time.Duration
 	// Owns tells whether this replica reports the Job "namespace/name"
@@ -111,7 +111,7 @@ func (p *Poller) read(ctx context.Context) (map[string]map[string]int64, error) 
 	}
 	out := map[string]map[string]int64{}
 	for _, ns := range namespaces {
-		list, err := p.cfg.Client.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel})
+		list, err := p.cfg.Client.PodMetricses(ns).List(ctx, metav1.ListOptions{LabelSelector: batchv1.JobNameLabel})
 		if err != nil {
 			return nil, fmt.Errorf("listing pod metrics in %q: %w", ns, err)
 		}

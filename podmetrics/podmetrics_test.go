@@ -54,7 +54,7 @@ func TestPollTakesHighestPerJobContainer(t *testing.T) {
 	}
 	var up atomic.Bool
 	mem := collectors.NewPodMemory()
-	p := New(Config{Client: client, Owns: func(key string) bool { return key != "other/etl" }, Up: up.Store, Render: mem.Replace})
+	p := New(Config{Client: client.MetricsV1beta1(), Owns: func(key string) bool { return key != "other/etl" }, Up: up.Store, Render: mem.Replace})
 	p.Poll(context.Background())
 	if !up.Load() {
 		t.Fatal("up is false after a successful poll")
@@ -86,7 +86,7 @@ func TestNoMetricsServer(t *testing.T) {
 	var logs strings.Builder
 	var up atomic.Bool
 	mem := collectors.NewPodMemory()
-	p := New(Config{Client: client, Logger: newLogger(&logs), Up: up.Store, Render: mem.Replace})
+	p := New(Config{Client: client.MetricsV1beta1(), Logger: newLogger(&logs), Up: up.Store, Render: mem.Replace})
 	for i := 0; i < 3; i++ {
 		p.Poll(context.Background())
 	}

@@ -23,8 +23,22 @@ JSONNET    := $(BIN)/jsonnet
 GOLANGCI_LINT := $(BIN)/golangci-lint
 LINT_DEPS     := $(TOOLS_DIR)/lint/go.mod $(TOOLS_DIR)/lint/go.sum
 JSONNETFMT := $(BIN)/jsonnetfmt
+# helm v3.22.0, in a module of its own (tools/helm/go.mod) like
+# golangci-lint: its Kubernetes client libraries stay out of the other
+# builds. e2e/deploy runs `make bin/helm` when bin/helm is missing or older
+# than the pin, then lints and renders charts/kube-job-exporter with it.
+# The ldflags do what helm's own Makefile does: the version `helm version`
+# prints, and the Kubernetes version `helm template` and `helm lint` assume
+# (.Capabilities.KubeVersion) taken from the pinned k8s.io/client-go
+# (v0.37.x is Kubernetes 1.37) instead of helm's built-in 1.20.
+HELM       := $(BIN)/helm
+HELM_DEPS  := $(TOOLS_DIR)/helm/go.mod $(TOOLS_DIR)/helm/go.sum
+HELM_VERSION = $(shell sed -n 's|^[[:space:]]*helm.sh/helm/v3 \(v[0-9.]*\).*|\1|p' $(TOOLS_DIR)/helm/go.mod)
+HELM_K8S_MINOR = $(shell sed -n 's|^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*|\1|p' $(TOOLS_DIR)/helm/go.mod)
+HELM_LDFLAGS = -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+  $(foreach p,helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules,-X $(p).k8sVersionMajor=1 -X $(p).k8sVersionMinor=$(HELM_K8S_MINOR))
 
-.PHONY: tools tools-test prometheus
+.PHONY: tools tools-test prometheus helm
 prometheus: $(PROMETHEUS)
 
 $(PROMETHEUS): $(TOOLS_DEPS)
@@ -40,6 +54,11 @@ $(JSONNET): $(TOOLS_DEPS)
 
 $(GOLANGCI_LINT): $(LINT_DEPS)
 	cd $(TOOLS_DIR)/lint && $(GO) build -o $(abspath $@) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+helm: $(HELM)
+
+$(HELM): $(HELM_DEPS)
+	cd $(TOOLS_DIR)/helm && $(GO) build -ldflags '$(HELM_LDFLAGS)' -o $(abspath $@) helm.sh/helm/v3/cmd/helm
 
 $(JSONNETFMT): $(TOOLS_DEPS)
 	cd $(TOOLS_DIR) && $(GO) build -o $(abspath $@) github.com/google/go-jsonnet/cmd/jsonnetfmt

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // An API server checks authorization when a request starts, so an open
@@ -54,7 +53,7 @@ func (w *Watcher) checkPermissions(ctx context.Context) {
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: p.namespace, Verb: p.verb, Group: p.group, Resource: p.resource},
 		}}
 		reqCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		res, err := w.cfg.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(reqCtx, review, metav1.CreateOptions{})
+		res, err := w.cfg.Client.CreateSelfSubjectAccessReview(reqCtx, review)
 		cancel()
 		if err != nil {
 			w.cfg.Logger.Debug("permission check not possible", "permission", p.String(), "err", err)

@@ -25,12 +25,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // Resources watched, the values of the resource label of the exporter's own
@@ -74,7 +74,7 @@ type Sink interface {
 
 // Config selects what is watched.
 type Config struct {
-	Client kubernetes.Interface
+	Client kube.Client
 	// Namespaces to watch; empty means all.
 	Namespaces []string
 	// ExcludeNamespaces are left out (only with all namespaces).
@@ -242,16 +242,16 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 	jobsLW := w.listWatch(ResourceJobs, func(o *metav1.ListOptions) {
 		o.LabelSelector, o.FieldSelector = w.cfg.JobSelector, fieldSel
 	}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return client.BatchV1().Jobs(ns).List(ctx, o)
+		return client.ListJobs(ctx, ns, o)
 	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-		return client.BatchV1().Jobs(ns).Watch(ctx, o)
+		return client.WatchJobs(ctx, ns, o)
 	})
 	podsLW := w.listWatch(ResourcePods, func(o *metav1.ListOptions) {
 		o.LabelSelector, o.FieldSelector = jobPodLabel, fieldSel
 	}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return client.CoreV1().Pods(ns).List(ctx, o)
+		return client.ListPods(ctx, ns, o)
 	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-		return client.CoreV1().Pods(ns).Watch(ctx, o)
+		return client.WatchPods(ctx, ns, o)
 	})
 	s := &scope{
 		namespace: ns,
@@ -287,9 +287,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		eventsLW := w.listWatch(ResourceEvents, func(o *metav1.ListOptions) {
 			o.FieldSelector = eventsFieldSel
 		}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return client.CoreV1().Events(ns).List(ctx, o)
+			return client.ListEvents(ctx, ns, o)
 		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return client.CoreV1().Events(ns).Watch(ctx, o)
+			return client.WatchEvents(ctx, ns, o)
 		})
 		s.events = cache.NewSharedIndexInformer(eventsLW, &corev1.Event{}, 0, cache.Indexers{
 			eventJobIndex: eventJobKeys,
@@ -304,9 +304,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		cronJobsLW := w.listWatch(ResourceCronJobs, func(o *metav1.ListOptions) {
 			o.FieldSelector = fieldSel
 		}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return client.BatchV1().CronJobs(ns).List(ctx, o)
+			return client.ListCronJobs(ctx, ns, o)
 		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return client.BatchV1().CronJobs(ns).Watch(ctx, o)
+			return client.WatchCronJobs(ctx, ns, o)
 		})
 		s.cronJobs = cache.NewSharedIndexInformer(cronJobsLW, &batchv1.CronJob{}, 0, cache.Indexers{})
 		informers = append(informers, informer{s.cronJobs, cronjob.Transform, ResourceCronJobs, cache.ResourceEventHandlerFuncs{

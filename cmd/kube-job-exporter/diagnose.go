@@ -15,6 +15,7 @@ import (
 )
 
 type diagnoseCommand struct {
+	prog      string // names the command in error messages
 	namespace *string
 	output    *string
 	job       *string
@@ -23,10 +24,30 @@ type diagnoseCommand struct {
 	runTime   *time.Duration
 }
 
+// diagnoseHelp describes the command, as `kube-job-exporter diagnose` and
+// as the kubectl plugin (plugin.go).
+const diagnoseHelp = "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next; or, for cronjob/NAME, whether a CronJob runs on time and how its runs ended. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck (a CronJob: a run missed), 3 failed (a CronJob: its newest run failed), 1 error."
+
 func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
-	c := app.Command("diagnose", "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next; or, for cronjob/NAME, whether a CronJob runs on time and how its runs ended. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck (a CronJob: a run missed), 3 failed (a CronJob: its newest run failed), 1 error.")
+	c := app.Command("diagnose", diagnoseHelp)
+	return addDiagnoseFlags(c, c.Flag("namespace", "Namespace of the Job.").Short('n').Default("default").String())
+}
+
+// flagSet is where diagnose's flags and argument are defined: the diagnose
+// command of the exporter, or the whole application when the binary runs
+// as the kubectl plugin.
+type flagSet interface {
+	Flag(name, help string) *kingpin.FlagClause
+	Arg(name, help string) *kingpin.ArgClause
+}
+
+// addDiagnoseFlags defines on c every flag of diagnose but --namespace,
+// whose default differs (the plugin takes the kubeconfig context's, as
+// kubectl does), and the Job argument.
+func addDiagnoseFlags(c flagSet, namespace *string) *diagnoseCommand {
 	return &diagnoseCommand{
-		namespace: c.Flag("namespace", "Namespace of the Job.").Short('n').Default("default").String(),
+		prog:      "kube-job-exporter diagnose",
+		namespace: namespace,
 		output:    c.Flag("output", "Output format: text or json.").Short('o').Default("text").Enum("text", "json"),
 		timeout:   c.Flag("timeout", "How long to wait for the API server.").Default("15s").Duration(),
 		logs:      c.Flag("logs", "Last lines of each failing container's log to print (needs get on pods/log); 0 prints none.").Default(fmt.Sprint(diagnose.DefaultLogLines)).Int64(),
@@ -37,7 +58,7 @@ func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
 
 func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFlags, startTimeout, missedGrace time.Duration, stdout, stderr io.Writer) int {
 	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "kube-job-exporter diagnose: "+format+"\n", args...)
+		fmt.Fprintf(stderr, c.prog+": "+format+"\n", args...)
 		return 1
 	}
 	if *c.logs < 0 {

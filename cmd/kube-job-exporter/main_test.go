@@ -179,3 +179,26 @@ func TestApplyMemoryLimitLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPercentDefault: the exporter's own GC target applies when GOGC is
+// unset; a GOGC in the environment (read by the runtime at start) wins.
+func TestGCPercentDefault(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	logger := promslog.New(&promslog.Config{Writer: io.Discard})
+
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	applyGCPercent(logger)
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GOGC unset: GC percent %d, want %d", got, defaultGCPercent)
+	}
+
+	// The runtime applied GOGC=77 at start; applyGCPercent must leave it.
+	t.Setenv("GOGC", "77")
+	debug.SetGCPercent(77)
+	applyGCPercent(logger)
+	if got := debug.SetGCPercent(100); got != 77 {
+		t.Errorf("GOGC=77: GC percent %d, want 77 (the environment's)", got)
+	}
+}

@@ -229,11 +229,14 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-// checkRBAC: list and watch on jobs and pods, nothing else, bound to the
-// exporter's ServiceAccount.
+// checkRBAC: list and watch on jobs, cronjobs, pods and events, list on
+// metrics.k8s.io pods (the pod metrics poll has no watch: the API has
+// none), nothing else, bound to the exporter's ServiceAccount.
 func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
-	allowed := map[string]bool{"batch/jobs": true, "batch/cronjobs": true, "/pods": true, "/events": true}
+	listWatch := []string{"list", "watch"}
+	allowed := map[string][]string{"batch/jobs": listWatch, "batch/cronjobs": listWatch, "/pods": listWatch, "/events": listWatch,
+		"metrics.k8s.io/pods": {"list"}}
 	for _, o := range ofKind(objs, "ClusterRole", "Role") {
 		var r rbacv1.ClusterRole
 		into(t, o, &r)
@@ -242,13 +245,13 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 			if len(rule.NonResourceURLs) > 0 || len(rule.ResourceNames) > 0 {
 				t.Errorf("%s %s: unexpected rule %+v", o.GetKind(), o.GetName(), rule)
 			}
-			if v := slices.Clone(rule.Verbs); !slices.Equal(sorted(v), []string{"list", "watch"}) {
-				t.Errorf("%s %s: verbs %v, want exactly list and watch", o.GetKind(), o.GetName(), rule.Verbs)
-			}
 			for _, g := range rule.APIGroups {
 				for _, res := range rule.Resources {
-					if !allowed[g+"/"+res] {
-						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods and events", o.GetKind(), o.GetName(), res, g)
+					want, ok := allowed[g+"/"+res]
+					if !ok {
+						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods, events and metrics.k8s.io pods", o.GetKind(), o.GetName(), res, g)
+					} else if v := slices.Clone(rule.Verbs); !slices.Equal(sorted(v), want) {
+						t.Errorf("%s %s: verbs %v on %s/%s, want exactly %v", o.GetKind(), o.GetName(), rule.Verbs, g, res, want)
 					}
 					seen[g+"/"+res] = true
 				}
@@ -271,9 +274,19 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 
 func sorted(s []string) []string { slices.Sort(s); return s }
 
+// deployment is the exporter's workload: its Deployment or, in the Helm
+// chart's sharded mode (chart_test.go), its StatefulSet, returned as a
+// Deployment with the StatefulSet's metadata, selector and pod template,
+// which is all the checks read.
 func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {
 	t.Helper()
 	var d appsv1.Deployment
+	if len(ofKind(objs, "Deployment")) == 0 && len(ofKind(objs, "StatefulSet")) > 0 {
+		var s appsv1.StatefulSet
+		into(t, find(t, objs, "StatefulSet", "kube-job-exporter"), &s)
+		d.ObjectMeta, d.Spec.Selector, d.Spec.Template = s.ObjectMeta, s.Spec.Selector, s.Spec.Template
+		return &d
+	}
 	into(t, find(t, objs, "Deployment", "kube-job-exporter"), &d)
 	return &d
 }

@@ -299,7 +299,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	t.Cleanup(func() { applyBaseRBAC(t, a) })
 	kubeconfig := saKubeconfig(t)
 
-	t.Run("grants only list and watch on jobs, cronjobs, pods and events", func(t *testing.T) {
+	t.Run("grants only list and watch on jobs, cronjobs, pods and events, list on pod metrics", func(t *testing.T) {
 		for _, c := range []struct {
 			verb, group, res, sub, ns string
 			want                      bool
@@ -326,6 +326,12 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			{"get", "", "events", "", "default", false},
 			{"create", "", "events", "", "default", false},
 			{"create", "", "pods", "exec", "default", false},
+			// The pod metrics poll lists; the metrics API has no watch.
+			{"list", "metrics.k8s.io", "pods", "", "", true},
+			{"list", "metrics.k8s.io", "pods", "", "any-ns", true},
+			{"get", "metrics.k8s.io", "pods", "", "default", false},
+			{"watch", "metrics.k8s.io", "pods", "", "", false},
+			{"list", "metrics.k8s.io", "nodes", "", "", false},
 		} {
 			if got := can(t, c.verb, c.group, c.res, c.sub, c.ns); got != c.want {
 				t.Errorf("%s %s/%s %s in %q: allowed=%v, want %v", c.verb, c.group, c.res, c.sub, c.ns, got, c.want)
@@ -349,6 +355,84 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		})
 		if strings.Contains(p.Logs(), "forbidden") {
 			t.Errorf("the exporter logged a forbidden error with the full ClusterRole:\n%s", p.Logs())
+		}
+	})
+
+	// --collector.pod-metrics reads metrics.k8s.io through the API
+	// server's aggregation layer (a stand-in for metrics-server behind a
+	// real APIService): the ClusterRole's list is enough, and without it
+	// the exporter says the read is forbidden and keeps serving the rest.
+	ms, err := harness.StartMetricsServer(context.Background(), cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ms.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("pod metrics through the aggregation layer", func(t *testing.T) {
+		ctx := context.Background()
+		ns := "rbac-pod-metrics"
+		ensureNamespace(t, ns, nil)
+		j := newJob(ns, "busy", "run=forever")
+		j.Spec.Template.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}
+		if _, err := cluster.Client().BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { // it would run forever; the pod driver deletes its pod
+			bg := metav1.DeletePropagationBackground
+			if err := cluster.Client().BatchV1().Jobs(ns).Delete(ctx, "busy", metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+				t.Error(err)
+			}
+		})
+		pod, err := harness.WaitRunningPod(ctx, cluster.Client(), ns, "busy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.SetPodUsage(ns, pod, map[string]int64{"main": 48 << 20})
+		working := harness.Labels{"namespace": ns, "job_name": "busy", "container": "main"}
+		args := []string{"--collector.pod-metrics", "--collector.pod-metrics.interval=1s"}
+
+		p := startProc(t, kubeconfig, args...)
+		waitReady(t, p, http.StatusOK)
+		waitMetrics(t, p, "pod metrics as "+saUser, func(m *harness.Metrics) (bool, string) {
+			if ok, why := has(m, "kubejob_exporter_pod_metrics_up", nil, 1); !ok {
+				return false, why
+			}
+			return has(m, "kubejob_container_memory_working_set_bytes", working, 48<<20)
+		})
+		if strings.Contains(p.Logs(), "forbidden") {
+			t.Errorf("the exporter logged a forbidden error with the full ClusterRole:\n%s", tail(p.Logs(), 4000))
+		}
+		p.Stop()
+
+		cr := find(t, rbac, "ClusterRole", "kube-job-exporter").DeepCopy()
+		cr.Object["rules"] = []any{rule("batch", "jobs", "list", "watch"), rule("batch", "cronjobs", "list", "watch"), rule("", "pods", "list", "watch"), rule("", "events", "list", "watch")}
+		if err := a.apply(ctx, cr, false); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { applyBaseRBAC(t, a) })
+		waitCan(t, "list", "metrics.k8s.io", "pods", "", false)
+		q := startProc(t, kubeconfig, args...)
+		waitReady(t, q, http.StatusOK) // the Jobs are served all the same
+		waitMetrics(t, q, "pod metrics forbidden", func(m *harness.Metrics) (bool, string) {
+			if m.Has("kubejob_container_memory_working_set_bytes", working) {
+				return false, "a working set without permission to read it"
+			}
+			return has(m, "kubejob_exporter_pod_metrics_up", nil, 0)
+		})
+		// One warning, not one per poll.
+		var lines []string
+		for _, l := range strings.Split(q.Logs(), "\n") {
+			if strings.Contains(l, "cannot read pod metrics") && strings.Contains(l, "forbidden") && strings.Contains(l, "metrics.k8s.io") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") {
+			t.Errorf("%d log lines saying the pod metrics read is forbidden, want one warning:\n%s", len(lines), tail(q.Logs(), 4000))
+		} else {
+			t.Logf("exporter log: %s", lines[0])
 		}
 	})
 
@@ -490,8 +574,9 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			waitCan(t, "list", "batch", "jobs", ns, true)
 		}
 		// The container's args, as the overlay renders them (the listen
-		// address is the test's).
-		var args []string
+		// address is the test's), and the pod metrics poll, which lists
+		// metrics.k8s.io pods in each namespace under the Roles.
+		args := []string{"--collector.pod-metrics", "--collector.pod-metrics.interval=1s"}
 		for _, arg := range deployment(t, objs).Spec.Template.Spec.Containers[0].Args {
 			if !strings.HasPrefix(arg, "--web.listen-address=") {
 				args = append(args, arg)
@@ -508,7 +593,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 					return false, why
 				}
 			}
-			return true, ""
+			return has(m, "kubejob_exporter_pod_metrics_up", nil, 1)
 		})
 		p.Stop()
 

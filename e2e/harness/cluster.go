@@ -302,9 +302,7 @@ func (c *Cluster) startAPIServer() (retErr error) {
 			retErr = fmt.Errorf("%v", c.tb.errorsReported())
 		}
 	}()
-	server, err := kubeapiservertesting.StartTestServer(c.tb,
-		&kubeapiservertesting.TestServerInstanceOptions{EnableCertAuth: true, DisableInvariantChecks: true},
-		flags, storage)
+	server, err := kubeapiservertesting.StartTestServer(c.tb, testServerOptions(), flags, storage)
 	if err != nil {
 		return err
 	}
@@ -320,8 +318,7 @@ func (c *Cluster) startJobController(startCtx, runCtx context.Context) error {
 	jobcontroller.MaxJobPodFailureBackOff = c.opts.JobBackoffMax
 	jobcontroller.MaxJobApiBackOff = c.opts.JobAPIBackoffMax
 	factory := informers.NewSharedInformerFactory(c.clientFor("job-informers"), 0)
-	jc, err := jobcontroller.NewController(runCtx, c.clientFor("job-controller"),
-		factory.Core().V1().Pods(), factory.Batch().V1().Jobs(), nil, nil)
+	jc, err := newJobController(runCtx, c.clientFor("job-controller"), factory)
 	if err != nil {
 		return err
 	}

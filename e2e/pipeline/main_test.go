@@ -23,10 +23,11 @@ const (
 )
 
 // mixinConfig shortens, in this suite's rules, the `for` of the alerts
-// about stuck Jobs (15m, 1m), which CI cannot wait for, and the
-// keep_firing_for; every other alert keeps its real `for`.
+// about stuck Jobs (15m, 1m) and of KubeJobMemoryNearLimit (5m), which CI
+// cannot wait for, and the keep_firing_for; every other alert keeps its
+// real `for`.
 var mixinConfig = map[string]any{
-	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s",
+	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s", "memoryNearLimitFor": "5s",
 	"keepFiringFor": keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
 	"cronJobMissedScheduleGraceSeconds": int(missedGrace.Seconds()),
 }
@@ -41,7 +42,15 @@ var (
 	cluster  *harness.Cluster
 	exporter *harness.Exporter
 	pipe     *harness.Pipeline
+	// metrics serves metrics.k8s.io through the API server's aggregation
+	// layer, as metrics-server does; the exporter reads it
+	// (--collector.pod-metrics).
+	metrics *harness.MetricsServer
 )
+
+// podMetricsInterval is the exporter's --collector.pod-metrics.interval:
+// short, so a usage the test sets reaches Prometheus within a few scrapes.
+const podMetricsInterval = 2 * time.Second
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -93,12 +102,24 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 		return 1
 	}
 	defer logFile.Close()
+	// Registered before the exporter starts, as in a cluster with
+	// metrics-server, so its pod metrics poll never fails.
+	start := time.Now()
+	ms, err := harness.StartMetricsServer(ctx, c)
+	if err != nil {
+		logf("start metrics server: %v", err)
+		return 1
+	}
+	metrics = ms
+	defer ms.Stop()
+	logf("metrics.k8s.io available through the aggregation layer in %s", time.Since(start).Round(time.Millisecond))
 	initial, max := c.JobBackoff()
 	e, err := harness.StartExporter(ctx, harness.ExporterOptions{
 		Binary: exporterBinary, Kubeconfig: c.Kubeconfig(),
 		BackoffInitial: initial, BackoffMax: max,
 		Output: logFile,
-		Args:   []string{"--pods.start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String()},
+		Args: []string{"--pods.start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String(),
+			"--collector.pod-metrics", "--collector.pod-metrics.interval=" + podMetricsInterval.String()},
 	})
 	if err != nil {
 		logf("start exporter: %v", err)
@@ -112,7 +133,7 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 		logf("%v", err)
 		return 1
 	}
-	start := time.Now()
+	start = time.Now()
 	p, err := harness.StartPipeline(ctx, harness.PipelineOptions{
 		ExporterAddr:           e.Addr(),
 		WorkDir:                filepath.Join(work, "pipeline"),

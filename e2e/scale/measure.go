@@ -138,6 +138,20 @@ func count(body []byte, prefix string) int {
 type memSample struct {
 	HeapAlloc, HeapInuse, RSS float64
 	GCs                       float64
+	// RSSAnon and RSSFile split the RSS (/proc/PID/status): the
+	// anonymous pages (heap, stacks, runtime) and the file-backed ones
+	// (mostly the binary's own text and read-only data, clean page cache
+	// the kernel can drop and re-read). Zero if /proc was not readable.
+	RSSAnon, RSSFile float64
+}
+
+// readRSSParts fills RSSAnon and RSSFile from the exporter's
+// /proc/PID/status.
+func (m *memSample) readRSSParts(e *harness.Exporter) {
+	if proc, ok := exporterProc(e); ok {
+		m.RSSAnon, _ = procStatusBytes(proc, "RssAnon")
+		m.RSSFile, _ = procStatusBytes(proc, "RssFile")
+	}
 }
 
 func readMem(body []byte) (memSample, error) {

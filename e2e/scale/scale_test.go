@@ -15,14 +15,19 @@ import (
 
 // Environment:
 //
-//	KJE_SCALE       quick (500 Jobs / 2,000 pods, churn 3×200 Jobs) or full
-//	                (adds 2,500 / 10,000 with churn 3×2,000 Jobs, then
-//	                10,000 / 100,000). Unset: quick (part of make e2e; -short skips).
+//	KJE_SCALE       quick (500 Jobs / 2,000 pods, churn 3×200 Jobs), medium
+//	                (adds 2,500 / 10,000 with churn 3×2,000 Jobs; the big
+//	                Job at the quick size) or full (then also 10,000 /
+//	                100,000). Unset: quick (part of make e2e; -short skips).
 //	                Every 10 Jobs are the runs of one CronJob (runsPerCronJob).
 //	KJE_SCALE_OUT   write the Markdown report there (make scale does).
 //	KJE_SCALE_WORKERS  concurrent API clients for setup (default 64).
 //	KJE_SCALE_GOMEMLIMIT  the measured exporters' GOMEMLIMIT (e.g. 128MiB),
 //	                as the Deployment sets it from the container's limit.
+//	KJE_SCALE_CHURN_WAVES  at most this many churn waves per size (0: none;
+//	                quicker runs when only the steady figures matter).
+//	KJE_SCALE_EXPORTER_ENV  VAR=value ... added to every measured exporter's
+//	                environment (e.g. GOGC=100, to compare GC settings).
 //	KJE_SCALE_PROFILES  directory: save each measured exporter's heap
 //	                profile there (go tool pprof -sample_index=inuse_space).
 const (
@@ -80,6 +85,7 @@ type result struct {
 	LimitedPeakRSS  float64
 	Base            memSample
 	PeakRSS         float64
+	StartCPU        float64 // exporter CPU seconds from its start to /readyz 200
 	PlainP50        time.Duration
 	PlainP99        time.Duration
 	GzipP50         time.Duration
@@ -151,6 +157,11 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := strconv.Atoi(os.Getenv("KJE_SCALE_CHURN_WAVES")); err == nil && n >= 0 {
+		for i := range stages {
+			stages[i].churnWaves = min(stages[i].churnWaves, n)
+		}
+	}
 	workers := 64
 	if w := os.Getenv(envWorkers); w != "" {
 		fmt.Sscan(w, &workers)
@@ -185,9 +196,9 @@ func TestScale(t *testing.T) {
 		// pprof: liveHeap reads the heap right after a forced GC.
 		args = append(args, "--web.enable-pprof")
 		s := time.Now()
-		var env []string
+		env := strings.Fields(os.Getenv("KJE_SCALE_EXPORTER_ENV"))
 		if strings.HasPrefix(name, "exporter-limited-") {
-			env = []string{"GOMEMLIMIT=" + memLimit}
+			env = append(env, "GOMEMLIMIT="+memLimit)
 		}
 		e, err := harness.StartExporter(ctx, harness.ExporterOptions{
 			Binary: bin, Kubeconfig: c.Kubeconfig(), Args: args, Env: env, LogLevel: "warn",
@@ -239,6 +250,12 @@ func TestScale(t *testing.T) {
 
 		exp, ready := startExporter(fmt.Sprintf("exporter-%d", jobs))
 		s = time.Now().Add(-ready)
+		// The CPU of the initial list, when the exporter allocates most:
+		// what a GC setting costs shows here first.
+		cpu, _ := newCPUReader(ctx, exp)
+		if r.StartCPU, err = cpu(); err != nil {
+			t.Fatal(err)
+		}
 		if err := waitObjects(ctx, exp, jobs, pods, 10*time.Minute); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +301,8 @@ func TestScale(t *testing.T) {
 		}
 		r.PeakRSS, _ = peakRSS(exp)
 		saveProfile(exp, fmt.Sprintf("heap-%d", jobs))
-		t.Logf("  heap after GC %s (inuse %s), RSS %s, peak RSS %s", mib(r.Full.HeapAlloc), mib(r.Full.HeapInuse), mib(r.Full.RSS), mib(r.PeakRSS))
+		t.Logf("  heap after GC %s (inuse %s), RSS %s (anonymous %s, file-backed %s), peak RSS %s; CPU start → ready %.0f ms",
+			mib(r.Full.HeapAlloc), mib(r.Full.HeapInuse), mib(r.Full.RSS), mib(r.Full.RSSAnon), mib(r.Full.RSSFile), mib(r.PeakRSS), 1000*r.StartCPU)
 
 		// Status update → /metrics, on running Jobs of this stage's batch.
 		var lat []time.Duration
@@ -462,9 +480,10 @@ func TestScale(t *testing.T) {
 			if r.Limited, err = readMem(body); err != nil {
 				t.Fatal(err)
 			}
+			r.Limited.readRSSParts(le)
 			r.LimitedPeakRSS, _ = peakRSS(le)
 			le.Stop()
-			t.Logf("  with GOMEMLIMIT=%s: RSS %s, peak %s, heap in use %s", memLimit, mib(r.Limited.RSS), mib(r.LimitedPeakRSS), mib(r.Limited.HeapInuse))
+			t.Logf("  with GOMEMLIMIT=%s: RSS %s (anonymous %s, file-backed %s), peak %s, heap in use %s", memLimit, mib(r.Limited.RSS), mib(r.Limited.RSSAnon), mib(r.Limited.RSSFile), mib(r.LimitedPeakRSS), mib(r.Limited.HeapInuse))
 		}
 		results = append(results, r)
 	}
@@ -537,5 +556,6 @@ func liveHeap(ctx context.Context, e *harness.Exporter) (memSample, error) {
 		return m, fmt.Errorf("process_resident_memory_bytes missing from /metrics")
 	}
 	m.RSS = rss
+	m.readRSSParts(e)
 	return m, nil
 }

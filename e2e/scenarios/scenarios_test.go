@@ -471,8 +471,19 @@ func TestSuspendResumeDelete(t *testing.T) {
 	j := e.waitJob("pausable", "Suspended with no pods", func(j *batchv1.Job) bool {
 		return harness.Condition(j, batchv1.JobSuspended) != nil && j.Status.Active == 0 && harness.Deref(j.Status.Terminating) == 0
 	})
+	// Suspending clears status.startTime since v1.36 (feature gate
+	// MutableSchedulingDirectivesForSuspendedJobs, beta); before, the Job
+	// keeps the start of its run. The exporter shows what the status says.
+	if cleared, want := j.Status.StartTime == nil, kubeMinor(t) >= 36; cleared != want {
+		t.Errorf("v1.%d controller: startTime cleared on suspend %t, want %t: %s", kubeMinor(t), cleared, want, harness.JobStatus(j))
+	}
 	e.waitMetrics("pausable", func(x *expect) {
 		x.eq("suspended", 1)
+		if j.Status.StartTime == nil {
+			x.absent("start_timestamp_seconds")
+		} else {
+			x.eq("start_timestamp_seconds", unix(*j.Status.StartTime))
+		}
 		x.absent("pods", "state", "active")
 		x.eq("retries", float64(j.Status.Failed))
 		x.absent("failed")

@@ -163,6 +163,7 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	fmt.Printf(`
 kube-job-exporter demo is running (started in %s).
 
+  failing now:   %s
   metrics:       %s
   landing page:  %s
   runbooks:      %s
@@ -180,7 +181,7 @@ Try:  curl -s %s | grep -E '^kubejob_(failed|pod_failures|retries|pods_waiting)'
 Press Ctrl-C to stop; everything is removed.
 
 `, time.Since(begin).Round(100*time.Millisecond),
-		exp.URL("/metrics"), exp.URL("/"), exp.URL("/runbooks/"), cluster.Kubeconfig(), cluster.Kubeconfig(),
+		exp.URL("/failing"), exp.URL("/metrics"), exp.URL("/"), exp.URL("/runbooks/"), cluster.Kubeconfig(), cluster.Kubeconfig(),
 		logPath, filepath.Join(cluster.WorkDir(), "control-plane.log"),
 		interval, keep, d.describe(), demoStartTimeout, exp.URL("/metrics"), pipelineText)
 
