@@ -397,29 +397,5 @@ func TestFailingPageSharesTheLimit(t *testing.T) {
 	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	profiling := make(chan int)
-	go func() {
-		// The polling below may hold the slot when the profile asks:
-		// it asks again until it is let in.
-		for {
-			resp, _ := get(t, srv.URL+"/debug/pprof/profile?seconds=1", nil)
-			if resp.StatusCode != http.StatusServiceUnavailable {
-				profiling <- resp.StatusCode
-				return
-			}
-		}
-	}()
-	err = waitUntil(5*time.Second, func() bool {
-		resp, _ := get(t, srv.URL+"/failing", nil)
-		return resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
-	})
-	if err != nil {
-		t.Errorf("/failing never refused while a profile held the slot: %v", err)
-	}
-	if code := <-profiling; code != http.StatusOK {
-		t.Errorf("profile: %d", code)
-	}
-	if resp, _ := get(t, srv.URL+"/failing", nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("/failing after the profile: %d", resp.StatusCode)
-	}
+	checkRefusedWhileProfiling(t, srv.URL, "/failing", 1)
 }

@@ -280,31 +280,38 @@ func TestPagesShareALimitAndHeaders(t *testing.T) {
 		t.Errorf("Content-Security-Policy %q", csp)
 	}
 
+	checkRefusedWhileProfiling(t, srv.URL, "/runbooks/KubeJobTest", 2)
+}
+
+// checkRefusedWhileProfiling: with a page limit of 1, the page at path is
+// refused at once (503 with Retry-After) while a CPU profile of seconds
+// holds the one slot, and served again after.
+func checkRefusedWhileProfiling(t *testing.T, base, path string, seconds int) {
+	t.Helper()
 	profiling := make(chan int)
 	go func() {
 		// A page polled below may hold the slot when the profile asks
 		// first: the profile asks again until it is let in.
 		for {
-			resp, _ := get(t, srv.URL+"/debug/pprof/profile?seconds=2", nil)
+			resp, _ := get(t, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds), nil)
 			if resp.StatusCode != http.StatusServiceUnavailable {
 				profiling <- resp.StatusCode
 				return
 			}
 		}
 	}()
-	// While the profile runs, the one slot is taken: pages are refused.
-	err = waitUntil(5*time.Second, func() bool {
-		resp, _ := get(t, srv.URL+"/runbooks/KubeJobTest", nil)
+	err := waitUntil(5*time.Second, func() bool {
+		resp, _ := get(t, base+path, nil)
 		return resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
 	})
 	if err != nil {
-		t.Errorf("no runbook request refused while a profile ran: %v", err)
+		t.Errorf("%s never refused while a profile held the slot: %v", path, err)
 	}
 	if code := <-profiling; code != http.StatusOK {
 		t.Errorf("profile: %d", code)
 	}
-	if resp, _ := get(t, srv.URL+"/runbooks/KubeJobTest", nil); resp.StatusCode != http.StatusOK {
-		t.Errorf("page after the profile: %d", resp.StatusCode)
+	if resp, _ := get(t, base+path, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("%s after the profile: %d", path, resp.StatusCode)
 	}
 }
 

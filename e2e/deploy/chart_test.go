@@ -6,7 +6,6 @@ package deploy
 // and compare its default install with `kubectl apply -k deploy/`.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,32 +44,7 @@ var chartCopies = map[string]string{
 // only those) is shipped; -update rewrites them. Named so that the
 // documented `-run TestGeneratedCopies -update` refreshes these too.
 func TestGeneratedCopiesChart(t *testing.T) {
-	for src, dst := range chartCopies {
-		want, err := os.ReadFile(filepath.Join(repoRoot, src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dstPath := filepath.Join(repoRoot, dst)
-		if *update {
-			if err := os.WriteFile(dstPath, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(dstPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: it must equal %s; run: cd e2e && go test ./deploy -run TestGeneratedCopies -update", dst, src)
-		}
-	}
-	dash, _ := filepath.Glob(filepath.Join(repoRoot, "dashboards", "*.json"))
-	for _, d := range dash {
-		if _, ok := chartCopies["dashboards/"+filepath.Base(d)]; !ok {
-			t.Errorf("dashboard %s is not copied into %s/files/dashboards (add it to chartCopies)", filepath.Base(d), chartRel)
-		}
-	}
+	checkCopies(t, chartCopies, chartRel+"/files/dashboards (add it to chartCopies)")
 	shipped, _ := filepath.Glob(chartDir("files", "dashboards", "*.json"))
 	for _, f := range shipped {
 		if _, ok := chartCopies["dashboards/"+filepath.Base(f)]; !ok {
