@@ -94,7 +94,9 @@ func WaitRuns(ctx context.Context, client kubernetes.Interface, namespace, cronj
 			return false, "", err
 		}
 		cj, runs = c, r
-		return len(runs) >= n, fmt.Sprintf("CronJob %s/%s has %d runs, want %d (now %s, lastScheduleTime %s)",
+		// The controller creates a run before the status update that
+		// records it (lastScheduleTime): wait for both.
+		return len(runs) >= n && cj.Status.LastScheduleTime != nil, fmt.Sprintf("CronJob %s/%s has %d runs, want %d (now %s, lastScheduleTime %s)",
 			namespace, cronjob, len(runs), n, time.Now().UTC().Format(time.TimeOnly), fmtTime(cj.Status.LastScheduleTime)), nil
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	kubeversion "k8s.io/component-base/version"
@@ -35,4 +36,20 @@ var upstreamJobBackoff = [2]time.Duration{jobcontroller.DefaultJobPodFailureBack
 // exporter without --backoff flags must choose from the server's version.
 func UpstreamJobBackoff() (initial, max time.Duration) {
 	return upstreamJobBackoff[0], upstreamJobBackoff[1]
+}
+
+// CheckCompiledMinor fails t unless the harness is compiled against
+// Kubernetes 1.want: the guard of each e2e/skew module, whose replace
+// directives pin that minor (e2e/go.mod moving on would otherwise lift the
+// module to the newer release without a word).
+func CheckCompiledMinor(t testing.TB, want int) {
+	t.Helper()
+	version, minor, err := KubernetesVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if minor != want {
+		t.Fatalf("the harness is compiled against Kubernetes %s, want 1.%d", version, want)
+	}
+	t.Logf("the harness is compiled against Kubernetes %s", version)
 }

@@ -14,9 +14,10 @@ import (
 )
 
 // What the scenarios prove holds for the Kubernetes minor the harness is
-// compiled against: v1.37 in e2e/, the oldest supported minor in e2e/skew
-// (docs/compatibility.md). These tests pin that minor down and check the
-// version-dependent parts of the Job API the exporter reads.
+// compiled against: v1.37 in e2e/, each older supported minor in its
+// module e2e/skew/1.N (docs/compatibility.md). These tests pin that minor
+// down and check the version-dependent parts of the Job API the exporter
+// reads.
 
 // kubeMinor is the minor of the Kubernetes release the harness runs, for
 // the scenarios whose controller behaviour changed between the supported

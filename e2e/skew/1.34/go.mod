@@ -1,8 +1,8 @@
-// The e2e scenarios against the oldest supported Kubernetes minor: the same
-// harness and scenario code as e2e/ (required below through a replace of
-// the e2e module), compiled against k8s.io/kubernetes v1.34 and the etcd
-// release Kubernetes v1.34 ships with. See README.md.
-module github.com/kube-job-exporter/kube-job-exporter/e2e/skew
+// The e2e scenarios against Kubernetes v1.34, a supported minor older than
+// e2e/'s: the same harness and scenario code as e2e/ (required below
+// through a replace of the e2e module), compiled against k8s.io/kubernetes
+// v1.34.4 and the etcd release kubeadm v1.34 defaults to. See ../README.md.
+module github.com/kube-job-exporter/kube-job-exporter/e2e/skew/1.34
 
 go 1.26.0
 
@@ -159,7 +159,7 @@ require (
 )
 
 // The harness and the scenarios, from this checkout.
-replace github.com/kube-job-exporter/kube-job-exporter/e2e => ../
+replace github.com/kube-job-exporter/kube-job-exporter/e2e => ../../
 
 // e2e/go.mod requires v1.37 of Kubernetes; minimal version selection would
 // pick those. Replacing every module of the Kubernetes release (and the
@@ -202,9 +202,9 @@ replace (
 	sigs.k8s.io/structured-merge-diff/v6 => sigs.k8s.io/structured-merge-diff/v6 v6.3.0
 )
 
-// etcd 3.6.5: kubeadm's DefaultEtcdVersion for Kubernetes v1.34 (the API
-// server's own client is 3.6.4 in its go.mod; 3.6.5 is the patch release
-// it runs against).
+// etcd 3.6.5: kubeadm's DefaultEtcdVersion for Kubernetes v1.34
+// (cmd/kubeadm/app/constants of v1.34.4; the API server's own client is
+// 3.6.4 in its go.mod; 3.6.5 is the patch release it runs against).
 replace (
 	go.etcd.io/bbolt => go.etcd.io/bbolt v1.4.3
 	go.etcd.io/etcd/api/v3 => go.etcd.io/etcd/api/v3 v3.6.5
