@@ -303,21 +303,11 @@ func TestFailingPageEmptyShardedNotReady(t *testing.T) {
 // and a deleted Job leaves it.
 func TestFailingPageFromTheWatcher(t *testing.T) {
 	client := kubefake.New(fixture.Cluster()...)
-	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, StartTimeout: time.Minute, Events: true, CronJobs: true,
+	exp, base := serveExporter(t, Config{Client: client, Backoff: job.DefaultBackoff, StartTimeout: time.Minute, Events: true, CronJobs: true,
 		Collectors: collectors.Options{MaxIndexSeries: 50}, Runbooks: runbooks.FS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runExporter(t, exp)
-	handler, err := exp.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
 	waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Crons.Objects() })
 
-	resp, body := get(t, srv.URL+"/failing", nil)
+	resp, body := get(t, base+"/failing", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Fatalf("/failing: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
@@ -337,11 +327,11 @@ func TestFailingPageFromTheWatcher(t *testing.T) {
 			t.Errorf("/failing lists %s", absent)
 		}
 	}
-	_, landing := get(t, srv.URL+"/", nil)
+	_, landing := get(t, base+"/", nil)
 	if !strings.Contains(string(landing), `href="/failing"`) || strings.Contains(string(landing), "debug/pprof") {
 		t.Errorf("landing page: no link to /failing, or links the profiles it does not serve:\n%s", landing)
 	}
-	for _, p := range []struct{ url, body string }{{srv.URL + "/failing", page}, {srv.URL + "/", string(landing)}} {
+	for _, p := range []struct{ url, body string }{{base + "/failing", page}, {base + "/", string(landing)}} {
 		for _, link := range links(t, p.url, p.body) {
 			if resp, b := get(t, link, nil); resp.StatusCode != http.StatusOK {
 				t.Errorf("link %s on %s: %d %s", link, p.url, resp.StatusCode, b)
@@ -353,7 +343,7 @@ func TestFailingPageFromTheWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the deleted Job off the page", func() bool {
-		_, b := get(t, srv.URL+"/failing", nil)
+		_, b := get(t, base+"/failing", nil)
 		return !strings.Contains(string(b), "<strong>oom</strong>")
 	})
 }
@@ -386,16 +376,6 @@ func links(t *testing.T, pageURL, body string) []string {
 // pages' in-flight limit: while a profile holds the one slot it is
 // refused at once, and served again after.
 func TestFailingPageSharesTheLimit(t *testing.T) {
-	exp, err := New(Config{Client: kubefake.New(), Backoff: job.DefaultBackoff, Pprof: true, MaxPageRequests: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runExporter(t, exp)
-	handler, err := exp.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
-	checkRefusedWhileProfiling(t, srv.URL, "/failing", 1)
+	_, base := serveExporter(t, Config{Client: kubefake.New(), Backoff: job.DefaultBackoff, Pprof: true, MaxPageRequests: 1})
+	checkRefusedWhileProfiling(t, base, "/failing", 1)
 }

@@ -41,22 +41,12 @@ func TestForbiddenListIsReported(t *testing.T) {
 		return false, nil, nil
 	})
 	var logs strings.Builder
-	exp, err := New(Config{Client: client, Backoff: job.DefaultBackoff, Logger: newTestLogger(&logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runExporter(t, exp)
-	h, err := exp.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	exp, base := serveExporter(t, Config{Client: client, Backoff: job.DefaultBackoff, Logger: newTestLogger(&logs)})
 
 	waitFor(t, "the forbidden list to be recorded", func() bool {
 		return testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "forbidden")) > 0
 	})
-	resp, body := get(t, srv.URL+"/readyz", nil)
+	resp, body := get(t, base+"/readyz", nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") {
 		t.Errorf("/readyz: %d %q, want 503 naming list jobs: forbidden", resp.StatusCode, body)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -41,6 +42,24 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func testutilCounter(c prometheus.Counter) float64 { return testutil.ToFloat64(c) }
 
 // runExporter runs exp until the test ends; its context is the run's.
+// serveExporter builds an exporter from cfg, runs it until the test ends
+// and serves its handler; it returns the exporter and the server's URL.
+func serveExporter(t *testing.T, cfg Config) (*Exporter, string) {
+	t.Helper()
+	exp, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runExporter(t, exp)
+	h, err := exp.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return exp, srv.URL
+}
+
 func runExporter(t *testing.T, exp *Exporter) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -256,21 +256,11 @@ func TestRunbookOfAnotherShard(t *testing.T) {
 // in-flight limit (a profile being taken leaves no room for a page with a
 // limit of 1), and runbook pages carry the security headers.
 func TestPagesShareALimitAndHeaders(t *testing.T) {
-	exp, err := New(Config{Client: kubefake.New(fixture.Cluster()...), Backoff: job.DefaultBackoff,
+	_, base := serveExporter(t, Config{Client: kubefake.New(fixture.Cluster()...), Backoff: job.DefaultBackoff,
 		Collectors: collectors.Options{MaxIndexSeries: 50}, Runbooks: os.DirFS("testdata/runbooks"),
 		Pprof: true, MaxPageRequests: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runExporter(t, exp)
-	handler, err := exp.Handler()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
 
-	resp, _ := get(t, srv.URL+"/runbooks/KubeJobTest", nil)
+	resp, _ := get(t, base+"/runbooks/KubeJobTest", nil)
 	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
 		if got := resp.Header.Get(k); got != want {
 			t.Errorf("%s: %q, want %q", k, got, want)
@@ -280,7 +270,7 @@ func TestPagesShareALimitAndHeaders(t *testing.T) {
 		t.Errorf("Content-Security-Policy %q", csp)
 	}
 
-	checkRefusedWhileProfiling(t, srv.URL, "/runbooks/KubeJobTest", 2)
+	checkRefusedWhileProfiling(t, base, "/runbooks/KubeJobTest", 2)
 }
 
 // checkRefusedWhileProfiling: with a page limit of 1, the page at path is
