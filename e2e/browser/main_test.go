@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -90,18 +89,8 @@ func findChromium() (string, error) {
 }
 
 func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int {
-	logf, err := os.Create(filepath.Join(work, "exporter.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logf.Close()
-	initial, max := c.JobBackoff()
-	e, err := harness.StartExporter(context.Background(), harness.ExporterOptions{
-		Binary: binary, Kubeconfig: c.Kubeconfig(),
-		BackoffInitial: initial, BackoffMax: max,
-		Output: logf,
-		Args:   []string{"--pods.start-timeout=" + startTimeout.String()},
+	e, stop, err := harness.StartSuiteExporter(context.Background(), c, binary, work, harness.ExporterOptions{
+		Args: []string{"--pods.start-timeout=" + startTimeout.String()},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "browser: start exporter: %v\n", err)
@@ -109,7 +98,7 @@ func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int 
 	}
 	exporter = e
 	defer func() {
-		if err := e.Stop(); err != nil {
+		if err := stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "browser: exporter stop: %v\n", err)
 		}
 	}()

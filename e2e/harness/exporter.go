@@ -117,6 +117,25 @@ type Exporter struct {
 	http *http.Client
 }
 
+// StartSuiteExporter starts the exporter a suite's tests share: binary
+// against c, with c's Job backoff, its output in work/exporter.log (which
+// RunSuite keeps when the suite fails); o sets the rest (LogLevel, Args).
+// stop stops it and closes the log.
+func StartSuiteExporter(ctx context.Context, c *Cluster, binary, work string, o ExporterOptions) (e *Exporter, stop func() error, err error) {
+	logf, err := os.Create(filepath.Join(work, "exporter.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Binary, o.Kubeconfig, o.Output = binary, c.Kubeconfig(), logf
+	o.BackoffInitial, o.BackoffMax = c.JobBackoff()
+	e, err = StartExporter(ctx, o)
+	if err != nil {
+		logf.Close()
+		return nil, nil, err
+	}
+	return e, func() error { return errors.Join(e.Stop(), logf.Close()) }, nil
+}
+
 // StartExporter runs the exporter binary as a separate process, exactly as a
 // user would, and waits until /readyz answers 200.
 func StartExporter(ctx context.Context, o ExporterOptions) (*Exporter, error) {

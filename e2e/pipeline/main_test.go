@@ -96,12 +96,6 @@ func run(m *testing.M) (code int) {
 // tests.
 func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBinary, work string) int {
 	ctx := context.Background()
-	logFile, err := os.Create(filepath.Join(work, "exporter.log"))
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
-	defer logFile.Close()
 	// Registered before the exporter starts, as in a cluster with
 	// metrics-server, so its pod metrics poll never fails.
 	start := time.Now()
@@ -113,11 +107,7 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 	metrics = ms
 	defer ms.Stop()
 	logf("metrics.k8s.io available through the aggregation layer in %s", time.Since(start).Round(time.Millisecond))
-	initial, max := c.JobBackoff()
-	e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-		Binary: exporterBinary, Kubeconfig: c.Kubeconfig(),
-		BackoffInitial: initial, BackoffMax: max,
-		Output: logFile,
+	e, stopExporter, err := harness.StartSuiteExporter(ctx, c, exporterBinary, work, harness.ExporterOptions{
 		Args: []string{"--pods.start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String(),
 			"--collector.pod-metrics", "--collector.pod-metrics.interval=" + podMetricsInterval.String()},
 	})
@@ -126,7 +116,7 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 		return 1
 	}
 	exporter = e
-	defer e.Stop()
+	defer stopExporter()
 
 	amConfig, err := harness.ExampleAlertmanagerConfig()
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -41,22 +40,9 @@ func run(m *testing.M) int {
 
 // runWithExporter starts the one exporter every scenario scrapes.
 func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int {
-	ctx := context.Background()
-	logf, err := os.Create(filepath.Join(work, "exporter.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer logf.Close()
-	initial, max := c.JobBackoff()
-	e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-		Binary:         binary,
-		Kubeconfig:     c.Kubeconfig(),
-		BackoffInitial: initial,
-		BackoffMax:     max,
-		LogLevel:       "debug",
-		Output:         logf,
-		Args:           []string{"--pods.start-timeout=" + startTimeout.String()},
+	e, stop, err := harness.StartSuiteExporter(context.Background(), c, binary, work, harness.ExporterOptions{
+		LogLevel: "debug",
+		Args:     []string{"--pods.start-timeout=" + startTimeout.String()},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start exporter: %v\n", err)
@@ -64,7 +50,7 @@ func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int 
 	}
 	exporter = e
 	defer func() {
-		if err := e.Stop(); err != nil {
+		if err := stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: exporter stop: %v\n", err)
 		}
 	}()
