@@ -82,7 +82,8 @@ bench:
 # (default 20s). One at a time: -fuzz takes a single target per package.
 # `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
 FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
-           ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip
+           ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip \
+           ./watcher/:FuzzOutcomes
 
 fuzz:
 	@for pf in $(FUZZERS); do \

@@ -75,21 +75,40 @@ func (m *Jobs) Delete(key string) { m.Store.Delete(key) }
 // Sink renders what the watcher reports (watcher.Sink) into the per-Job
 // and per-CronJob families.
 type Sink struct {
-	Jobs  *Jobs
-	Crons *CronJobs
+	Jobs     *Jobs
+	Crons    *CronJobs
+	Outcomes *Outcomes
 }
 
-// JobChanged renders a Job and what it says about its CronJob.
+// JobChanged renders a Job and what it says about its CronJob, and keeps
+// its owner's outcome series.
 func (s Sink) JobChanged(key string, sum *job.Summary) {
 	s.Jobs.Update(key, sum)
 	s.Crons.Observe(sum)
+	s.Outcomes.JobSeen(key, sum)
 }
 
 // JobGone drops a Job's series and its part of its CronJob's.
 func (s Sink) JobGone(key string) {
 	s.Jobs.Delete(key)
 	s.Crons.Forget(key)
+	s.Outcomes.JobGone(key)
 }
+
+// JobDeleted gives a deleted run's last state to its CronJob, whose
+// memory keeps the run's outcome (a run its history limit deletes the
+// moment it fails still fails the CronJob's last run).
+func (s Sink) JobDeleted(_ string, sum *job.Summary) {
+	if sum.OwnerKind == job.OwnerKindCronJob {
+		s.Crons.Observe(sum)
+	}
+}
+
+// JobFinished counts a Job's outcome under its owner.
+func (s Sink) JobFinished(f job.Finish) { s.Outcomes.JobFinished(f) }
+
+// PodFailed counts a pod's failures under its Job's owner.
+func (s Sink) PodFailed(f job.PodFailed) { s.Outcomes.PodFailed(f) }
 
 // CronJobChanged renders a CronJob object.
 func (s Sink) CronJobChanged(r *cronjob.Record) { s.Crons.SetCronJob(r) }

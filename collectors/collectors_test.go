@@ -143,9 +143,9 @@ kubejob_failed_indexes{job_name="idx",namespace="ns"} 1
 # TYPE kubejob_index_failures gauge
 kubejob_index_failures{index="4",job_name="idx",namespace="ns"} 3
 kubejob_index_failures{index="1",job_name="idx",namespace="ns"} 1
-# HELP kubejob_info Information about the Job: the CronJob that controls it (owner_kind CronJob; empty for any other or no owner), completion mode and pod restart policy. Always 1.
+# HELP kubejob_info Information about the Job: its owner, as kubejob_owner_* counts its outcomes (owner_kind CronJob: the CronJob that controls it; owner_kind Job: a standalone Job's group, the --outcomes.owner-label value, its generateName or its name), completion mode and pod restart policy. Always 1.
 # TYPE kubejob_info gauge
-kubejob_info{completion_mode="Indexed",job_name="idx",namespace="ns",owner_kind="",owner_name="",restart_policy="Never"} 1
+kubejob_info{completion_mode="Indexed",job_name="idx",namespace="ns",owner_kind="Job",owner_name="idx",restart_policy="Never"} 1
 # HELP kubejob_max_failed_indexes Failed indexes tolerated before the Job fails with MaxFailedIndexesExceeded (spec.maxFailedIndexes); absent when not set.
 # TYPE kubejob_max_failed_indexes gauge
 kubejob_max_failed_indexes{job_name="idx",namespace="ns"} 3
@@ -157,9 +157,9 @@ kubejob_max_failed_indexes{job_name="idx",namespace="ns"} 3
 				fixture.Pod(onf.J, "a", 0).Running(1).Restarted("app", 3, "OOMKilled", 137, 50)),
 			metrics: []string{"kubejob_retries", "kubejob_pod_failures", "kubejob_info"},
 			want: `
-# HELP kubejob_info Information about the Job: the CronJob that controls it (owner_kind CronJob; empty for any other or no owner), completion mode and pod restart policy. Always 1.
+# HELP kubejob_info Information about the Job: its owner, as kubejob_owner_* counts its outcomes (owner_kind CronJob: the CronJob that controls it; owner_kind Job: a standalone Job's group, the --outcomes.owner-label value, its generateName or its name), completion mode and pod restart policy. Always 1.
 # TYPE kubejob_info gauge
-kubejob_info{completion_mode="NonIndexed",job_name="onf",namespace="ns",owner_kind="",owner_name="",restart_policy="OnFailure"} 1
+kubejob_info{completion_mode="NonIndexed",job_name="onf",namespace="ns",owner_kind="Job",owner_name="onf",restart_policy="OnFailure"} 1
 # HELP kubejob_pod_failures Failed pods of the Job still present, by the failing container, its terminated reason and exit code (pod-level failures such as Evicted have container and exit_code empty); for restartPolicy OnFailure also container restarts by their last terminated reason.
 # TYPE kubejob_pod_failures gauge
 kubejob_pod_failures{container="app",exit_code="137",job_name="onf",namespace="ns",reason="OOMKilled"} 3

@@ -6,9 +6,9 @@ import (
 
 var statusGenerators = []generator{
 	gauge("kubejob_info",
-		"Information about the Job: the CronJob that controls it (owner_kind CronJob; empty for any other or no owner), completion mode and pod restart policy. Always 1.",
+		"Information about the Job: its owner, as kubejob_owner_* counts its outcomes (owner_kind CronJob: the CronJob that controls it; owner_kind Job: a standalone Job's group, the --outcomes.owner-label value, its generateName or its name), completion mode and pod restart policy. Always 1.",
 		func(s *job.Summary, _ Options, e emit) {
-			e(1, "owner_kind", s.OwnerKind, "owner_name", s.OwnerName,
+			e(1, "owner_kind", s.Owner.Kind, "owner_name", s.Owner.Name,
 				"completion_mode", s.CompletionMode, "restart_policy", s.RestartPolicy)
 		}),
 	gauge("kubejob_failed",

@@ -61,9 +61,14 @@ var CreateCauses = []string{
 //	Error creating: pods "j-" is forbidden: error looking up service account ns/sa: ...
 //	Error creating: pods "j-x7k2p" is forbidden: [maximum memory usage per Container is 1Gi, but limit is 2Gi, ...]
 //	Error creating: Pod "j-x7k2p" is invalid: spec.containers[0].image: Required value
+//
+// The event recorder puts CombinedEventPrefix before all of it when it
+// folds similar events (the 10th within 10 minutes and every one after,
+// also as the event is updated in place): the prefix is read off in either
+// order.
 func CreateFailureCause(message string) string {
-	m := strings.TrimPrefix(message, "Error creating: ")
-	m = strings.TrimPrefix(m, CombinedEventPrefix)
+	m := EventMessage(message)
+	m = EventMessage(strings.TrimPrefix(m, "Error creating: "))
 	if rest, ok := strings.CutPrefix(m, `pods "`); ok {
 		if _, reason, ok := strings.Cut(rest, `" is forbidden: `); ok {
 			m = strings.TrimPrefix(reason, "[")
@@ -98,8 +103,17 @@ func CreateFailureCause(message string) string {
 }
 
 // CombinedEventPrefix starts the message of an event the event recorder made of
-// ten similar ones.
+// ten similar ones (client-go's EventAggregatorByReasonMessageFunc: the
+// prefix and the message as its source wrote it, "Error creating: ..." of
+// the Job controller included).
 const CombinedEventPrefix = "(combined from similar events): "
+
+// EventMessage is an event's message as its source wrote it: without the
+// CombinedEventPrefix the event recorder adds to similar events it folds,
+// which says nothing about the cause.
+func EventMessage(message string) string {
+	return strings.TrimPrefix(message, CombinedEventPrefix)
+}
 
 // firstClause is the message up to the first ", " (the LimitRange plugin
 // lists each violated bound so).

@@ -24,7 +24,15 @@ type JobRecord struct { //nolint:revive // job.JobRecord beside job.PodRecord an
 	// CronJob controlling the Job (CronJobOwner), "" if none.
 	CronJob    string
 	CronJobUID types.UID
-	Created    int64
+	// Owner is what the Job's outcomes count under (OwnerOf).
+	Owner   Owner
+	Created int64
+	// Deleting is the Job's deletionTimestamp (Unix nanoseconds, 0 when
+	// unset): a foreground deletion (the TTL controller's) sets it while
+	// the garbage collector removes the pods first.
+	Deleting int64
+	// TTLSecondsAfterFinished is spec.ttlSecondsAfterFinished.
+	TTLSecondsAfterFinished *int32
 
 	BackoffLimit, BackoffLimitPerIndex, MaxFailedIndexes *int32
 	Completions, Parallelism                             *int32
@@ -58,22 +66,31 @@ func (r *JobRecord) GetObjectMeta() metav1.Object {
 	return &metav1.ObjectMeta{Namespace: r.Namespace, Name: r.Name, UID: r.UID, ResourceVersion: r.ResourceVersion}
 }
 
-// RecordJob is the Job informer's transform: the Job's record. Other
+// RecordJob is the Job informer's transform: the Job's record, its owner
+// grouped by the label ownerLabel (see OwnerOf; "" for none). Other
 // objects (tombstones) pass through.
-func RecordJob(obj any) (any, error) {
-	if j, ok := obj.(*batchv1.Job); ok {
-		return NewJobRecord(j), nil
+func RecordJob(ownerLabel string) func(obj any) (any, error) {
+	return func(obj any) (any, error) {
+		if j, ok := obj.(*batchv1.Job); ok {
+			return NewJobRecordOwned(j, ownerLabel), nil
+		}
+		return obj, nil
 	}
-	return obj, nil
 }
 
-// NewJobRecord reads a Job's facts: the one place a Job is read.
-func NewJobRecord(j *batchv1.Job) *JobRecord {
+// NewJobRecord reads a Job's facts, its owner grouped without a label.
+func NewJobRecord(j *batchv1.Job) *JobRecord { return NewJobRecordOwned(j, "") }
+
+// NewJobRecordOwned reads a Job's facts: the one place a Job is read.
+// ownerLabel groups its outcomes (OwnerOf).
+func NewJobRecordOwned(j *batchv1.Job, ownerLabel string) *JobRecord {
 	s, st := &j.Spec, &j.Status
 	r := &JobRecord{
 		Namespace: internNamespace(j.Namespace), Name: j.Name, UID: j.UID, ResourceVersion: j.ResourceVersion,
-		Created:      unixOrZero(j.CreationTimestamp),
-		BackoffLimit: s.BackoffLimit, BackoffLimitPerIndex: s.BackoffLimitPerIndex, MaxFailedIndexes: s.MaxFailedIndexes,
+		Owner:                   OwnerOf(j, ownerLabel),
+		Created:                 unixOrZero(j.CreationTimestamp),
+		TTLSecondsAfterFinished: s.TTLSecondsAfterFinished,
+		BackoffLimit:            s.BackoffLimit, BackoffLimitPerIndex: s.BackoffLimitPerIndex, MaxFailedIndexes: s.MaxFailedIndexes,
 		Completions: s.Completions, Parallelism: s.Parallelism,
 		Indexed:               s.CompletionMode != nil && *s.CompletionMode == batchv1.IndexedCompletion,
 		ActiveDeadlineSeconds: s.ActiveDeadlineSeconds, Suspend: s.Suspend != nil && *s.Suspend,
@@ -85,6 +102,9 @@ func NewJobRecord(j *batchv1.Job) *JobRecord {
 		CompletedIndexes: st.CompletedIndexes, FailedIndexes: st.FailedIndexes,
 	}
 	r.CronJob, r.CronJobUID, _ = CronJobOwner(j)
+	if j.DeletionTimestamp != nil {
+		r.Deleting = unixOrZero(*j.DeletionTimestamp)
+	}
 	if u := st.UncountedTerminatedPods; u != nil {
 		r.UncountedFailed, r.UncountedSucceeded = int32(len(u.Failed)), int32(len(u.Succeeded))
 	}

@@ -218,9 +218,9 @@ func TestRecordsPassOtherObjectsThrough(t *testing.T) {
 		{"RecordPod configmap", RecordPod, cm},
 		{"RecordPod string", RecordPod, "x"},
 		{"RecordPod nil", RecordPod, nil},
-		{"RecordJob pod", RecordJob, pod},
-		{"RecordJob tombstone", RecordJob, tomb},
-		{"RecordJob nil", RecordJob, nil},
+		{"RecordJob pod", RecordJob(""), pod},
+		{"RecordJob tombstone", RecordJob(""), tomb},
+		{"RecordJob nil", RecordJob(""), nil},
 	} {
 		got, err := tt.record(tt.in)
 		if err != nil {

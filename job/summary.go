@@ -58,9 +58,12 @@ type Summary struct {
 
 	OwnerKind, OwnerName string    // the controlling CronJob (CronJobOwner), "" if none
 	OwnerUID             types.UID // its UID
-	CompletionMode       string    // NonIndexed or Indexed
-	RestartPolicy        string    // Never or OnFailure
-	Suspended            bool
+	// Owner is what the Job's outcomes count under (OwnerOf): its
+	// CronJob, or its group as a standalone Job.
+	Owner          Owner
+	CompletionMode string // NonIndexed or Indexed
+	RestartPolicy  string // Never or OnFailure
+	Suspended      bool
 
 	BackoffLimit *int32
 	// Completions is spec.completions (nil: the Job completes with its
@@ -124,6 +127,56 @@ type Summary struct {
 	Deadline              time.Time // start + activeDeadlineSeconds while running
 	StartTime             time.Time
 	CompletionTime        time.Time
+
+	// Departed is what the exporter last saw of the Job's pods that are
+	// gone (deleted by the Job controller at a deadline or a failure, by
+	// the garbage collector after the Job, by pod garbage collection)
+	// while the Job existed: the evidence those deletions take away. Only
+	// the exporter's watch sees it (Summarize of objects read from the API
+	// has none).
+	Departed Departed
+	// TTLSecondsAfterFinished is spec.ttlSecondsAfterFinished.
+	TTLSecondsAfterFinished *int32
+	// Deleted is when the Job was deleted (its deletionTimestamp, else
+	// when the exporter saw it go); zero for a Job that exists. Only the
+	// last Summary of a deleted Job has it (see DeletedByTTL).
+	Deleted time.Time
+}
+
+// Departed is the evidence of a Job's pods that are gone (Summary.Departed),
+// from their last state the exporter saw, bounded like the Summary's own.
+type Departed struct {
+	// Pods is how many gone pods with evidence are remembered (at most
+	// MaxDepartedPods, the newest).
+	Pods int
+	// Attempts are those of them that failed, oldest first.
+	Attempts []Attempt
+	// PodFailures count their failures as Summary.PodFailures does
+	// (restartPolicy OnFailure: their containers' restarts too).
+	PodFailures []PodFailure
+	// Waiting is why those that had not started were waiting when they
+	// went (an image pull that never succeeded before the deadline).
+	Waiting []ReasonCount
+}
+
+// MaxDepartedPods bounds the gone pods remembered per Job.
+const MaxDepartedPods = 20
+
+// DeletedByTTL tells whether the Job's deletion is what the
+// TTL-after-finished controller does: a finished Job with
+// ttlSecondsAfterFinished, deleted no earlier than that long after it
+// finished (a second of slack for the clocks). Someone or something else
+// may still have deleted it then; earlier, it was not the TTL.
+func (s *Summary) DeletedByTTL() bool {
+	finished := s.FailedAt
+	if s.Complete {
+		finished = s.CompletedAt
+	}
+	if s.Deleted.IsZero() || s.TTLSecondsAfterFinished == nil || finished.IsZero() {
+		return false
+	}
+	ttl := time.Duration(*s.TTLSecondsAfterFinished) * time.Second
+	return !s.Deleted.Before(finished.Add(ttl - time.Second))
 }
 
 // PodCounts mirrors the Job's status counters.
@@ -213,8 +266,10 @@ func SummarizeAggregate(j *JobRecord, a *Aggregate, events []*EventRecord, opts 
 	}
 	s := Summary{Namespace: j.Namespace, Name: j.Name, UID: j.UID, Created: recordTime(j.Created)}
 	if j.CronJob != "" {
-		s.OwnerKind, s.OwnerName, s.OwnerUID = "CronJob", j.CronJob, j.CronJobUID
+		s.OwnerKind, s.OwnerName, s.OwnerUID = OwnerKindCronJob, j.CronJob, j.CronJobUID
 	}
+	s.Owner = j.Owner
+	s.TTLSecondsAfterFinished = j.TTLSecondsAfterFinished
 	s.CompletionMode = string(batchv1.NonIndexedCompletion)
 	if j.Indexed {
 		s.CompletionMode = string(batchv1.IndexedCompletion)

@@ -63,7 +63,21 @@ type Recorder interface {
 // reads back what it gave.
 type Sink interface {
 	JobChanged(key string, s *job.Summary)
+	// JobGone: the Job is no longer reported (deleted, or out of the
+	// selection).
 	JobGone(key string)
+	// JobDeleted hands over the last Summary of a Job its watch saw
+	// deleted (s.Deleted set), from the final state the delete event
+	// carried, the pods still cached and those already gone
+	// (Summary.Departed): the evidence that outlives the Job. JobGone
+	// follows, once the worker reaches the Job.
+	JobDeleted(key string, s *job.Summary)
+	// JobFinished reports a Job's outcome, once, when its watch shows the
+	// Job finish (see outcomeBook).
+	JobFinished(f job.Finish)
+	// PodFailed reports new failures of a Job's pod, once each, when its
+	// watch shows them.
+	PodFailed(f job.PodFailed)
 	CronJobChanged(r *cronjob.Record)
 	CronJobGone(key string)
 	// CronJobObjects says whether the CronJob objects can be relied on
@@ -81,6 +95,9 @@ type Config struct {
 	ExcludeNamespaces []string
 	// JobSelector is a label selector for Jobs ("" for all).
 	JobSelector string
+	// OwnerLabel groups standalone Jobs' outcomes by the value of this
+	// label (job.OwnerOf); "" groups them by generateName or name.
+	OwnerLabel string
 	// Events watches the Job controller's FailedCreate events (pods the API
 	// server refuses to create). They are optional: readiness never waits
 	// for them, so a cluster that denies the permission still gets every
@@ -150,6 +167,12 @@ type Watcher struct {
 	// memory kept).
 	aggMu      sync.Mutex
 	aggregates map[string]*job.Aggregate
+
+	// outcomes knows which Jobs have finished, so that each outcome is
+	// reported once; departed keeps the last state of Jobs' pods that
+	// are gone.
+	outcomes outcomeBook
+	departed departedPods
 }
 
 // keepAggregate is the number of pods from which a Job's Aggregate is
@@ -213,6 +236,8 @@ func New(cfg Config, sink Sink) (*Watcher, error) {
 		cfg: cfg, sink: sink,
 		pending:    map[string]time.Time{},
 		aggregates: map[string]*job.Aggregate{},
+		outcomes:   newOutcomeBook(),
+		departed:   newDepartedPods(),
 	}
 	namespaces := cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -268,15 +293,21 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		registration *cache.ResourceEventHandlerRegistration
 	}
 	informers := []informer{
-		{s.jobs, w.recordJob, ResourceJobs, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { w.enqueueJob(obj) },
-			UpdateFunc: func(_, obj any) { w.enqueueJob(obj) },
-			DeleteFunc: func(obj any) { w.enqueueJob(obj) },
+		{s.jobs, w.recordJob, ResourceJobs, cache.ResourceEventHandlerDetailedFuncs{
+			AddFunc:    func(obj any, initial bool) { w.jobSeen(nil, obj, initial); w.enqueueJob(obj) },
+			UpdateFunc: func(old, obj any) { w.jobSeen(old, obj, false); w.enqueueJob(obj) },
+			DeleteFunc: func(obj any) { w.jobDeleted(s, obj); w.enqueueJob(obj) },
 		}, &s.jobsHandler},
-		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { w.pods.Add(1); w.podChanged(nil, obj) },
-			UpdateFunc: func(old, obj any) { w.podChanged(old, obj) },
-			DeleteFunc: func(obj any) { w.pods.Add(-1); w.podChanged(obj, nil) },
+		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerDetailedFuncs{
+			AddFunc: func(obj any, initial bool) {
+				w.pods.Add(1)
+				w.podChanged(nil, obj)
+				if !initial {
+					w.podSeen(s, nil, obj)
+				}
+			},
+			UpdateFunc: func(old, obj any) { w.podChanged(old, obj); w.podSeen(s, old, obj) },
+			DeleteFunc: func(obj any) { w.pods.Add(-1); w.podChanged(obj, nil); w.podGone(s, obj) },
 		}, &s.podsHandler},
 	}
 	if w.cfg.Events {
@@ -342,7 +373,7 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 // recordJob is the Job informer's transform: the compact record, or only
 // its skeleton for another shard's Job.
 func (w *Watcher) recordJob(obj any) (any, error) {
-	out, err := job.RecordJob(obj)
+	out, err := job.RecordJob(w.cfg.OwnerLabel)(obj)
 	if r, ok := out.(*job.JobRecord); ok && !w.cfg.Shard.Owns(r.Namespace+"/"+r.Name) {
 		return r.Skeleton(), nil
 	}
@@ -702,12 +733,20 @@ func (w *Watcher) Pending() int {
 
 // sync recomputes one Job from the caches: state, not event counting, so
 // processing a key twice, or after a re-list, gives the same series.
+// The Job's outcomes seen since (see outcomeBook) are reported after its
+// state.
 func (w *Watcher) sync(key string) {
+	defer func() {
+		for _, f := range w.outcomes.take(key) {
+			w.sink.JobFinished(f)
+		}
+	}()
 	s, ok := w.Summary(key)
 	if !ok {
 		w.aggMu.Lock()
 		delete(w.aggregates, key)
 		w.aggMu.Unlock()
+		w.departed.take(key)
 		w.sink.JobGone(key)
 		return
 	}
@@ -747,6 +786,7 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	w.aggMu.Lock()
 	defer w.aggMu.Unlock()
 	a := w.aggregates[key]
+	departed := w.departed.of(key)
 	if !a.Fits(j, len(events) > 0) {
 		// A new Job, one that grew big, a Job whose spec changed what a
 		// pod counts as, or an Aggregate that lost an order-dependent
@@ -765,7 +805,9 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 			delete(w.aggregates, key)
 		}
 	}
-	return job.SummarizeAggregate(j, a, events, opts), true
+	s := job.SummarizeAggregate(j, a, events, opts)
+	s.Departed = job.DepartedOf(j, departed)
+	return s, true
 }
 
 // Version identifies the state of the Job "namespace/name" and of its pods

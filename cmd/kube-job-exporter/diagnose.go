@@ -98,7 +98,7 @@ func (c *diagnoseCommand) run(kubeconfig, kubeContext string, backoff *backoffFl
 		return fail("%v", err)
 	}
 	r := diagnose.FromSummary(ev.Summary, now, diagnose.Limits{RunTime: *c.runTime})
-	r.Events = ev.Events
+	r.AddEvents(ev.Summary, ev.Events)
 	if ev.EventsErr != nil {
 		r.EventsNote = ev.EventsErr.Error()
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
@@ -55,6 +56,9 @@ type serveFlags struct {
 	backoff                                                     backoffFlags
 	startTimeout, missedGrace, podMetricsInt                    *time.Duration
 	writeProgress, permCheck, connectWait                       *time.Duration
+	outcomeRetention, keepDeletedFor                            *time.Duration
+	ownerLabel                                                  *string
+	maxOwners, keepDeleted                                      *int
 	watchCronJobs, watchEvents, podMetrics, pprofOn             *bool
 	maxIndexes, maxRequests, maxPages, totalShards              *int
 	telemetryPath, shard, healthListen                          *string
@@ -87,6 +91,11 @@ func addServeFlags(app *kingpin.Application) *serveFlags {
 	f.pprofOn = app.Flag("web.enable-pprof", "Serve Go runtime profiles (heap, CPU, goroutines) under /debug/pprof/, behind the same web config as /metrics.").Default("false").Bool()
 	f.healthListen = app.Flag("web.health-listen-address", "Also serve /healthz and /readyz, without TLS or auth, on this address (for kubelet probes when --web.config.file requires credentials). Empty: off.").String()
 	f.permCheck = app.Flag("kube.permission-check-interval", "How often to ask RBAC (SelfSubjectAccessReview) whether the exporter may still list and watch Jobs and Pods: an open watch outlives a deleted RoleBinding. 0 disables.").Default("1m").Duration()
+	f.ownerLabel = app.Flag("outcomes.owner-label", "Count the outcomes of standalone Jobs (kubejob_owner_*) under the value of this Job label, e.g. app.kubernetes.io/name; Jobs without it count under their generateName, else their name. A CronJob's runs always count under the CronJob.").Default("").String()
+	f.outcomeRetention = app.Flag("outcomes.retention", "How long an owner's kubejob_owner_* series stay after its last Job went and its last outcome: longer than the owner's longest gap between runs, or its counters restart at each run.").Default(collectors.DefaultOutcomeRetention.String()).Duration()
+	f.maxOwners = app.Flag("outcomes.max-owners", "Most owners with kubejob_owner_* series; outcomes of further owners are counted only in kubejob_exporter_outcomes_dropped_total.").Default(strconv.Itoa(collectors.DefaultMaxOwners)).Int()
+	f.keepDeletedFor = app.Flag("evidence.keep-for", "How long the last report of a deleted failed Job stays on the failing-now and runbook pages.").Default(exporter.DefaultKeepDeletedFor.String()).Duration()
+	f.keepDeleted = app.Flag("evidence.max-jobs", "Most deleted failed Jobs whose last report is kept (the oldest deleted go first).").Default(strconv.Itoa(exporter.DefaultKeepDeleted)).Int()
 	f.connectWait = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
 	f.toolkit = kingpinflag.AddFlags(app, defaultListen)
 	f.backoff.add(app)
@@ -116,6 +125,20 @@ func (f *serveFlags) check() (string, error) {
 	if *f.writeProgress < 0 {
 		return "invalid flag", fmt.Errorf("--web.write-progress-timeout must be >= 0 (0 disables), got %s", *f.writeProgress)
 	}
+	if l := *f.ownerLabel; l != "" {
+		if errs := validation.IsQualifiedName(l); len(errs) > 0 {
+			return "invalid flag", fmt.Errorf("--outcomes.owner-label %q is not a label key: %s", l, strings.Join(errs, "; "))
+		}
+	}
+	if *f.outcomeRetention <= 0 {
+		return "invalid flag", fmt.Errorf("--outcomes.retention must be > 0, got %s", *f.outcomeRetention)
+	}
+	if *f.maxOwners < 1 {
+		return "invalid flag", fmt.Errorf("--outcomes.max-owners must be at least 1, got %d", *f.maxOwners)
+	}
+	if *f.keepDeletedFor <= 0 || *f.keepDeleted < 1 {
+		return "invalid flag", fmt.Errorf("--evidence.keep-for must be > 0 and --evidence.max-jobs at least 1, got %s and %d", *f.keepDeletedFor, *f.keepDeleted)
+	}
 	if err := memlimit.CheckRatio(*f.memLimitRatio); err != nil {
 		return "invalid --runtime.memory-limit-ratio", err
 	}
@@ -141,6 +164,11 @@ func (f *serveFlags) config(logger *slog.Logger) (exporter.Config, string, error
 		CronJobs:                *f.watchCronJobs,
 		MissedGrace:             *f.missedGrace,
 		Collectors:              collectors.Options{MaxIndexSeries: *f.maxIndexes},
+		OwnerLabel:              *f.ownerLabel,
+		OutcomeRetention:        *f.outcomeRetention,
+		MaxOwners:               *f.maxOwners,
+		KeepDeleted:             *f.keepDeleted,
+		KeepDeletedFor:          *f.keepDeletedFor,
 		TelemetryPath:           *f.telemetryPath,
 		MaxRequests:             *f.maxRequests,
 		MaxPageRequests:         *f.maxPages,

@@ -1,0 +1,279 @@
+package watcher
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
+
+// What outlives a Job. The Summaries are state, recomputed from what the
+// caches hold; a Job that finishes and is deleted between two looks at it
+// leaves no state. So the watch events themselves are read here, in the
+// informers' handlers: a Job's outcome when an event shows it finish (the
+// Sink's JobFinished, once per Job), a pod's failures when an event shows
+// them (PodFailed), and the last state of pods that go while their Job
+// stays (departedPods), which the Job's Summary and, once the Job goes,
+// its last Summary (JobDeleted) keep as evidence.
+//
+// Once means: an event that shows a Job finished counts it unless this
+// replica knew it finished already (outcomeBook). The initial list is
+// what happened before: Jobs already finished there are known, not
+// counted (an exporter restart counts nothing again; Jobs that finished
+// while no replica watched are not counted). A re-list after a broken
+// watch delivers the Jobs the cache has as updates (known, not counted)
+// and those it lacks as adds after the initial list: a Job created and
+// finished while the watch was down counts then. Another shard's Jobs are
+// never counted here (each Job is counted by the replica that owns it).
+
+// outcomeBook remembers, per Job key, the UID of the Job this replica
+// knows to be finished: at most one entry per finished Job in the cache,
+// dropped with the Job. It also holds the outcomes seen but not yet
+// reported: the worker reports them after it rendered the Job's state
+// (deliver), so that no scrape can see a failure counted before the Job
+// that failed shows it (an alert on a failed Job that is gone would take
+// such a scrape for one).
+type outcomeBook struct {
+	mu       sync.Mutex
+	finished map[string]types.UID
+	pending  map[string][]job.Finish
+}
+
+func newOutcomeBook() outcomeBook {
+	return outcomeBook{finished: map[string]types.UID{}, pending: map[string][]job.Finish{}}
+}
+
+// pend holds a Job's outcome until the worker has rendered the Job.
+func (b *outcomeBook) pend(key string, f job.Finish) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending[key] = append(b.pending[key], f)
+}
+
+// take returns and forgets the outcomes held for the Job key.
+func (b *outcomeBook) take(key string) []job.Finish {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fs := b.pending[key]
+	delete(b.pending, key)
+	return fs
+}
+
+// finish records that the Job (key, uid) is finished and tells whether
+// that is news.
+func (b *outcomeBook) finish(key string, uid types.UID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished[key] == uid {
+		return false
+	}
+	b.finished[key] = uid
+	return true
+}
+
+// forget drops the Job (key, uid), if it is the one known.
+func (b *outcomeBook) forget(key string, uid types.UID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished[key] == uid {
+		delete(b.finished, key)
+	}
+}
+
+// jobRecord is a Job handler's object as this replica's record: nil for
+// another shard's Job, a tombstone's unknown object, or anything else.
+func (w *Watcher) jobRecord(obj any) (*job.JobRecord, string) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	r, ok := obj.(*job.JobRecord)
+	if !ok || r == nil {
+		return nil, ""
+	}
+	key := r.Namespace + "/" + r.Name
+	if !w.cfg.Shard.Owns(key) {
+		return nil, ""
+	}
+	return r, key
+}
+
+// jobSeen reads a Job's add (old nil) or update event for its outcome.
+// A Job of the initial list that has finished is known, not reported; a
+// key whose UID changed is another Job (the old one was deleted unseen).
+func (w *Watcher) jobSeen(oldObj, newObj any, initial bool) {
+	r, key := w.jobRecord(newObj)
+	if r == nil {
+		return
+	}
+	if old, _ := w.jobRecord(oldObj); old != nil && old.UID != r.UID {
+		w.outcomes.forget(key, old.UID)
+	}
+	f, finished := job.FinishOf(r, time.Now())
+	if !finished || !w.outcomes.finish(key, r.UID) || initial {
+		return
+	}
+	w.outcomes.pend(key, clampFinish(f))
+}
+
+// jobDeleted reads a Job's delete event: its final state may show the
+// outcome for the first time (a Job deleted the moment it finished), and
+// its last Summary goes to the Sink as the evidence that outlives it. A
+// tombstone (the watch missed the deletion) carries the last state the
+// cache had, which was seen already: it reports no outcome but still hands
+// over the evidence.
+func (w *Watcher) jobDeleted(sc *scope, obj any) {
+	r, key := w.jobRecord(obj)
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	if f, ok := job.FinishOf(r, now); ok && w.outcomes.finish(key, r.UID) {
+		w.outcomes.pend(key, clampFinish(f))
+	}
+	w.outcomes.forget(key, r.UID)
+	s := w.lastSummary(sc, key, r, now)
+	w.sink.JobDeleted(key, &s)
+}
+
+// lastSummary is the Summary of a deleted Job: its final record, the pods
+// of it still cached (a foreground deletion removes them first) and the
+// departed ones, whose memory goes with it.
+func (w *Watcher) lastSummary(sc *scope, key string, r *job.JobRecord, now time.Time) job.Summary {
+	a := job.NewAggregate(r)
+	objs, _ := sc.pods.GetIndexer().ByIndex(podJobIndex, key)
+	for _, o := range objs {
+		if p, ok := o.(*job.PodRecord); ok {
+			a.Add(p)
+		}
+	}
+	opts := w.cfg.Summarize
+	opts.Now = now
+	s := job.SummarizeAggregate(r, a, nil, opts)
+	s.Departed = job.DepartedOf(r, w.departed.take(key))
+	s.Deleted = now
+	if r.Deleting != 0 {
+		s.Deleted = time.Unix(0, r.Deleting).UTC()
+	}
+	return s
+}
+
+// clampFinish keeps a Finish's time no later than now: a condition time
+// from a clock ahead of the exporter's must not make a failure look newer
+// than it can be (an alert reading the last failure's time would outlast
+// its window).
+func clampFinish(f job.Finish) job.Finish {
+	if now := time.Now(); f.At.After(now) {
+		f.At = now
+	}
+	return f
+}
+
+// podSeen reads a pod's add (after the initial list; old nil) or update
+// event for new failures, and keeps the state a pod had before its
+// deletion began if it is evidence (see departedPods).
+func (w *Watcher) podSeen(sc *scope, oldObj, newObj any) {
+	old, _ := podRecord(oldObj)
+	rec, key := podRecord(newObj)
+	j := w.ownJob(sc, key)
+	if rec == nil || j == nil {
+		return
+	}
+	if old != nil && rec.Deleting() && !old.Deleting() && old.Evidence() {
+		w.departed.keep(key, old)
+	}
+	if failures := job.NewPodFailures(old, rec, j); len(failures) > 0 {
+		w.sink.PodFailed(job.PodFailed{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name,
+			Pod: rec.Name(), Failures: failures})
+	}
+}
+
+// ownJob is the record of this replica's Job key in the scope's cache,
+// nil if the cache has none (a Job out of the selection, not yet listed,
+// or another shard's).
+func (w *Watcher) ownJob(sc *scope, key string) *job.JobRecord {
+	if key == "" || !w.cfg.Shard.Owns(key) {
+		return nil
+	}
+	obj, exists, err := sc.jobs.GetIndexer().GetByKey(key)
+	j, ok := obj.(*job.JobRecord)
+	if err != nil || !exists || !ok {
+		return nil
+	}
+	return j
+}
+
+// podGone keeps a deleted pod's final state as its Job's evidence, unless
+// the state before its deletion began is kept already.
+func (w *Watcher) podGone(sc *scope, obj any) {
+	rec, key := podRecord(obj)
+	if rec != nil && w.ownJob(sc, key) != nil && rec.Evidence() {
+		w.departed.keepFirst(key, rec)
+	}
+}
+
+// departedPods keeps, per Job key, the last state with evidence of the
+// Job's pods that are gone or going: at most job.MaxDepartedPods per Job
+// (the newest), dropped with the Job. A pod that waited on an image pull
+// until the deadline deleted it is remembered waiting, not as the
+// deletion that followed.
+type departedPods struct {
+	mu   sync.Mutex
+	jobs map[string][]*job.PodRecord
+}
+
+func newDepartedPods() departedPods { return departedPods{jobs: map[string][]*job.PodRecord{}} }
+
+// keep remembers r as the pod's state, in place of any kept before.
+func (d *departedPods) keep(key string, r *job.PodRecord) { d.put(key, r, true) }
+
+// keepFirst remembers r unless the pod has a state kept already.
+func (d *departedPods) keepFirst(key string, r *job.PodRecord) { d.put(key, r, false) }
+
+func (d *departedPods) put(key string, r *job.PodRecord, replace bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pods := d.jobs[key]
+	name := r.Name()
+	for i, p := range pods {
+		if p.Name() == name {
+			if replace {
+				pods[i] = r
+			}
+			return
+		}
+	}
+	if len(pods) >= job.MaxDepartedPods {
+		pods = append(pods[:0], pods[1:]...)
+	}
+	d.jobs[key] = append(pods, r)
+}
+
+// of is a copy of the records kept for the Job key.
+func (d *departedPods) of(key string) []*job.PodRecord {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*job.PodRecord(nil), d.jobs[key]...)
+}
+
+// take returns and forgets the records kept for the Job key.
+func (d *departedPods) take(key string) []*job.PodRecord {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pods := d.jobs[key]
+	delete(d.jobs, key)
+	return pods
+}
+
+// len is the number of pod records kept, for the exporter's own metrics.
+func (d *departedPods) len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, pods := range d.jobs {
+		n += len(pods)
+	}
+	return n
+}
