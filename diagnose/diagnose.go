@@ -9,6 +9,7 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,18 +100,54 @@ type Report struct {
 	// Gone says what can no longer be known because failed pods were
 	// deleted.
 	Gone string `json:"gone,omitempty"`
+	// Departed is the exporter's last view of the Job's pods that are
+	// gone, when the pods present show no failure, restart or wait: the
+	// evidence the report then reads (job.Summary.Departed).
+	Departed *Departed `json:"departed,omitempty"`
+
+	// Deleted is when the Job was deleted (the exporter's last Summary of
+	// a deleted Job); DeletedByTTL, set with it, whether its
+	// ttlSecondsAfterFinished is what deleted it (job.Summary.DeletedByTTL).
+	Deleted                 *time.Time `json:"deleted,omitempty"`
+	DeletedByTTL            *bool      `json:"deletedByTTL,omitempty"`
+	TTLSecondsAfterFinished *int32     `json:"ttlSecondsAfterFinished,omitempty"`
 
 	Verdict  Verdict  `json:"verdict"`
 	Commands []string `json:"commands"`
 
 	// Events of the Job and its pods, newest first (filled in by the
-	// caller from FetchEvents); EventsNote says why some are missing.
+	// caller from FetchJobEvents); EventsNote says why some are missing.
 	Events     []Event `json:"events,omitempty"`
 	EventsNote string  `json:"eventsNote,omitempty"`
 	// Logs: the end of each failing container's log (the CLI only);
 	// LogsNote says why they are missing.
 	Logs     []ContainerLog `json:"logs,omitempty"`
 	LogsNote string         `json:"logsNote,omitempty"`
+}
+
+// Departed is what the exporter last saw of the Job's pods that are gone.
+type Departed struct {
+	// Pods is how many gone pods with evidence were seen (at most
+	// job.MaxDepartedPods).
+	Pods int `json:"pods"`
+	// Attempts are those that failed, oldest first.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// Failures count their failures (restartPolicy OnFailure: their
+	// containers' restarts too) by cause.
+	Failures []Failure         `json:"failures,omitempty"`
+	Waiting  []job.ReasonCount `json:"waiting,omitempty"`
+}
+
+// Failure counts failed pods, or restarts of a container, of one cause.
+type Failure struct {
+	Container string `json:"container,omitempty"` // "" for a pod-level failure
+	Reason    string `json:"reason"`
+	ExitCode  string `json:"exitCode,omitempty"`
+	Count     int64  `json:"count"`
+	// Restarts: Count counts the container's restarts in its pods
+	// (restartPolicy OnFailure), not failed pods.
+	Restarts bool   `json:"restarts,omitempty"`
+	Meaning  string `json:"meaning"`
 }
 
 // CreateFailure is one cause the API server gave for refusing the Job's
@@ -218,12 +255,109 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	for _, a := range s.Attempts {
 		r.Attempts = append(r.Attempts, explain(s, a))
 	}
+	e, departed := evidence(s)
+	if departed {
+		r.Departed = &Departed{Pods: s.Departed.Pods, Waiting: s.Departed.Waiting}
+		for _, a := range e.Attempts {
+			r.Departed.Attempts = append(r.Departed.Attempts, explain(s, a))
+		}
+		for _, f := range e.PodFailures {
+			r.Departed.Failures = append(r.Departed.Failures, Failure{Container: f.Container, Reason: printable(f.Reason, maxShort),
+				ExitCode: f.ExitCode, Count: f.Count, Restarts: f.Container != "" && s.RestartPolicy == "OnFailure",
+				Meaning: failureCause(f).Meaning})
+		}
+	}
 	if gone := int(s.Pods.Failed) - len(s.Attempts) - s.OlderAttempts; gone > 0 && s.RestartPolicy != "OnFailure" {
 		r.Gone = fmt.Sprintf("%d of %d failed pods are gone (deleted by the Job controller, a TTL or garbage collection): their exit codes and logs can no longer be read from the cluster; kubejob_pod_failures in Prometheus kept their reasons while they existed.", gone, s.Pods.Failed)
+		if departed {
+			r.Gone += ` What the exporter saw of pods before they went is under "` + departedTitle + `".`
+		}
 	}
-	r.Verdict = verdict(s, r, limits, tooLong)
+	if !s.Deleted.IsZero() {
+		t, byTTL := s.Deleted, s.DeletedByTTL()
+		r.Deleted, r.DeletedByTTL = &t, &byTTL
+	}
+	r.TTLSecondsAfterFinished = s.TTLSecondsAfterFinished
+	r.Verdict = verdict(e, r, limits, tooLong, departed)
 	r.Commands = commands(s, r)
 	return r
+}
+
+// departedTitle heads the report's section on the pods that are gone.
+const departedTitle = "Pods that are gone"
+
+// fromDeparted says where the evidence of gone pods comes from.
+const fromDeparted = "from the exporter's last view of pods that were deleted"
+
+// evidence is the Summary the causes are read from: s itself or, when the
+// pods present show nothing (no failure, restart or waiting pod) and the
+// exporter saw pods with evidence go, s with those pods in their place
+// (true). Only the pods' evidence changes: the Job's status, retries and
+// terminal reason stay.
+func evidence(s job.Summary) (job.Summary, bool) {
+	d := s.Departed
+	if len(s.Attempts) > 0 || len(s.PodFailures) > 0 || len(s.Waiting) > 0 ||
+		len(d.Attempts)+len(d.PodFailures)+len(d.Waiting) == 0 {
+		return s, false
+	}
+	s.Attempts, s.OlderAttempts, s.PodFailures, s.Waiting, s.WaitingPods = d.Attempts, 0, d.PodFailures, d.Waiting, nil
+	return s, true
+}
+
+// failureCause is what a count of failures by cause means.
+func failureCause(f job.PodFailure) job.Cause {
+	if f.Container == "" {
+		return job.ExplainPodReason(f.Reason)
+	}
+	code, _ := strconv.Atoi(f.ExitCode)
+	return job.ExplainExit(int32(code), f.Reason)
+}
+
+// departedFailures says in words how the gone pods of e failed: "its
+// container app exited 1 (Error), 6 restarts, before the Job controller
+// deleted the pod".
+func departedFailures(e job.Summary) string {
+	onFailure := e.RestartPolicy == "OnFailure"
+	var parts []string
+	for _, f := range e.PodFailures {
+		if f.Container == "" {
+			parts = append(parts, fmt.Sprintf("%s failed (%s)", plural(f.Count, "pod"), f.Reason))
+			continue
+		}
+		part := "its container " + f.Container
+		if f.ExitCode != "" && f.ExitCode != job.Other {
+			part += fmt.Sprintf(" exited %s (%s)", f.ExitCode, f.Reason)
+		} else {
+			part += fmt.Sprintf(" failed (%s)", f.Reason)
+		}
+		if onFailure {
+			part += ", " + plural(f.Count, "restart")
+		} else {
+			part += " in " + plural(f.Count, "pod")
+		}
+		parts = append(parts, part)
+	}
+	out := strings.Join(parts, "; ")
+	switch {
+	case onFailure && e.Failed:
+		// The Job controller deletes the running pods of a Job that
+		// failed: those of an OnFailure Job hold its restarts.
+		out += ", before the Job controller deleted the pod"
+		if e.Departed.Pods > 1 {
+			out += "s"
+		}
+	case !e.Deleted.IsZero():
+		out += ", before they went with the Job"
+	}
+	return out
+}
+
+// plural is "1 pod", "2 pods".
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // createMeaning says what a cause of refused pods means.
@@ -323,13 +457,7 @@ func causes(s job.Summary) (kinds map[string]int64, total int64, deterministic b
 	kinds = map[string]int64{}
 	deterministic = len(s.PodFailures) > 0
 	for _, f := range s.PodFailures {
-		var c job.Cause
-		if f.Container == "" {
-			c = job.ExplainPodReason(f.Reason)
-		} else {
-			code, _ := strconv.Atoi(f.ExitCode)
-			c = job.ExplainExit(int32(code), f.Reason)
-		}
+		c := failureCause(f)
 		kinds[c.Kind] += f.Count
 		total += f.Count
 		deterministic = deterministic && c.Deterministic
@@ -337,16 +465,32 @@ func causes(s job.Summary) (kinds map[string]int64, total int64, deterministic b
 	return kinds, total, deterministic
 }
 
-// verdict decides what to do from the causes of the failures present.
-func verdict(s job.Summary, r Report, limits Limits, tooLong bool) Verdict {
+// verdict decides what to do from the causes of the failures of s (the
+// evidence: the pods present or, departed, the exporter's last view of
+// those that are gone, which the verdict then names as its source).
+func verdict(s job.Summary, r Report, limits Limits, tooLong, departed bool) Verdict {
+	v := causeVerdict(s, r, limits, tooLong, departed)
+	if departed && len(s.PodFailures) > 0 && v.Kind != VerdictCannotCreate {
+		v.Text = fromDeparted + ", " + departedFailures(s) + ": " + v.Text
+	}
+	return v
+}
+
+func causeVerdict(s job.Summary, r Report, limits Limits, tooLong, departed bool) Verdict {
 	kinds, total, deterministic := causes(s)
 	all := func(kind string) bool { return total > 0 && kinds[kind] == total }
+	waiting := waitingList(s.Waiting)
+	if departed {
+		waiting += ", " + fromDeparted
+	}
 	switch {
 	case len(s.CreateFailures) > 0:
 		f := s.CreateFailures[0]
 		return Verdict{VerdictCannotCreate, fmt.Sprintf("the API server refuses to create the Job's pods (%s: %s). Nothing fails, so backoffLimit never ends this; only activeDeadlineSeconds, if set, does. Fix the cause: the Job controller keeps retrying (at most a minute apart since Kubernetes v1.28, six minutes before) and creates the pods once they are allowed; a change to the pod template needs a new Job", f.Cause, createMeaning(f.Cause))}
 	case s.WithoutPods:
 		return Verdict{VerdictCannotCreate, "the Job has started but has not a single pod, and no FailedCreate event of the Job controller says why (events expire after an hour, or cannot be read): kubectl describe job shows the controller's events; check quotas, Pod Security labels and admission policies of the namespace"}
+	case s.FailedReason == "DeadlineExceeded" && len(s.Waiting) > 0 && total == 0:
+		return deadlineWaiting(s, waiting, waitingAdvice(s.Waiting), allImagePull(s.Waiting))
 	case s.FailedReason == "DeadlineExceeded":
 		return Verdict{VerdictDeadline, fmt.Sprintf("the Job ran longer than activeDeadlineSeconds (%s) and was stopped, whatever backoffLimit remained; make the work faster or raise activeDeadlineSeconds", secondsString(s.ActiveDeadlineSeconds))}
 	case s.FailedReason == "PodFailurePolicy":
@@ -356,7 +500,7 @@ func verdict(s job.Summary, r Report, limits Limits, tooLong bool) Verdict {
 	case deterministic:
 		return Verdict{VerdictDeterministic, "every failure is the same deterministic kind (" + kindList(kinds) + "): retrying will not help and raising backoffLimit only wastes the cluster; fix the image, command or permissions, then recreate the Job. A podFailurePolicy FailJob rule on this exit code would stop the wasted retries"}
 	case len(s.Waiting) > 0 && total == 0:
-		return Verdict{VerdictStuck, "pods cannot start (" + waitingList(s.Waiting) + "): they never fail, so backoffLimit never ends this; only activeDeadlineSeconds does. " + waitingAdvice(s.Waiting)}
+		return Verdict{VerdictStuck, "pods cannot start (" + waiting + "): they never fail, so backoffLimit never ends this; only activeDeadlineSeconds does. " + waitingAdvice(s.Waiting)}
 	case kinds["OOMKilled"] > 0:
 		return Verdict{VerdictResource, "some failures ran out of memory: raise the memory limit of " + oomContainers(s) + " if the usage is not a one-off spike"}
 	case total > 0:
@@ -371,11 +515,54 @@ func verdict(s job.Summary, r Report, limits Limits, tooLong bool) Verdict {
 	return Verdict{VerdictNone, "no failures to fix"}
 }
 
+// deadlineWaiting is the verdict on a Job that hit its deadline while its
+// pods waited (why: the reasons, or events, and their source): they never
+// ran, so more time does not help; advice says what to fix.
+func deadlineWaiting(s job.Summary, why, advice string, imagePull bool) Verdict {
+	what := "could not start"
+	if imagePull {
+		what = "could not pull the image"
+		if images := templateImages(s); len(images) == 1 {
+			what += " " + images[0]
+		}
+	}
+	return Verdict{VerdictDeadline, fmt.Sprintf("the Job hit its deadline (activeDeadlineSeconds %s) while its pods %s (%s): they never ran, so raising activeDeadlineSeconds will not help until that is fixed. %s",
+		secondsString(s.ActiveDeadlineSeconds), what, why, advice)}
+}
+
+// templateImages are the images of the pod template, made printable, each
+// once.
+func templateImages(s job.Summary) []string {
+	var out []string
+	for _, c := range s.Containers {
+		if img := printable(c.Image, maxImage); !slices.Contains(out, img) {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// allImagePull tells whether every reason pods wait for is an image pull.
+func allImagePull(ws []job.ReasonCount) bool {
+	for _, w := range ws {
+		if job.ExplainWaiting(w.Reason).Kind != "ImagePull" {
+			return false
+		}
+	}
+	return len(ws) > 0
+}
+
 // waitingAdvice says what to fix for each reason pods wait for.
 func waitingAdvice(ws []job.ReasonCount) string {
 	var parts []string
+	said := map[string]bool{} // meanings without their reason: ErrImagePull and ImagePullBackOff say the same
 	for _, w := range ws {
 		m := job.ExplainWaiting(w.Reason).Meaning
+		general := strings.ReplaceAll(m, w.Reason, "")
+		if said[general] {
+			continue
+		}
+		said[general] = true
 		if !strings.Contains(m, w.Reason) {
 			m = w.Reason + ": " + m
 		}
@@ -386,11 +573,23 @@ func waitingAdvice(ws []job.ReasonCount) string {
 
 func commands(s job.Summary, r Report) []string {
 	ns, name := s.Namespace, s.Name
-	cmds := []string{
-		fmt.Sprintf("kubectl describe job %s -n %s", name, ns),
-		fmt.Sprintf("kubectl get pods -n %s -l batch.kubernetes.io/job-name=%s", ns, name),
+	var cmds []string
+	if r.Deleted != nil {
+		// The Job and its pods are gone; the events about them stay
+		// until they expire.
+		cmds = append(cmds, fmt.Sprintf("kubectl get events -n %s --field-selector involvedObject.kind=Job,involvedObject.name=%s   # the Job is gone; its events stay for the API server's --event-ttl (1h by default)", ns, name))
+	} else {
+		cmds = append(cmds,
+			fmt.Sprintf("kubectl describe job %s -n %s", name, ns),
+			fmt.Sprintf("kubectl get pods -n %s -l batch.kubernetes.io/job-name=%s", ns, name))
 	}
-	if n := len(r.Attempts); n > 0 {
+	if r.Departed != nil || PodsGone(s) {
+		cmds = append(cmds, fmt.Sprintf("kubectl get events -n %s --field-selector involvedObject.kind=Pod,type=Warning | grep pod/%s-   # the Warning events about its pods that are gone, until they expire", ns, name))
+		if r.Departed != nil && allImagePull(r.Departed.Waiting) && r.Deleted == nil {
+			cmds = append(cmds, fmt.Sprintf("kubectl get job %s -n %s -o jsonpath='{range .spec.template.spec.initContainers[*]}{.image}{\"\\n\"}{end}{range .spec.template.spec.containers[*]}{.image}{\"\\n\"}{end}'   # the images its pods could not pull: check each name and tag, and the registry's credentials (imagePullSecrets)", name, ns))
+		}
+	}
+	if n := len(r.Attempts); n > 0 && r.Deleted == nil {
 		cmds = append(cmds, fmt.Sprintf("kubectl describe pod %s -n %s", r.Attempts[n-1].Pod, ns))
 		// The logs of the newest failed attempt of each failing container
 		// (init containers too: -c reads theirs).
@@ -410,7 +609,7 @@ func commands(s job.Summary, r Report) []string {
 			}
 		}
 	}
-	if s.RestartPolicy == "OnFailure" && s.Retries > 0 {
+	if s.RestartPolicy == "OnFailure" && s.Retries > 0 && r.Departed == nil && r.Deleted == nil {
 		cmds = append(cmds, fmt.Sprintf("kubectl logs -n %s -l batch.kubernetes.io/job-name=%s --previous   # the run before the last restart", ns, name))
 	}
 	if len(s.Waiting) > 0 {
@@ -469,7 +668,7 @@ func waitingList(ws []job.ReasonCount) string {
 	return strings.Join(parts, ", ")
 }
 
-func secondsString(s *int64) string {
+func secondsString[T int32 | int64](s *T) string {
 	if s == nil {
 		return "unset"
 	}

@@ -47,7 +47,7 @@ func fixtureReports(t *testing.T) map[string]Report {
 				mine = append(mine, e)
 			}
 		}
-		r.Events = foldEvents(mine, j.Name)
+		r.Events = foldEvents(j.Name, mine, nil)
 		out[j.Namespace+"_"+j.Name] = r
 	}
 	return out

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,14 @@ type Event struct {
 	Count   int64     `json:"count"`
 	First   time.Time `json:"firstSeen"`
 	Last    time.Time `json:"lastSeen"`
+	// Cause is the kind of cause (a job.Cause Kind: ImagePull, Evicted,
+	// Disrupted, NotStarting, Unschedulable, Error) an event about a pod
+	// gives (see podEventCause), "" if none.
+	Cause string `json:"cause,omitempty"`
+	// PodGone marks an event about a pod that was no longer there to name:
+	// found among the namespace's Warning events by the names the Job
+	// controller gives the Job's pods (see FetchJobEvents).
+	PodGone bool `json:"podGone,omitempty"`
 }
 
 // Bounds of what is read and shown: a Job with thousands of pods must not
@@ -58,14 +67,168 @@ func EventPods(s job.Summary) []string {
 	return pods
 }
 
-// FetchEvents reads the events of the Job (those of an earlier Job of the
-// same name, by UID, left out) and of the given pods, and folds them. With
-// only list permission on events (the exporter's), it works too. An error
-// (events forbidden, API server unreachable) comes with what could be read.
-func FetchEvents(ctx context.Context, client kube.Client, namespace, jobName string, jobUID types.UID, pods []string) ([]Event, error) {
-	jobEvents, err := listEvents(ctx, client, namespace, "Job", jobName, jobUID)
-	podEvents, podErr := listPodEvents(ctx, client, namespace, pods)
-	return foldEvents(append(jobEvents, podEvents...), jobName), errors.Join(err, podErr)
+// FetchJobEvents reads the events that explain the Job of s (those of an
+// earlier Job of the same name, by UID, left out), and folds them: its own, those
+// of the pods EventPods names and, when no pod is left to name
+// (PodsGone), the Warning events about its pods that are gone, found by
+// their names (listGonePodEvents). An error comes with what could be read.
+func FetchJobEvents(ctx context.Context, client kube.Client, s job.Summary) ([]Event, error) {
+	jobEvents, err := listEvents(ctx, client, s.Namespace, "Job", s.Name, s.UID)
+	named, gone, podErr := podEvents(ctx, client, s)
+	return foldEvents(s.Name, append(jobEvents, named...), gone), errors.Join(err, podErr)
+}
+
+// podEvents reads the events of the pods that explain the Job of s: those
+// EventPods names, else, if its pods are gone, those found by name.
+func podEvents(ctx context.Context, client kube.Client, s job.Summary) (named, gone []corev1.Event, err error) {
+	if PodsGone(s) {
+		gone, err = listGonePodEvents(ctx, client, s)
+		return nil, gone, err
+	}
+	named, err = listPodEvents(ctx, client, s.Namespace, EventPods(s))
+	return named, nil, err
+}
+
+// PodsGone tells whether the pods that would explain the Job of s are gone:
+// none is left to name (EventPods), and the Job failed (the Job controller
+// deletes its running pods then), or counts failures or had pods with
+// evidence go (Summary.Departed) while none runs. A Job that completed, is
+// suspended or runs pods has nothing a gone pod would add.
+func PodsGone(s job.Summary) bool {
+	if len(EventPods(s)) > 0 || s.Complete || s.Suspended {
+		return false
+	}
+	return s.Failed || s.Pods.Active == 0 && (s.Retries > 0 || s.Pods.Failed > 0 || s.Departed.Pods > 0)
+}
+
+// Selectors of the events about gone pods: the namespace's Warning events
+// about pods, and the scheduler's Preempted events, which are Normal
+// although the scheduler deleted the pod (preemption/executor.go).
+const (
+	gonePodWarnings  = "involvedObject.kind=Pod,type=Warning"
+	gonePodPreempted = "involvedObject.kind=Pod,reason=Preempted"
+)
+
+// listGonePodEvents reads the events about the Job's pods that are gone.
+// They cannot be read by pod name (the names are gone with the pods) nor
+// by owner: an event's involvedObject names the pod (kind, name, UID) and
+// nothing of its owner, and the pod that had the owner reference is gone.
+// So two lists of the namespace's pod events (gonePodWarnings,
+// gonePodPreempted), at most maxEventsPerList each, keep those whose pod
+// name is one the Job controller gives this Job's pods (jobPodName) and
+// that were created (by the API server's clock, the Job's own) no earlier
+// than the Job: an earlier Job of the same name had pods named alike, until
+// before this one was created. What remains ambiguous: a pod of
+// another Job whose generated names this Job's can take (an Indexed Job
+// "a" and a Job "a-1", pods "a-1-xxxxx"; names past 58 bytes cut to the
+// same prefix), created after this Job; a pod of an earlier Job of the same
+// name that still emitted events after this one was created (its deletion
+// runs in the background); a pod someone named so by hand.
+func listGonePodEvents(ctx context.Context, client kube.Client, s job.Summary) ([]corev1.Event, error) {
+	var out []corev1.Event
+	var errs []error
+	for _, selector := range []string{gonePodWarnings, gonePodPreempted} {
+		if ctx.Err() != nil {
+			break
+		}
+		l, err := client.ListEvents(ctx, s.Namespace, metav1.ListOptions{FieldSelector: selector, Limit: maxEventsPerList})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reading the events about pods in namespace %s: %w", s.Namespace, err))
+			continue
+		}
+		items := l.Items
+		if len(items) > maxEventsPerList || l.Continue != "" {
+			// Servers honour Limit; be sure anyway.
+			items = items[:min(len(items), maxEventsPerList)]
+			errs = append(errs, fmt.Errorf("namespace %s has more than %d events about pods (%s): only the first %d were searched for the Job's pods", s.Namespace, maxEventsPerList, selector, maxEventsPerList))
+		}
+		for _, e := range items {
+			o := e.InvolvedObject
+			if o.Kind != "Pod" || !jobPodName(s.Name, s.Indexed, o.Name) || eventCreated(&e).Before(s.Created.Add(-apiServerSkew)) {
+				continue
+			}
+			// Servers honour the selectors; be sure anyway, and keep a
+			// Warning event called Preempted from both lists once.
+			if selector == gonePodWarnings && e.Type != corev1.EventTypeWarning ||
+				selector == gonePodPreempted && (e.Reason != job.PodReasonPreempted || e.Type == corev1.EventTypeWarning) {
+				continue
+			}
+			out = append(out, e)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// apiServerSkew is how much earlier than the Job an event about one of its
+// pods may look created: each API server of a cluster stamps what it
+// creates with its own clock, in whole seconds, and the event is created
+// after the pod it is about, which is created after the Job.
+const apiServerSkew = 2 * time.Second
+
+// eventCreated is when the API server created the event (the clock the
+// Job's creationTimestamp comes from), else when it was first seen.
+func eventCreated(e *corev1.Event) time.Time {
+	if t := e.CreationTimestamp.Time; !t.IsZero() {
+		return t
+	}
+	first := job.EventLastSeen(e)
+	for _, t := range []time.Time{e.FirstTimestamp.Time, e.EventTime.Time} {
+		if !t.IsZero() && t.Before(first) {
+			first = t
+		}
+	}
+	return first
+}
+
+// Names the API server generates (names.SimpleNameGenerator): the
+// generateName cut to maxGeneratedName bytes, then generatedSuffix random
+// lower-case letters and digits.
+const (
+	maxGeneratedName = 58
+	generatedSuffix  = 5
+)
+
+// jobPodName tells whether name is a name the Job controller's pods of the
+// Job jobName get: generateName "<job>-" (GetPodFromTemplate), or
+// "<job>-<index>-" for an Indexed Job (podGenerateNameWithIndex, which cuts
+// the Job's name so that the index survives), then the generated suffix.
+// A Job "a" has pods "a-xxxxx", not "ab-xxxxx" nor the "a-b-xxxxx" of a
+// Job "a-b".
+func jobPodName(jobName string, indexed bool, name string) bool {
+	if len(name) <= generatedSuffix || !lowerAlnum(name[len(name)-generatedSuffix:]) {
+		return false
+	}
+	base := name[:len(name)-generatedSuffix]
+	if !indexed {
+		p := jobName + "-"
+		return base == p[:min(len(p), maxGeneratedName)]
+	}
+	rest, ok := strings.CutSuffix(base, "-")
+	i := strings.LastIndexByte(rest, '-')
+	if !ok || i < 0 {
+		return false
+	}
+	stem, index := rest[:i], rest[i+1:]
+	// The index as strconv.Itoa writes it.
+	if index == "" || strings.Trim(index, "0123456789") != "" || (len(index) > 1 && index[0] == '0') {
+		return false
+	}
+	appendIndex := "-" + index + "-"
+	want := jobName
+	if len(jobName)+len(appendIndex) > maxGeneratedName {
+		want = jobName[:max(maxGeneratedName-len(appendIndex), 0)]
+	}
+	return stem == want
+}
+
+// lowerAlnum tells whether s has only lower-case ASCII letters and digits.
+func lowerAlnum(s string) bool {
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // listPodEvents lists the events of at most MaxEventPods pods.
@@ -106,19 +269,25 @@ func listEvents(ctx context.Context, client kube.Client, namespace, kind, name s
 
 // foldEvents turns API events into report events: one per object, type,
 // reason and message (pod names the Job controller generated folded into
-// <job>-*, so its failed creations of different pods are one line),
-// newest first, at most MaxEvents.
-func foldEvents(events []corev1.Event, jobName string) []Event {
+// <job>-* in the Job's events, so its failed creations of different pods
+// are one line), newest first, at most MaxEvents. The events of gone are
+// about pods that are gone (Event.PodGone).
+func foldEvents(jobName string, events, gone []corev1.Event) []Event {
 	// A generated pod name starts with the Job's name (cut to leave room for
 	// the index of an Indexed Job and the random suffix) and has only
 	// lower-case letters, digits and dashes after it.
 	prefix := jobName[:min(len(jobName), 40)]
 	generated := regexp.MustCompile(`"` + regexp.QuoteMeta(prefix) + `[-a-z0-9]*"`)
 	byKey := map[string]*Event{}
-	for i := range events {
-		e := &events[i]
-		msg := strings.TrimPrefix(e.Message, job.CombinedEventPrefix)
-		msg = generated.ReplaceAllString(msg, `"`+jobName+`-*"`)
+	all := append(events[:len(events):len(events)], gone...)
+	for i := range all {
+		e := &all[i]
+		msg := job.EventMessage(e.Message)
+		if e.InvolvedObject.Kind == "Job" {
+			// Only the Job controller's messages name the pods it
+			// generates; a pod's event may quote an image of that name.
+			msg = generated.ReplaceAllString(msg, `"`+jobName+`-*"`)
+		}
 		ev := Event{
 			Object:  strings.ToLower(e.InvolvedObject.Kind) + "/" + e.InvolvedObject.Name,
 			Type:    e.Type,
@@ -126,6 +295,12 @@ func foldEvents(events []corev1.Event, jobName string) []Event {
 			Message: msg,
 			Count:   int64(job.EventCount(e)),
 			Last:    job.EventLastSeen(e).UTC(),
+			PodGone: i >= len(events),
+		}
+		if e.InvolvedObject.Kind == "Pod" {
+			if c, ok := podEventCause(e.Reason, msg); ok {
+				ev.Cause = c.Kind
+			}
 		}
 		ev.First = ev.Last
 		for _, t := range []time.Time{e.FirstTimestamp.Time, e.EventTime.Time} {
@@ -165,5 +340,116 @@ func foldEvents(events []corev1.Event, jobName string) []Event {
 		out[i].Reason = printable(out[i].Reason, 128)
 		out[i].Message = printable(out[i].Message, maxMessage)
 	}
+	return out
+}
+
+// podEventCause reads what an event about a pod says of why the pod failed
+// or could not start, by the reasons and words of the kubelet
+// (pkg/kubelet/events; the image manager's "Failed to pull image", the
+// runtime manager's "Error: ImagePullBackOff") and of the scheduler
+// (FailedScheduling, Preempted): the causes a pod's status would have
+// shown, had the pod stayed. ok is false for every other event. The
+// message is read from its start, which its source writes.
+func podEventCause(reason, message string) (job.Cause, bool) {
+	m := job.EventMessage(message)
+	switch reason {
+	case "Failed":
+		switch {
+		case strings.HasPrefix(m, "Failed to pull image "), strings.HasPrefix(m, "Error: ErrImagePull"):
+			return job.ExplainWaiting("ErrImagePull"), true
+		case strings.HasPrefix(m, "Error: ImagePullBackOff"):
+			return job.ExplainWaiting("ImagePullBackOff"), true
+		case strings.HasPrefix(m, "Error: InvalidImageName"):
+			return job.ExplainWaiting("InvalidImageName"), true
+		}
+	case "InspectFailed":
+		if strings.HasPrefix(m, "Failed to apply default image tag ") {
+			return job.ExplainWaiting("InvalidImageName"), true
+		}
+	case "BackOff":
+		switch {
+		case strings.HasPrefix(m, "Back-off pulling image "):
+			return job.ExplainWaiting("ImagePullBackOff"), true
+		case strings.HasPrefix(m, "Back-off restarting failed container"):
+			return job.ExplainWaiting("CrashLoopBackOff"), true
+		}
+	case job.PodReasonEvicted:
+		return job.ExplainPodReason(job.PodReasonEvicted), true
+	case job.PodReasonPreempted, "Preempting": // the scheduler's; the kubelet's, for a critical pod
+		return job.ExplainPodReason(job.PodReasonPreempted), true
+	case "FailedMount", "FailedAttachVolume":
+		return job.ExplainWaiting(job.WaitingContainerCreating), true
+	case "FailedScheduling":
+		return job.ExplainWaiting("Unschedulable"), true
+	}
+	return job.Cause{}, false
+}
+
+// AddEvents puts the events read for the Job of s (FetchJobEvents) into
+// the report. When nothing else explains the Job (no failed attempt,
+// waiting pod, refused creation or gone pod the exporter saw, and a
+// verdict that says the evidence is gone or only that the deadline
+// passed), the causes the events about its pods give become the verdict's;
+// its kind, like the Job's health, stays.
+func (r *Report) AddEvents(s job.Summary, events []Event) {
+	r.Events = events
+	if len(r.Attempts) > 0 || len(r.Waiting) > 0 || len(r.CreateFailures) > 0 || r.Departed != nil ||
+		(r.Verdict.Kind != VerdictUnknown && r.Verdict.Kind != VerdictDeadline) {
+		return
+	}
+	causes := eventCauses(events)
+	if len(causes) == 0 {
+		return
+	}
+	var counts, meanings []string
+	notStarted, imagePull := true, true
+	for _, c := range causes {
+		counts = append(counts, fmt.Sprintf("%s ×%d", c.Kind, c.count))
+		meanings = append(meanings, c.Meaning)
+		notStarted = notStarted && slices.Contains([]string{"ImagePull", "NotStarting", "Unschedulable"}, c.Kind)
+		imagePull = imagePull && c.Kind == "ImagePull"
+	}
+	source := "the Warning events about its pods that are gone, found by their names"
+	if r.Verdict.Kind == VerdictDeadline && notStarted {
+		r.Verdict = deadlineWaiting(s, strings.Join(counts, ", ")+", by "+source, strings.Join(meanings, "; "), imagePull)
+		return
+	}
+	say := source + ", say: " + strings.Join(counts, ", ") + " (" + strings.Join(meanings, "; ") + ")"
+	switch {
+	case r.Verdict.Kind == VerdictDeadline:
+		r.Verdict.Text += "; " + say
+	case r.Health == Failed:
+		r.Verdict.Text = "the Job failed (" + r.Reason + ") and its pods are gone; " + say
+	default:
+		r.Verdict.Text = "the Job's failed pods are gone; " + say
+	}
+}
+
+// eventCause is one cause events about a Job's pods give, with how often.
+type eventCause struct {
+	job.Cause
+	count int64
+}
+
+// eventCauses are the causes the events about pods give, one per kind
+// (the meaning of its newest event), most frequent first.
+func eventCauses(events []Event) []eventCause {
+	var out []eventCause
+	for _, e := range events {
+		if !strings.HasPrefix(e.Object, "pod/") {
+			continue
+		}
+		c, ok := podEventCause(e.Reason, e.Message)
+		if !ok {
+			continue
+		}
+		i := slices.IndexFunc(out, func(o eventCause) bool { return o.Kind == c.Kind })
+		if i < 0 {
+			i = len(out)
+			out = append(out, eventCause{Cause: c})
+		}
+		out[i].count += e.Count
+	}
+	slices.SortStableFunc(out, func(a, b eventCause) int { return cmp.Compare(b.count, a.count) })
 	return out
 }

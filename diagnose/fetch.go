@@ -16,7 +16,8 @@ import (
 // Evidence is what Fetch read about one Job.
 type Evidence struct {
 	Summary job.Summary
-	// Events of the Job and of the pods that explain it best, folded,
+	// Events of the Job and of the pods that explain it best (or, when
+	// they are gone, of its pods found by name: FetchJobEvents), folded,
 	// newest first; EventsErr says why some could not be read.
 	Events    []Event
 	EventsErr error
@@ -60,8 +61,8 @@ func Fetch(ctx context.Context, client kube.Client, namespace, name string, opts
 		}
 	}
 	ev := Evidence{Summary: job.Summarize(j, pods, failedCreate, opts)}
-	podEvents, podErr := listPodEvents(ctx, client, namespace, EventPods(ev.Summary))
-	ev.Events, ev.EventsErr = foldEvents(append(jobEvents, podEvents...), name), errors.Join(jobErr, podErr)
+	named, gone, podErr := podEvents(ctx, client, ev.Summary)
+	ev.Events, ev.EventsErr = foldEvents(name, append(jobEvents, named...), gone), errors.Join(jobErr, podErr)
 	ev.logTargets = logTargets(ev.Summary.Attempts, pods)
 	return ev, nil
 }

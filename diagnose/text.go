@@ -47,6 +47,9 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.RunningFor != "" {
 		fmt.Fprintf(&b, "Running:   for %s\n", r.RunningFor)
 	}
+	if r.Deleted != nil {
+		fmt.Fprintf(&b, "Deleted:   %s, %s\n", r.Deleted.UTC().Format(time.RFC3339), r.deletedBy())
+	}
 	if len(r.CreateFailures) > 0 {
 		b.WriteString("\nPods the API server refuses to create (newest first):\n")
 		for _, f := range r.CreateFailures {
@@ -60,29 +63,7 @@ func (r Report) WriteText(w io.Writer) error {
 		if r.OlderAttempts > 0 {
 			fmt.Fprintf(&b, "  … %d older failed pod(s) not listed\n", r.OlderAttempts)
 		}
-		for _, a := range r.Attempts {
-			fmt.Fprintf(&b, "  %s", a.Pod)
-			if a.Index != nil {
-				fmt.Fprintf(&b, " [index %d]", *a.Index)
-			}
-			if a.Container != "" {
-				kind := "container"
-				if a.Init {
-					kind = "init container"
-				}
-				fmt.Fprintf(&b, " %s %s", kind, a.Container)
-			}
-			if a.ExitCode != nil {
-				fmt.Fprintf(&b, " exit %d", *a.ExitCode)
-			}
-			fmt.Fprintf(&b, " %s\n      %s\n", a.Reason, a.Meaning)
-			if a.Command != "" {
-				fmt.Fprintf(&b, "      command: %s (image %s)\n", a.Command, a.Image)
-			}
-			if a.Policy != "" {
-				fmt.Fprintf(&b, "      podFailurePolicy action: %s\n", a.Policy)
-			}
-		}
+		writeAttempts(&b, r.Attempts, "  ")
 	}
 	for _, wt := range r.Waiting {
 		fmt.Fprintf(&b, "\nWaiting: %d pod(s) %s\n", wt.Count, wt.Reason)
@@ -100,10 +81,38 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Gone != "" {
 		fmt.Fprintf(&b, "\nNo longer known: %s\n", r.Gone)
 	}
+	if d := r.Departed; d != nil {
+		fmt.Fprintf(&b, "\n%s (%s; %d seen):\n", departedTitle, fromDeparted, d.Pods)
+		for _, f := range d.Failures {
+			b.WriteString("  ")
+			if f.Container != "" {
+				fmt.Fprintf(&b, "container %s ", f.Container)
+			}
+			if f.ExitCode != "" {
+				fmt.Fprintf(&b, "exit %s ", f.ExitCode)
+			}
+			fmt.Fprintf(&b, "%s ×%d", f.Reason, f.Count)
+			if f.Restarts {
+				b.WriteString(" restarts")
+			}
+			fmt.Fprintf(&b, "\n      %s\n", f.Meaning)
+		}
+		if len(d.Attempts) > 0 {
+			b.WriteString("  Failed attempts (oldest first):\n")
+			writeAttempts(&b, d.Attempts, "    ")
+		}
+		for _, wt := range d.Waiting {
+			fmt.Fprintf(&b, "  Waiting: %d pod(s) %s\n", wt.Count, wt.Reason)
+		}
+	}
 	if len(r.Events) > 0 || r.EventsNote != "" {
 		b.WriteString("\nEvents (newest first):\n")
 		for _, e := range r.Events {
-			fmt.Fprintf(&b, "  %s  %-8s %s  %s", e.Last.UTC().Format(time.RFC3339), e.Type, e.Object, e.Reason)
+			object := e.Object
+			if e.PodGone {
+				object += " (gone)"
+			}
+			fmt.Fprintf(&b, "  %s  %-8s %s  %s", e.Last.UTC().Format(time.RFC3339), e.Type, object, e.Reason)
 			if e.Count > 1 {
 				fmt.Fprintf(&b, " (×%d since %s)", e.Count, e.First.UTC().Format(time.RFC3339))
 			}
@@ -136,4 +145,57 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeAttempts lists failed attempts, each line indented so.
+func writeAttempts(b *strings.Builder, attempts []Attempt, indent string) {
+	for _, a := range attempts {
+		fmt.Fprintf(b, "%s%s", indent, a.Pod)
+		if a.Index != nil {
+			fmt.Fprintf(b, " [index %d]", *a.Index)
+		}
+		if a.Container != "" {
+			kind := "container"
+			if a.Init {
+				kind = "init container"
+			}
+			fmt.Fprintf(b, " %s %s", kind, a.Container)
+		}
+		if a.ExitCode != nil {
+			fmt.Fprintf(b, " exit %d", *a.ExitCode)
+		}
+		fmt.Fprintf(b, " %s\n%s    %s\n", a.Reason, indent, a.Meaning)
+		if a.Command != "" {
+			fmt.Fprintf(b, "%s    command: %s (image %s)\n", indent, a.Command, a.Image)
+		}
+		if a.Policy != "" {
+			fmt.Fprintf(b, "%s    podFailurePolicy action: %s\n", indent, a.Policy)
+		}
+	}
+}
+
+// deletedBy says who deleted the Job, as far as the report can tell: the
+// TTL-after-finished controller (job.Summary.DeletedByTTL), or someone or
+// something else, which the Job does not record.
+func (r Report) deletedBy() string {
+	finished := r.Health == Failed || r.Health == Complete
+	others := "a person, a tool or a controller"
+	if r.CronJob != "" {
+		// The CronJob controller deletes the finished runs past its
+		// history limits, and a running one for concurrencyPolicy
+		// Replace; the garbage collector deletes them with the CronJob.
+		others = "its CronJob's concurrencyPolicy Replace, the CronJob's deletion, a person or a tool"
+		if finished {
+			others = "its CronJob's history limit, the CronJob's deletion, a person or a tool"
+		}
+	}
+	switch {
+	case r.DeletedByTTL != nil && *r.DeletedByTTL:
+		return fmt.Sprintf("by its TTL (ttlSecondsAfterFinished %s after it finished)", secondsString(r.TTLSecondsAfterFinished))
+	case !finished:
+		return "before it finished, so not by a TTL: by " + others
+	case r.TTLSecondsAfterFinished != nil:
+		return fmt.Sprintf("not by its TTL (ttlSecondsAfterFinished %s had not passed since it finished): by %s", secondsString(r.TTLSecondsAfterFinished), others)
+	}
+	return "not by a TTL (it has none): by " + others
 }
