@@ -41,6 +41,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 	check := func(wave string) {
 		t.Helper()
 		var got, want job.Summary
+		var departed job.Departed
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			list, err := pods.List(ctx, metav1.ListOptions{})
@@ -61,6 +62,10 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 			}
 			want = job.Summarize(j, ps, nil, exp.Watcher.Options())
 			got.Recheck, want.Recheck = want.Recheck, got.Recheck // judged at two different times
+			// What the watcher remembers of deleted pods is its own: a
+			// Summary from the API's objects has none. It is checked below.
+			departed = got.Departed
+			got.Departed = job.Departed{}
 			if exp.Watcher.Pods() == len(ps) && exp.Watcher.Pending() == 0 && reflect.DeepEqual(got, want) {
 				break
 			}
@@ -71,6 +76,11 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 		}
 		if len(got.PodFailures) == 0 && wave != "start" {
 			t.Fatalf("%s: no failures seen", wave)
+		}
+		// Failed pods were deleted from the third wave on: the watcher
+		// remembers the newest of them, at most job.MaxDepartedPods.
+		if deleted := wave != "start" && wave != "failures and successes"; deleted != (departed.Pods > 0) || departed.Pods > job.MaxDepartedPods {
+			t.Fatalf("%s: %d deleted pods remembered", wave, departed.Pods)
 		}
 		if k := exp.Watcher.AggregatesKept(); k != 1 {
 			t.Fatalf("%s: %d Aggregates kept, want the big Job's", wave, k)

@@ -49,7 +49,21 @@ type Config struct {
 	// diagnose.DefaultMissedGrace.
 	MissedGrace time.Duration
 	Collectors  collectors.Options
-	Shard       watcher.Shard
+	// OwnerLabel groups standalone Jobs' outcomes by this label's value
+	// (--outcomes.owner-label; job.OwnerOf).
+	OwnerLabel string
+	// OutcomeRetention: how long an owner's outcome series stay after its
+	// last Job went (--outcomes.retention; 0: the default). MaxOwners
+	// bounds the owners with series (--outcomes.max-owners; 0: the
+	// default).
+	OutcomeRetention time.Duration
+	MaxOwners        int
+	// KeepDeleted and KeepDeletedFor bound the deleted failed Jobs whose
+	// last Summary the failing-now page and the runbook pages keep
+	// (--evidence.max-jobs, --evidence.keep-for; 0: the defaults).
+	KeepDeleted    int
+	KeepDeletedFor time.Duration
+	Shard          watcher.Shard
 	// PermissionCheckInterval: how often to ask RBAC whether the watches
 	// are still allowed (0: never; --kube.permission-check-interval).
 	PermissionCheckInterval time.Duration
@@ -74,10 +88,20 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
+// The defaults of Config.KeepDeleted and KeepDeletedFor: an hour covers
+// the time from a page to someone opening it; a kept report costs 11–17 KB
+// (50 attempts, with or without 20 departed pods: TestDeletedJobMemory),
+// so a thousand cost at most about 16 MiB (docs/scale.md).
+const (
+	DefaultKeepDeleted    = 1000
+	DefaultKeepDeletedFor = time.Hour
+)
+
 // Exporter is one running exporter.
 type Exporter struct {
 	Jobs       *collectors.Jobs
 	Crons      *collectors.CronJobs
+	Outcomes   *collectors.Outcomes
 	Watcher    *watcher.Watcher
 	Self       *SelfMetrics
 	Health     *WatchHealth
@@ -98,13 +122,16 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.TelemetryPath == "" {
 		cfg.TelemetryPath = "/metrics"
 	}
-	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(), failing: newFailingBoard(), cfg: cfg}
+	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(),
+		Outcomes: collectors.NewOutcomes(cfg.OutcomeRetention, cfg.MaxOwners),
+		failing:  newFailingBoard(cfg.KeepDeleted, cfg.KeepDeletedFor), cfg: cfg}
 	wcfg := cfg.WatchConfig()
 	e.Self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
 	e.Self.registerAPIServerInfo(cfg.APIServer)
+	e.Self.registerEvidence(func() int { return e.failing.deletedKept(time.Now()) }, e.Outcomes.Owners, e.Outcomes.Dropped)
 	e.Health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.Self)
 	wcfg.Recorder = e.Health
-	w, err := watcher.New(wcfg, failingSink{Sink: collectors.Sink{Jobs: e.Jobs, Crons: e.Crons}, board: e.failing})
+	w, err := watcher.New(wcfg, failingSink{Sink: collectors.Sink{Jobs: e.Jobs, Crons: e.Crons, Outcomes: e.Outcomes}, board: e.failing})
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +159,7 @@ func (cfg Config) WatchConfig() watcher.Config {
 		Namespaces:        cfg.Namespaces,
 		ExcludeNamespaces: cfg.ExcludeNamespaces,
 		JobSelector:       cfg.JobSelector,
+		OwnerLabel:        cfg.OwnerLabel,
 		Events:            cfg.Events,
 		CronJobs:          cfg.CronJobs,
 		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
@@ -176,7 +204,7 @@ func (e *Exporter) Run(ctx context.Context) {
 
 // Stores are the metric stores written on a scrape, in order.
 func (e *Exporter) Stores() []*metricstore.Store {
-	stores := []*metricstore.Store{e.Jobs.Store, e.Crons.Store}
+	stores := []*metricstore.Store{e.Jobs.Store, e.Crons.Store, e.Outcomes.Store}
 	if e.PodMetrics != nil {
 		stores = append(stores, e.PodMemory.Store)
 	}
@@ -249,7 +277,7 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		var events func(context.Context, job.Summary) ([]diagnose.Event, error)
 		if e.cfg.Events {
 			events = newEventReader(func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
-				return diagnose.FetchEvents(ctx, e.cfg.Client, s.Namespace, s.Name, s.UID, diagnose.EventPods(s))
+				return diagnose.FetchJobEvents(ctx, e.cfg.Client, s)
 			}).read
 		}
 		rb, err := newRunbookHandler(e.cfg.Runbooks, pageSource{e.Watcher, e.Crons}, events)
@@ -257,6 +285,7 @@ func (e *Exporter) Handler() (http.Handler, error) {
 			return nil, err
 		}
 		rb.missedGrace = missedGrace
+		rb.evidence = e.failing
 		failing.runbooks = func(alert string) bool { _, ok := rb.files[alert]; return ok }
 		pages.Handle("/runbooks/", securityHeaders(rb))
 		mux.Handle("/runbooks/", limited)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
@@ -53,6 +54,14 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
 		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMemory.Store.Len() > 0 && exp.Crons.Objects()
 	})
+	failAndDelete(t, exp, client)
+	waitFor(t, "the outcome of the Job that failed and went", func() bool {
+		var out bytes.Buffer
+		_, _ = exp.Outcomes.Store.WriteTo(&out)
+		return strings.Contains(out.String(), `kubejob_owner_jobs_finished_total{namespace="batch",owner_kind="Job",owner_name="gone",outcome="failed"`) &&
+			strings.Contains(out.String(), `kubejob_owner_pod_failures_total{namespace="batch",owner_kind="Job",owner_name="gone"`) &&
+			!exp.Jobs.Store.Has("batch/gone-fast") && exp.Watcher.Pending() == 0
+	})
 	h, err := exp.Handler()
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +69,44 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return exp, srv
+}
+
+// failAndDelete plays, after the initial list, what outlives its Job: a
+// Job whose pod exits 1 fails at backoffLimit 0 and is deleted at once (a
+// ttlSecondsAfterFinished of 0), so its outcome and its pod's failure are
+// counted although the Job is gone.
+func failAndDelete(t *testing.T, exp *Exporter, client *kubefake.Client) {
+	t.Helper()
+	ctx := context.Background()
+	j := fixture.Job("batch", "gone-fast").BackoffLimit(0).Started(0)
+	j.J.GenerateName = "gone-"
+	pod := fixture.Pod(j.J, "a", 0).Running(1)
+	// The pod informer and the Job informer run apart: the pod fails only
+	// once the Job is known, as in a cluster, where the controller
+	// creates pods for a Job it has read.
+	pods := exp.Watcher.Pods()
+	if _, err := client.BatchV1().Jobs("batch").Create(ctx, j.J, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new Job", func() bool { return exp.Watcher.Tracks("batch/gone-fast") })
+	if _, err := client.CoreV1().Pods("batch").Create(ctx, pod.P, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "its pod", func() bool { return exp.Watcher.Pods() > pods })
+	if _, err := client.CoreV1().Pods("batch").UpdateStatus(ctx, fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4).P, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	failed := fixture.Job("batch", "gone-fast").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 5).J
+	failed.GenerateName = "gone-"
+	if _, err := client.BatchV1().Jobs("batch").UpdateStatus(ctx, failed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.CoreV1().Pods("batch").Delete(ctx, pod.P.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.BatchV1().Jobs("batch").Delete(ctx, "gone-fast", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -6,10 +6,13 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
@@ -27,18 +30,34 @@ import (
 const FailingPageMax = 100
 
 // failingBoard is the model behind the failing-now page: the Jobs that
-// are failing, stuck or failed now, one compact entry each (about 330
+// are failing, stuck or failed now, one compact entry each (about 350
 // bytes), kept up to date from the Summaries the watcher hands its Sink
 // (failingSink). Healthy, complete and suspended Jobs take no room (and
 // cost 20ns an update), so its size follows the failures, not the
 // cluster; a page reads it without touching a pod.
+//
+// It also keeps the evidence of failed Jobs that were deleted (deleted):
+// a Job deleted the moment it fails (ttlSecondsAfterFinished 0, a
+// failedJobsHistoryLimit of 0, someone cleaning up) would otherwise leave
+// no trace for the person its alert pages.
 type failingBoard struct {
-	mu   sync.Mutex
-	jobs map[string]failingEntry // by "namespace/name"
+	mu      sync.Mutex
+	jobs    map[string]failingEntry // by "namespace/name"
+	deleted deletedJobs
 }
 
-func newFailingBoard() *failingBoard {
-	return &failingBoard{jobs: map[string]failingEntry{}}
+// newFailingBoard returns an empty board that keeps the evidence of at
+// most keepDeleted deleted failed Jobs for keepDeletedFor after their
+// deletion (0: DefaultKeepDeleted, DefaultKeepDeletedFor).
+func newFailingBoard(keepDeleted int, keepDeletedFor time.Duration) *failingBoard {
+	if keepDeleted <= 0 {
+		keepDeleted = DefaultKeepDeleted
+	}
+	if keepDeletedFor <= 0 {
+		keepDeletedFor = DefaultKeepDeletedFor
+	}
+	return &failingBoard{jobs: map[string]failingEntry{},
+		deleted: deletedJobs{max: keepDeleted, keepFor: keepDeletedFor, byJob: map[keptKey]*deletedJob{}}}
 }
 
 // failingEntry is one row of the page: a Job or a CronJob.
@@ -61,12 +80,19 @@ type failingEntry struct {
 	// Runbook is the alert whose runbook page shows this one's live
 	// report.
 	Runbook string
+	// UID tells a Job from an earlier one of the same name.
+	UID types.UID
+	// kept is the last Summary of a deleted Job, whose evidence the
+	// board keeps (deletedJobs); nil for a Job that exists. Kept
+	// Summaries are never changed: readers use them outside the lock.
+	kept *job.Summary
 }
 
 func (e *failingEntry) key() string { return e.Namespace + "/" + e.Name }
 
-// newer orders rows newest first, then by kind and name, so equal times
-// list in a stable order.
+// newer orders rows newest first, then by kind and name (a Job that
+// exists before a deleted one of its name), so equal times list in a
+// stable order.
 func newer(a, b *failingEntry) bool {
 	if !a.Since.Equal(b.Since) {
 		return a.Since.After(b.Since)
@@ -74,7 +100,13 @@ func newer(a, b *failingEntry) bool {
 	if a.CronJobRow != b.CronJobRow {
 		return !a.CronJobRow
 	}
-	return a.key() < b.key()
+	if a.key() != b.key() {
+		return a.key() < b.key()
+	}
+	if (a.kept == nil) != (b.kept == nil) {
+		return a.kept == nil
+	}
+	return a.UID < b.UID
 }
 
 // jobChanged lists the Job "namespace/name" as its Summary, judged at
@@ -96,12 +128,237 @@ func (b *failingBoard) jobGone(key string) {
 	delete(b.jobs, key)
 }
 
-// cause is the cause listed for the Job "namespace/name", if it is.
-func (b *failingBoard) cause(key string) (string, bool) {
+// cause is the cause listed for the Job "namespace/name": the one that
+// exists, else the newest deleted one kept (a CronJob's run its history
+// limit deleted).
+func (b *failingBoard) cause(key string, now time.Time) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	e, ok := b.jobs[key]
-	return e.Cause, ok
+	if e, ok := b.jobs[key]; ok {
+		return e.Cause, true
+	}
+	namespace, name := splitJobKey(key)
+	if e, ok := b.deleted.newestLocked(now, func(e *failingEntry) bool { return e.Namespace == namespace && e.Name == name }); ok {
+		return e.Cause, true
+	}
+	return "", false
+}
+
+func splitJobKey(key string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(key, "/")
+	return namespace, name
+}
+
+// jobDeleted keeps the evidence of a Job deleted after it failed: its
+// last Summary (s, s.Deleted set) and the row judged from it as of its
+// deletion. A Job deleted without failing leaves nothing: its deletion
+// is no failure, and it is not what the page or an alert asks about. The
+// Job's row as it existed goes (JobGone follows, later); a Job re-created
+// under its name has another UID and keeps its own row.
+func (b *failingBoard) jobDeleted(key string, s *job.Summary, now time.Time) {
+	if !s.Failed {
+		return
+	}
+	kept := compacted(*s)
+	if kept.Deleted.IsZero() {
+		kept.Deleted = now
+	}
+	e, listed := judgeJob(&kept, kept.Deleted)
+	if !listed {
+		return
+	}
+	e.kept = &kept
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if live, ok := b.jobs[key]; ok && live.UID == s.UID {
+		delete(b.jobs, key)
+	}
+	b.deleted.keepLocked(e, now)
+}
+
+// compacted is a Summary as the board keeps it, for up to keepFor: its
+// attempt lists without the spare capacity appending left them (a list of
+// 50 has room for 71: 3 KB more than the 8 KB it needs), and its index
+// failures only as many as the report shows (it counts the others from
+// IndexesWithFailures). Kept so, a Job with 50 failed attempts and 20
+// departed costs about 17 KB (TestDeletedJobMemory).
+func compacted(s job.Summary) job.Summary {
+	s.Attempts = slices.Clone(s.Attempts)
+	s.Departed.Attempts = slices.Clone(s.Departed.Attempts)
+	s.IndexFailures = slices.Clone(s.IndexFailures[:min(len(s.IndexFailures), diagnose.MaxReportIndexes)])
+	return s
+}
+
+// keptJob is the entry kept of the deleted failed Job namespace/name
+// with UID uid, or, for uid "", of the newest deleted one of that name.
+func (b *failingBoard) keptJob(namespace, name string, uid types.UID, now time.Time) (failingEntry, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.deleted.newestLocked(now, func(e *failingEntry) bool {
+		return e.Namespace == namespace && e.Name == name && (uid == "" || e.UID == uid)
+	})
+}
+
+// deletedOfOwner are the kept deleted Jobs of owner in namespace, newest
+// deletion first, at most limit of them, and how many are kept in all.
+func (b *failingBoard) deletedOfOwner(namespace string, owner job.Owner, limit int, now time.Time) ([]failingEntry, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.deleted.expireLocked(now)
+	var out []failingEntry
+	for _, d := range b.deleted.order {
+		if e := &d.entry; e.Namespace == namespace && e.kept.Owner == owner {
+			out = append(out, *e)
+		}
+	}
+	sort.Slice(out, func(i, k int) bool { return deletedBefore(&out[k], &out[i]) })
+	return out[:min(len(out), limit)], len(out)
+}
+
+// deletedRun is the kept deleted run of the CronJob namespace/cronjob
+// (of the CronJob with UID cronJobUID, when known) that failed at
+// failedAt: the run a CronJob's memory says failed last, when its
+// history limit deleted it.
+func (b *failingBoard) deletedRun(namespace, cronjob string, cronJobUID types.UID, failedAt time.Time, now time.Time) (failingEntry, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.deleted.newestLocked(now, func(e *failingEntry) bool {
+		s := e.kept
+		return e.Namespace == namespace && s.OwnerKind == job.OwnerKindCronJob && s.OwnerName == cronjob &&
+			(cronJobUID == "" || s.OwnerUID == cronJobUID) && s.FailedAt.Equal(failedAt)
+	})
+}
+
+// deletedKept is the number of deleted failed Jobs whose evidence is kept
+// now.
+func (b *failingBoard) deletedKept(now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.deleted.expireLocked(now)
+	return len(b.deleted.byJob)
+}
+
+// deletedJobs keeps the evidence of deleted failed Jobs, by Job (its
+// UID: a Job re-created under the same name is another one), for keepFor
+// after each deletion and at most max of them: beyond that the oldest
+// deletion goes first. Entries that expire are dropped when the board is
+// next written or read, not by a timer. Lookups scan it in deletion
+// order, about 12µs for the default 1,000 (a failing-now page does so
+// once per failed CronJob whose newest run is gone).
+type deletedJobs struct {
+	max     int
+	keepFor time.Duration
+	byJob   map[keptKey]*deletedJob
+	order   deletionOrder // oldest deletion first
+}
+
+// keptKey names a deleted Job: the UID tells it from another of the same
+// name; namespace and name keep Jobs without a UID (objects built by
+// hand) apart.
+type keptKey struct {
+	namespace, name string
+	uid             types.UID
+}
+
+type deletedJob struct {
+	entry failingEntry
+	// deleted is when the Job was deleted, no later than when the
+	// exporter learnt of it (a clock ahead of the exporter's cannot make
+	// evidence outlive keepFor): what expiry and eviction go by.
+	deleted time.Time
+	index   int // in order
+}
+
+func (d *deletedJobs) keepLocked(e failingEntry, now time.Time) {
+	d.expireLocked(now)
+	k := keptKey{e.Namespace, e.Name, e.UID}
+	if old, ok := d.byJob[k]; ok {
+		heap.Remove(&d.order, old.index)
+		delete(d.byJob, k)
+	}
+	at := e.kept.Deleted
+	if at.After(now) {
+		at = now
+	}
+	if now.Sub(at) >= d.keepFor {
+		return
+	}
+	dj := &deletedJob{entry: e, deleted: at}
+	d.byJob[k] = dj
+	heap.Push(&d.order, dj)
+	for len(d.byJob) > d.max {
+		d.dropLocked(heap.Pop(&d.order).(*deletedJob))
+	}
+}
+
+func (d *deletedJobs) expireLocked(now time.Time) {
+	for len(d.order) > 0 && now.Sub(d.order[0].deleted) >= d.keepFor {
+		d.dropLocked(heap.Pop(&d.order).(*deletedJob))
+	}
+}
+
+func (d *deletedJobs) dropLocked(dj *deletedJob) {
+	e := &dj.entry
+	delete(d.byJob, keptKey{e.Namespace, e.Name, e.UID})
+}
+
+// newestLocked is the newest deletion kept that match accepts.
+func (d *deletedJobs) newestLocked(now time.Time, match func(e *failingEntry) bool) (failingEntry, bool) {
+	d.expireLocked(now)
+	var newest *failingEntry
+	for _, dj := range d.order {
+		if e := &dj.entry; match(e) && (newest == nil || deletedBefore(newest, e)) {
+			newest = e
+		}
+	}
+	if newest == nil {
+		return failingEntry{}, false
+	}
+	return *newest, true
+}
+
+// deletedBefore orders kept entries by deletion, then by UID, so equal
+// times list in a stable order.
+func deletedBefore(a, b *failingEntry) bool {
+	if !a.kept.Deleted.Equal(b.kept.Deleted) {
+		return a.kept.Deleted.Before(b.kept.Deleted)
+	}
+	return a.UID < b.UID
+}
+
+// deletionOrder is a min-heap of kept Jobs by deletion time.
+type deletionOrder []*deletedJob
+
+func (o deletionOrder) Len() int           { return len(o) }
+func (o deletionOrder) Less(i, k int) bool { return o[i].deleted.Before(o[k].deleted) }
+func (o deletionOrder) Swap(i, k int) {
+	o[i], o[k] = o[k], o[i]
+	o[i].index, o[k].index = i, k
+}
+func (o *deletionOrder) Push(x any) {
+	dj := x.(*deletedJob)
+	dj.index = len(*o)
+	*o = append(*o, dj)
+}
+func (o *deletionOrder) Pop() any {
+	old := *o
+	dj := old[len(old)-1]
+	old[len(old)-1] = nil
+	*o = old[:len(old)-1]
+	return dj
+}
+
+// deletedBy says who deleted a Job, as far as its Summary tells: its TTL
+// ("by its TTL (ttlSecondsAfterFinished=0)"), else "not by its TTL: …".
+func deletedBy(s *job.Summary) string {
+	ttl := s.TTLSecondsAfterFinished
+	switch {
+	case s.DeletedByTTL():
+		return fmt.Sprintf("by its TTL (ttlSecondsAfterFinished=%d)", *ttl)
+	case ttl != nil:
+		return fmt.Sprintf("not by its TTL (ttlSecondsAfterFinished=%d had not passed): by hand or another controller", *ttl)
+	}
+	return "not by its TTL: by hand or another controller"
 }
 
 // failingSink passes what the watcher reports on to the metrics and keeps
@@ -114,6 +371,11 @@ type failingSink struct {
 func (s failingSink) JobChanged(key string, sum *job.Summary) {
 	s.Sink.JobChanged(key, sum)
 	s.board.jobChanged(key, sum, time.Now())
+}
+
+func (s failingSink) JobDeleted(key string, sum *job.Summary) {
+	s.Sink.JobDeleted(key, sum)
+	s.board.jobDeleted(key, sum, time.Now())
 }
 
 func (s failingSink) JobGone(key string) {
@@ -130,7 +392,7 @@ func judgeJob(s *job.Summary, now time.Time) (failingEntry, bool) {
 		return failingEntry{}, false
 	}
 	r := diagnose.FromSummary(*s, now, diagnose.Limits{})
-	e := failingEntry{Namespace: s.Namespace, Name: s.Name, CronJob: r.CronJob, Health: r.Health}
+	e := failingEntry{Namespace: s.Namespace, Name: s.Name, CronJob: r.CronJob, Health: r.Health, UID: s.UID}
 	switch r.Health {
 	case diagnose.Failed:
 		e.State = "failed: " + s.FailedReason
@@ -243,11 +505,12 @@ func jobCause(s *job.Summary, r diagnose.Report) string {
 }
 
 // judgeCronJob decides whether a CronJob is listed: its newest run failed
-// or a run is overdue past the grace, as its runbook pages say. jobCause
-// gives the cause recorded for one of its runs.
-func judgeCronJob(cs cronjob.Summary, now time.Time, grace time.Duration, jobCause func(key string) (string, bool)) (failingEntry, bool) {
+// or a run is overdue past the grace, as its runbook pages say. The board
+// gives the cause recorded for its newest failed run, present or deleted;
+// run is the run its cause names, "" if none.
+func judgeCronJob(cs cronjob.Summary, now time.Time, grace time.Duration, board *failingBoard) (e failingEntry, run string, listed bool) {
 	r := diagnose.FromCronJob(cs, nil, now, grace)
-	e := failingEntry{CronJobRow: true, Namespace: cs.Namespace, Name: cs.Name, Health: r.Health}
+	e = failingEntry{CronJobRow: true, Namespace: cs.Namespace, Name: cs.Name, Health: r.Health}
 	switch r.Health {
 	case diagnose.Stuck:
 		e.State = "missed its schedule: " + r.Overdue + " late"
@@ -256,16 +519,28 @@ func judgeCronJob(cs cronjob.Summary, now time.Time, grace time.Duration, jobCau
 		e.State = fmt.Sprintf("newest run failed (%d in a row)", cs.ConsecutiveFailures)
 		e.Since, e.Runbook = cs.LastFailure, "KubeCronJobLastRunFailed"
 		e.Cause = "its newest run failed (" + cs.FailureReason + ")"
-		if run := cs.LastRun; run != nil && run.Failed {
-			e.Cause = "its newest run " + run.Name + " failed (" + run.Reason + ")"
-			if c, ok := jobCause(cs.Namespace + "/" + run.Name); ok {
+		if last := cs.LastRun; last != nil && last.Failed {
+			run = last.Name
+			e.Cause = "its newest run " + run + " failed (" + last.Reason + ")"
+			if c, ok := board.cause(cs.Namespace+"/"+run, now); ok {
 				e.Cause += ": " + c
 			}
+		} else if deleted, ok := board.deletedRun(cs.Namespace, cs.Name, cronJobUID(cs), cs.LastFailure, now); ok {
+			run = deleted.Name
+			e.Cause = "its newest run " + run + " failed (" + deleted.kept.FailedReason + ") and was deleted: " + deleted.Cause
 		}
 	default:
-		return failingEntry{}, false
+		return failingEntry{}, "", false
 	}
-	return e, true
+	return e, run, true
+}
+
+// cronJobUID is the UID of a CronJob's object, "" without it.
+func cronJobUID(cs cronjob.Summary) types.UID {
+	if cs.Record == nil {
+		return ""
+	}
+	return cs.Record.UID
 }
 
 // newestRows keeps the max newest of the rows offered (a min-heap on
@@ -319,6 +594,8 @@ type failingHandler struct {
 	// metricsPath is the path of /metrics, without the leading slash.
 	metricsPath string
 	max         int
+	// now is the clock the page is judged by; nil: time.Now.
+	now func() time.Time
 }
 
 // failingPage is what the template renders.
@@ -332,6 +609,7 @@ type failingPage struct {
 	Jobs       int
 	NotReady   string
 	Shard      watcher.Shard
+	KeepFor    string // how long deleted failed Jobs stay listed
 	Runbooks   bool
 	Metrics    string
 	MaxRows    int
@@ -341,8 +619,22 @@ type failingPage struct {
 type failingRow struct {
 	failingEntry
 	Age string
-	// Report is the relative link to the live report, "" without one.
+	// Report is the relative link to the live report (the kept one of a
+	// deleted Job), "" without one.
 	Report string
+	// Deleted says when a deleted Job was deleted and by what; "" for a
+	// Job that exists.
+	Deleted string
+}
+
+// deletedRow is a deleted Job's deletion as its row says it: "deleted 3m
+// ago by its TTL (…)", "deleted 3m ago, not by its TTL: …".
+func deletedRow(s *job.Summary, now time.Time) string {
+	sep := ", "
+	if s.DeletedByTTL() {
+		sep = " "
+	}
+	return "deleted " + age(now.Sub(s.Deleted)) + " ago" + sep + deletedBy(s)
 }
 
 func (h *failingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -352,6 +644,9 @@ func (h *failingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
+	if h.now != nil {
+		now = h.now()
+	}
 	page := h.page(now, ns)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// An error here is the client going away: the status is out already.
@@ -361,7 +656,7 @@ func (h *failingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // page selects the rows of namespace ns ("" all): the max newest, with the
 // counts of all.
 func (h *failingHandler) page(now time.Time, ns string) failingPage {
-	p := failingPage{Now: now, Namespace: ns, Counts: map[string]int{}, Shard: h.shard,
+	p := failingPage{Now: now, Namespace: ns, Counts: map[string]int{}, Shard: h.shard, KeepFor: age(h.board.deleted.keepFor),
 		Runbooks: h.runbooks != nil, Metrics: h.metricsPath, MaxRows: h.max,
 		HealthList: []diagnose.Health{diagnose.Failed, diagnose.Failing, diagnose.Stuck}}
 	if h.jobs != nil {
@@ -381,22 +676,40 @@ func (h *failingHandler) page(now time.Time, ns string) failingPage {
 		p.Counts[string(e.Health)]++
 		rows.offer(e)
 	}
+	// A deleted run a CronJob's row names as its newest failed run is
+	// shown there (and in the CronJob's report), not a second time as a
+	// row of its own.
+	namedRuns := map[string]bool{} // "namespace/name"
 	if h.cronJobs != nil {
 		for _, cs := range h.cronJobs(now) {
-			if e, ok := judgeCronJob(cs, now, h.missedGrace, h.board.cause); ok {
+			if e, run, ok := judgeCronJob(cs, now, h.missedGrace, h.board); ok {
+				if run != "" {
+					namedRuns[cs.Namespace+"/"+run] = true
+				}
 				offer(e)
 			}
 		}
 	}
 	h.board.mu.Lock()
+	h.board.deleted.expireLocked(now)
 	for _, e := range h.board.jobs {
-		offer(e)
+		if _, deleted := h.board.deleted.byJob[keptKey{e.Namespace, e.Name, e.UID}]; !deleted {
+			offer(e)
+		}
+	}
+	for _, d := range h.board.deleted.order {
+		if e := d.entry; e.CronJob == "" || !namedRuns[e.key()] {
+			offer(e)
+		}
 	}
 	h.board.mu.Unlock()
 	for _, e := range rows.sorted() {
 		row := failingRow{failingEntry: e, Age: age(now.Sub(e.Since))}
 		if h.runbooks != nil && h.runbooks(e.Runbook) {
 			row.Report = reportLink(e)
+		}
+		if e.kept != nil {
+			row.Deleted = deletedRow(e.kept, now)
 		}
 		p.Rows = append(p.Rows, row)
 	}
@@ -407,13 +720,27 @@ func (h *failingHandler) page(now time.Time, ns string) failingPage {
 // reportLink is the link to a row's runbook page with its live report,
 // relative to the page (so it works behind a path prefix, such as the API
 // server's service proxy); html/template escapes the query values.
-func reportLink(e failingEntry) string {
-	param := "job_name"
-	if e.CronJobRow {
-		param = "cronjob"
+func reportLink(e failingEntry) string { return "runbooks/" + runbookQuery(e) }
+
+// runbookQuery is the runbook page of an entry with its report, relative
+// to /runbooks/: a deleted Job's names its UID, so that the page shows
+// the kept report even when a Job of that name exists again.
+func runbookQuery(e failingEntry) string {
+	q := url.Values{"namespace": {e.Namespace}}
+	switch {
+	case e.CronJobRow:
+		q.Set("cronjob", e.Name)
+	case e.kept != nil:
+		q.Set("job_name", e.Name)
+		q.Set("job_uid", string(e.UID))
+	default:
+		q.Set("job_name", e.Name)
 	}
-	return "runbooks/" + e.Runbook + "?" + url.Values{"namespace": {e.Namespace}, param: {e.Name}}.Encode()
+	return e.Runbook + "?" + q.Encode()
 }
+
+// pageTimeFormat is how the pages write a time, in UTC.
+const pageTimeFormat = "2006-01-02 15:04:05"
 
 // age is a duration as a person reads it: "45s", "12m", "3h10m", "2d4h".
 func age(d time.Duration) string {
@@ -431,7 +758,7 @@ func age(d time.Duration) string {
 }
 
 var failingTemplate = template.Must(template.New("failing").Funcs(template.FuncMap{
-	"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"utc":   func(t time.Time) string { return t.UTC().Format(pageTimeFormat) },
 	"count": func(m map[string]int, h diagnose.Health) int { return m[string(h)] },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -448,7 +775,7 @@ th{background:#f4f4f4;white-space:nowrap}
 td.when{white-space:nowrap;font-variant-numeric:tabular-nums}
 td.job{min-width:14em;overflow-wrap:anywhere}
 td.state{min-width:12em;max-width:20em}
-.state strong{display:block}
+.state strong,.state .deleted{display:block}
 .failed .state strong{color:#b00020}.failing .state strong{color:#c25400}.stuck .state strong{color:#6a3d9a}
 .kind{color:#666;font-size:.85em}
 .note{background:#fff6d6;border-left:4px solid #e0b000;padding:.5em .8em}
@@ -458,7 +785,7 @@ code{background:#f4f4f4}
 <body>
 <header><h1>Failing now</h1><a href="./">kube-job-exporter</a>{{if .Runbooks}} · <a href="runbooks/">Runbooks</a>{{end}} · <a href="{{.Metrics}}">Metrics</a></header>
 <main>
-<p>Jobs and CronJobs that failed, are failing (retrying, at risk of failing for good) or are stuck{{if .Namespace}} in namespace <code>{{.Namespace}}</code> (<a href="failing">all namespaces</a>){{end}}, newest first, as of {{utc .Now}} UTC, from the exporter's cache of {{.Jobs}} Jobs.{{if .Runbooks}} A name opens its live report, on the page of the alert's runbook.{{end}}</p>
+<p>Jobs and CronJobs that failed, are failing (retrying, at risk of failing for good) or are stuck{{if .Namespace}} in namespace <code>{{.Namespace}}</code> (<a href="failing">all namespaces</a>){{end}}, newest first, as of {{utc .Now}} UTC, from the exporter's cache of {{.Jobs}} Jobs; failed Jobs deleted since stay listed for {{.KeepFor}} after their deletion.{{if .Runbooks}} A name opens its live report, on the page of the alert's runbook.{{end}}</p>
 {{if .NotReady}}<p class="note">The exporter's caches are not complete yet ({{.NotReady}}): this list may miss some.</p>{{end}}
 {{if .Shard.Enabled}}<p class="note">This replica is shard {{.Shard.Index}} of {{.Shard.Total}} (<code>--shard={{.Shard.Index}}</code>): it lists only the Jobs and CronJobs of its shard. Open this page on every replica to see them all.</p>{{end}}
 {{if .Rows}}<p class="counts">{{range .HealthList}}<span>{{count $.Counts .}} {{.}}</span>{{end}}</p>
@@ -467,8 +794,8 @@ code{background:#f4f4f4}
 <tbody>
 {{range .Rows}}<tr class="{{.Health}}">
 <td class="when">{{utc .Since}}<br><span class="kind">{{.Age}} ago</span></td>
-<td class="job">{{if .CronJobRow}}<span class="kind">CronJob</span>{{else}}<span class="kind">Job</span>{{end}} <a href="?namespace={{.Namespace}}" title="only namespace {{.Namespace}}">{{.Namespace}}</a>/{{if .Report}}<a href="{{.Report}}" title="live report"><strong>{{.Name}}</strong></a>{{else}}<strong>{{.Name}}</strong>{{end}}{{if .CronJob}}<br><span class="kind">run of CronJob {{.CronJob}}</span>{{end}}</td>
-<td class="state"><strong>{{.State}}</strong>{{if .Report}}<span class="kind">alert {{.Runbook}}</span>{{end}}</td>
+<td class="job">{{if .CronJobRow}}<span class="kind">CronJob</span>{{else if .Deleted}}<span class="kind">deleted Job</span>{{else}}<span class="kind">Job</span>{{end}} <a href="?namespace={{.Namespace}}" title="only namespace {{.Namespace}}">{{.Namespace}}</a>/{{if .Report}}<a href="{{.Report}}" title="{{if .Deleted}}kept report{{else}}live report{{end}}"><strong>{{.Name}}</strong></a>{{else}}<strong>{{.Name}}</strong>{{end}}{{if .CronJob}}<br><span class="kind">run of CronJob {{.CronJob}}</span>{{end}}</td>
+<td class="state"><strong>{{.State}}</strong>{{if .Deleted}}<span class="deleted">{{.Deleted}}</span>{{end}}{{if .Report}}<span class="kind">alert {{.Runbook}}</span>{{end}}</td>
 <td>{{.Cause}}</td>
 </tr>
 {{end}}</tbody>

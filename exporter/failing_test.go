@@ -49,7 +49,7 @@ func summarize(j *fixture.JobBuilder, pods []*fixture.PodBuilder, events ...*cor
 // failed, and the order the page must list them in.
 func failingFixture(t *testing.T) (*failingBoard, []cronjob.Summary, []string) {
 	t.Helper()
-	b := newFailingBoard()
+	b := newFailingBoard(0, 0)
 	add := func(j *fixture.JobBuilder, pods ...*fixture.PodBuilder) *job.Summary {
 		s := summarize(j, pods)
 		b.jobChanged(s.Namespace+"/"+s.Name, s, failingNow)
@@ -185,7 +185,7 @@ func serveFailing(t *testing.T, h http.Handler, query string) string {
 // the rows and the counts.
 func TestFailingPageCap(t *testing.T) {
 	const jobs = FailingPageMax + 150
-	b := newFailingBoard()
+	b := newFailingBoard(0, 0)
 	for i := 0; i < jobs; i++ {
 		ns := "even"
 		if i%2 == 1 {
@@ -240,7 +240,7 @@ func TestFailingPageEscapes(t *testing.T) {
 	j := fixture.Job(evilNS, evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
 	s := summarize(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)})
-	b := newFailingBoard()
+	b := newFailingBoard(0, 0)
 	b.jobChanged(evilNS+"/"+evilName, s, failingNow)
 	crons := []cronjob.Summary{{Namespace: evilNS, Name: `<script>cron</script>`, LastFailure: failingNow, FailureReason: `<i>why</i>`,
 		LastRun: &cronjob.Run{Name: `<u>run</u>`, Failed: true, Finished: failingNow, Reason: `<i>why</i>`}}}
@@ -279,7 +279,7 @@ func TestFailingPageEscapes(t *testing.T) {
 // so (no table); a shard says it lists its own Jobs only; caches not yet
 // synced are said to make the list incomplete.
 func TestFailingPageEmptyShardedNotReady(t *testing.T) {
-	h := &failingHandler{board: newFailingBoard(), missedGrace: diagnose.DefaultMissedGrace, max: FailingPageMax,
+	h := &failingHandler{board: newFailingBoard(0, 0), missedGrace: diagnose.DefaultMissedGrace, max: FailingPageMax,
 		jobs: func() int { return 42 }}
 	body := serveFailing(t, h, "")
 	if !strings.Contains(body, "Nothing has failed, is failing or is stuck now.") || strings.Contains(body, "<table") ||
@@ -339,13 +339,36 @@ func TestFailingPageFromTheWatcher(t *testing.T) {
 		}
 	}
 
-	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "oom", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
+	// A failed Job deleted stays, as deleted, its report kept; a Job
+	// deleted that had not failed leaves the page.
+	for _, j := range []struct{ namespace, name string }{{"batch", "oom"}, {"web", "pull"}} {
+		if err := client.BatchV1().Jobs(j.namespace).Delete(context.Background(), j.name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	waitFor(t, "the deleted Job off the page", func() bool {
+	deletedRow := regexp.MustCompile(`<span class="kind">deleted Job</span> <a [^>]*>batch</a>/<a href="(runbooks/KubeJobBackoffLimitExceeded\?job_name=oom&amp;job_uid=uid-batch-oom&amp;namespace=batch)" title="kept report"><strong>oom</strong></a>`)
+	var report string
+	waitFor(t, "the deleted Job shown as deleted, the other off the page", func() bool {
 		_, b := get(t, base+"/failing", nil)
-		return !strings.Contains(string(b), "<strong>oom</strong>")
+		m := deletedRow.FindStringSubmatch(string(b))
+		if m == nil || strings.Contains(string(b), "<strong>pull</strong>") || strings.Contains(string(b), `title="live report"><strong>oom</strong>`) {
+			return false
+		}
+		report = base + "/" + html.UnescapeString(m[1])
+		page = string(b)
+		return true
 	})
+	if !regexp.MustCompile(`deleted \d+s ago, not by its TTL: by hand or another controller`).MatchString(page) {
+		t.Errorf("the deleted row does not say when and by what:\n%s", page)
+	}
+	if _, metrics := get(t, base+"/metrics", nil); !strings.Contains(string(metrics), "\nkubejob_exporter_deleted_jobs_kept 1\n") {
+		t.Errorf("/metrics does not count the one deleted Job kept (the one that failed)")
+	}
+	resp, body = get(t, report, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "This Job was deleted at ") ||
+		!strings.Contains(string(body), "Job batch/oom: FAILED (BackoffLimitExceeded)") {
+		t.Errorf("kept report %s: %d\n%s", report, resp.StatusCode, body)
+	}
 }
 
 // links are the targets of a page's links, resolved against its URL.

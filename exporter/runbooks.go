@@ -18,6 +18,7 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
@@ -32,14 +33,23 @@ import (
 //
 // With namespace and job_name, the page opens with the live diagnosis of
 // that Job from the exporter's caches: the evidence next to the runbook,
-// with the events of the Job and its pods read for the request. With
-// namespace and cronjob instead, it opens with the CronJob's: whether it
-// runs on time, its runs, and the diagnosis of its newest failed run.
+// with the events of the Job and its pods read for the request; for a Job
+// deleted after it failed, the report the exporter kept of it (job_uid
+// picks one deleted Job when another of its name exists). With namespace
+// and cronjob instead, it opens with the CronJob's: whether it runs on
+// time, its runs, and the diagnosis of its newest failed run. With
+// namespace and owner_name, it lists the deleted failed Jobs of that
+// standalone owner (job.OwnerOf), newest first, and opens the newest's
+// report.
 type runbookHandler struct {
 	files     map[string][]byte // alert → Markdown
 	md        goldmark.Markdown
 	jobs      jobSource // nil: no evidence
 	summaries *summaryCache
+	// evidence keeps the evidence of deleted failed Jobs; nil: none.
+	evidence *failingBoard
+	// now is the clock the kept evidence expires by; nil: time.Now.
+	now func() time.Time
 	// missedGrace: how late a CronJob's run may be before a page calls it
 	// missed.
 	missedGrace time.Duration
@@ -147,14 +157,38 @@ func newRunbookHandler(fsys fs.FS, jobs jobSource, events func(ctx context.Conte
 // crafted link cannot inject anything into the page.
 var validName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
 
+// validOwnerName allows an owner's name (job.OwnerOf): a Job's name or
+// generateName, or the value of the --outcomes.owner-label label, which
+// may hold capitals and underscores.
+var validOwnerName = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$`)
+
+// validUID allows what the API server's UIDs are made of (RFC 4122
+// UUIDs), and the names test fixtures use.
+var validUID = regexp.MustCompile(`^[-A-Za-z0-9_.]{1,128}$`)
+
 // placeholder matches a command placeholder such as <pod-name>.
 var placeholder = regexp.MustCompile(`<([a-z][a-z0-9-]*)>`)
 
 var placeholders = map[string]string{
-	"namespace": "<namespace>",
-	"job_name":  "<job-name>",
-	"cronjob":   "<cronjob-name>",
+	"namespace":  "<namespace>",
+	"job_name":   "<job-name>",
+	"cronjob":    "<cronjob-name>",
+	"owner_name": "<owner-name>",
 }
+
+// paramPattern is what a query parameter's value must match.
+func paramPattern(param string) *regexp.Regexp {
+	switch param {
+	case "owner_name":
+		return validOwnerName
+	case "job_uid":
+		return validUID
+	}
+	return validName
+}
+
+// ownerListMax bounds the deleted Jobs an owner's page lists.
+const ownerListMax = 20
 
 func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/runbooks/")
@@ -167,16 +201,16 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no runbook for %q; see /runbooks/", name), http.StatusNotFound)
 		return
 	}
-	for param, ph := range placeholders {
-		v := r.URL.Query().Get(param)
-		if v == "" {
-			continue
-		}
-		if !validName.MatchString(v) {
+	for _, param := range []string{"namespace", "job_name", "cronjob", "owner_name", "job_uid"} {
+		if v := r.URL.Query().Get(param); v != "" && !paramPattern(param).MatchString(v) {
 			http.Error(w, fmt.Sprintf("invalid %s %q", param, v), http.StatusBadRequest)
 			return
 		}
-		src = bytes.ReplaceAll(src, []byte(ph), []byte(v))
+	}
+	for param, ph := range placeholders {
+		if v := r.URL.Query().Get(param); v != "" {
+			src = bytes.ReplaceAll(src, []byte(ph), []byte(v))
+		}
 	}
 	if r.URL.Query().Get("format") == "md" {
 		w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
@@ -200,39 +234,144 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // evidenceHTML renders the live diagnosis of the Job the query names (or
-// of the CronJob's run), or says why there is none. Names were validated
-// by ServeHTTP.
+// of the CronJob's run, or the deleted Jobs of an owner), or says why
+// there is none. Names were validated by ServeHTTP.
 func (h *runbookHandler) evidenceHTML(ctx context.Context, q url.Values) string {
-	namespace, name, cronjob := q.Get("namespace"), q.Get("job_name"), q.Get("cronjob")
-	if h.jobs == nil || namespace == "" || (name == "" && cronjob == "") {
+	namespace := q.Get("namespace")
+	if h.jobs == nil || namespace == "" {
 		return ""
 	}
-	if name == "" {
-		return h.cronJobHTML(ctx, namespace, cronjob)
+	switch {
+	case q.Get("job_name") != "":
+		return h.jobHTML(ctx, namespace, q.Get("job_name"), types.UID(q.Get("job_uid")))
+	case q.Get("cronjob") != "":
+		return h.cronJobHTML(ctx, namespace, q.Get("cronjob"))
+	case q.Get("owner_name") != "":
+		return h.ownerHTML(ctx, namespace, q.Get("owner_name"))
 	}
+	return ""
+}
+
+// jobHTML renders the Job namespace/name: the live one, else (or the one
+// uid names) the kept evidence of a deleted one.
+func (h *runbookHandler) jobHTML(ctx context.Context, namespace, name string, uid types.UID) string {
 	key := namespace + "/" + name
 	if shard, total, mine := h.jobs.ShardOf(key); !mine {
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s</code> is reported by shard %d of %d (the replica started with <code>--shard=%d</code>), not by this one: open this page on that replica.</p></div>\n",
 			html.EscapeString(key), shard, total, shard)
 	}
-	s, ok := h.summaries.get(key)
-	if !ok {
-		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code> is not in the exporter's cache now: it was deleted, or is outside the namespaces and selector this exporter watches.</p></div>\n",
-			html.EscapeString(namespace), html.EscapeString(name))
+	s, live := h.summaries.get(key)
+	if live && (uid == "" || s.UID == uid) {
+		// No run-time limit: the mixin's may differ per namespace or Job;
+		// the report says how long the Job has run, the alert whether too
+		// long.
+		report := diagnose.FromSummary(s, time.Now(), diagnose.Limits{})
+		h.addEvents(ctx, s, &report)
+		var text bytes.Buffer
+		if err := report.WriteText(&text); err != nil {
+			return ""
+		}
+		out := evidenceDiv("This Job now", text.String())
+		if e, ok := h.keptJob(namespace, name, ""); ok && e.UID != s.UID {
+			// The alert may be about the earlier Job of this name.
+			q := url.Values{"namespace": {namespace}, "job_name": {name}, "job_uid": {string(e.UID)}}
+			out += fmt.Sprintf("<div class=\"evidence\"><p>An earlier Job of this name failed and was deleted at %s UTC: <a href=\"?%s\">its kept report</a>.</p></div>\n",
+				e.kept.Deleted.UTC().Format(pageTimeFormat), html.EscapeString(q.Encode()))
+		}
+		return out
 	}
-	// No run-time limit: the mixin's may differ per namespace or Job; the
-	// report says how long the Job has run, the alert whether too long.
-	report := diagnose.FromSummary(s, time.Now(), diagnose.Limits{})
+	if e, ok := h.keptJob(namespace, name, uid); ok {
+		return h.keptHTML(ctx, e)
+	}
+	which, keeps := "", ""
+	if uid != "" {
+		which = " with UID <code>" + html.EscapeString(string(uid)) + "</code>"
+	}
+	if h.evidence != nil {
+		keeps = " (a failed Job's evidence is kept for " + age(h.evidence.deleted.keepFor) + " after its deletion, if this exporter saw it fail)"
+	}
+	return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s/%s</code>%s is not in the exporter's cache now, and no evidence of it is kept: it was deleted%s, or is outside the namespaces and selector this exporter watches.</p></div>\n",
+		html.EscapeString(namespace), html.EscapeString(name), which, keeps)
+}
+
+// keptJob is the kept entry of a deleted failed Job (see
+// failingBoard.keptJob), as of the handler's clock.
+func (h *runbookHandler) keptJob(namespace, name string, uid types.UID) (failingEntry, bool) {
+	if h.evidence == nil {
+		return failingEntry{}, false
+	}
+	return h.evidence.keptJob(namespace, name, uid, h.clock())
+}
+
+func (h *runbookHandler) clock() time.Time {
+	if h.now == nil {
+		return time.Now()
+	}
+	return h.now()
+}
+
+// keptHTML renders the kept report of a deleted failed Job: its last
+// Summary judged as of its deletion (when its state stopped), with the
+// events the API server still has of it and its pods.
+func (h *runbookHandler) keptHTML(ctx context.Context, e failingEntry) string {
+	s := *e.kept
+	report := diagnose.FromSummary(s, s.Deleted, diagnose.Limits{})
 	h.addEvents(ctx, s, &report)
 	var text bytes.Buffer
 	if err := report.WriteText(&text); err != nil {
 		return ""
 	}
-	return evidenceDiv("This Job now", text.String())
+	return fmt.Sprintf("<div class=\"evidence\"><h2>%s</h2><p>The exporter's last view of Job <code>%s/%s</code> (UID <code>%s</code>), kept since its deletion; events read from the API server now, which keeps them about an hour:</p><pre>%s</pre></div>\n",
+		html.EscapeString(deletedHeading(&s)), html.EscapeString(s.Namespace), html.EscapeString(s.Name), html.EscapeString(string(s.UID)), html.EscapeString(text.String()))
+}
+
+// deletedHeading heads a deleted Job's kept report.
+func deletedHeading(s *job.Summary) string {
+	return "This Job was deleted at " + s.Deleted.UTC().Format(pageTimeFormat) + " UTC, " + deletedBy(s)
+}
+
+// ownerHTML lists the kept deleted failed Jobs of the standalone owner
+// namespace/owner (the owner KubeJobFailedAndDeleted pages for), newest
+// first, each with its cause and a link to its report, and renders the
+// newest's report.
+func (h *runbookHandler) ownerHTML(ctx context.Context, namespace, owner string) string {
+	if h.evidence == nil {
+		return ""
+	}
+	kept, total := h.evidence.deletedOfOwner(namespace, job.Owner{Kind: job.OwnerKindJob, Name: owner}, ownerListMax, h.clock())
+	var b strings.Builder
+	fmt.Fprintf(&b, "<div class=\"evidence\"><h2>Failed and deleted Jobs of %s in namespace %s</h2>\n", html.EscapeString(owner), html.EscapeString(namespace))
+	if len(kept) == 0 {
+		fmt.Fprintf(&b, "<p>This exporter keeps no failed Job of owner <code>%s</code> in namespace <code>%s</code> that was deleted: it keeps them for %s after their deletion (<code>--evidence.keep-for</code>), at most %d (<code>--evidence.max-jobs</code>), and only those it saw fail.</p>\n",
+			html.EscapeString(owner), html.EscapeString(namespace), age(h.evidence.deleted.keepFor), h.evidence.deleted.max)
+	} else {
+		fmt.Fprintf(&b, "<p>Newest deletion first, as the exporter kept them:</p>\n<ul>\n")
+		for _, e := range kept {
+			s := e.kept
+			name := "<code>" + html.EscapeString(e.Name) + "</code>"
+			if _, ok := h.files[e.Runbook]; ok {
+				name = "<a href=\"" + html.EscapeString(runbookQuery(e)) + "\">" + name + "</a>"
+			}
+			fmt.Fprintf(&b, "<li>%s failed (%s) at %s UTC; deleted at %s UTC, %s. %s</li>\n", name, html.EscapeString(s.FailedReason),
+				s.FailedAt.UTC().Format(pageTimeFormat), s.Deleted.UTC().Format(pageTimeFormat), html.EscapeString(deletedBy(s)), html.EscapeString(e.Cause))
+		}
+		b.WriteString("</ul>\n")
+		if total > len(kept) {
+			fmt.Fprintf(&b, "<p>… and %d more, deleted earlier.</p>\n", total-len(kept))
+		}
+	}
+	if _, shards, _ := h.jobs.ShardOf(namespace + "/" + owner); shards > 1 {
+		fmt.Fprintf(&b, "<p>Each of the %d shards keeps the Jobs it reports: the owner's other Jobs may be on the other replicas' pages.</p>\n", shards)
+	}
+	b.WriteString("</div>\n")
+	if len(kept) > 0 {
+		b.WriteString(h.keptHTML(ctx, kept[0]))
+	}
+	return b.String()
 }
 
 // cronJobHTML renders the live diagnosis of a CronJob, with its newest
-// failed run's.
+// failed run's: present, or deleted and kept (a history limit of 0).
 func (h *runbookHandler) cronJobHTML(ctx context.Context, namespace, name string) string {
 	cs, ok := h.jobs.CronJob(namespace + "/" + name)
 	if !ok {
@@ -251,6 +390,14 @@ func (h *runbookHandler) cronJobHTML(ctx context.Context, namespace, name string
 			failed = &s
 		}
 	}
+	var note string
+	if h.evidence != nil {
+		if e, ok := h.evidence.deletedRun(namespace, name, cronJobUID(cs), cs.LastFailure, h.clock()); ok && (failed == nil || e.kept.FailedAt.After(failed.FailedAt)) {
+			failed = e.kept
+			note = fmt.Sprintf("<div class=\"evidence\"><p>Its newest failed run, <code>%s</code>, was deleted at %s UTC, %s: its report below is the exporter's last view of it.</p></div>\n",
+				html.EscapeString(e.Name), e.kept.Deleted.UTC().Format(pageTimeFormat), html.EscapeString(deletedBy(e.kept)))
+		}
+	}
 	report := diagnose.FromCronJob(cs, failed, time.Now(), h.missedGrace)
 	if report.NewestFailed != nil {
 		h.addEvents(ctx, *failed, report.NewestFailed)
@@ -259,7 +406,7 @@ func (h *runbookHandler) cronJobHTML(ctx context.Context, namespace, name string
 	if err := report.WriteText(&text); err != nil {
 		return ""
 	}
-	return evidenceDiv("This CronJob now", text.String())
+	return note + evidenceDiv("This CronJob now", text.String())
 }
 
 // addEvents reads the events of a Job and its pods into its report.
@@ -269,10 +416,11 @@ func (h *runbookHandler) addEvents(ctx context.Context, s job.Summary, r *diagno
 	}
 	ctx, cancel := context.WithTimeout(ctx, eventsTimeout)
 	defer cancel()
-	var err error
-	if r.Events, err = h.events(ctx, s); err != nil {
+	events, err := h.events(ctx, s)
+	if err != nil {
 		r.EventsNote = "some events could not be read: " + err.Error()
 	}
+	r.AddEvents(s, events)
 }
 
 func evidenceDiv(title, text string) string {

@@ -113,6 +113,27 @@ func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
 	return func(up bool) { g.Set(boolFloat(up)) }
 }
 
+// registerEvidence registers the sizes of what outlives Jobs: the deleted
+// failed Jobs whose evidence the pages keep (deletedKept), and the owners
+// with outcome series with the outcomes their bound turned away
+// (collectors.Outcomes' Owners and Dropped), read at scrape time.
+func (m *SelfMetrics) registerEvidence(deletedKept, owners func() int, dropped func() int64) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kubejob_exporter_deleted_jobs_kept",
+			Help: "Deleted failed Jobs whose evidence (last report) the failing-now and runbook pages keep, for --evidence.keep-for after each deletion and at most --evidence.max-jobs.",
+		}, func() float64 { return float64(deletedKept()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kubejob_exporter_outcome_owners",
+			Help: "Owners (CronJobs, standalone Jobs' groups) with kubejob_owner_* outcome series; at most --outcomes.max-owners.",
+		}, func() float64 { return float64(owners()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "kubejob_exporter_outcomes_dropped_total",
+			Help: "Job outcomes and pod failures not counted in kubejob_owner_* because --outcomes.max-owners owners had series already.",
+		}, func() float64 { return float64(dropped()) }),
+	)
+}
+
 // maxGitVersionLength bounds the git_version label: the server writes it,
 // and providers append their own build suffixes (v1.34.4-eks-1a2b3c4,
 // v1.34.4-gke.1234000); 64 bytes keep every real one whole.

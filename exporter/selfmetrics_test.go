@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -55,5 +56,38 @@ func TestAPIServerInfo(t *testing.T) {
 				t.Errorf("series labels %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// The sizes of what outlives Jobs are read when scraped, as a gauge of
+// deleted Jobs kept, a gauge of owners and a counter of dropped outcomes.
+func TestEvidenceSelfMetrics(t *testing.T) {
+	m := NewSelfMetrics([]string{watcher.ResourceJobs}, func() map[string]int { return nil }, watcher.Shard{})
+	kept, owners, dropped := 3, 7, int64(2)
+	m.registerEvidence(func() int { return kept }, func() int { return owners }, func() int64 { return dropped })
+	read := func() map[string]string {
+		mfs, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, mf := range mfs {
+			switch n := mf.GetName(); n {
+			case "kubejob_exporter_deleted_jobs_kept", "kubejob_exporter_outcome_owners":
+				out[n] = fmt.Sprintf("%s %v", mf.GetType(), mf.GetMetric()[0].GetGauge().GetValue())
+			case "kubejob_exporter_outcomes_dropped_total":
+				out[n] = fmt.Sprintf("%s %v", mf.GetType(), mf.GetMetric()[0].GetCounter().GetValue())
+			}
+		}
+		return out
+	}
+	want := map[string]string{"kubejob_exporter_deleted_jobs_kept": "GAUGE 3", "kubejob_exporter_outcome_owners": "GAUGE 7", "kubejob_exporter_outcomes_dropped_total": "COUNTER 2"}
+	if got := read(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	kept, owners, dropped = 0, 1, 5
+	want = map[string]string{"kubejob_exporter_deleted_jobs_kept": "GAUGE 0", "kubejob_exporter_outcome_owners": "GAUGE 1", "kubejob_exporter_outcomes_dropped_total": "COUNTER 5"}
+	if got := read(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after a change: got %v, want %v", got, want)
 	}
 }

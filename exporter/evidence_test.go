@@ -1,0 +1,619 @@
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+
+	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
+)
+
+// at is fixture.T0 plus seconds.
+func at(seconds int) time.Time { return fixture.T0.Add(time.Duration(seconds) * time.Second) }
+
+// failedJob is a Job that failed for good at failedAt (seconds after
+// T0), its one container exiting 127 (command not found).
+func failedJob(namespace, name string, failedAt int) (*fixture.JobBuilder, []*fixture.PodBuilder) {
+	j := fixture.Job(namespace, name).BackoffLimit(0).Command("/app/run").Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", failedAt)
+	return j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith("app", 127, "Error", failedAt)}
+}
+
+// lastSummary is the Summary the watcher hands its Sink for a Job
+// deleted at deletedAt: judged then, Deleted set.
+func lastSummary(j *fixture.JobBuilder, pods []*fixture.PodBuilder, deletedAt time.Time) *job.Summary {
+	s := summarize(j, pods)
+	s.Deleted = deletedAt
+	return s
+}
+
+func keyOf(s *job.Summary) string { return s.Namespace + "/" + s.Name }
+
+// rowsOf are the page's rows as "kind ns/name", deleted Jobs marked.
+func rowsOf(p failingPage) []string {
+	var out []string
+	for _, r := range p.Rows {
+		n := rowName(r)
+		if r.Deleted != "" {
+			n = "deleted " + n + " " + string(r.UID)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestDeletedFailedJobKept: a Job deleted after it failed stays on the
+// failing-now page as deleted (when, and whether its TTL did it), with the
+// cause judged from its last Summary and a link to its kept report; its
+// row as a live Job goes. A Job deleted that succeeded, or that was still
+// retrying, leaves nothing.
+func TestDeletedFailedJobKept(t *testing.T) {
+	b := newFailingBoard(0, 0)
+	h := &failingHandler{board: b, missedGrace: diagnose.DefaultMissedGrace, runbooks: testRunbooks, max: FailingPageMax,
+		now: func() time.Time { return at(480) }}
+
+	// Deleted by its TTL of 0 the moment it failed, at 100.
+	ttl0, ttl0Pods := failedJob("batch", "report", 100)
+	ttl0.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
+	live := summarize(ttl0, ttl0Pods)
+	b.jobChanged(keyOf(live), live, at(100))
+	b.jobDeleted(keyOf(live), lastSummary(ttl0, ttl0Pods, at(100)), at(100))
+	// A worker that summarized the Job before it went reports it once
+	// more, before the JobGone that follows: its deleted row stands for
+	// it, not a second one.
+	b.jobChanged(keyOf(live), live, at(100))
+	// Deleted at 200, 50s after it failed, although its TTL was 600.
+	early, earlyPods := failedJob("batch", "early", 150)
+	early.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](600)
+	b.jobDeleted("batch/early", lastSummary(early, earlyPods, at(200)), at(200))
+	// Deleted by hand at 300, without a TTL.
+	byHand, byHandPods := failedJob("web", "by-hand", 250)
+	b.jobDeleted("web/by-hand", lastSummary(byHand, byHandPods, at(300)), at(300))
+	// Not kept: succeeded after a retry; deleted while retrying.
+	flaky := fixture.Job("batch", "flaky").Started(0).Status(0, 0, 1, 1).Complete(60)
+	b.jobDeleted("batch/flaky", lastSummary(flaky, []*fixture.PodBuilder{fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10), fixture.Pod(flaky.J, "b", 25).Succeeded(60)}, at(70)), at(70))
+	retrying := fixture.Job("ml", "train").BackoffLimit(4).Started(0).Status(1, 0, 0, 1)
+	retryingPods := []*fixture.PodBuilder{fixture.Pod(retrying.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(retrying.J, "b", 320).Running(330)}
+	b.jobChanged("ml/train", summarize(retrying, retryingPods), at(330))
+	b.jobDeleted("ml/train", lastSummary(retrying, retryingPods, at(340)), at(340))
+	b.jobGone("ml/train")
+
+	if n := b.deletedKept(at(400)); n != 3 {
+		t.Errorf("%d deleted Jobs kept, want the 3 that failed", n)
+	}
+	p := h.page(at(480), "")
+	want := []string{"deleted Job web/by-hand uid-web-by-hand", "deleted Job batch/early uid-batch-early", "deleted Job batch/report uid-batch-report"}
+	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i, w := range []struct{ deleted, cause, report string }{
+		{"deleted 3m ago, not by its TTL: by hand or another controller", "container app: exit 127: the command was not found",
+			"runbooks/KubeJobBackoffLimitExceeded?job_name=by-hand&job_uid=uid-web-by-hand&namespace=web"},
+		{"deleted 4m ago, not by its TTL (ttlSecondsAfterFinished=600 had not passed): by hand or another controller", "container app: exit 127",
+			"runbooks/KubeJobBackoffLimitExceeded?job_name=early&job_uid=uid-batch-early&namespace=batch"},
+		{"deleted 6m ago by its TTL (ttlSecondsAfterFinished=0)", "container app: exit 127",
+			"runbooks/KubeJobBackoffLimitExceeded?job_name=report&job_uid=uid-batch-report&namespace=batch"},
+	} {
+		r := p.Rows[i]
+		if r.Deleted != w.deleted || !strings.HasPrefix(r.Cause, w.cause) || r.Report != w.report || r.State != "failed: BackoffLimitExceeded" || r.Health != diagnose.Failed {
+			t.Errorf("%s:\n deleted %q\n cause   %q\n report  %q\n state   %q\nwant %q, cause prefix %q, report %q", rowName(r), r.Deleted, r.Cause, r.Report, r.State, w.deleted, w.cause, w.report)
+		}
+	}
+	if !p.Rows[2].Since.Equal(at(100)) {
+		t.Errorf("the deleted Job is listed since %s, want its failure at %s", p.Rows[2].Since, at(100))
+	}
+	body := serveFailing(t, h, "")
+	for _, want := range []string{
+		`<span class="kind">deleted Job</span>`,
+		`<a href="runbooks/KubeJobBackoffLimitExceeded?job_name=report&amp;job_uid=uid-batch-report&amp;namespace=batch" title="kept report"><strong>report</strong></a>`,
+		`<span class="deleted">deleted `, "failed Jobs deleted since stay listed for 1h00m after their deletion",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+	if c, ok := b.cause("batch/report", at(480)); !ok || !strings.HasPrefix(c, "container app: exit 127") {
+		t.Errorf("cause of the deleted Job: %q %v", c, ok)
+	}
+}
+
+// TestDeletedJobsBoundedAndExpire: the board keeps at most its bound of
+// deleted Jobs, the oldest deletion going first, and each for keepFor
+// after its deletion, dropped when it is next read or written; a deletion
+// time ahead of the exporter's clock counts from the clock.
+func TestDeletedJobsBoundedAndExpire(t *testing.T) {
+	b := newFailingBoard(3, time.Hour)
+	names := func(now time.Time) []string {
+		var out []string
+		for _, r := range (&failingHandler{board: b, max: FailingPageMax}).page(now, "").Rows {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	del := func(name string, deletedAt, now time.Time) {
+		j, pods := failedJob("batch", name, 10)
+		b.jobDeleted("batch/"+name, lastSummary(j, pods, deletedAt), now)
+	}
+	for i := range 5 {
+		del(fmt.Sprintf("j%d", i), at(100+60*i), at(100+60*i))
+	}
+	// All failed at 10: listed by name among equals; j0 and j1 evicted.
+	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
+		t.Errorf("kept %v, want the 3 newest deletions", got)
+	}
+	if _, ok := b.keptJob("batch", "j1", "", at(400)); ok {
+		t.Error("j1 still kept beyond the bound")
+	}
+	// A deletion older than all kept is the one that goes.
+	del("late-news", at(150), at(400))
+	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
+		t.Errorf("kept %v after an older deletion arrived, want it evicted at once", got)
+	}
+	// Deleted at 220, 280, 340: j2 expires one hour after 220.
+	if n := b.deletedKept(at(220).Add(time.Hour - time.Second)); n != 3 {
+		t.Errorf("%d kept a second before the first expiry, want 3", n)
+	}
+	if n := b.deletedKept(at(220).Add(time.Hour)); n != 2 {
+		t.Errorf("%d kept at the first expiry, want 2", n)
+	}
+	if got := names(at(340).Add(time.Hour)); len(got) != 0 {
+		t.Errorf("kept %v an hour after the last deletion", got)
+	}
+	// Deleted longer ago than keepFor (a tombstone after a long outage):
+	// nothing to keep. Deleted "in the future" (a clock ahead): it
+	// expires keepFor after the exporter learnt of it.
+	now := at(10000)
+	del("ancient", now.Add(-2*time.Hour), now)
+	del("ahead", now.Add(time.Hour), now)
+	if _, ok := b.keptJob("batch", "ancient", "", now); ok {
+		t.Error("a Job deleted 2h ago was kept")
+	}
+	if _, ok := b.keptJob("batch", "ahead", "", now.Add(time.Hour-time.Second)); !ok {
+		t.Error("a deletion stamped ahead of the clock expired early")
+	}
+	if _, ok := b.keptJob("batch", "ahead", "", now.Add(time.Hour)); ok {
+		t.Error("a deletion stamped ahead of the clock outlived keepFor")
+	}
+	if len(b.deleted.order) != len(b.deleted.byJob) {
+		t.Errorf("heap %d and map %d disagree", len(b.deleted.order), len(b.deleted.byJob))
+	}
+}
+
+// TestDeletedJobRecreated: a Job re-created under the name of a deleted
+// failed one is another Job (another UID): each keeps its row, neither
+// overwrites the other's report, whatever order the watcher reports the
+// deletion and the new Job in.
+func TestDeletedJobRecreated(t *testing.T) {
+	b := newFailingBoard(0, 0)
+	h := &failingHandler{board: b, max: FailingPageMax, runbooks: testRunbooks}
+	first, firstPods := failedJob("batch", "report", 100)
+	second, _ := failedJob("batch", "report", 300)
+	second.J.UID = "uid-batch-report-2"
+	secondPods := []*fixture.PodBuilder{fixture.Pod(second.J, "a", 200).FailedWith("app", 137, "OOMKilled", 300)}
+	b.jobChanged("batch/report", summarize(first, firstPods), at(100))
+	// The worker saw the new Job before the handler reported the
+	// deletion: the deletion does not take the new Job's row.
+	b.jobChanged("batch/report", summarize(second, secondPods), at(300))
+	b.jobDeleted("batch/report", lastSummary(first, firstPods, at(150)), at(300))
+
+	p := h.page(at(400), "")
+	want := []string{"Job batch/report", "deleted Job batch/report uid-batch-report"}
+	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if p.Rows[0].Report != "runbooks/KubeJobBackoffLimitExceeded?job_name=report&namespace=batch" ||
+		p.Rows[1].Report != "runbooks/KubeJobBackoffLimitExceeded?job_name=report&job_uid=uid-batch-report&namespace=batch" {
+		t.Errorf("links %q and %q do not tell the two apart", p.Rows[0].Report, p.Rows[1].Report)
+	}
+	if !strings.Contains(p.Rows[0].Cause, "OOMKilled") && !strings.Contains(p.Rows[0].Cause, "memory") || !strings.Contains(p.Rows[1].Cause, "exit 127") {
+		t.Errorf("causes mixed up: live %q, deleted %q", p.Rows[0].Cause, p.Rows[1].Cause)
+	}
+	// The second fails and is deleted too: both kept, the newest first.
+	b.jobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(350))
+	b.jobGone("batch/report")
+	want = []string{"deleted Job batch/report uid-batch-report-2", "deleted Job batch/report uid-batch-report"}
+	if got := rowsOf(h.page(at(400), "")); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for uid, deleted := range map[types.UID]time.Time{"": at(350), "uid-batch-report": at(150), "uid-batch-report-2": at(350)} {
+		if e, ok := b.keptJob("batch", "report", uid, at(400)); !ok || !e.kept.Deleted.Equal(deleted) {
+			t.Errorf("keptJob(uid %q): deleted %v (%v), want %s", uid, e.kept, ok, deleted)
+		}
+	}
+	// The same deletion reported twice (a delete event, then a
+	// tombstone after a re-list) is one Job.
+	b.jobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(360))
+	if n := b.deletedKept(at(400)); n != 2 {
+		t.Errorf("%d kept after a repeated deletion, want 2", n)
+	}
+}
+
+// TestDeletedCronJobRunsUnderTheirCronJob: a CronJob's run deleted by its
+// history limit the moment it failed is shown once: under its CronJob,
+// whose row names it and gives its cause, when the CronJob is listed for
+// that failure; as a row of its own otherwise (a later run succeeded, or
+// a newer failure is the one its CronJob names), as a run present would
+// be.
+func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
+	b := newFailingBoard(0, 0)
+	run := fixture.Job("batch", "nightly-29000000").OwnedByCronJob("nightly").BackoffLimit(0).MemoryLimit("app", "1Gi").Started(400).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 500)
+	runPods := []*fixture.PodBuilder{fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500)}
+	b.jobDeleted("batch/nightly-29000000", lastSummary(run, runPods, at(500)), at(500))
+	b.jobGone("batch/nightly-29000000")
+	hourly := fixture.Job("batch", "hourly-1").OwnedByCronJob("hourly").BackoffLimit(0).Started(100).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 200)
+	hourlyPods := []*fixture.PodBuilder{fixture.Pod(hourly.J, "a", 100).FailedWith("app", 1, "Error", 200)}
+	b.jobDeleted("batch/hourly-1", lastSummary(hourly, hourlyPods, at(200)), at(200))
+
+	now := at(600)
+	nightly := cronjob.Summarize("batch", "nightly", cronjob.NewRecord(fixture.CronJob("batch", "nightly", "0 12 * * *").LastScheduled(400).J), nil,
+		cronjob.Memory{LastFailure: at(500), FailureReason: "BackoffLimitExceeded"}, now)
+	// A later run of hourly succeeded (and is present): not listed.
+	hourlyCron := cronjob.Summarize("batch", "hourly", cronjob.NewRecord(fixture.CronJob("batch", "hourly", "0 * * * *").LastScheduled(0).J),
+		[]cronjob.Run{{Name: "hourly-2", OwnerUID: "uid-cron-hourly", Created: at(300), Finished: at(400), Succeeded: true}},
+		cronjob.Memory{LastFailure: at(200), FailureReason: "BackoffLimitExceeded"}, now)
+	// A failure none of the kept runs is (the exporter did not see it):
+	// an earlier kept run does not explain it.
+	earlier := fixture.Job("batch", "weekly-1").OwnedByCronJob("weekly").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 40)
+	b.jobDeleted("batch/weekly-1", lastSummary(earlier, []*fixture.PodBuilder{fixture.Pod(earlier.J, "a", 0).FailedWith("app", 1, "Error", 40)}, at(45)), at(45))
+	weekly := cronjob.Summarize("batch", "weekly", cronjob.NewRecord(fixture.CronJob("batch", "weekly", "0 12 * * 0").LastScheduled(0).J), nil,
+		cronjob.Memory{LastFailure: at(50), FailureReason: "DeadlineExceeded"}, now)
+	h := &failingHandler{board: b, cronJobs: func(time.Time) []cronjob.Summary { return []cronjob.Summary{nightly, hourlyCron, weekly} },
+		missedGrace: diagnose.DefaultMissedGrace, runbooks: testRunbooks, max: FailingPageMax}
+	p := h.page(now, "")
+	want := []string{"CronJob batch/nightly", "deleted Job batch/hourly-1 uid-batch-hourly-1", "CronJob batch/weekly", "deleted Job batch/weekly-1 uid-batch-weekly-1"}
+	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c := p.Rows[0].Cause; !strings.HasPrefix(c, "its newest run nightly-29000000 failed (BackoffLimitExceeded) and was deleted: container app: memory limit 1Gi hit") {
+		t.Errorf("CronJob cause %q", c)
+	}
+	if c := p.Rows[2].Cause; c != "its newest run failed (DeadlineExceeded)" {
+		t.Errorf("the cause of a failure no kept run is: %q", c)
+	}
+	if r := p.Rows[1]; r.CronJob != "hourly" {
+		t.Errorf("the hourly run's row does not name its CronJob: %+v", r)
+	}
+
+	// The CronJob's page shows the deleted run's kept report.
+	rb := newTestRunbooks(t, runbooks.FS, &fakeJobs{crons: map[string]cronjob.Summary{"batch/nightly": nightly}}, b, now, nil)
+	page := serveRunbook(t, rb, "/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob=nightly")
+	for _, want := range []string{"Its newest failed run, <code>nightly-29000000</code>, was deleted at 2026-11-01 12:08:20 UTC, not by its TTL: by hand or another controller",
+		"Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("CronJob page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// fakeJobs is a jobSource of Jobs and CronJobs as given, on shard 0 of
+// shards (0: not sharded).
+type fakeJobs struct {
+	jobs   map[string]job.Summary
+	crons  map[string]cronjob.Summary
+	shards int
+}
+
+func (f *fakeJobs) Summary(key string) (job.Summary, bool) { s, ok := f.jobs[key]; return s, ok }
+func (f *fakeJobs) Version(key string) (string, bool) {
+	s, ok := f.jobs[key]
+	return string(s.UID), ok
+}
+func (f *fakeJobs) ShardOf(string) (int, int, bool)            { return 0, max(f.shards, 1), true }
+func (f *fakeJobs) CronJob(key string) (cronjob.Summary, bool) { s, ok := f.crons[key]; return s, ok }
+
+// eventsSeen records the Jobs whose events a page read.
+type eventsSeen struct {
+	mu   sync.Mutex
+	uids []types.UID
+}
+
+func (e *eventsSeen) read(_ context.Context, s job.Summary) ([]diagnose.Event, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.uids = append(e.uids, s.UID)
+	return []diagnose.Event{{Object: "job/" + s.Name, Type: "Warning", Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}, nil
+}
+
+func newTestRunbooks(t *testing.T, fsys fs.FS, src jobSource, board *failingBoard, now time.Time, events *eventsSeen) *runbookHandler {
+	t.Helper()
+	var read func(context.Context, job.Summary) ([]diagnose.Event, error)
+	if events != nil {
+		read = events.read
+	}
+	rb, err := newRunbookHandler(fsys, src, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.evidence, rb.now = board, func() time.Time { return now }
+	return rb
+}
+
+func serveRunbook(t *testing.T, h http.Handler, target string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+// TestRunbookPageOfDeletedJob: the runbook page of a Job deleted after it
+// failed shows its kept report, headed by when it was deleted and whether
+// by its TTL, with its events read as for a live Job; with job_uid it
+// shows that Job even when another of its name exists, and without,
+// the live one with a link to the deleted one's. Once expired, the page
+// says nothing is kept.
+func TestRunbookPageOfDeletedJob(t *testing.T) {
+	b := newFailingBoard(0, 0)
+	j, pods := failedJob("batch", "report", 100)
+	j.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
+	b.jobDeleted("batch/report", lastSummary(j, pods, at(100)), at(100))
+	now := at(400)
+	events := &eventsSeen{}
+	src := &fakeJobs{jobs: map[string]job.Summary{}}
+	rb := newTestRunbooks(t, runbooks.FS, src, b, now, events)
+
+	page := serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
+	for _, want := range []string{
+		"<h2>This Job was deleted at 2026-11-01 12:01:40 UTC, by its TTL (ttlSecondsAfterFinished=0)</h2>",
+		"The exporter's last view of Job <code>batch/report</code> (UID <code>uid-batch-report</code>), kept since its deletion",
+		"Job batch/report: FAILED (BackoffLimitExceeded)", "exit 127", "Job has reached the specified backoff limit",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "not in the exporter") || strings.Contains(page, "This Job now") {
+		t.Errorf("the deleted Job's page reads as a live or missing Job:\n%s", page)
+	}
+	if len(events.uids) != 1 || events.uids[0] != "uid-batch-report" {
+		t.Errorf("events read for %v, want the deleted Job's", events.uids)
+	}
+
+	// A Job of the same name exists again, running.
+	again := fixture.Job("batch", "report").Started(300).Status(1, 1, 0, 0)
+	again.J.UID = "uid-batch-report-2"
+	src.jobs["batch/report"] = *summarize(again, []*fixture.PodBuilder{fixture.Pod(again.J, "a", 300).Running(310)})
+	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
+	if !strings.Contains(page, "<h2>This Job now</h2>") || strings.Contains(page, "This Job was deleted") ||
+		!strings.Contains(page, `An earlier Job of this name failed and was deleted at 2026-11-01 12:01:40 UTC: <a href="?job_name=report&amp;job_uid=uid-batch-report&amp;namespace=batch">its kept report</a>`) {
+		t.Errorf("page of the re-created Job:\n%s", page)
+	}
+	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report&job_uid=uid-batch-report")
+	if !strings.Contains(page, "This Job was deleted at") || strings.Contains(page, "This Job now") {
+		t.Errorf("job_uid of the deleted Job does not open its kept report:\n%s", page)
+	}
+	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report&job_uid=uid-batch-report-2")
+	if !strings.Contains(page, "This Job now") || strings.Contains(page, "This Job was deleted") {
+		t.Errorf("job_uid of the live Job does not open its live report:\n%s", page)
+	}
+
+	// An hour after the deletion, nothing is kept.
+	delete(src.jobs, "batch/report")
+	rb.now = func() time.Time { return at(100).Add(time.Hour) }
+	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
+	if !strings.Contains(page, "Job <code>batch/report</code> is not in the exporter's cache now, and no evidence of it is kept") || strings.Contains(page, "This Job was deleted") {
+		t.Errorf("expired evidence:\n%s", page)
+	}
+	for _, bad := range []string{"job_uid=%3Cscript%3E", "job_uid=" + strings.Repeat("a", 129)} {
+		rec := httptest.NewRecorder()
+		rb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report&"+bad, nil))
+		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+			t.Errorf("%s: %d %s %q", bad, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+}
+
+// failedAndDeletedRunbook stands for the alert's runbook, with the
+// placeholders its commands use.
+var failedAndDeletedRunbook = fstest.MapFS{
+	"KubeJobFailedAndDeleted.md":     {Data: []byte("# KubeJobFailedAndDeleted\n\n```\nkubectl get events -n <namespace> | grep <owner-name>\n```\n")},
+	"KubeJobBackoffLimitExceeded.md": {Data: []byte("# KubeJobBackoffLimitExceeded\n\n```\nkubectl describe job <job-name> -n <namespace>\n```\n")},
+}
+
+// TestOwnerPageListsDeletedJobs: the KubeJobFailedAndDeleted page of an
+// owner lists its deleted failed Jobs in the namespace, newest deletion
+// first, at most ownerListMax, each with its cause and a link to its own
+// report, and opens the newest's report; other owners, namespaces and
+// CronJob runs are not listed.
+func TestOwnerPageListsDeletedJobs(t *testing.T) {
+	b := newFailingBoard(0, 0)
+	const runs = ownerListMax + 3
+	for i := range runs {
+		j, pods := failedJob("ci", fmt.Sprintf("build-%02d", i), 10*i)
+		j.J.GenerateName = "build-"
+		b.jobDeleted("ci/"+j.J.Name, lastSummary(j, pods, at(10*i+5)), at(10*i+5))
+	}
+	other, otherPods := failedJob("ci", "deploy", 100) // its own owner
+	b.jobDeleted("ci/deploy", lastSummary(other, otherPods, at(500)), at(500))
+	elsewhere, elsewherePods := failedJob("qa", "build-xx", 100)
+	elsewhere.J.GenerateName = "build-"
+	b.jobDeleted("qa/build-xx", lastSummary(elsewhere, elsewherePods, at(500)), at(500))
+	run := fixture.Job("ci", "build-29000000").OwnedByCronJob("build").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 400)
+	b.jobDeleted("ci/build-29000000", lastSummary(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 0).FailedWith("app", 1, "Error", 400)}, at(600)), at(600))
+
+	rb := newTestRunbooks(t, failedAndDeletedRunbook, &fakeJobs{shards: 2}, b, at(700), nil)
+	page := serveRunbook(t, rb, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name=build")
+	if !strings.Contains(page, "kubectl get events -n ci | grep build") {
+		t.Errorf("placeholders not filled in:\n%s", page)
+	}
+	items := regexp.MustCompile(`<li><a href="([^"]*)"><code>([^<]*)</code></a> failed \(BackoffLimitExceeded\) at [^;]*; deleted at [^,]*, not by its TTL: by hand or another controller\. container app: exit 127`).FindAllStringSubmatch(page, -1)
+	if len(items) != ownerListMax {
+		t.Fatalf("%d Jobs listed, want %d:\n%s", len(items), ownerListMax, page)
+	}
+	for i, m := range items {
+		name := fmt.Sprintf("build-%02d", runs-1-i)
+		if m[2] != name {
+			t.Errorf("item %d is %s, want %s (newest deletion first)", i, m[2], name)
+		}
+		u, err := url.Parse(html.UnescapeString(m[1]))
+		if err != nil || u.Path != "KubeJobBackoffLimitExceeded" || u.Query().Get("job_name") != name || u.Query().Get("job_uid") != "uid-ci-"+name || u.Query().Get("namespace") != "ci" {
+			t.Errorf("item %d links %q", i, m[1])
+			continue
+		}
+		// The link, resolved against the page, opens that Job's report.
+		if i == len(items)-1 {
+			linked := serveRunbook(t, rb, "/runbooks/"+u.String())
+			if !strings.Contains(linked, "Job ci/"+name+": FAILED") || !strings.Contains(linked, "This Job was deleted at") {
+				t.Errorf("the link of %s opens:\n%s", name, linked)
+			}
+		}
+	}
+	for _, want := range []string{"… and 3 more, deleted earlier.", "Each of the 2 shards keeps the Jobs it reports",
+		fmt.Sprintf("<h2>This Job was deleted at %s UTC, not by its TTL", at(10*(runs-1)+5).Format(pageTimeFormat)),
+		fmt.Sprintf("Job ci/build-%02d: FAILED (BackoffLimitExceeded)", runs-1)} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	for _, absent := range []string{"deploy", "build-xx", "build-29000000"} {
+		if strings.Contains(page, absent) {
+			t.Errorf("the owner's page lists %s", absent)
+		}
+	}
+
+	page = serveRunbook(t, rb, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name=Nightly_Build.v2")
+	if !strings.Contains(page, "This exporter keeps no failed Job of owner <code>Nightly_Build.v2</code> in namespace <code>ci</code> that was deleted: it keeps them for 1h00m") {
+		t.Errorf("page of an owner with nothing kept:\n%s", page)
+	}
+	for _, bad := range []string{"%3Cscript%3E", "-build", "build-", strings.Repeat("a", 254), "a%20b"} {
+		rec := httptest.NewRecorder()
+		rb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name="+bad, nil))
+		if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+			t.Errorf("owner_name %q: %d %s %q", bad, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+	serveRunbook(t, rb, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name="+strings.Repeat("a", 253))
+}
+
+// TestDeletedJobsEscaped: what a tenant wrote (names, container names,
+// an owner label's value) reaches the failing-now page and the runbook
+// pages of deleted Jobs as text, never as markup, whatever the API
+// server's validation let through.
+func TestDeletedJobsEscaped(t *testing.T) {
+	const evilNS, evilName, evilContainer = `ns"><script>alert(1)</script>`, `j'><img src=x onerror=alert(2)>&job_uid=x`, `app<b onmouseover=alert(3)>`
+	b := newFailingBoard(0, 0)
+	j := fixture.Job(evilNS, evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
+	j.J.UID = `uid"><i>u</i>`
+	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
+	s := lastSummary(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
+	// A Job of the valid namespace "team-a" with a hostile name.
+	t2 := fixture.Job("team-a", evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
+	t2.J.Spec.Template.Spec.Containers[0].Name = evilContainer
+	s2 := lastSummary(t2, []*fixture.PodBuilder{fixture.Pod(t2.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s2.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
+	b.jobDeleted(keyOf(s), s, at(20))
+	b.jobDeleted(keyOf(s2), s2, at(20))
+
+	body := serveFailing(t, &failingHandler{board: b, runbooks: testRunbooks, max: FailingPageMax, now: func() time.Time { return at(30) }}, "")
+	rb := newTestRunbooks(t, runbooks.FS, &fakeJobs{}, b, at(30), nil)
+	ownerRB := newTestRunbooks(t, failedAndDeletedRunbook, &fakeJobs{}, b, at(30), nil)
+	owner := serveRunbook(t, ownerRB, "/runbooks/KubeJobFailedAndDeleted?namespace=team-a&owner_name=team")
+	if !strings.Contains(owner, "exit 127") {
+		t.Fatalf("owner page lists nothing:\n%s", owner)
+	}
+	for name, page := range map[string]string{"/failing": body, "owner page": owner} {
+		for _, bad := range []string{"<script>", "<img", "<b ", "<i>", "&job_uid=x"} {
+			if strings.Contains(page, bad) {
+				t.Errorf("%s contains %q unescaped:\n%s", name, bad, page)
+			}
+		}
+		if !strings.Contains(page, "&lt;img src=x onerror=alert(2)&gt;") || !strings.Contains(page, "app&lt;b onmouseover=alert(3)&gt;") {
+			t.Errorf("%s lacks the names as text:\n%s", name, page)
+		}
+	}
+	// The links carry the names as query values that decode to them
+	// exactly.
+	for _, m := range regexp.MustCompile(`href="(runbooks/KubeJobBackoffLimitExceeded\?[^"]*)"`).FindAllStringSubmatch(body, -1) {
+		u, err := url.Parse(html.UnescapeString(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if q.Get("job_name") != evilName || len(q) != 3 || (q.Get("namespace") != evilNS && q.Get("namespace") != "team-a") {
+			t.Errorf("link %q decodes to %v", m[1], q)
+		}
+	}
+	// A hostile UID is refused as a query value (400, in plain text).
+	rec := httptest.NewRecorder()
+	rb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/runbooks/KubeJobBackoffLimitExceeded?namespace=team-a&job_name=x&job_uid="+url.QueryEscape(string(j.J.UID)), nil))
+	if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+		t.Errorf("hostile job_uid: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// TestDeletedJobMemory measures the heap a kept deleted Job costs, with 50
+// failed attempts present and 20 departed (the most a Summary lists), and
+// holds it to 20 KiB: --evidence.max-jobs times this is what the evidence
+// costs at most (docs/scale.md).
+func TestDeletedJobMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 1,000 Summaries")
+	}
+	const jobs = 1000
+	j := fixture.Job("batch", "nightly-report-generator").Command("/app/run", "--all").BackoffLimit(int32(job.MaxAttempts+job.MaxDepartedPods)).
+		Started(0).Status(0, 0, 0, int32(job.MaxAttempts+job.MaxDepartedPods)).Failed("BackoffLimitExceeded", 5000)
+	var pods, gone []*fixture.PodBuilder
+	for i := range job.MaxAttempts {
+		pods = append(pods, fixture.Pod(j.J, fmt.Sprintf("x%04d", i), 10*i).FailedWith("app", 137, "OOMKilled", 10*i+5))
+	}
+	for i := range job.MaxDepartedPods {
+		gone = append(gone, fixture.Pod(j.J, fmt.Sprintf("g%04d", i), 10*i).FailedWith("app", 1, "Error", 10*i+5))
+	}
+	rec := job.NewJobRecord(j.J)
+	b := newFailingBoard(jobs, time.Hour)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range jobs {
+		// Each Summary made afresh, as the watcher makes each: its
+		// strings its own.
+		s := summarize(j, pods)
+		var records []*job.PodRecord
+		for _, p := range gone {
+			r, err := job.RecordPod(p.P)
+			if err != nil {
+				t.Fatal(err)
+			}
+			records = append(records, r.(*job.PodRecord))
+		}
+		s.Departed = job.DepartedOf(rec, records)
+		s.UID = types.UID(fmt.Sprintf("6f1c2a4e-0000-4000-8000-%012d", i))
+		s.Deleted = at(6000)
+		b.jobDeleted("batch/nightly-report-generator", s, at(6000))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := b.deletedKept(at(6000)); n != jobs {
+		t.Fatalf("%d kept, want %d", n, jobs)
+	}
+	e, _ := b.keptJob("batch", "nightly-report-generator", "", at(6000))
+	if len(e.kept.Attempts) != job.MaxAttempts || len(e.kept.Departed.Attempts) != job.MaxDepartedPods {
+		t.Fatalf("%d attempts and %d departed kept, want %d and %d", len(e.kept.Attempts), len(e.kept.Departed.Attempts), job.MaxAttempts, job.MaxDepartedPods)
+	}
+	perJob := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / jobs
+	t.Logf("a kept deleted Job with %d attempts and %d departed: %d bytes", job.MaxAttempts, job.MaxDepartedPods, perJob)
+	if perJob > 20<<10 {
+		t.Errorf("a kept deleted Job costs %d bytes, more than 20 KiB", perJob)
+	}
+	runtime.KeepAlive(b)
+}
