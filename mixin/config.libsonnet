@@ -57,6 +57,8 @@
       KubeJobFailedIndexes: 'warning',
       KubeJobMaxFailedIndexesExceeded: 'warning',
       KubeJobFailedOtherReason: 'warning',
+      // A standalone Job failed and was deleted before it could page.
+      KubeJobFailedAndDeleted: 'warning',
       // A running Job heads for failure or wastes retries.
       KubeJobRetryBudgetNearlyExhausted: 'warning',
       KubeJobFailingEveryAttempt: 'warning',
@@ -92,6 +94,15 @@
     // over to the terminal alert soon when the Job fails. null: never.
     keepFiringFor: '10m',
     keepFiringForAtRisk: '2m',
+
+    // KubeJobFailedAndDeleted: a standalone Job that failed and was gone
+    // before a scrape showed it failed (ttlSecondsAfterFinished 0, a
+    // deletion by hand) pages for this long after its owner's newest
+    // failure of that reason, then resolves; failures within it are one
+    // page. A failed Job of the same owner and reason seen within it
+    // (which paged through its own alert) holds it back. The exporter
+    // keeps the deleted Jobs' reports for an hour (--evidence.keep-for).
+    jobFailedAndDeletedWindow: '1h',
 
     // Retry budget: warn when retries / (backoffLimit + 1) of a running
     // Job is above this ratio (the Job fails when it reaches 1).

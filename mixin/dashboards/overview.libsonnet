@@ -1,7 +1,8 @@
 // Fleet overview: whether the exporter sees the cluster at all, which Jobs
-// fail now and why, which alerts fire, how failures evolve, which Jobs are
-// about to fail (retry budget, waiting pods, backoff, deadlines), which
-// CronJobs keep failing. Tables link to the Job drill-down and panels to
+// fail now and why, which alerts fire, how failures evolve, how the Jobs of
+// each owner finished (deleted ones included), which Jobs are about to fail
+// (retry budget, waiting pods, backoff, deadlines), which CronJobs keep
+// failing. Tables link to the Job drill-down and panels to
 // runbooks.
 //
 // Exporter replicas expose the same series: every sum or count runs over
@@ -37,6 +38,22 @@ function(cfg)
   local unfinished(expr) =
     '%s unless on (%s) (max by (%s) (kubejob_complete{%s}) == 1) unless on (%s) kubejob_failed{%s}' % [expr, J, J, S(), J, S()];
   local hideTime = { excludeByName: { Time: true } };
+  // The kubejob_owner_* counters over a range: the increase of a series
+  // that existed when the range began, and the whole value of one that
+  // began within it (an owner's first Job counted appears at 1, which
+  // increase() alone would miss), per exporter series.
+  local counted(metric, extra, range) =
+    '(increase(%(m)s{%(s)s}[%(r)s]) and %(m)s{%(s)s} offset %(r)s) or (max_over_time(%(m)s{%(s)s}[%(r)s]) unless %(m)s{%(s)s} offset %(r)s)'
+    % { m: metric, s: S(extra), r: range };
+  // Then one value per series identity and shard: replicas of one shard
+  // count the same Jobs (max), shards count different Jobs of one owner
+  // (the sum that follows).
+  local perShard(identity, expr) =
+    'max by (%s, shard) ((%s) * on (%s) group_left (shard) count_values by (%s) ("shard", kubejob_exporter_shard_ordinal{%s}))'
+    % [identity, expr, p.by(cfg, ['instance']), p.by(cfg, ['instance']), upSel];
+  local O = 'namespace, owner_kind, owner_name';
+  local finished(outcome, by) =
+    'sum by (%s) (%s)' % [by, perShard(O + ', outcome, reason', counted('kubejob_owner_jobs_finished_total', if outcome == '' then [] else ['outcome="%s"' % outcome], '$__range'))];
 
   g.dashboard(
     cfg.dashboardUIDs.overview,
@@ -93,12 +110,12 @@ function(cfg)
       }, links=[rb('KubeJobBackoffLimitExceeded'), rb('KubeJobDeadlineExceeded'), rb('KubeJobFailedByPodFailurePolicy'), rb('KubeJobFailingEveryAttempt')]),
 
       g.table('Alerts firing', "The mixin's alerts firing now (ALERTS of the Prometheus that evaluates the rules, as the data source), with their runbooks. Click an alert for its runbook, a Job for its drill-down.", [
-        g.target('max by (alertname, severity, namespace, job_name, cronjob, container) (ALERTS{%s})' % p.matchers(cl + ['alertstate="firing"', 'alertname=~"KubeJob.+|KubeCronJob.+"'])),
+        g.target('max by (alertname, severity, namespace, job_name, cronjob, owner_name, container) (ALERTS{%s})' % p.matchers(cl + ['alertstate="firing"', 'alertname=~"KubeJob.+|KubeCronJob.+"'])),
       ], w=12, overrides=[
         jobLinkOverride,
         cronJobLinkOverride,
-        linkOverride('alertname', 'Runbook', cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${__data.fields.namespace}&job_name=${__data.fields.job_name}&cronjob=${__data.fields.cronjob}'),
-      ], organize=hideTime { excludeByName+: { Value: true }, indexByName: { alertname: 0, severity: 1, namespace: 2, job_name: 3, cronjob: 4, container: 5 } }),
+        linkOverride('alertname', 'Runbook', cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${__data.fields.namespace}&job_name=${__data.fields.job_name}&cronjob=${__data.fields.cronjob}&owner_name=${__data.fields.owner_name}'),
+      ], organize=hideTime { excludeByName+: { Value: true }, indexByName: { alertname: 0, severity: 1, namespace: 2, job_name: 3, cronjob: 4, owner_name: 5, container: 6 } }),
       g.table('Jobs at risk now', 'Running Jobs that may fail or hang: retries used of their budget, pods waiting to run, pods the API server refuses, time left before activeDeadlineSeconds. Click a Job for its drill-down.', [
         g.target(unfinished('max by (%s) (job_name:kubejob_retry_budget_used:ratio{%s}) > 0' % [J, R()])),
         g.target('sum by (%s) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, J, S()]),
@@ -126,6 +143,28 @@ function(cfg)
       g.timeseries('Pods waiting by reason', 'Pods that cannot start. They never fail, so they never use up backoffLimit: only a deadline ends such a Job.', [
         g.target('sum by (reason) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, S()], '{{reason}}'),
       ], stack=true, links=[rb('KubeJobPodsStuckWaiting')]),
+
+      g.row('Jobs that finished'),
+      g.table('Failed Jobs per owner', "Jobs that failed over the time range, per owner (a CronJob, or a standalone Job's group) and terminal reason, counted when the exporter saw them fail: Jobs deleted at once (ttlSecondsAfterFinished 0, by hand) count too. Jobs that finished while no exporter ran are not counted.", [
+        g.target('round(%s) > 0' % finished('failed', O + ', reason')),
+      ], w=12, organize=hideTime {
+        indexByName: { namespace: 0, owner_kind: 1, owner_name: 2, reason: 3, Value: 4 },
+        renameByName: { owner_kind: 'owner kind', owner_name: 'owner', Value: 'failed Jobs' },
+      }, sortBy=[{ displayName: 'failed Jobs', desc: true }], links=[rb('KubeJobFailedAndDeleted'), rb('KubeCronJobLastRunFailed')]),
+      g.table('Success ratio per owner', 'Jobs that succeeded of those that finished over the time range, per owner, lowest first; and how many finished and failed.', [
+        g.target('(%s or %s * 0) / (%s > 0)' % [finished('succeeded', O), finished('', O), finished('', O)]),
+        g.target('round(%s) > 0' % finished('', O)),
+        g.target('round(%s)' % finished('failed', O)),
+      ], w=12, overrides=[
+        { matcher: { id: 'byName', options: 'success ratio' }, properties: [{ id: 'unit', value: 'percentunit' }] },
+      ], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true },
+        indexByName: { namespace: 0, owner_kind: 1, owner_name: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5 },
+        renameByName: { owner_kind: 'owner kind', owner_name: 'owner', 'Value #A': 'success ratio', 'Value #B': 'finished', 'Value #C': 'failed' },
+      }, sortBy=[{ displayName: 'success ratio', desc: false }], links=[rb('KubeJobFailedAndDeleted')]),
+      g.timeseries('Pod failures per owner', "Pods that failed per interval, per owner and by the failing container's reason and exit code, counted when the exporter saw them fail, whether or not their Job is still there.", [
+        g.target('sum by (%s, reason, exit_code) (%s) > 0' % [O, perShard(O + ', reason, exit_code', counted('kubejob_owner_pod_failures_total', [], '$__rate_interval'))], '{{namespace}}/{{owner_name}} {{reason}} {{exit_code}}'),
+      ], w=24, drawStyle='bars', stack=true, links=[rb('KubeJobFailedAndDeleted'), rb('KubeJobFailingEveryAttempt')]),
 
       g.row('At risk'),
       g.bargauge('Retry budget used', 'Running Jobs by retries / (backoffLimit + 1); at 100% the Job fails with BackoffLimitExceeded.', [

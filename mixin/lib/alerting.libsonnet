@@ -18,6 +18,21 @@ function(cfg) {
   J:: self.by(['namespace', 'job_name']),
   C:: self.by(['namespace', 'cronjob']),
 
+  // The owner of each Job, one series per Job, for a group_left
+  // (owner_kind, owner_name) join. Exporter replicas may disagree on it
+  // (one of a version before standalone Jobs had owners leaves the labels
+  // empty; two with different --outcomes.owner-label name different
+  // groups), and two series of one Job on the right of a join fail the
+  // whole rule: the owned series wins over an empty one, topk keeps one of
+  // two owners.
+  owner:: |||
+    (
+      topk by (%(J)s) (1, max by (%(J)s, owner_kind, owner_name) (kubejob_info{%(owned)s}))
+      or on (%(J)s)
+      max by (%(J)s) (kubejob_info{%(S)s})
+    )
+  ||| % { J: h.J, S: h.S(), owned: h.S(['owner_kind!=""']) },
+
   // Adds owner_kind/owner_name of the Job (empty labels vanish) to each
   // series of a per-Job expression, for routing and for the reader.
   withOwner(expr):: |||
@@ -25,8 +40,8 @@ function(cfg) {
     %s
     )
     * on (%s) group_left (owner_kind, owner_name)
-      max by (%s, owner_kind, owner_name) (kubejob_info{%s})
-  ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S()],
+    %s
+  ||| % [std.stripChars(expr, '\n'), self.J, std.stripChars(self.owner, '\n')],
 
   // Drops Jobs that finished (complete or failed for good).
   unfinished(expr):: |||
@@ -52,13 +67,16 @@ function(cfg) {
   // sentence or two; the runbook page (runbook_url) has the live report of
   // the Job and what to do. keepFiringFor: fire on through a scrape gap
   // that long (an exporter restart, a refused scrape) instead of resolving
-  // and paging again; null for never.
-  rule(name, expr, summary, description, for_=null, keepFiringFor=cfg.keepFiringFor):: {
-                                                                                         alert: name,
-                                                                                         expr: expr,
-                                                                                         annotations: { summary: summary, description: description },
-                                                                                       } + (if for_ != null then { 'for': for_ } else {})
-                                                                                       + (if keepFiringFor != null then { keep_firing_for: keepFiringFor } else {}),
+  // and paging again; null for never. runbookQuery: the labels the
+  // runbook_url query carries (alerts/alerts.libsonnet), for an alert
+  // that names something else than a Job (job_name) or CronJob (cronjob).
+  rule(name, expr, summary, description, for_=null, keepFiringFor=cfg.keepFiringFor, runbookQuery=null):: {
+                                                                                                            alert: name,
+                                                                                                            expr: expr,
+                                                                                                            annotations: { summary: summary, description: description },
+                                                                                                          } + (if for_ != null then { 'for': for_ } else {})
+                                                                                                          + (if keepFiringFor != null then { keep_firing_for: keepFiringFor } else {})
+                                                                                                          + (if runbookQuery != null then { runbookQuery:: runbookQuery } else {}),
 
   // The share of its retries a Job has used: the Job fails when it
   // reaches 1. restartPolicy Never: failures / (backoffLimit + 1), the Job

@@ -119,14 +119,40 @@ func TestRunbookURLs(t *testing.T) {
 			t.Errorf("%s: runbook_static_url %v, want the runbook in the repository", name, s)
 		}
 		// The label values URL-escaped: a label is not trusted to be a name.
-		want := "namespace={{ $labels.namespace | urlquery }}&job_name={{ $labels.job_name | urlquery }}"
-		if strings.HasPrefix(name, "KubeCronJob") {
-			want = "namespace={{ $labels.namespace | urlquery }}&cronjob={{ $labels.cronjob | urlquery }}"
+		var params []string
+		for _, l := range wantQuery(name) {
+			params = append(params, l+"={{ $labels."+l+" | urlquery }}")
 		}
-		if query != want {
+		if want := strings.Join(params, "&"); query != want {
 			t.Errorf("%s: query %q, want %q", name, query, want)
 		}
 	}
+}
+
+// ownerQuery: alerts about a standalone Job's owner rather than a Job,
+// whose runbook_url names the owner (KubeJobFailedAndDeleted: the Jobs
+// are gone, and the page lists them).
+var ownerQuery = map[string]bool{"KubeJobFailedAndDeleted": true}
+
+// wantQuery is the labels the runbook_url query of an alert carries, in
+// order: a CronJob's, an owner's or a Job's.
+func wantQuery(name string) []string {
+	switch {
+	case strings.HasPrefix(name, "KubeCronJob"):
+		return []string{"namespace", "cronjob"}
+	case ownerQuery[name]:
+		return []string{"namespace", "owner_name"}
+	}
+	return []string{"namespace", "job_name"}
+}
+
+// fills maps the query parameters the exporter fills in to their
+// placeholders (exporter/runbooks.go).
+var fills = map[string]string{
+	"namespace":  "<namespace>",
+	"job_name":   "<job-name>",
+	"cronjob":    "<cronjob-name>",
+	"owner_name": "<owner-name>",
 }
 
 var (
@@ -136,10 +162,12 @@ var (
 )
 
 // Runbooks have the sections on-call reads, use the placeholders the
-// exporter fills, and keep any <placeholder> inside code, where it renders
-// as text (in prose it would be read as an HTML tag).
+// exporter fills from their alert's runbook_url, promise none it cannot
+// fill (<owner-name> where the alert names no owner; <job-name> or
+// <cronjob-name> where it names an owner, whose Jobs are gone), and keep
+// any <placeholder> inside code, where it renders as text (in prose it
+// would be read as an HTML tag).
 func TestRunbookContent(t *testing.T) {
-	placeholders := map[string]string{"KubeJob": "<job-name>", "KubeCronJob": "<cronjob-name>"}
 	for name, text := range embedded(t) {
 		if !strings.HasPrefix(text, "# "+name+"\n") {
 			t.Errorf("%s.md: must start with the title # %s", name, name)
@@ -153,9 +181,19 @@ func TestRunbookContent(t *testing.T) {
 			if !strings.Contains(text, "<namespace>") {
 				t.Errorf("%s.md: commands do not use the <namespace> placeholder", name)
 			}
-			for prefix, ph := range placeholders {
-				if strings.HasPrefix(name, prefix) && !strings.HasPrefix(name, "KubeJobExporter") && !strings.Contains(text, ph) {
+			query := wantQuery(name)
+			for _, param := range query {
+				if ph := fills[param]; !strings.Contains(text, ph) {
 					t.Errorf("%s.md: commands do not use the %s placeholder", name, ph)
+				}
+			}
+			unfillable := []string{"<owner-name>"}
+			if ownerQuery[name] {
+				unfillable = []string{"<job-name>", "<cronjob-name>"}
+			}
+			for _, ph := range unfillable {
+				if strings.Contains(text, ph) {
+					t.Errorf("%s.md: uses %s, which its alert's runbook_url (%s) cannot fill", name, ph, strings.Join(query, ", "))
 				}
 			}
 			if !strings.Contains(text, "kubectl ") {
