@@ -119,7 +119,10 @@ func FromCronJob(s cronjob.Summary, failed *job.Summary, now time.Time, grace ti
 		jr := FromSummary(*failed, now, Limits{})
 		r.NewestFailed = &jr
 	}
-	lastFailed := s.LastRun != nil && s.LastRun.Failed || s.LastRun == nil && s.LastFailure.After(s.LastSuccess)
+	// The newest outcome of any run seen, present or deleted (a history
+	// limit of 0 deletes a failed run at once, while older successful
+	// runs stay), as KubeCronJobLastRunFailed reads it.
+	lastFailed := s.LastFailure.After(s.LastSuccess) || s.LastRun != nil && s.LastRun.Failed && s.LastSuccess.IsZero()
 	switch {
 	case r.Suspended:
 		r.Health, r.Verdict = Suspended, Verdict{VerdictNone, "suspended: the CronJob starts no runs until spec.suspend is false"}

@@ -40,10 +40,47 @@ type outcomeBook struct {
 	mu       sync.Mutex
 	finished map[string]types.UID
 	pending  map[string][]job.Finish
+	// recent are the final records of Jobs deleted in the last
+	// recentlyDeleted, for pod events that arrive after their Job went.
+	recent map[string]deletedJob
 }
 
+type deletedJob struct {
+	rec *job.JobRecord
+	at  time.Time
+}
+
+// recentlyDeleted is how long a deleted Job's record serves its pods'
+// late events: the pod and Job informers lag each other by milliseconds,
+// seconds on a loaded exporter.
+const recentlyDeleted = time.Minute
+
 func newOutcomeBook() outcomeBook {
-	return outcomeBook{finished: map[string]types.UID{}, pending: map[string][]job.Finish{}}
+	return outcomeBook{finished: map[string]types.UID{}, pending: map[string][]job.Finish{}, recent: map[string]deletedJob{}}
+}
+
+// deleted keeps a deleted Job's final record for recentlyDeleted, and
+// forgets those older.
+func (b *outcomeBook) deleted(key string, r *job.JobRecord, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, d := range b.recent {
+		if now.Sub(d.at) > recentlyDeleted {
+			delete(b.recent, k)
+		}
+	}
+	b.recent[key] = deletedJob{r, now}
+}
+
+// deletedJob is the final record of the Job key if it was deleted within
+// recentlyDeleted, else nil.
+func (b *outcomeBook) deletedJob(key string) *job.JobRecord {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d, ok := b.recent[key]; ok && time.Since(d.at) <= recentlyDeleted {
+		return d.rec
+	}
+	return nil
 }
 
 // pend holds a Job's outcome until the worker has rendered the Job.
@@ -134,6 +171,7 @@ func (w *Watcher) jobDeleted(sc *scope, obj any) {
 		w.outcomes.pend(key, clampFinish(f))
 	}
 	w.outcomes.forget(key, r.UID)
+	w.outcomes.deleted(key, r, now)
 	s := w.lastSummary(sc, key, r, now)
 	w.sink.JobDeleted(key, &s)
 }
@@ -178,11 +216,17 @@ func (w *Watcher) podSeen(sc *scope, oldObj, newObj any) {
 	old, _ := podRecord(oldObj)
 	rec, key := podRecord(newObj)
 	j := w.ownJob(sc, key)
+	if rec != nil && j != nil && old != nil && rec.Deleting() && !old.Deleting() && old.Evidence() {
+		w.departed.keep(key, old)
+	}
+	if j == nil {
+		// The Job's informer runs apart from the pods': a Job deleted
+		// the moment it failed may be gone from its cache before the
+		// pod's failure arrives here.
+		j = w.outcomes.deletedJob(key)
+	}
 	if rec == nil || j == nil {
 		return
-	}
-	if old != nil && rec.Deleting() && !old.Deleting() && old.Evidence() {
-		w.departed.keep(key, old)
 	}
 	if failures := job.NewPodFailures(old, rec, j); len(failures) > 0 {
 		w.sink.PodFailed(job.PodFailed{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name,

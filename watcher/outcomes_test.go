@@ -498,3 +498,27 @@ func FuzzOutcomes(f *testing.F) {
 		}
 	})
 }
+
+func TestPodFailureAfterItsJobWent(t *testing.T) {
+	// The Job informer may deliver a Job's deletion before the pod
+	// informer delivers its pod's failure: the failure still counts,
+	// under the deleted Job's owner; a pod whose Job was never known
+	// counts nothing.
+	w, sink := handlerWatcher(t, Shard{})
+	sc := w.scopes[0]
+	jb := fixture.Job("ns", "a").BackoffLimit(0).Started(0)
+	w.jobSeen(nil, record(jb.J), false)
+	w.jobDeleted(sc, record(failedJob("a")))
+	running := job.NewPodRecord(fixture.Pod(jb.J, "x", 1).Running(2).P)
+	failed := job.NewPodRecord(fixture.Pod(jb.J, "x", 1).FailedWith("app", 1, "Error", 5).P)
+	w.podSeen(sc, running, failed)
+	other := fixture.Job("ns", "never").Started(0)
+	w.podSeen(sc, job.NewPodRecord(fixture.Pod(other.J, "x", 1).Running(2).P), job.NewPodRecord(fixture.Pod(other.J, "x", 1).FailedWith("app", 1, "Error", 5).P))
+	_, failures, _ := sink.snapshot()
+	if len(failures) != 1 || failures[0].Job != "a" || failures[0].Owner.Name != "a" {
+		t.Errorf("pod failures = %+v, want the deleted Job a's pod once", failures)
+	}
+	if n := w.departed.len(); n != 0 {
+		t.Errorf("%d pod records kept for Jobs that are gone", n)
+	}
+}
