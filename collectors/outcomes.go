@@ -19,8 +19,9 @@ import (
 // is reported and for the retention window after its last Job went or its
 // last outcome (whichever is later); then they are dropped, so runs named
 // uniquely cannot grow the series for ever. MaxOwners bounds them in
-// between: outcomes of further owners are not rendered, and counted in
-// Dropped.
+// between: a new owner takes the place of the one idle the longest without
+// a Job; when every owner has a Job, its outcomes are not rendered, and
+// counted in Dropped.
 //
 // The counters start when the exporter does: an exporter restart begins
 // them at zero (a counter reset, which rate() and increase() handle), and
@@ -53,8 +54,7 @@ type ownerKey struct {
 }
 
 // ownerOutcomes are one owner's counts: only owners that counted an
-// outcome have them (most Jobs never fail, and an owner without counts
-// has no series).
+// outcome have them (an owner whose Jobs have not finished has no series).
 type ownerOutcomes struct {
 	jobs        map[outcomeLabels]int64
 	lastFailure map[string]time.Time // by reason
@@ -99,7 +99,7 @@ func (o *Outcomes) ownerLocked(k ownerKey, now time.Time, counted bool) *ownerOu
 	if c := o.owners[k]; c != nil {
 		return c
 	}
-	if k.owner.Name == "" || len(o.owners) >= o.maxOwners {
+	if k.owner.Name == "" || len(o.owners) >= o.maxOwners && !o.evictLocked() {
 		if counted {
 			o.dropped++
 		}
@@ -188,6 +188,36 @@ func (o *Outcomes) PodFailed(f job.PodFailed) {
 	o.renderLocked(k, c)
 }
 
+// evictLocked makes room for a new owner: it drops the owner idle the
+// longest among those without a Job reported (a stream of uniquely named
+// Jobs that succeeded must not keep a later failure from being counted).
+// False when every owner has a Job.
+func (o *Outcomes) evictLocked() bool {
+	present := o.presentLocked()
+	var victim ownerKey
+	var oldest time.Time
+	found := false
+	for k, c := range o.owners {
+		if !present[k] && (!found || c.active.Before(oldest)) {
+			victim, oldest, found = k, c.active, true
+		}
+	}
+	if found {
+		delete(o.owners, victim)
+		o.Store.Delete(victim.storeKey())
+	}
+	return found
+}
+
+// presentLocked is the set of owners with a Job reported.
+func (o *Outcomes) presentLocked() map[ownerKey]bool {
+	present := map[ownerKey]bool{}
+	for _, k := range o.jobs {
+		present[k] = true
+	}
+	return present
+}
+
 // sweepLocked drops owners without a reported Job whose last activity is
 // older than the retention window, at most once a minute. Which owners
 // have a Job is read from the Jobs then (a pass over them a minute costs
@@ -206,10 +236,7 @@ func (o *Outcomes) sweepLocked(now time.Time) {
 	if len(stale) == 0 {
 		return
 	}
-	present := map[ownerKey]bool{}
-	for _, k := range o.jobs {
-		present[k] = true
-	}
+	present := o.presentLocked()
 	for _, k := range stale {
 		if !present[k] {
 			delete(o.owners, k)

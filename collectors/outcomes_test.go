@@ -91,14 +91,28 @@ func TestOutcomesRetention(t *testing.T) {
 }
 
 func TestOutcomesBounded(t *testing.T) {
-	o, _ := testOutcomes(0, 2)
-	for _, name := range []string{"a", "b", "c", "c"} {
-		o.JobFinished(job.Finish{Namespace: "ns", Owner: job.Owner{Kind: job.OwnerKindJob, Name: name}, Job: name, Outcome: job.OutcomeSucceeded})
+	o, now := testOutcomes(0, 2)
+	owner := func(name string) job.Owner { return job.Owner{Kind: job.OwnerKindJob, Name: name} }
+	finish := func(name string) {
+		*now = now.Add(time.Second)
+		o.JobFinished(job.Finish{Namespace: "ns", Owner: owner(name), Job: name, Outcome: job.OutcomeSucceeded})
 	}
-	// Seeing a Job of an owner without room is no outcome lost.
-	o.JobSeen("ns/d", &job.Summary{Namespace: "ns", Name: "d", Owner: job.Owner{Kind: job.OwnerKindJob, Name: "d"}})
-	if o.Owners() != 2 || o.Dropped() != 2 {
-		t.Errorf("owners = %d, dropped = %d; want 2 owners and the 2 outcomes of c dropped", o.Owners(), o.Dropped())
+	// a and b have Jobs reported: c has no room.
+	for _, name := range []string{"a", "b"} {
+		o.JobSeen("ns/"+name, &job.Summary{Namespace: "ns", Name: name, Owner: owner(name)})
+		finish(name)
+	}
+	finish("c")
+	finish("c")
+	if o.Owners() != 2 || o.Dropped() != 2 || o.Store.Has("ns/Job/c") {
+		t.Errorf("owners = %d, dropped = %d; want a and b kept and the 2 outcomes of c dropped", o.Owners(), o.Dropped())
+	}
+	// Once a's Job is gone, a new owner takes the place of the one idle
+	// the longest without a Job.
+	o.JobGone("ns/a")
+	finish("d")
+	if o.Owners() != 2 || o.Store.Has("ns/Job/a") || !o.Store.Has("ns/Job/d") || o.Dropped() != 2 {
+		t.Errorf("owners = %d, dropped = %d, a kept %v, d kept %v; want a evicted for d", o.Owners(), o.Dropped(), o.Store.Has("ns/Job/a"), o.Store.Has("ns/Job/d"))
 	}
 	// An owner without a name (a record from elsewhere) is never one.
 	o2, _ := testOutcomes(0, 0)

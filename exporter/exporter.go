@@ -204,7 +204,12 @@ func (e *Exporter) Run(ctx context.Context) {
 
 // Stores are the metric stores written on a scrape, in order.
 func (e *Exporter) Stores() []*metricstore.Store {
-	stores := []*metricstore.Store{e.Jobs.Store, e.Crons.Store, e.Outcomes.Store}
+	// The outcomes first: a scrape copies each store in turn, and an
+	// outcome is counted only after its Job's state was rendered, so a
+	// scrape may show a failed Job without its count, never the count
+	// without the failed Job (which KubeJobFailedAndDeleted would take for
+	// a Job gone unseen).
+	stores := []*metricstore.Store{e.Outcomes.Store, e.Jobs.Store, e.Crons.Store}
 	if e.PodMetrics != nil {
 		stores = append(stores, e.PodMemory.Store)
 	}

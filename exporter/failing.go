@@ -355,6 +355,8 @@ func deletedBy(s *job.Summary) string {
 	switch {
 	case s.DeletedByTTL():
 		return fmt.Sprintf("by its TTL (ttlSecondsAfterFinished=%d)", *ttl)
+	case ttl != nil && s.FailedAt.IsZero() && s.CompletedAt.IsZero():
+		return fmt.Sprintf("perhaps by its TTL (ttlSecondsAfterFinished=%d; its conditions have no time to tell)", *ttl)
 	case ttl != nil:
 		return fmt.Sprintf("not by its TTL (ttlSecondsAfterFinished=%d had not passed): by hand or another controller", *ttl)
 	}

@@ -33,6 +33,10 @@ type JobRecord struct { //nolint:revive // job.JobRecord beside job.PodRecord an
 	Deleting int64
 	// TTLSecondsAfterFinished is spec.ttlSecondsAfterFinished.
 	TTLSecondsAfterFinished *int32
+	// Unselected is set by the exporter's watcher on a Job whose labels
+	// no longer match its --job.selector: the API server sends it as a
+	// deletion.
+	Unselected bool
 
 	BackoffLimit, BackoffLimitPerIndex, MaxFailedIndexes *int32
 	Completions, Parallelism                             *int32

@@ -152,7 +152,11 @@ func NewPodFailures(old, cur *PodRecord, j *JobRecord) []PodFailure {
 	if old != nil {
 		of = old.facts()
 	}
-	if counts(&nf) && (old == nil || !counts(&of)) {
+	// An old state being deleted was counted then (the Job ran) or was
+	// clean-up (it had finished): its pod reaching phase Failed afterwards
+	// (the kubelet's last word on a deleted pod, which may arrive after the
+	// Job's own watch showed it finished) is not a new failure.
+	if counts(&nf) && (old == nil || !counts(&of) && !old.Deleting()) {
 		if pf := contributionOf(&nf, &c).failure; pf.Reason != "" || pf.Container != "" {
 			pf.Count = 1
 			out = append(out, pf)

@@ -132,6 +132,12 @@ func TestNewPodFailures(t *testing.T) {
 	if got := NewPodFailures(running, deleting, j); len(got) != 1 || got[0].Count != 1 {
 		t.Errorf("a running Job's pod deleted while running: NewPodFailures = %+v, want one failure", got)
 	}
+	// The pod's deletion arrives while the Job runs (counted), its phase
+	// Failed after the Job's watch showed the Job failed: once.
+	deletedFailed := rec(fixture.Pod(never.J, "a", 1).FailedWith("app", 137, "Error", 9).Deleting(8, 30))
+	failedJob := NewJobRecord(fixture.Job("ns", "j").Started(0).FailureTarget("DeadlineExceeded", 8).J)
+	check("deleting → Failed after the Job failed", deleting, deletedFailed, failedJob, nil)
+	check("deleting → Failed while the Job runs", deleting, deletedFailed, j, nil)
 	done := NewJobRecord(fixture.Job("ns", "j").Started(0).Complete(10).J)
 	check("clean-up of a finished Job", running, deleting, done, nil)
 	// A pod of an earlier Job of the same name (by UID) is not this Job's.

@@ -171,6 +171,11 @@ func (w *Watcher) jobDeleted(sc *scope, obj any) {
 		w.outcomes.pend(key, clampFinish(f))
 	}
 	w.outcomes.forget(key, r.UID)
+	if r.Unselected {
+		// Out of the selection, not deleted: the worker drops it.
+		w.departed.take(key)
+		return
+	}
 	w.outcomes.deleted(key, r, now)
 	s := w.lastSummary(sc, key, r, now)
 	w.sink.JobDeleted(key, &s)

@@ -522,3 +522,33 @@ func TestPodFailureAfterItsJobWent(t *testing.T) {
 		t.Errorf("%d pod records kept for Jobs that are gone", n)
 	}
 }
+
+func TestJobOutOfSelectionIsNotDeleted(t *testing.T) {
+	// The API server sends a Job relabelled out of --job.selector as a
+	// deletion: the Job still exists, and no page may say it was deleted.
+	sink := newRecordingSink()
+	w, err := New(Config{Client: kubefake.New(), JobSelector: "team=a", Recorder: nopRecorder{}}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transform := func(j *batchv1.Job) *job.JobRecord {
+		out, err := w.recordJob(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*job.JobRecord)
+	}
+	in, out := failedJob("a"), failedJob("a")
+	in.Labels, out.Labels = map[string]string{"team": "a"}, map[string]string{"team": "b"}
+	w.jobSeen(nil, transform(in), true)
+	w.jobDeleted(w.scopes[0], transform(out))
+	deleted := failedJob("b")
+	deleted.Labels = map[string]string{"team": "a"}
+	w.jobSeen(nil, transform(deleted), true)
+	w.jobDeleted(w.scopes[0], transform(deleted))
+	flush(w, "ns/a", "ns/b")
+	_, _, gone := sink.snapshot()
+	if len(gone) != 1 || gone[0].Name != "b" {
+		t.Errorf("Jobs reported deleted: %d, want only b (a left the selection)", len(gone))
+	}
+}

@@ -60,7 +60,10 @@ type Recorder interface {
 // Sink receives what the watcher learns: each Job's Summary when it
 // changes and when the Job goes, and the CronJob objects. Data flows one
 // way, informers → model (the Summaries) → renderers: the watcher never
-// reads back what it gave.
+// reads back what it gave. Its methods are called concurrently: JobChanged,
+// JobGone and JobFinished from the worker, JobDeleted, PodFailed and the
+// CronJob methods from the informers' handlers (one goroutine per
+// resource and namespace scope).
 type Sink interface {
 	JobChanged(key string, s *job.Summary)
 	// JobGone: the Job is no longer reported (deleted, or out of the
@@ -142,9 +145,11 @@ type scope struct {
 
 // Watcher watches Jobs and Pods and keeps the metrics up to date.
 type Watcher struct {
-	cfg    Config
-	sink   Sink
-	scopes []*scope
+	cfg Config
+	// selector is Config.JobSelector parsed, nil for all Jobs.
+	selector labels.Selector
+	sink     Sink
+	scopes   []*scope
 	// queue holds Job keys to render; a key also comes back by itself
 	// when a pending pod of the Job reaches the start timeout. Run makes
 	// it (its timer goroutine lives as long as the queue).
@@ -224,6 +229,18 @@ func (cfg Config) Validate() error {
 	return nil
 }
 
+// parseSelector parses a label selector Validate has checked; nil for "".
+func parseSelector(s string) labels.Selector {
+	if s == "" {
+		return nil
+	}
+	sel, err := labels.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return sel
+}
+
 // New validates the configuration and builds the informers.
 func New(cfg Config, sink Sink) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
@@ -234,6 +251,7 @@ func New(cfg Config, sink Sink) (*Watcher, error) {
 	}
 	w := &Watcher{
 		cfg: cfg, sink: sink,
+		selector:   parseSelector(cfg.JobSelector),
 		pending:    map[string]time.Time{},
 		aggregates: map[string]*job.Aggregate{},
 		outcomes:   newOutcomeBook(),
@@ -299,15 +317,18 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 			DeleteFunc: func(obj any) { w.jobDeleted(s, obj); w.enqueueJob(obj) },
 		}, &s.jobsHandler},
 		{s.pods, w.recordPod, ResourcePods, cache.ResourceEventHandlerDetailedFuncs{
+			// What outlives the pod is read first, then its Job is
+			// queued: the sync that follows sees (and, for a Job that
+			// went, drops) what was kept.
 			AddFunc: func(obj any, initial bool) {
 				w.pods.Add(1)
-				w.podChanged(nil, obj)
 				if !initial {
 					w.podSeen(s, nil, obj)
 				}
+				w.podChanged(nil, obj)
 			},
-			UpdateFunc: func(old, obj any) { w.podChanged(old, obj); w.podSeen(s, old, obj) },
-			DeleteFunc: func(obj any) { w.pods.Add(-1); w.podChanged(obj, nil); w.podGone(s, obj) },
+			UpdateFunc: func(old, obj any) { w.podSeen(s, old, obj); w.podChanged(old, obj) },
+			DeleteFunc: func(obj any) { w.pods.Add(-1); w.podGone(s, obj); w.podChanged(obj, nil) },
 		}, &s.podsHandler},
 	}
 	if w.cfg.Events {
@@ -374,10 +395,19 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 // its skeleton for another shard's Job.
 func (w *Watcher) recordJob(obj any) (any, error) {
 	out, err := job.RecordJob(w.cfg.OwnerLabel)(obj)
-	if r, ok := out.(*job.JobRecord); ok && !w.cfg.Shard.Owns(r.Namespace+"/"+r.Name) {
+	r, ok := out.(*job.JobRecord)
+	if !ok {
+		return out, err
+	}
+	if !w.cfg.Shard.Owns(r.Namespace + "/" + r.Name) {
 		return r.Skeleton(), nil
 	}
-	return out, err
+	// The API server sends a Job relabelled out of --job.selector as a
+	// deletion: its record says so, so that it is not reported deleted.
+	if j, isJob := obj.(*batchv1.Job); isJob && w.selector != nil && !w.selector.Matches(labels.Set(j.Labels)) {
+		r.Unselected = true
+	}
+	return r, err
 }
 
 // recordPod is the pod informer's transform (see recordJob).
@@ -733,11 +763,14 @@ func (w *Watcher) Pending() int {
 
 // sync recomputes one Job from the caches: state, not event counting, so
 // processing a key twice, or after a re-list, gives the same series.
-// The Job's outcomes seen since (see outcomeBook) are reported after its
-// state.
+// The Job's outcomes seen until now (see outcomeBook) are reported after
+// its state: taken before the state is read, since a handler stores the
+// object in the cache before it holds the outcome, so the state read
+// shows at least what they say.
 func (w *Watcher) sync(key string) {
+	finishes := w.outcomes.take(key)
 	defer func() {
-		for _, f := range w.outcomes.take(key) {
+		for _, f := range finishes {
 			w.sink.JobFinished(f)
 		}
 	}()
