@@ -96,13 +96,22 @@
     keepFiringForAtRisk: '2m',
 
     // KubeJobFailedAndDeleted: a standalone Job that failed and was gone
-    // before a scrape showed it failed (ttlSecondsAfterFinished 0, a
+    // before a per-Job alert fired for it (ttlSecondsAfterFinished 0, a
     // deletion by hand) pages for this long after its owner's newest
     // failure of that reason, then resolves; failures within it are one
-    // page. A failed Job of the same owner and reason seen within it
-    // (which paged through its own alert) holds it back. The exporter
-    // keeps the deleted Jobs' reports for an hour (--evidence.keep-for).
+    // page. A per-Job alert of the same owner and reason firing within it
+    // (plus 5m) holds it back: one page per owner and reason at a time.
+    // The exporter keeps the deleted Jobs' reports for an hour
+    // (--evidence.keep-for).
     jobFailedAndDeletedWindow: '1h',
+    // Its `for`. The per-Job alerts' group may evaluate up to one
+    // evaluation interval after this alert's group; within that time a Job
+    // that was seen failed has its per-Job alert's ALERTS series, which
+    // ends this alert while it is pending. It also rides out a single
+    // inconsistent scrape (the owner's failure time before the failed Job).
+    // Keep it longer than the rule evaluation interval (2m: twice the
+    // usual 1m). It delays the page of a gone Job by as much.
+    jobFailedAndDeletedFor: '2m',
 
     // Retry budget: warn when retries / (backoffLimit + 1) of a running
     // Job is above this ratio (the Job fails when it reaches 1).

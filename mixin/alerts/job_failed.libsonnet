@@ -19,47 +19,54 @@
 
   local end = ' Kubernetes will not run it again: fix the cause and create the Job anew. The runbook page shows how its pods failed and what to do.',
 
+  local rules = [
+    a.rule(
+      'KubeJobBackoffLimitExceeded',
+      failed('BackoffLimitExceeded', 'kubejob_backoff_limit'),
+      a.jobRef + ' failed: its pods failed more often than backoffLimit={{ $value }} allows (BackoffLimitExceeded).',
+      a.jobRef + ' failed for good after its retries were spent.' + end,
+    ),
+    a.rule(
+      'KubeJobDeadlineExceeded',
+      failed('DeadlineExceeded', 'kubejob_active_deadline_seconds'),
+      a.jobRef + ' failed: it ran longer than activeDeadlineSeconds ({{ $value | humanizeDuration }}) (DeadlineExceeded).',
+      a.jobRef + ' was stopped at its deadline, whatever retries remained.' + end,
+    ),
+    a.rule(
+      'KubeJobFailedByPodFailurePolicy',
+      failed('PodFailurePolicy'),
+      a.jobRef + ' failed: a podFailurePolicy FailJob rule matched a failed pod (PodFailurePolicy).',
+      a.jobRef + ' stopped at once instead of retrying, as its policy says for this failure.' + end,
+    ),
+    a.rule(
+      'KubeJobFailedIndexes',
+      failed('FailedIndexes', 'kubejob_failed_indexes'),
+      'Indexed ' + a.jobRef + ' failed: {{ $value }} index(es) used up backoffLimitPerIndex (FailedIndexes).',
+      'Indexed ' + a.jobRef + ' finished with indexes that failed for good; the others may have succeeded.' + end,
+    ),
+    a.rule(
+      'KubeJobMaxFailedIndexesExceeded',
+      failed('MaxFailedIndexesExceeded', 'kubejob_failed_indexes'),
+      'Indexed ' + a.jobRef + ' failed: {{ $value }} failed indexes exceeded maxFailedIndexes (MaxFailedIndexesExceeded).',
+      'Indexed ' + a.jobRef + ' was stopped because too many indexes failed: a common cause (image, command, memory, a dependency) is likely.' + end,
+    ),
+    a.rule(
+      'KubeJobFailedOtherReason',
+      failed('Other'),
+      a.jobRef + ' failed for a reason the exporter does not know.',
+      a.jobRef + ' has a Failed condition with a reason none of the known ones; the condition message in kubectl describe job says why.' + end,
+    ),
+  ],
+
+  // The names of these alerts, one definition: KubeJobFailedAndDeleted
+  // (job_gone.libsonnet) leaves out every owner and reason one of them
+  // fired for (their ALERTS).
+  jobFailedAlertNames:: [r.alert for r in rules],
+
   prometheusAlerts+:: {
     groups+: [{
       name: 'kube-job-exporter-job-failed',
-      rules: [
-        a.rule(
-          'KubeJobBackoffLimitExceeded',
-          failed('BackoffLimitExceeded', 'kubejob_backoff_limit'),
-          a.jobRef + ' failed: its pods failed more often than backoffLimit={{ $value }} allows (BackoffLimitExceeded).',
-          a.jobRef + ' failed for good after its retries were spent.' + end,
-        ),
-        a.rule(
-          'KubeJobDeadlineExceeded',
-          failed('DeadlineExceeded', 'kubejob_active_deadline_seconds'),
-          a.jobRef + ' failed: it ran longer than activeDeadlineSeconds ({{ $value | humanizeDuration }}) (DeadlineExceeded).',
-          a.jobRef + ' was stopped at its deadline, whatever retries remained.' + end,
-        ),
-        a.rule(
-          'KubeJobFailedByPodFailurePolicy',
-          failed('PodFailurePolicy'),
-          a.jobRef + ' failed: a podFailurePolicy FailJob rule matched a failed pod (PodFailurePolicy).',
-          a.jobRef + ' stopped at once instead of retrying, as its policy says for this failure.' + end,
-        ),
-        a.rule(
-          'KubeJobFailedIndexes',
-          failed('FailedIndexes', 'kubejob_failed_indexes'),
-          'Indexed ' + a.jobRef + ' failed: {{ $value }} index(es) used up backoffLimitPerIndex (FailedIndexes).',
-          'Indexed ' + a.jobRef + ' finished with indexes that failed for good; the others may have succeeded.' + end,
-        ),
-        a.rule(
-          'KubeJobMaxFailedIndexesExceeded',
-          failed('MaxFailedIndexesExceeded', 'kubejob_failed_indexes'),
-          'Indexed ' + a.jobRef + ' failed: {{ $value }} failed indexes exceeded maxFailedIndexes (MaxFailedIndexesExceeded).',
-          'Indexed ' + a.jobRef + ' was stopped because too many indexes failed: a common cause (image, command, memory, a dependency) is likely.' + end,
-        ),
-        a.rule(
-          'KubeJobFailedOtherReason',
-          failed('Other'),
-          a.jobRef + ' failed for a reason the exporter does not know.',
-          a.jobRef + ' has a Failed condition with a reason none of the known ones; the condition message in kubectl describe job says why.' + end,
-        ),
-      ],
+      rules: rules,
     }],
   },
 }

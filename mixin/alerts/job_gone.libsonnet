@@ -1,8 +1,11 @@
-// A standalone Job that failed and was gone before a scrape showed it
-// failed: ttlSecondsAfterFinished 0, a deletion by hand or by tooling. The
-// per-Job alerts (job_failed.libsonnet) read kubejob_failed, which exists
-// only while the Job does, so nothing else pages for it. The exporter
-// counts each finished Job under its owner when its watch sees it finish
+// A standalone Job that failed and was gone before a per-Job alert
+// (job_failed.libsonnet) fired for it: ttlSecondsAfterFinished 0, a
+// deletion by hand or by tooling. The per-Job alerts read kubejob_failed,
+// which exists only while the Job does, and fire only on what a rule
+// evaluation sees: a Job scraped failed once, whose series goes stale at
+// the next scrape, often falls between two evaluations (scrapes every
+// 15-30s, evaluations every minute) and fires nothing. The exporter counts
+// each finished Job under its owner when its watch sees it finish
 // (kubejob_owner_*), and keeps per owner and reason the time of the newest
 // failure: a new series at an owner's first failure, where increase() of
 // the counter, which appears at 1, would see nothing.
@@ -13,12 +16,28 @@
 // a CronJob are left to KubeCronJobLastRunFailed, which the exporter feeds
 // from deleted runs too.
 //
-// It does not fire when a failed Job of the same owner and reason was seen
-// (kubejob_failed) in the window: that Job paged through its per-Job
-// alert, and must not page again once someone deletes it. The visibility
-// window is the firing window plus coverSlack, so that a clock ahead on
-// the exporter (whose failure time is the condition's, at most its own
-// now) cannot end the cover before the failure's window ends.
+// It leaves out every owner and reason a per-Job alert fired for (their
+// ALERTS series, firing) within the window plus coverSlack: that Job
+// paged, and must not page again once deleted, so no Alertmanager
+// inhibition is needed between them. What fired, not what a scrape saw: a
+// failed Job that no evaluation saw pages here. The slack: a clock ahead
+// on the exporter (whose failure time is the condition's, at most its own
+// now) must not end the cover before the failure's window ends. ALERTS
+// carry the alerts' own labels (cluster, namespace, owner, reason), not
+// the scrape's job label: no exporter selector on them.
+//
+// One page per owner and reason at a time: while a per-Job alert of an
+// owner and reason fires (a failed Job left in place, or deleted less than
+// its keep_firing_for ago), or fired within the window plus the slack,
+// further failures of that owner and reason whose Jobs are gone do not
+// page separately: that alert's page stands for them. One still within
+// its window when the cover ends pages then. The rule cannot tell the
+// failures apart: no per-Job failure time is exported.
+//
+// for (jobFailedAndDeletedFor): the per-Job alerts' group may evaluate up
+// to one evaluation interval after this group; within that time a Job that
+// was seen failed has its ALERTS series, which ends this alert while it is
+// pending. The for also rides out a single inconsistent scrape.
 //
 // No keep_firing_for: both sides read their window (max_over_time), so a
 // scrape gap or an exporter restart (which loses the timestamp) changes
@@ -43,22 +62,22 @@
             max by (%(O)s, reason) (max_over_time(kubejob_owner_last_failure_timestamp_seconds{%(owned)s}[%(window)s]))
             > time() - %(seconds)d
             unless on (%(O)s, reason)
-            max by (%(O)s, reason) (
-              max by (%(J)s, reason) (max_over_time(kubejob_failed{%(S)s}[%(cover)s]))
-              * on (%(J)s) group_left (owner_kind, owner_name)
-              topk by (%(J)s) (1, max by (%(J)s, owner_kind, owner_name) (max_over_time(kubejob_info{%(owned)s}[%(cover)s])))
-            )
+            max by (%(O)s, reason) (max_over_time(ALERTS{%(fired)s}[%(cover)s]))
           ||| % {
             O: a.by(['namespace', 'owner_kind', 'owner_name']),
-            J: a.J,
-            S: a.S(),
             owned: a.S(['owner_kind="Job"']),
+            fired: p.matchers([
+              'alertname=~"%s"' % std.join('|', $.jobFailedAlertNames),
+              'alertstate="firing"',
+              'owner_kind="Job"',
+            ]),
             window: window,
             seconds: windowSeconds,
             cover: '%ds' % (windowSeconds + coverSlack),
           },
           'Job(s) of {{ $labels.owner_name }} in {{ $labels.namespace }} failed ({{ $labels.reason }}) and were deleted — by their TTL, or by hand — before they could page.',
           'The newest failed at {{ $value | humanizeTimestamp }}; the runbook page lists them with the last report the exporter kept of each, for an hour after its deletion.',
+          for_=cfg.jobFailedAndDeletedFor,
           keepFiringFor=null,
           runbookQuery=['namespace', 'owner_name'],
         ),
