@@ -1,7 +1,8 @@
 // Package harness runs a real Kubernetes control plane for Jobs in one
 // process: embedded etcd, the kube-apiserver of the Kubernetes integration
-// tests, the real Job and CronJob controllers (and, as an option, the
-// garbage collector), and a pod driver that plays the kubelet.
+// tests, the real Job and CronJob controllers (and, as options, the
+// garbage collector and the TTL-after-finished controller), and a pod
+// driver that plays the kubelet.
 //
 // It is meant to be shared by every test that needs a real API server: the
 // e2e scenarios, `make demo`, and later pipeline, RBAC, scale and outage tests.
@@ -93,6 +94,14 @@ type Options struct {
 	// driver only deletes the pods of deleted Jobs (PodDriver.NoOrphanGC).
 	GarbageCollector bool
 
+	// TTLAfterFinished runs the real TTL-after-finished controller (see
+	// ttlcontroller.go): a finished Job with spec.ttlSecondsAfterFinished
+	// is deleted once that has passed (at once for 0), as in every
+	// cluster. It deletes with foreground propagation, which only the
+	// garbage collector completes (the pods first, then the Job), so it
+	// requires GarbageCollector. Off by default.
+	TTLAfterFinished bool
+
 	// Progress, if set, gets one short line per startup step (for make demo).
 	Progress func(format string, args ...any)
 }
@@ -125,10 +134,16 @@ var running sync.Mutex
 
 // Start brings up etcd, kube-apiserver, the Job controller, the CronJob
 // controller (unless NoCronJobController), the garbage collector (with
-// GarbageCollector) and (unless NoPodDriver) the pod driver, and returns once
+// GarbageCollector), the TTL-after-finished controller (with
+// TTLAfterFinished) and (unless NoPodDriver) the pod driver, and returns once
 // the API server is healthy and the controllers' caches are synced. ctx
 // bounds the startup only; the cluster runs until Stop.
 func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
+	if opts.TTLAfterFinished && !opts.GarbageCollector {
+		// Its foreground deletions would never finish: the Job would stay,
+		// with a deletionTimestamp, and its pods too.
+		return nil, errors.New("harness: Options.TTLAfterFinished requires Options.GarbageCollector (the TTL controller deletes with foreground propagation)")
+	}
 	if !running.TryLock() {
 		return nil, errors.New("harness: a Cluster is already running in this process")
 	}
@@ -212,6 +227,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, retErr error) {
 		progress("starting the garbage collector")
 		if err := c.startGarbageCollector(ctx, runCtx); err != nil {
 			return nil, fmt.Errorf("start garbage collector: %w", err)
+		}
+	}
+	if opts.TTLAfterFinished {
+		progress("starting the TTL-after-finished controller")
+		if err := c.startTTLAfterFinishedController(ctx, runCtx); err != nil {
+			return nil, fmt.Errorf("start ttl-after-finished controller: %w", err)
 		}
 	}
 	if !opts.NoPodDriver {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	memory "k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/informers"
@@ -16,6 +17,20 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 )
+
+// InvisibleToGCLabel hides an object from the harness's garbage
+// collector (Options.GarbageCollector): its monitors list and watch with
+// the selector !InvisibleToGCLabel, so the collector never deletes such an
+// object nor removes its owner references. It is for a test that needs an
+// object a real collector would remove at once, e.g. a Job whose owner
+// reference names a CronJob that does not exist (TestForgedOwners): in a
+// cluster it exists until the collector gets to it, and the exporter must
+// read it right meanwhile. Its dependents need the label too (a Job's pod
+// template): the collector learns of an owner from its dependents' owner
+// references and then reads it, and its owner references, from the API.
+// The pods of such a Job are not collected after it (the pod driver's
+// orphan collection still deletes them, unless NoOrphanGC).
+const InvisibleToGCLabel = "e2e.kube-job-exporter.io/invisible-to-gc"
 
 const (
 	// gcWorkers is kube-controller-manager's --concurrent-gc-syncs default.
@@ -31,7 +46,8 @@ const (
 // CreateControllerContext set it up: a metadata client, a RESTMapper from
 // (cached) discovery reset periodically, monitors (informers) for every
 // deletable resource through typed informers where they exist and metadata
-// informers otherwise, events ignored. It returns once every monitor has
+// informers otherwise, events ignored; objects with InvisibleToGCLabel
+// left out. It returns once every monitor has
 // synced, so that owner references are honoured from then on.
 func (c *Cluster) startGarbageCollector(startCtx, runCtx context.Context) error {
 	cfg := rest.AddUserAgent(rest.CopyConfig(c.restConfig), "generic-garbage-collector")
@@ -44,8 +60,9 @@ func (c *Cluster) startGarbageCollector(startCtx, runCtx context.Context) error 
 		memory.NewMemCacheClient(c.clientFor("controller-discovery").Discovery()))
 	restMapper.Reset()
 
-	typed := informers.NewSharedInformerFactory(c.clientFor("gc-informers"), 0)
-	meta := metadatainformer.NewSharedInformerFactory(metadataClient, 0)
+	hide := func(o *metav1.ListOptions) { o.LabelSelector = "!" + InvisibleToGCLabel }
+	typed := informers.NewSharedInformerFactoryWithOptions(c.clientFor("gc-informers"), 0, informers.WithTweakListOptions(hide))
+	meta := metadatainformer.NewFilteredSharedInformerFactory(metadataClient, 0, metav1.NamespaceAll, hide)
 	// The controllers' informers are started already: monitors may start
 	// as soon as they exist.
 	informersStarted := make(chan struct{})

@@ -23,14 +23,19 @@ const (
 )
 
 // mixinConfig shortens, in this suite's rules, the `for` of the alerts
-// about stuck Jobs (15m, 1m) and of KubeJobMemoryNearLimit (5m), which CI
-// cannot wait for, and the keep_firing_for; every other alert keeps its
-// real `for`.
+// about stuck Jobs (15m, 1m), of KubeJobMemoryNearLimit (5m) and of
+// KubeJobFailedAndDeleted (2m: here the groups evaluate every second, so
+// 3s still covers the race between them), which CI cannot wait for, and
+// the keep_firing_for; every other alert keeps its real `for`.
 var mixinConfig = map[string]any{
 	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s", "memoryNearLimitFor": "5s",
-	"keepFiringFor": keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
+	"jobFailedAndDeletedFor": jobFailedAndDeletedFor.String(),
+	"keepFiringFor":          keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
 	"cronJobMissedScheduleGraceSeconds": int(missedGrace.Seconds()),
 }
+
+// jobFailedAndDeletedFor is KubeJobFailedAndDeleted's `for` in this suite.
+const jobFailedAndDeletedFor = 3 * time.Second
 
 // missedGrace shortens how late a CronJob's run may be (5m) in the rules
 // and the exporter's runbook pages alike.
@@ -81,7 +86,10 @@ func run(m *testing.M) (code int) {
 		logf("prometheus ready (%s) in %s", p, time.Since(start).Round(time.Millisecond))
 		promBuilt <- built{p, err}
 	}()
-	return harness.RunSuite("pipeline", harness.Options{}, func(c *harness.Cluster, binary, work string) int {
+	// The garbage collector and the TTL-after-finished controller run, as
+	// in every cluster: Jobs with ttlSecondsAfterFinished go the moment
+	// they finish (deleted_test.go).
+	return harness.RunSuite("pipeline", harness.Options{GarbageCollector: true, TTLAfterFinished: true}, func(c *harness.Cluster, binary, work string) int {
 		cluster = c
 		pb := <-promBuilt
 		if pb.err != nil {

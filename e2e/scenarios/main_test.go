@@ -31,8 +31,14 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// suiteOptions: the controllers of a cluster that delete Jobs run, as in
+// every cluster: the garbage collector (owner references, foreground
+// deletions) and the TTL-after-finished controller (ttlSecondsAfterFinished;
+// outlive_test.go).
+var suiteOptions = harness.Options{GarbageCollector: true, TTLAfterFinished: true}
+
 func run(m *testing.M) int {
-	return harness.RunSuite("e2e", harness.Options{}, func(c *harness.Cluster, binary, work string) int {
+	return harness.RunSuite("e2e", suiteOptions, func(c *harness.Cluster, binary, work string) int {
 		cluster, exporterBinary = c, binary
 		return runWithExporter(m, c, binary, work)
 	})

@@ -42,7 +42,7 @@ func TestOOMKilledEveryAttempt(t *testing.T) {
 		t.Fatalf("controller: %d OOMKilled pods, status.failed=%d; want 3 and 3", oom, j.Status.Failed)
 	}
 	e.waitMetrics("oom", func(x *expect) {
-		x.eq("info", 1, "owner_kind", "", "owner_name", "", "completion_mode", "NonIndexed", "restart_policy", "Never")
+		x.eq("info", 1, "owner_kind", "Job", "owner_name", "oom", "completion_mode", "NonIndexed", "restart_policy", "Never")
 		x.eq("failed", 1, "reason", "BackoffLimitExceeded")
 		x.only("failed", "reason", "BackoffLimitExceeded")
 		x.eq("complete", 0)

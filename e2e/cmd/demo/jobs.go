@@ -89,6 +89,11 @@ var kinds = []kind{
 		j.Spec.ActiveDeadlineSeconds = ptr(int64(90))
 		return j
 	}},
+	{"audit-export", "exit 1 at backoffLimit 0, ttlSecondsAfterFinished 0: the TTL controller deletes it the moment it fails -> KubeJobFailedAndDeleted, report kept on /failing", func(n string) *batchv1.Job {
+		j := baseJob(n, "run=2s exit=1", 0)
+		j.Spec.TTLSecondsAfterFinished = ptr(int32(0))
+		return j
+	}},
 	{"thumbnailer", "healthy: succeeds after 5s", func(n string) *batchv1.Job {
 		return baseJob(n, "run=5s succeed", 6)
 	}},

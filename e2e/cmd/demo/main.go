@@ -76,7 +76,10 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 	}()
 
 	cluster, err := harness.Start(ctx, harness.Options{
-		WorkDir:  filepath.Join(work, "cluster"),
+		WorkDir: filepath.Join(work, "cluster"),
+		// As in a cluster: the TTL controller deletes finished Jobs that
+		// ask for it (audit-export), the garbage collector their pods.
+		GarbageCollector: true, TTLAfterFinished: true,
 		Progress: func(format string, args ...any) { say(format, args...) },
 	})
 	if err != nil {
