@@ -145,32 +145,35 @@ func (o *Outcomes) releaseLocked(key string, now time.Time) {
 
 // JobFinished counts a Job's outcome.
 func (o *Outcomes) JobFinished(f job.Finish) {
-	k := ownerKey{f.Namespace, f.Owner}
-	now := o.now()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c := o.ownerLocked(k, now, true)
-	if c == nil {
-		return
-	}
-	c.active = now
-	if c.jobs == nil {
-		c.jobs = map[outcomeLabels]int64{}
-	}
-	c.jobs[outcomeLabels{f.Outcome, f.Reason}]++
-	if f.Outcome == job.OutcomeFailed && f.At.After(c.lastFailure[f.Reason]) {
-		if c.lastFailure == nil {
-			c.lastFailure = map[string]time.Time{}
+	o.count(ownerKey{f.Namespace, f.Owner}, func(c *ownerOutcomes) {
+		if c.jobs == nil {
+			c.jobs = map[outcomeLabels]int64{}
 		}
-		c.lastFailure[f.Reason] = f.At
-	}
-	o.renderLocked(k, c)
-	o.sweepLocked(now)
+		c.jobs[outcomeLabels{f.Outcome, f.Reason}]++
+		if f.Outcome == job.OutcomeFailed && f.At.After(c.lastFailure[f.Reason]) {
+			if c.lastFailure == nil {
+				c.lastFailure = map[string]time.Time{}
+			}
+			c.lastFailure[f.Reason] = f.At
+		}
+	})
 }
 
 // PodFailed counts a pod's new failures.
 func (o *Outcomes) PodFailed(f job.PodFailed) {
-	k := ownerKey{f.Namespace, f.Owner}
+	o.count(ownerKey{f.Namespace, f.Owner}, func(c *ownerOutcomes) {
+		if c.podFailures == nil {
+			c.podFailures = map[podFailureLabels]int64{}
+		}
+		for _, pf := range f.Failures {
+			c.podFailures[podFailureLabels{pf.Reason, pf.ExitCode}] += pf.Count
+		}
+	})
+}
+
+// count adds an outcome to the owner's counts (add), if it has room, and
+// renders them.
+func (o *Outcomes) count(k ownerKey, add func(c *ownerOutcomes)) {
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -179,13 +182,9 @@ func (o *Outcomes) PodFailed(f job.PodFailed) {
 		return
 	}
 	c.active = now
-	if c.podFailures == nil {
-		c.podFailures = map[podFailureLabels]int64{}
-	}
-	for _, pf := range f.Failures {
-		c.podFailures[podFailureLabels{pf.Reason, pf.ExitCode}] += pf.Count
-	}
+	add(c)
 	o.renderLocked(k, c)
+	o.sweepLocked(now)
 }
 
 // evictLocked makes room for a new owner: it drops the owner idle the

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -453,28 +451,6 @@ func departedReports(t *testing.T) map[string]Report {
 // testdata/departed_* (regenerate: go test ./diagnose -update).
 func TestGoldenDeparted(t *testing.T) {
 	for name, r := range departedReports(t) {
-		for _, format := range []string{"txt", "json"} {
-			var buf bytes.Buffer
-			write := r.WriteText
-			if format == "json" {
-				write = r.WriteJSON
-			}
-			if err := write(&buf); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", name+"."+format)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./diagnose -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs:\n%s", path, buf.String())
-			}
-		}
+		checkGoldenReport(t, name, r)
 	}
 }

@@ -3,6 +3,7 @@ package diagnose
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,30 +58,31 @@ func fixtureReports(t *testing.T) map[string]Report {
 // Job with testdata/ (regenerate: go test ./diagnose -update).
 func TestGoldenReports(t *testing.T) {
 	for name, r := range fixtureReports(t) {
-		for _, format := range []string{"txt", "json"} {
-			var buf bytes.Buffer
-			var err error
-			if format == "json" {
-				err = r.WriteJSON(&buf)
-			} else {
-				err = r.WriteText(&buf)
-			}
-			if err != nil {
+		checkGoldenReport(t, name, r)
+	}
+}
+
+// checkGoldenReport compares a report's text and JSON with
+// testdata/<name>.txt and .json (rewritten with -update).
+func checkGoldenReport(t *testing.T, name string, r Report) {
+	t.Helper()
+	for format, write := range map[string]func(io.Writer) error{"txt": r.WriteText, "json": r.WriteJSON} {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("testdata", name+"."+format)
+		if *update {
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", name+"."+format)
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./diagnose -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s differs:\n%s", path, buf.String())
-			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (go test ./diagnose -update)", err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s differs:\n%s", path, buf.String())
 		}
 	}
 }
