@@ -773,7 +773,7 @@ func scanStorm(br *bufio.Reader, u *stormUpdate, self *bytes.Buffer) (stormExpos
 	h.SetSeed(stormSeed)
 	var family []byte
 	self.Reset()
-	inSelf := false
+	inSelf, skip := false, false
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == io.EOF && len(line) == 0 {
@@ -798,6 +798,11 @@ func scanStorm(br *bufio.Reader, u *stormUpdate, self *bytes.Buffer) (stormExpos
 			if len(f) < 3 || (string(f[1]) != "HELP" && string(f[1]) != "TYPE") {
 				return x, fmt.Errorf("unexpected comment %.100q", line)
 			}
+			// The outcome counters per owner (first in the answer) are
+			// counted, not state: the states compared leave them out.
+			if skip = strings.HasPrefix(string(f[2]), "kubejob_owner_"); skip {
+				continue
+			}
 			if name := string(f[2]); strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "kubejob_exporter_") {
 				inSelf = true
 				self.Write(line)
@@ -811,6 +816,7 @@ func scanStorm(br *bufio.Reader, u *stormUpdate, self *bytes.Buffer) (stormExpos
 				x.families = append(x.families, 0)
 				x.names = append(x.names, string(f[2]))
 			}
+		case skip:
 		default:
 			end := bytes.IndexAny(line, "{ ")
 			if end < 0 || len(x.families) == 0 || !bytes.Equal(line[:end], family) {
