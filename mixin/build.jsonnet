@@ -1,14 +1,14 @@
 // What `make mixin` writes (jsonnet -S -m <top-level dir>): the Prometheus
 // rule files in alerts/, a PrometheusRule with both for prometheus-operator,
 // and the Grafana dashboards in dashboards/.
-// runbookBaseURL overrides _config.runbookBaseURL (jsonnet --tla-str), so a
-// deployment can point runbook_url somewhere else without editing sources;
+// exporterURL overrides _config.exporterURL (jsonnet --tla-str), so a
+// deployment can add its live report links without editing sources;
 // config (a JSON object, --tla-str) is merged into _config as a JSON merge
 // patch (nested objects too), e.g. '{"podsWaitingFor": "30m"}' or
 // '{"severity": {"jobStuck": "critical"}}' (make mixin-build MIXIN_CONFIG=...).
-function(runbookBaseURL='', config='{}')
+function(exporterURL='', config='{}')
   local base = (import 'mixin.libsonnet') + (
-    if runbookBaseURL == '' then {} else { _config+:: { runbookBaseURL: runbookBaseURL } }
+    if exporterURL == '' then {} else { _config+:: { exporterURL: exporterURL } }
   );
   local mixin = base { _config:: std.mergePatch(base._config, std.parseJson(config)) };
   local header = '# Generated from mixin/ by `make mixin`: do not edit.\n';

@@ -1,6 +1,6 @@
 // Every knob of the mixin. Override any of them the usual way:
-//   (import 'mixin.libsonnet') + { _config+:: { runbookBaseURL: 'https://docs.example.com/runbooks' } }
-// or, for the generated files, `make mixin RUNBOOK_BASE_URL=...`.
+//   (import 'mixin.libsonnet') + { _config+:: { exporterURL: 'https://jobs.example.com' } }
+// or, for the generated files, `make mixin EXPORTER_URL=...`.
 {
   _config+:: {
     // Selects the series scraped from kube-job-exporter. Every expression
@@ -20,23 +20,19 @@
     clusterLabel: 'cluster',
     showMultiCluster: false,
 
-    // Runbooks. runbook_url of each Job and CronJob alert is
-    //   runbookURLPattern % <AlertName>  +  ?namespace=..&job_name=..
-    // The exporter serves the runbooks embedded in its binary at
-    // /runbooks/<AlertName>, opening with the live report of the Job and
-    // its commands filled in. Set runbookBaseURL to the address your
-    // browser reaches the exporter at (an Ingress, or
-    // `kubectl port-forward -n monitoring svc/kube-job-exporter 9847` and
-    // http://localhost:9847/runbooks); the default is the in-cluster
-    // Service, which only a browser inside the cluster resolves. Or point
-    // it at any docs site (runbookURLQuery false if it chokes on the query).
-    runbookBaseURL: 'http://kube-job-exporter.monitoring.svc:9847/runbooks',
-    runbookURLPattern: self.runbookBaseURL + '/%s',
-    runbookURLQuery: true,
-    // The same runbooks as Markdown in the repository, without the live
-    // report: runbook_url of the exporter's own alerts (the exporter may be
-    // the one that is down) and runbook_static_url of every other alert.
-    staticRunbookURLPattern: 'https://github.com/kube-job-exporter/kube-job-exporter/blob/main/mixin/runbooks/%s.md',
+    // Links in pages. runbook_url of every alert is its runbook as
+    // published with the project: static Markdown that opens wherever a
+    // page is read (a phone, Slack), with or without the exporter.
+    runbookURLPattern: 'https://github.com/kube-job-exporter/kube-job-exporter/blob/main/mixin/runbooks/%s.md',
+    // The address people's browsers reach the exporter at: an Ingress or
+    // gateway URL such as 'https://jobs.example.com' (no trailing slash).
+    // Set, every Job and CronJob alert also carries live_report_url, the
+    // exporter's runbook page with the live report of that Job or CronJob
+    // (<exporterURL>/runbooks/<Alert>?namespace=..&job_name=..), and the
+    // dashboards link to those live pages. Empty (the default): no live
+    // link, and the dashboards link to the static runbooks; an in-cluster
+    // Service address opens nowhere people read their pages.
+    exporterURL: '',
 
     // Where the exporter runs, for the commands in its own alerts (used
     // when the scraped series carry no namespace/pod target labels).

@@ -2,7 +2,7 @@
 # alerts/ (Prometheus rule files, a PrometheusRule) and dashboards/ (Grafana).
 #
 #   make mixin                      regenerate alerts/ and dashboards/, format the sources
-#   make mixin RUNBOOK_BASE_URL=u   the same with runbook_url pointing at u/<Alert>
+#   make mixin EXPORTER_URL=u       the same with live_report_url at u/runbooks/<Alert>
 #   make mixin-build OUT=dir        generate into dir only (e.g. for another base URL;
 #                                   MIXIN_CONFIG='{"podsWaitingFor":"30m"}' overrides _config)
 #   make mixin-check                fail if the committed output is stale or the
@@ -14,7 +14,7 @@ MIXIN_DIR     := mixin
 MIXIN_SRCS    := $(shell find $(MIXIN_DIR) -name '*.libsonnet' -o -name '*.jsonnet' 2>/dev/null)
 MIXIN_OUTPUTS := alerts dashboards
 RULE_FILES     = alerts/kube-job-exporter-alerts.yaml alerts/kube-job-exporter-rules.yaml
-RUNBOOK_BASE_URL ?=
+EXPORTER_URL  ?=
 MIXIN_CONFIG  ?=
 OUT           ?= .
 
@@ -26,7 +26,7 @@ mixin: mixin-fmt
 
 mixin-build: $(JSONNET)
 	mkdir -p $(OUT)
-	$(JSONNET) -J $(MIXIN_DIR) -S -c -m $(OUT) $(if $(RUNBOOK_BASE_URL),--tla-str runbookBaseURL=$(RUNBOOK_BASE_URL)) $(if $(MIXIN_CONFIG),--tla-str config='$(MIXIN_CONFIG)') $(MIXIN_DIR)/build.jsonnet >/dev/null
+	$(JSONNET) -J $(MIXIN_DIR) -S -c -m $(OUT) $(if $(EXPORTER_URL),--tla-str exporterURL=$(EXPORTER_URL)) $(if $(MIXIN_CONFIG),--tla-str config='$(MIXIN_CONFIG)') $(MIXIN_DIR)/build.jsonnet >/dev/null
 
 mixin-fmt: $(JSONNETFMT)
 	$(JSONNETFMT) -i $(MIXIN_SRCS)
@@ -35,7 +35,7 @@ mixin-fmt: $(JSONNETFMT)
 # a rule promtool rejects, a failing rule unit test, a failing Go test.
 mixin-check: $(JSONNET) $(JSONNETFMT) $(PROMTOOL)
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
-	  $(MAKE) --no-print-directory mixin-build OUT=$$tmp RUNBOOK_BASE_URL= MIXIN_CONFIG= && \
+	  $(MAKE) --no-print-directory mixin-build OUT=$$tmp EXPORTER_URL= MIXIN_CONFIG= && \
 	  for d in $(MIXIN_OUTPUTS); do \
 	    diff -ru $$d $$tmp/$$d || { echo "mixin-check: $$d/ is stale: run 'make mixin' and commit the result" >&2; exit 1; }; \
 	  done

@@ -14,14 +14,13 @@
 // - the exporter itself (exporter.libsonnet): down, absent, a shard missing
 //   or unable to watch, so no silence is taken for health.
 //
-// The severity label and runbook_url are added here, in one pass (label
-// values in the query URL-escaped): severity
-// from _config.severity (per alert), runbook_url from
-// _config.runbookURLPattern (the exporter's live pages, with the Job or
-// CronJob in the query) or, for the exporter's own alerts,
-// _config.staticRunbookURLPattern (the exporter may be the one that is
-// down); every other alert also gets runbook_static_url, the same runbook
-// without the live report, for when the exporter cannot be reached.
+// The severity label and the links are added here, in one pass: severity
+// from _config.severity (per alert); runbook_url, the published runbook
+// (_config.runbookURLPattern), on every alert; and, when _config.exporterURL
+// is set, live_report_url on every Job and CronJob alert: the exporter's
+// runbook page with the live report, the Job or CronJob in the query (label
+// values URL-escaped). The exporter's own alerts get none: the exporter may
+// be the one that is down.
 (import 'job_failed.libsonnet')
 + (import 'job_gone.libsonnet')
 + (import 'job_at_risk.libsonnet')
@@ -37,13 +36,12 @@
     if std.objectHasAll(rule, 'runbookQuery') then rule.runbookQuery
     else if std.startsWith(rule.alert, 'KubeCronJob') then ['namespace', 'cronjob']
     else ['namespace', 'job_name'],
-  local query(rule) =
-    if !cfg.runbookURLQuery then ''
-    else '?' + std.join('&', ['%s={{ $labels.%s | urlquery }}' % [l, l] for l in queryLabels(rule)]),
+  local l = (import '../lib/links.libsonnet')(cfg),
+  local query(rule) = std.join('&', ['%s={{ $labels.%s | urlquery }}' % [q, q] for q in queryLabels(rule)]),
   local runbooks(rule) =
     local name = rule.alert;
-    if std.startsWith(name, 'KubeJobExporter') then { runbook_url: cfg.staticRunbookURLPattern % name }
-    else { runbook_url: (cfg.runbookURLPattern % name) + query(rule), runbook_static_url: cfg.staticRunbookURLPattern % name },
+    { runbook_url: l.runbook(name) }
+    + (if l.hasLive && !std.startsWith(name, 'KubeJobExporter') then { live_report_url: l.live(name, query(rule)) } else {}),
   local severity(name) =
     if std.objectHas(cfg.severity, name) then cfg.severity[name]
     else error 'no _config.severity for alert ' + name,

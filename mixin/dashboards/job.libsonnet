@@ -7,12 +7,14 @@
 // do not double a sum. A Job that is gone (deleted, or not seen because the
 // exporter is down) shows "not found", not a state it no longer has.
 local g = import '../lib/grafana.libsonnet';
+local links = import '../lib/links.libsonnet';
 local p = import '../lib/promql.libsonnet';
 
 function(cfg)
+  local l = links(cfg);
   local cl = if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [];
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'job_name="$job"'] + extra);
-  local rb(alert) = g.link('Runbook: ' + alert, cfg.runbookBaseURL + '/' + alert + '?namespace=${namespace}&job_name=${job}');
+  local rb(alert) = g.link('Runbook: ' + alert, l.report(alert, 'namespace=${namespace}&job_name=${job}'));
   local hideTime = { excludeByName: { Time: true, Value: true } };
   local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
   // Only while the Job exists: a deleted Job has no state.
@@ -32,7 +34,7 @@ function(cfg)
               ],
     links=[
       { title: 'Overview', type: 'link', url: '/d/' + cfg.dashboardUIDs.overview + keep, icon: 'dashboard', targetBlank: false, keepTime: true },
-      { title: 'Runbooks', type: 'link', url: cfg.runbookBaseURL + '/', icon: 'doc', targetBlank: true },
+      { title: 'Runbooks', type: 'link', url: l.index, icon: 'doc', targetBlank: true },
     ],
     panels=[
       g.row('State'),
@@ -68,7 +70,7 @@ function(cfg)
         g.target('max by (alertname, severity, container) (ALERTS{%s})' % p.matchers(cl + ['alertstate="firing"', 'namespace="$namespace"', 'job_name="$job"'])),
       ], h=4, overrides=[{
         matcher: { id: 'byName', options: 'alertname' },
-        properties: [{ id: 'links', value: [{ title: 'Runbook', url: cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${namespace}&job_name=${job}' }] }],
+        properties: [{ id: 'links', value: [{ title: 'Runbook', url: l.report('${__data.fields.alertname}', 'namespace=${namespace}&job_name=${job}') }] }],
       }], organize=hideTime),
 
       g.row('Retries and backoff'),

@@ -11,9 +11,11 @@
 // otherwise "No data" (and the Exporter stat says why), never a false
 // green 0.
 local g = import '../lib/grafana.libsonnet';
+local links = import '../lib/links.libsonnet';
 local p = import '../lib/promql.libsonnet';
 
 function(cfg)
+  local l = links(cfg);
   local cl = if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [];
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace=~"$namespace"'] + extra);
   local R(extra=[]) = p.matchers(cl + ['namespace=~"$namespace"'] + extra);  // recorded series
@@ -21,7 +23,7 @@ function(cfg)
   local upSel = p.exporterMatchers(cfg, cl);
   // 0 where a count found nothing, but only while every exporter is up.
   local orZero = ' or on () (0 * (min(up{%s}) == 1))' % upSel;
-  local rb(alert) = g.link('Runbook: ' + alert, cfg.runbookBaseURL + '/' + alert);
+  local rb(alert) = g.link('Runbook: ' + alert, l.report(alert));
   // Drill-down links keep the data source, the cluster and the time range.
   local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
   local linkOverride(field, title, url) = {
@@ -68,7 +70,7 @@ function(cfg)
               ],
     links=[
       { title: 'Job drill-down', type: 'link', url: '/d/' + cfg.dashboardUIDs.job + keep, icon: 'dashboard', targetBlank: false, keepTime: true },
-      { title: 'Runbooks', type: 'link', url: cfg.runbookBaseURL + '/', icon: 'doc', targetBlank: true },
+      { title: 'Runbooks', type: 'link', url: l.index, icon: 'doc', targetBlank: true },
     ],
     panels=[
       g.row('Now'),
@@ -114,7 +116,7 @@ function(cfg)
       ], w=12, overrides=[
         jobLinkOverride,
         cronJobLinkOverride,
-        linkOverride('alertname', 'Runbook', cfg.runbookBaseURL + '/${__data.fields.alertname}?namespace=${__data.fields.namespace}&job_name=${__data.fields.job_name}&cronjob=${__data.fields.cronjob}&owner_name=${__data.fields.owner_name}'),
+        linkOverride('alertname', 'Runbook', l.report('${__data.fields.alertname}', 'namespace=${__data.fields.namespace}&job_name=${__data.fields.job_name}&cronjob=${__data.fields.cronjob}&owner_name=${__data.fields.owner_name}')),
       ], organize=hideTime { excludeByName+: { Value: true }, indexByName: { alertname: 0, severity: 1, namespace: 2, job_name: 3, cronjob: 4, owner_name: 5, container: 6 } }),
       g.table('Jobs at risk now', 'Running Jobs that may fail or hang: retries used of their budget, pods waiting to run, pods the API server refuses, time left before activeDeadlineSeconds. Click a Job for its drill-down.', [
         g.target(unfinished('max by (%s) (job_name:kubejob_retry_budget_used:ratio{%s}) > 0' % [J, R()])),
