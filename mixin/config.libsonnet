@@ -70,7 +70,7 @@
       KubeCronJobLastRunFailed: 'warning',
       KubeCronJobMissedSchedule: 'warning',
       KubeCronJobNotSucceeding: 'warning',
-      KubeCronJobRunOutlastsInterval: 'warning',
+      KubeCronJobRunsOverlap: 'warning',
       // The exporter cannot see the cluster.
       KubeJobExporterDown: 'critical',
       KubeJobExporterAbsent: 'critical',
@@ -153,6 +153,16 @@
     cronJobRunTimeMinSeconds: 3600,
     jobRunningTooLongFor: '1m',
 
+    // KubeJobOOMKilled waits this long after a container's first OOM kill:
+    // the Job retries, and a retry that succeeds within it pages nothing
+    // (the alert drops finished Jobs). When every failure so far is that
+    // kill, a second one pages at once as KubeJobFailingEveryAttempt (no
+    // `for`), and this alert, still pending, stops matching: one page. A
+    // kill among other failures pages after it. A scrape gap while it is
+    // pending starts it again (Prometheus keeps no pending state through
+    // a gap).
+    oomKilledFor: '15m',
+
     // Memory before OOM (needs the exporter's --collector.pod-metrics and
     // metrics-server): warn when a running Job's container has a working
     // set above this fraction of its memory limit for memoryNearLimitFor.
@@ -172,11 +182,20 @@
     cronJobNotSucceedingIntervals: 3,
     cronJobNotSucceedingMinSeconds: 3600,
 
-    // How long the exporter may be down or unable to watch before paging,
-    // and how far back a cluster counts as having had an exporter (for
-    // KubeJobExporterAbsent in a Prometheus with several clusters).
+    // How long the exporter may be down or unable to watch before paging.
+    // exporterAbsentLookback: how long the recording rule
+    // cluster:kubejob_exporter_up:last_timestamp_seconds, which remembers
+    // every cluster that had an exporter up (for KubeJobExporterAbsent),
+    // survives a gap in its own evaluation: a Prometheus down longer than
+    // this forgets the clusters (then only the "no exporter anywhere" case
+    // pages). An exporter down does not shorten it: the rule carries its
+    // clusters on whatever the exporters do.
     exporterDownFor: '5m',
     exporterAbsentLookback: '1d',
+    // A cluster whose exporter has not been up for this long is forgotten
+    // (KubeJobExporterAbsent stops paging for it): a cluster taken down
+    // for good pages for a week, not forever. Silence it meanwhile.
+    exporterAbsentForgetAfter: '7d',
     exporterWatchFailingFor: '10m',
 
     // Dashboards.

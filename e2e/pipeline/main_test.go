@@ -23,12 +23,15 @@ const (
 )
 
 // mixinConfig shortens, in this suite's rules, the `for` of the alerts
-// about stuck Jobs (15m, 1m), of KubeJobMemoryNearLimit (5m) and of
+// about stuck Jobs (15m, 1m), of KubeJobMemoryNearLimit (5m), of
+// KubeJobOOMKilled (15m: the drill's Job fails sooner, and the case checks
+// that its page is held back by the terminal one) and of
 // KubeJobFailedAndDeleted (2m: here the groups evaluate every second, so
 // 3s still covers the race between them), which CI cannot wait for, and
 // the keep_firing_for; every other alert keeps its real `for`.
 var mixinConfig = map[string]any{
 	"podsWaitingFor": "5s", "jobCannotCreatePodsFor": "5s", "jobRunningTooLongFor": "5s", "memoryNearLimitFor": "5s",
+	"oomKilledFor":           "0s",
 	"jobFailedAndDeletedFor": jobFailedAndDeletedFor.String(),
 	"keepFiringFor":          keepFiringFor.String(), "keepFiringForAtRisk": keepFiringForAtRisk.String(),
 	"cronJobMissedScheduleGraceSeconds": int(missedGrace.Seconds()),

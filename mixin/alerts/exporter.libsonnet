@@ -1,8 +1,8 @@
 // The exporter itself: when it is down, missing a shard or cannot watch
 // Jobs and Pods, no Job alert can fire, so that silence pages on its own.
-// Their runbook links go to the runbooks in the repository
-// (staticRunbookURLPattern): the exporter that serves the others is the
-// one that is down. No keep_firing_for: a gap is what they are about.
+// They get no live_report_url (alerts.libsonnet): the exporter that serves
+// the live pages may be the one that is down. No keep_firing_for: a gap is
+// what they are about.
 {
   local a = (import '../lib/alerting.libsonnet')($._config),
   local cfg = $._config,
@@ -24,40 +24,56 @@
           'Its Job alerts cannot fire until it is back. Check its pod and logs (kubectl logs -n ' + exporterNs + ' {{ with $labels.pod }}pod/' + a.argOf('.') + '{{ else }}deployment/' + cfg.exporterDeployment + '{{ end }}) and the scrape error on the Prometheus targets page.',
           cfg.exporterDownFor,
         ),
-        // No target up at all: not deployed, or the ServiceMonitor selects
-        // nothing (absent), or every replica of a cluster gone (the
-        // clusters that had one within exporterAbsentLookback).
+        // No target up in a cluster that had one (the clusters recorded by
+        // cluster:kubejob_exporter_up:last_timestamp_seconds, rules.libsonnet,
+        // which outlives the exporter), each with its cluster label, which
+        // the example's inhibition pairs with that cluster's Job alerts.
+        // absent(): no exporter was ever up in this Prometheus (a new
+        // install, a ServiceMonitor that selects nothing); it has no
+        // cluster but the external labels', and stays quiet once any
+        // cluster was recorded, so it never pages beside the per-cluster
+        // alert. Without the recording rules loaded only absent() works.
         rule(
           'KubeJobExporterAbsent',
           |||
-            absent(up{%(X)s} == 1)
-            or
             (
-              group by (%(by)s) (max_over_time(up{%(X)s}[%(lookback)s]))
+              group by (%(by)s) (cluster:kubejob_exporter_up:last_timestamp_seconds)
               unless on (%(by)s)
               group by (%(by)s) (up{%(X)s} == 1)
             )
-          ||| % { X: X(), by: byCluster, lookback: cfg.exporterAbsentLookback },
+            or
+            (
+              absent(up{%(X)s} == 1)
+              unless on ()
+              cluster:kubejob_exporter_up:last_timestamp_seconds
+            )
+          ||| % { X: X(), by: byCluster },
           'No kube-job-exporter is scraped successfully{{ with $labels.' + cfg.clusterLabel + ' }} in cluster {{ . }}{{ end }}: no Job failure is being seen.',
           'Until one is back, no Job or CronJob alert can fire: silence is not health. Check that it runs (kubectl get pods -n ' + cfg.exporterNamespace + ' -l app.kubernetes.io/name=kube-job-exporter) and that the scrape config or ServiceMonitor selects it (' + cfg.kubeJobExporterSelector + ').',
           cfg.exporterDownFor,
         ),
-        // Sharded (--total-shards N): fewer replicas up than shards.
+        // Sharded (--total-shards N): fewer scrape targets than shards. It
+        // counts targets, whatever their up: a target that is there but
+        // fails is KubeJobExporterDown's (one page per target), a target
+        // that is not there at all (a replica deleted, a StatefulSet
+        // scaled down, service discovery that lost it) is this one's.
         rule(
           'KubeJobExporterShardsMissing',
           |||
-            count by (%(by)s) (up{%(X)s} == 1)
+            count by (%(by)s) (up{%(X)s})
             < on (%(by)s)
             max by (%(by)s) (kubejob_exporter_total_shards{%(X)s})
           ||| % { X: X(), by: byCluster },
-          'Only {{ $value }} kube-job-exporter shard(s) are up{{ with $labels.' + cfg.clusterLabel + ' }} in cluster {{ . }}{{ end }}: the Jobs of the others are not being seen.',
+          'Only {{ $value }} kube-job-exporter target(s) are scraped{{ with $labels.' + cfg.clusterLabel + ' }} in cluster {{ . }}{{ end }}, fewer than its shards: the Jobs of the others are not being seen.',
           'Each replica reports the Jobs of one shard (--shard, --total-shards); the missing ones are blind spots. Check the StatefulSet (kubectl get statefulset -n ' + cfg.exporterNamespace + ' -l app.kubernetes.io/name=kube-job-exporter) and the Prometheus targets.',
           cfg.exporterDownFor,
         ),
         // Jobs and Pods: without them the Job metrics are stale. Events
         // only add the cause of pods that cannot be created (a Job without
         // pods still shows): their trouble is a warning in the exporter's
-        // log, not a page.
+        // log, not a page. Per instance, and no inhibition source in
+        // alertmanager.example.yaml: the Job alerts carry no instance or
+        // shard to pair with, so muting would reach every other replica's.
         rule(
           'KubeJobExporterWatchFailing',
           |||

@@ -48,18 +48,23 @@
           a.jobRef + ' is still running, but at 100% it fails for good (BackoffLimitExceeded, or FailedIndexes for an index with backoffLimitPerIndex). If every failure has the same cause, fix it instead of waiting; backoffLimit of a running Job can be raised (kubectl patch job), which helps only transient failures.',
           '1m',
         ),
-        // The same timing as KubeJobOOMKilled (no `for`), which it takes
-        // over from as soon as every failure is one non-retriable cause:
-        // no gap between the two.
+        // No `for`: it takes over from KubeJobOOMKilled (pending, or
+        // firing on through its keep_firing_for) as soon as every failure
+        // is one non-retriable cause: no gap between the two.
         rule(
           'KubeJobFailingEveryAttempt',
           a.withOwner(a.notSuspended(a.unfinished(nonRetriable))),
           a.jobRef + ': every failed pod failed the same way, {{ $value }} times (container {{ $labels.container }}, {{ $labels.reason }}{{ with $labels.exit_code }}, exit code {{ . }}{{ end }}): retrying cannot fix it.',
           'The Job keeps creating pods that fail identically until backoffLimit is spent. Do not raise backoffLimit: fix the image, the command or the memory limit. A podFailurePolicy FailJob rule on this exit code would stop at the first failure.',
         ),
+        // Waits oomKilledFor: a retry that succeeds within it pages
+        // nothing (a `for`, not a rule: no series says a later pod is
+        // doing fine until the Job completes). When a second pod is killed
+        // the same way within it, KubeJobFailingEveryAttempt pages at once
+        // and this one, pending, stops matching: one page.
         rule(
           'KubeJobOOMKilled',
-          a.withOwner(a.unfinished(|||
+          a.withOwner(a.notSuspended(a.unfinished(|||
             sum by (%(K)s) (
               max by (%(J)s, container, exit_code) (kubejob_pod_failures{%(oom)s})
             ) > 0
@@ -67,9 +72,10 @@
             (
             %(nonRetriable)s
             )
-          ||| % { K: K, J: a.J, oom: a.S(['reason="OOMKilled"']), nonRetriable: std.stripChars(nonRetriable, '\n') })),
+          ||| % { K: K, J: a.J, oom: a.S(['reason="OOMKilled"']), nonRetriable: std.stripChars(nonRetriable, '\n') }))),
           'Container {{ $labels.container }} of ' + a.jobRef + ' was OOMKilled in {{ $value }} pod(s).',
           'It used more memory than its limit and the kernel killed it (exit code 137); the retries get the same limit. Raise resources.limits.memory of the container in the Job template (a new Job), or make the program use less.',
+          cfg.oomKilledFor,
         ),
         // Memory before OOM: the working set (metrics-server, via the
         // exporter's opt-in pod-metrics collector) of a running Job's
@@ -102,11 +108,11 @@
         ),
         rule(
           'KubeJobIndexesFailing',
-          a.withOwner(a.unfinished(|||
+          a.withOwner(a.notSuspended(a.unfinished(|||
             max by (%(J)s) (kubejob_failed_indexes{%(S)s}) > 0
-          ||| % { J: a.J, S: a.S() })),
+          ||| % { J: a.J, S: a.S() }))),
           'Indexed ' + a.jobRef + ' lost {{ $value }} index(es): they used up backoffLimitPerIndex.',
-          'The Job runs on, but will end Failed (FailedIndexes), or sooner (MaxFailedIndexesExceeded) if more than maxFailedIndexes fail. The runbook page lists the indexes with the most failures.',
+          'The Job runs on, but will end Failed (FailedIndexes), or sooner (MaxFailedIndexesExceeded) if more than maxFailedIndexes fail. The runbook says how to find the indexes that failed and why.',
           '1m',
         ),
       ],

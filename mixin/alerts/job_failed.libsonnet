@@ -17,7 +17,7 @@
       else '(\n%s) * on (%s) group_left () max by (%s) (%s{%s})\nor\n%s' % [jobs, a.J, a.J, valueOf, a.S(), jobs]
     ),
 
-  local end = ' Kubernetes will not run it again: fix the cause and create the Job anew. The runbook page shows how its pods failed and what to do.',
+  local end = ' Kubernetes will not run it again: fix the cause and create the Job anew. The runbook says how to find how its pods failed and what to do.',
 
   local rules = [
     a.rule(

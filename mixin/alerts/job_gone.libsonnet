@@ -76,7 +76,7 @@
             cover: '%ds' % (windowSeconds + coverSlack),
           },
           'Job(s) of {{ $labels.owner_name }} in {{ $labels.namespace }} failed ({{ $labels.reason }}) and were deleted — by their TTL, or by hand — before they could page.',
-          'The newest failed at {{ $value | humanizeTimestamp }}; the runbook page lists them with the last report the exporter kept of each, for an hour after its deletion.',
+          'The newest failed at {{ $value | humanizeTimestamp }}; the exporter keeps the last report of each for an hour after its deletion (the runbook says where to read it).',
           for_=cfg.jobFailedAndDeletedFor,
           keepFiringFor=null,
           runbookQuery=['namespace', 'owner_name'],

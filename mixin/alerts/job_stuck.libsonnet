@@ -28,7 +28,7 @@ local t = import '../lib/templates.libsonnet';
     ||| % { J: a.J, waiting: a.S(['reason!="CrashLoopBackOff"']), crash: a.S(['reason="CrashLoopBackOff"']), window: cfg.crashLoopWindow })))),
     a.jobRef + ': pods stuck before running ('
     + '{{ range $i, $r := ' + t.query(cfg, 'sort_desc(max by (reason) (kubejob_pods_waiting{' + t.matchers(cfg, ['namespace=%q', 'job_name=%q']) + '}))', ['$labels.namespace', '$labels.job_name']) + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ $r.Value }}{{ else }}crash loop between runs{{ end }}).',
-    'Its pods have not run their work for ' + cfg.podsWaitingFor + " (an image that cannot be pulled, a missing ConfigMap or Secret, no node, a volume that does not mount, an init container that hangs, a crash loop): they never fail, so only activeDeadlineSeconds ends the Job. The runbook page shows the pods' events and what to fix.",
+    'Its pods have not run their work for ' + cfg.podsWaitingFor + " (an image that cannot be pulled, a missing ConfigMap or Secret, no node, a volume that does not mount, an init container that hangs, a crash loop): they never fail, so only activeDeadlineSeconds ends the Job. The runbook says how to read the pods' events and what to fix.",
     cfg.podsWaitingFor,
   ),
 
@@ -94,10 +94,10 @@ local t = import '../lib/templates.libsonnet';
     if overrides[i].seconds == null
   ],
   local cronLimit = |||
-    max by (%(J)s, cronjob) (label_replace(kubejob_info{%(owned)s}, "cronjob", "$1", "owner_name", "(.+)")) * 0
+    %(runCronJob)s * 0
     + on (%(C)s) group_left ()
     clamp_min(%(factor)g * max by (%(C)s) (kubejob_cronjob_last_success_duration_seconds{%(S)s}), %(min)d)
-  ||| % { J: J, C: a.C, S: a.S(), owned: a.S(['owner_kind="CronJob"']), factor: cfg.cronJobRunTimeFactor, min: cfg.cronJobRunTimeMinSeconds },
+  ||| % { C: a.C, S: a.S(), runCronJob: std.stripChars(a.runCronJob, '\n'), factor: cfg.cronJobRunTimeFactor, min: cfg.cronJobRunTimeMinSeconds },
   local runTimeLimit =
     local limits = absoluteLimits + (if cfg.cronJobRunTimeFactor > 0 then '\n  or\n  ' + std.stripChars(cronLimit, '\n') else '');
     local all = 'min by (%s) (\n  %s\n)' % [J, limits];

@@ -33,6 +33,15 @@ function(cfg) {
     )
   ||| % { J: h.J, S: h.S(), owned: h.S(['owner_kind!=""']) },
 
+  // The CronJob of each of its runs (kubejob_info's owner when it is a
+  // CronJob), as a cronjob label, one series per Job for a group_left
+  // (cronjob) join: replicas that disagree on the owner (an upgrade) would
+  // put two series of one Job on the right and fail the rule with a
+  // many-to-many error, so topk keeps one (kubernetes-mixin's idiom).
+  runCronJob:: |||
+    topk by (%(J)s) (1, max by (%(J)s, cronjob) (label_replace(kubejob_info{%(owned)s}, "cronjob", "$1", "owner_name", "(.+)")))
+  ||| % { J: h.J, owned: h.S(['owner_kind="CronJob"']) },
+
   // Adds owner_kind/owner_name of the Job (empty labels vanish) to each
   // series of a per-Job expression, for routing and for the reader.
   withOwner(expr):: |||

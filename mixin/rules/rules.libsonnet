@@ -45,15 +45,35 @@ local p = import '../lib/promql.libsonnet';
             ||| % [J, S()],
           },
           {
+            // The clusters that had an exporter target up, with the last
+            // time one was (a scrape's timestamp): KubeJobExporterAbsent
+            // reads it to know which clusters should have one. It carries
+            // itself on (last_over_time of its own series) when no
+            // exporter of a cluster is up, so it outlives the exporter; it
+            // survives a Prometheus restart shorter than
+            // exporterAbsentLookback (the TSDB keeps it), until no
+            // exporter of the cluster was up for exporterAbsentForgetAfter
+            // (a cluster retired for good). Recorded, not read from up
+            // over a window: a window of up forgets a cluster once the
+            // exporter has been gone that long.
+            record: 'cluster:kubejob_exporter_up:last_timestamp_seconds',
+            expr: |||
+              max by (%(by)s) (timestamp(up{%(X)s} == 1))
+              or
+              max by (%(by)s) (last_over_time(cluster:kubejob_exporter_up:last_timestamp_seconds[%(lookback)s]))
+              > time() - %(forget)d
+            ||| % { by: p.by(cfg, []), X: p.exporterMatchers(cfg), lookback: cfg.exporterAbsentLookback, forget: p.durationSeconds(cfg.exporterAbsentForgetAfter) },
+          },
+          {
             // Failed Jobs still present per CronJob.
             record: 'namespace_cronjob:kubejob_failed_jobs:count',
             expr: |||
               count by (%s) (
                 max by (%s) (kubejob_failed{%s})
                 * on (%s) group_left (cronjob)
-                max by (%s, cronjob) (label_replace(kubejob_info{%s}, "cronjob", "$1", "owner_name", "(.+)"))
+                %s
               )
-            ||| % [p.by(cfg, ['namespace', 'cronjob']), J, S(), J, J, S(['owner_kind="CronJob"'])],
+            ||| % [p.by(cfg, ['namespace', 'cronjob']), J, S(), J, std.stripChars(a.runCronJob, '\n')],
           },
         ],
       },

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -77,11 +78,13 @@ func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
 	}
 }
 
-// Each alert's runbook_url leads to its own runbook: the exporter's live
-// page with the query parameters it fills the commands from (URL-escaped), and a static
-// copy in the repository (runbook_static_url) for when the exporter cannot
-// be reached; the exporter's own alerts link the static copy only (the
-// exporter may be the one that is down).
+// Each alert's runbook_url is its own published runbook, with no query (a
+// static page fills nothing in, and opens wherever a page is read); the
+// rules generated with the defaults carry no runbook_static_url (gone) and
+// no live_report_url (only with _config.exporterURL). A live_report_url,
+// where one is generated, leads to the alert's own page with the labels
+// its commands are filled from, URL-escaped (a label is not trusted to be
+// a name).
 func TestRunbookURLs(t *testing.T) {
 	b, err := os.ReadFile(alertsFile)
 	if err != nil {
@@ -93,38 +96,37 @@ func TestRunbookURLs(t *testing.T) {
 		t.Fatalf("%d alert blocks, %d names", len(blocks), len(names))
 	}
 	url := regexp.MustCompile(`\brunbook_url: "([^"]*)"`)
-	static := regexp.MustCompile(`\brunbook_static_url: "([^"]*)"`)
+	live := regexp.MustCompile(`\blive_report_url: "([^"]*)"`)
 	for i, name := range names {
 		m := url.FindStringSubmatch(blocks[i])
 		if m == nil {
 			t.Errorf("%s: no runbook_url", name)
 			continue
 		}
-		u := m[1]
-		path, query, _ := strings.Cut(u, "?")
-		s := static.FindStringSubmatch(blocks[i])
-		if strings.HasPrefix(name, "KubeJobExporter") {
-			if !strings.HasSuffix(path, "/mixin/runbooks/"+name+".md") || query != "" {
-				t.Errorf("%s: runbook_url %q, want the static runbook in the repository", name, u)
-			}
-			if s != nil {
-				t.Errorf("%s: a runbook_static_url besides the static runbook_url", name)
-			}
+		if u := m[1]; !strings.HasSuffix(u, "/mixin/runbooks/"+name+".md") || strings.Contains(u, "?") {
+			t.Errorf("%s: runbook_url %q, want the published runbook mixin/runbooks/%s.md", name, u, name)
+		}
+		if strings.Contains(blocks[i], "runbook_static_url") {
+			t.Errorf("%s: runbook_static_url is gone: runbook_url is the static runbook", name)
+		}
+		l := live.FindStringSubmatch(blocks[i])
+		if l == nil {
 			continue
 		}
-		if !strings.HasSuffix(path, "/"+name) {
-			t.Errorf("%s: runbook_url %q does not end in /%s", name, u, name)
+		if strings.HasPrefix(name, "KubeJobExporter") {
+			t.Errorf("%s: live_report_url on an exporter alert (the exporter may be the one that is down)", name)
+			continue
 		}
-		if s == nil || !strings.HasSuffix(s[1], "/mixin/runbooks/"+name+".md") {
-			t.Errorf("%s: runbook_static_url %v, want the runbook in the repository", name, s)
+		path, query, _ := strings.Cut(l[1], "?")
+		if !strings.HasSuffix(path, "/runbooks/"+name) {
+			t.Errorf("%s: live_report_url %q does not end in /runbooks/%s", name, l[1], name)
 		}
-		// The label values URL-escaped: a label is not trusted to be a name.
 		var params []string
-		for _, l := range wantQuery(name) {
-			params = append(params, l+"={{ $labels."+l+" | urlquery }}")
+		for _, p := range wantQuery(name) {
+			params = append(params, p+"={{ $labels."+p+" | urlquery }}")
 		}
 		if want := strings.Join(params, "&"); query != want {
-			t.Errorf("%s: query %q, want %q", name, query, want)
+			t.Errorf("%s: live_report_url query %q, want %q", name, query, want)
 		}
 	}
 }
@@ -162,9 +164,9 @@ var (
 )
 
 // Runbooks have the sections on-call reads, use the placeholders the
-// exporter fills from their alert's runbook_url, promise none it cannot
-// fill (<owner-name> where the alert names no owner; <job-name> or
-// <cronjob-name> where it names an owner, whose Jobs are gone), and keep
+// exporter fills from their alert's live_report_url query, promise none it
+// cannot fill (only the labels of that query: <job-name> on a Job's,
+// <cronjob-name> on a CronJob's, <owner-name> on an owner's), and keep
 // any <placeholder> inside code, where it renders as text (in prose it
 // would be read as an HTML tag).
 func TestRunbookContent(t *testing.T) {
@@ -187,10 +189,17 @@ func TestRunbookContent(t *testing.T) {
 					t.Errorf("%s.md: commands do not use the %s placeholder", name, ph)
 				}
 			}
-			unfillable := []string{"<owner-name>"}
-			if ownerQuery[name] {
-				unfillable = []string{"<job-name>", "<cronjob-name>"}
+			// Every placeholder the exporter fills whose label is not in
+			// this alert's query: a CronJob alert names no Job
+			// (<job-name>), a Job alert no CronJob (<cronjob-name>), an
+			// owner's alert neither.
+			var unfillable []string
+			for param, ph := range fills {
+				if !slices.Contains(query, param) {
+					unfillable = append(unfillable, ph)
+				}
 			}
+			sort.Strings(unfillable)
 			for _, ph := range unfillable {
 				if strings.Contains(text, ph) {
 					t.Errorf("%s.md: uses %s, which its alert's runbook_url (%s) cannot fill", name, ph, strings.Join(query, ", "))
