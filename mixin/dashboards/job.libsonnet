@@ -12,11 +12,11 @@ local p = import '../lib/promql.libsonnet';
 
 function(cfg)
   local l = links(cfg);
-  local cl = if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [];
+  local cl = g.clusterMatchers(cfg);
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'job_name="$job"'] + extra);
-  local rb(alert) = g.link('Runbook: ' + alert, l.report(alert, 'namespace=${namespace}&job_name=${job}'));
+  local rb(alert) = g.runbookLink(cfg, l, alert, 'namespace=${namespace}&job_name=${job}');
   local hideTime = { excludeByName: { Time: true, Value: true } };
-  local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
+  local keep = g.keepVariables(cfg);
   // Only while the Job exists: a deleted Job has no state.
   local ifExists = ' and on () max(kubejob_info{%s})' % S();
 
@@ -26,7 +26,7 @@ function(cfg)
     cfg,
     description='One Job: retries against its limit, backoff, why its pods fail, indexes, deadline, memory.',
     variables=[g.datasourceVariable(cfg)]
-              + (if cfg.showMultiCluster then [g.queryVariable('cluster', 'Cluster', 'kubejob_exporter_build_info{%s}' % cfg.kubeJobExporterSelector, cfg.clusterLabel)] else [])
+              + g.clusterVariables(cfg)
               + [
                 g.queryVariable('namespace', 'Namespace', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl), 'namespace'),
                 g.queryVariable('cronjob', 'CronJob', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'owner_kind="CronJob"']), 'owner_name', includeAll=true, allValue='.*'),
@@ -51,7 +51,7 @@ function(cfg)
       g.stat('Failed reason', 'The terminal reason once the Job failed.', [
         g.target('max by (reason) (kubejob_failed{%s})' % S(), '{{reason}}', instant=true),
       ], w=5, thresholds=g.thresholds([['red', null]])) { options+: { textMode: 'name' } },
-      g.stat('Retries', 'Failures counted against backoffLimit.', [
+      g.stat('Retries', 'Failures counted against backoffLimit, as the Job controller counts them (pods deleted while the Job ran included).', [
         g.target('max(kubejob_retries{%s})' % S(), instant=true),
       ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]])),
       g.stat('backoffLimit', 'spec.backoffLimit: the Job fails when retries exceed it.', [
@@ -93,11 +93,11 @@ function(cfg)
       ], links=[rb('KubeJobPodsStuckWaiting')]),
 
       g.row('Why pods fail'),
-      g.timeseries('Pod failures by container, reason, exit code', 'Failed pods still present, by failing container (init containers by name), reason and exit code. 137 OOMKilled: memory limit; 127: command not found; 126: not executable; 1: application error.', [
-        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S(), '{{container}} {{reason}} {{exit_code}}'),
+      g.timeseries('Pod failures by container, reason, exit code', 'Failed pods still present, by failing container (init containers by name), reason and exit code. 137 OOMKilled: memory limit; 127: command not found; 126: not executable; 1: application error. Pods deleted while the Job ran are not failures and are left out (Retries counts them, as the Job controller does).', [
+        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S([g.notDeletedPods]), '{{container}} {{reason}} {{exit_code}}'),
       ], stack=true, links=[rb('KubeJobFailingEveryAttempt'), rb('KubeJobBackoffLimitExceeded')]),
-      g.table('Failures now', 'The same, as a table.', [
-        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S()),
+      g.table('Failures now', 'The same, as a table: failed pods still present, pods deleted while the Job ran left out.', [
+        g.target('max by (container, reason, exit_code) (kubejob_pod_failures{%s})' % S([g.notDeletedPods])),
       ], w=12, organize={ excludeByName: { Time: true }, renameByName: { Value: 'failed pods', exit_code: 'exit code' } }, links=[rb('KubeJobFailingEveryAttempt')]),
       g.timeseries('Memory limit vs OOM kills', 'Memory limit of each container (left) and its OOMKilled pods (right, bars).', [
         g.target('max by (container) (kubejob_container_memory_limit_bytes{%s})' % S(), 'limit {{container}}'),

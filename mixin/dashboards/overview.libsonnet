@@ -7,6 +7,9 @@
 //
 // Exporter replicas expose the same series: every sum or count runs over
 // `max by` the series' identity first, so two replicas do not double it.
+// Every query carries the exporter's scrape selector and, with
+// showMultiCluster, the cluster variable (the exporter's own panels too);
+// tools/mixintest/dashboards_lint_test.go holds both.
 // A stat that counts shows 0 only while every exporter target is up;
 // otherwise "No data" (and the Exporter stat says why), never a false
 // green 0.
@@ -16,16 +19,18 @@ local p = import '../lib/promql.libsonnet';
 
 function(cfg)
   local l = links(cfg);
-  local cl = if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [];
+  local cl = g.clusterMatchers(cfg);
   local S(extra=[]) = p.jobMatchers(cfg, cl + ['namespace=~"$namespace"'] + extra);
   local R(extra=[]) = p.matchers(cl + ['namespace=~"$namespace"'] + extra);  // recorded series
   local J = 'namespace, job_name';
-  local upSel = p.exporterMatchers(cfg, cl);
+  // The exporter's own series (up, kubejob_exporter_*).
+  local E(extra=[]) = p.exporterMatchers(cfg, cl + extra);
+  local upSel = E();
   // 0 where a count found nothing, but only while every exporter is up.
   local orZero = ' or on () (0 * (min(up{%s}) == 1))' % upSel;
-  local rb(alert) = g.link('Runbook: ' + alert, l.report(alert));
+  local rb(alert) = g.runbookLink(cfg, l, alert);
   // Drill-down links keep the data source, the cluster and the time range.
-  local keep = '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else '');
+  local keep = g.keepVariables(cfg);
   local linkOverride(field, title, url) = {
     matcher: { id: 'byName', options: field },
     properties: [{ id: 'links', value: [{ title: title, url: url }] }],
@@ -47,15 +52,26 @@ function(cfg)
   local counted(metric, extra, range) =
     '(increase(%(m)s{%(s)s}[%(r)s]) and %(m)s{%(s)s} offset %(r)s) or (max_over_time(%(m)s{%(s)s}[%(r)s]) unless %(m)s{%(s)s} offset %(r)s)'
     % { m: metric, s: S(extra), r: range };
-  // Then one value per series identity and shard: replicas of one shard
-  // count the same Jobs (max), shards count different Jobs of one owner
-  // (the sum that follows).
+  // Then one value per cluster, series identity and shard: replicas of
+  // one shard count the same Jobs (max), shards count different Jobs of
+  // one owner (the sum that follows), and an owner of the same name in
+  // two clusters is two owners.
   local perShard(identity, expr) =
     'max by (%s, shard) ((%s) * on (%s) group_left (shard) count_values by (%s) ("shard", kubejob_exporter_shard_ordinal{%s}))'
-    % [identity, expr, p.by(cfg, ['instance']), p.by(cfg, ['instance']), upSel];
+    % [p.by(cfg, [identity]), expr, p.by(cfg, ['instance']), p.by(cfg, ['instance']), upSel];
   local O = 'namespace, owner_kind, owner_name';
   local finished(outcome, by) =
     'sum by (%s) (%s)' % [by, perShard(O + ', outcome, reason', counted('kubejob_owner_jobs_finished_total', if outcome == '' then [] else ['outcome="%s"' % outcome], '$__range'))];
+  // Pod failures within each rate interval, from the owners' counters:
+  // counted when the exporter saw the pod fail, so also those of Jobs
+  // deleted since (a TTL, a CronJob's history limit), every pod once (two
+  // pods of one Job failing within an interval are two), pods deleted
+  // while their Job ran left out (g.notDeletedPods). The Jobs' own series
+  // could do none of this: kubejob_last_failure_timestamp_seconds counts
+  // a Job once per change, moves when a pod is deleted, and goes with
+  // the Job.
+  local podFailures(by) =
+    'sum by (%s) (%s)' % [by, perShard(O + ', reason, exit_code', counted('kubejob_owner_pod_failures_total', [g.notDeletedPods], '$__rate_interval'))];
 
   g.dashboard(
     cfg.dashboardUIDs.overview,
@@ -63,7 +79,7 @@ function(cfg)
     cfg,
     description='Why batch Jobs fail, across the cluster. Data from kube-job-exporter.',
     variables=[g.datasourceVariable(cfg)]
-              + (if cfg.showMultiCluster then [g.queryVariable('cluster', 'Cluster', 'kubejob_exporter_build_info{%s}' % cfg.kubeJobExporterSelector, cfg.clusterLabel)] else [])
+              + g.clusterVariables(cfg)
               + [
                 g.queryVariable('namespace', 'Namespace', 'kubejob_info{%s}' % p.jobMatchers(cfg, cl), 'namespace', includeAll=true, allValue='.+', multi=true),
                 g.queryVariable('cronjob', 'CronJob', 'kubejob_info{%s}' % S(['owner_kind="CronJob"']), 'owner_name', includeAll=true, allValue='.*', multi=true),
@@ -101,11 +117,11 @@ function(cfg)
         g.target('count(group by (%s) (kubejob_pod_create_failure_timestamp_seconds{%s} or kubejob_without_pods{%s}))' % [J, S(), S()] + orZero, instant=true),
       ], w=3, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobCannotCreatePods')]),
       g.stat('Exporter watching', 'Jobs and Pods the exporter lists and watches successfully. Below 2: its data is stale.', [
-        g.target('sum(min by (resource) (kubejob_exporter_watch_up{%s}))' % p.exporterMatchers(cfg, ['resource=~"jobs|pods"']), instant=true),
+        g.target('sum(min by (resource) (kubejob_exporter_watch_up{%s}))' % E(['resource=~"jobs|pods"']), instant=true),
       ], w=3, thresholds=g.thresholds([['red', null], ['green', 2]]), links=[rb('KubeJobExporterWatchFailing')]),
 
-      g.table('Failing Jobs now', 'Every failed Job, by terminal reason, with how its failed pods died (container, reason, exit code). Click a Job for its drill-down.', [
-        g.target('(max by (%s, container, pod_reason, exit_code) (label_replace(kubejob_pod_failures{%s} > 0, "pod_reason", "$1", "reason", "(.*)")) * on (%s) group_left (reason) max by (%s, reason) (kubejob_failed{%s})) or on (%s) max by (%s, reason) (kubejob_failed{%s})' % [J, S(), J, J, S(), J, J, S()]),
+      g.table('Failing Jobs now', 'Every failed Job, by terminal reason, with how its failed pods died (container, reason, exit code; pods deleted while the Job ran are not failures and are left out). Click a Job for its drill-down.', [
+        g.target('(max by (%s, container, pod_reason, exit_code) (label_replace(kubejob_pod_failures{%s} > 0, "pod_reason", "$1", "reason", "(.*)")) * on (%s) group_left (reason) max by (%s, reason) (kubejob_failed{%s})) or on (%s) max by (%s, reason) (kubejob_failed{%s})' % [J, S([g.notDeletedPods]), J, J, S(), J, J, S()]),
       ], h=9, overrides=[jobLinkOverride], organize=hideTime {
         indexByName: { namespace: 0, job_name: 1, reason: 2, container: 3, pod_reason: 4, exit_code: 5, Value: 6 },
         renameByName: { reason: 'job failed', pod_reason: 'pod failure', exit_code: 'exit code', Value: 'failed pods' },
@@ -136,12 +152,12 @@ function(cfg)
       g.timeseries('Failed Jobs by reason', 'Jobs failed for good, by terminal reason.', [
         g.target('sum by (reason) (namespace_reason:kubejob_failed:count{%s})' % R(), '{{reason}}'),
       ], stack=true, links=[rb('KubeJobBackoffLimitExceeded'), rb('KubeJobDeadlineExceeded')]),
-      g.timeseries('Failed pods by reason and exit code', "Failed pods still present, by the failing container's reason and exit code (OOMKilled/137, Error/127 command not found, 126 not executable, …).", [
-        g.target('sum by (reason, exit_code) (namespace_reason_exit_code:kubejob_pod_failures:sum{%s})' % R(), '{{reason}} {{exit_code}}'),
+      g.timeseries('Failed pods by reason and exit code', "Failed pods still present, by the failing container's reason and exit code (OOMKilled/137, Error/127 command not found, 126 not executable, …). Pods deleted while their Job ran are not failures and are left out.", [
+        g.target('sum by (reason, exit_code) (namespace_reason_exit_code:kubejob_pod_failures:sum{%s})' % R([g.notDeletedPods]), '{{reason}} {{exit_code}}'),
       ], stack=true, links=[rb('KubeJobFailingEveryAttempt'), rb('KubeJobOOMKilled')]),
-      g.timeseries('New pod failures', 'Jobs whose newest pod failure changed, per interval: the rate at which pods fail.', [
-        g.target('sum by (namespace) (max by (%s) (changes(kubejob_last_failure_timestamp_seconds{%s}[$__rate_interval])))' % [J, S()], '{{namespace}}'),
-      ], drawStyle='bars', stack=true),
+      g.timeseries('New pod failures', "Pods that failed, per namespace, within the rate interval before each point; counted when the exporter saw them fail, so also those of Jobs deleted since. Pods deleted while their Job ran (by a person, a tool, the Job's deletion) are not failures and are not counted.", [
+        g.target(podFailures('namespace') + ' > 0', '{{namespace}}'),
+      ], drawStyle='bars', stack=true, links=[rb('KubeJobFailingEveryAttempt')]),
       g.timeseries('Pods waiting by reason', 'Pods that cannot start. They never fail, so they never use up backoffLimit: only a deadline ends such a Job.', [
         g.target('sum by (reason) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, S()], '{{reason}}'),
       ], stack=true, links=[rb('KubeJobPodsStuckWaiting')]),
@@ -164,8 +180,8 @@ function(cfg)
         indexByName: { namespace: 0, owner_kind: 1, owner_name: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5 },
         renameByName: { owner_kind: 'owner kind', owner_name: 'owner', 'Value #A': 'success ratio', 'Value #B': 'finished', 'Value #C': 'failed' },
       }, sortBy=[{ displayName: 'success ratio', desc: false }], links=[rb('KubeJobFailedAndDeleted')]),
-      g.timeseries('Pod failures per owner', "Pods that failed per interval, per owner and by the failing container's reason and exit code, counted when the exporter saw them fail, whether or not their Job is still there.", [
-        g.target('sum by (%s, reason, exit_code) (%s) > 0' % [O, perShard(O + ', reason, exit_code', counted('kubejob_owner_pod_failures_total', [], '$__rate_interval'))], '{{namespace}}/{{owner_name}} {{reason}} {{exit_code}}'),
+      g.timeseries('Pod failures per owner', "Pods that failed within the rate interval before each point, per owner and by the failing container's reason and exit code, counted when the exporter saw them fail, whether or not their Job is still there. Pods deleted while their Job ran are not failures and are not counted.", [
+        g.target(podFailures(O + ', reason, exit_code') + ' > 0', '{{namespace}}/{{owner_name}} {{reason}} {{exit_code}}'),
       ], w=24, drawStyle='bars', stack=true, links=[rb('KubeJobFailedAndDeleted'), rb('KubeJobFailingEveryAttempt')]),
 
       g.row('At risk'),
@@ -209,18 +225,18 @@ function(cfg)
         excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'Time 4': true, 'Time 5': true, 'Time 6': true, 'Time 7': true, 'Time 8': true, 'Value #A': true },
         indexByName: { namespace: 0, cronjob: 1, schedule: 2, timezone: 3, concurrency_policy: 4, 'Value #B': 5, 'Value #C': 6, 'Value #D': 7, 'Value #E': 8, reason: 9, 'Value #F': 10, 'Value #G': 11, 'Value #H': 12 },
         renameByName: { concurrency_policy: 'policy', 'Value #B': 'next run in', 'Value #C': 'active runs', 'Value #D': 'last success', 'Value #E': 'last failure', reason: 'failure reason', 'Value #F': 'failed in a row', 'Value #G': 'failed Jobs', 'Value #H': 'suspended' },
-      }, links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobMissedSchedule'), rb('KubeCronJobNotSucceeding'), rb('KubeCronJobRunOutlastsInterval')], sortBy=[{ displayName: 'failed in a row', desc: true }]),
+      }, links=[rb('KubeCronJobLastRunFailed'), rb('KubeCronJobMissedSchedule'), rb('KubeCronJobNotSucceeding'), rb('KubeCronJobRunsOverlap')], sortBy=[{ displayName: 'failed in a row', desc: true }]),
 
       g.row('Exporter'),
       g.timeseries('Watch errors', 'List/watch errors of the exporter by reason. forbidden: RBAC; unreachable: API server or network; expired alone is normal.', [
-        g.target('sum by (resource, reason) (rate(kubejob_exporter_watch_errors_total{%s}[$__rate_interval]))' % cfg.kubeJobExporterSelector, '{{resource}} {{reason}}'),
+        g.target('sum by (resource, reason) (rate(kubejob_exporter_watch_errors_total{%s}[$__rate_interval]))' % E(), '{{resource}} {{reason}}'),
       ], unit='ops', links=[rb('KubeJobExporterWatchFailing')]),
       g.timeseries('Event processing delay (p99)', 'From a Job/Pod watch event to updated metrics.', [
-        g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_event_processing_delay_seconds_bucket{%s}[$__rate_interval])))' % cfg.kubeJobExporterSelector, 'p99'),
-        g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_scrape_duration_seconds_bucket{%s}[$__rate_interval])))' % cfg.kubeJobExporterSelector, 'scrape p99'),
+        g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_event_processing_delay_seconds_bucket{%s}[$__rate_interval])))' % E(), 'p99'),
+        g.target('histogram_quantile(0.99, sum by (le) (rate(kubejob_exporter_scrape_duration_seconds_bucket{%s}[$__rate_interval])))' % E(), 'scrape p99'),
       ], unit='s', links=[rb('KubeJobExporterDown')]),
       g.stat('Pod metrics', 'Whether the exporter reads memory working sets from metrics.k8s.io (--collector.pod-metrics). Unavailable: metrics-server absent or forbidden, so KubeJobMemoryNearLimit cannot fire (OOM kills are still reported). Off: the collector is not enabled.', [
-        g.target('min(kubejob_exporter_pod_metrics_up{%s})' % cfg.kubeJobExporterSelector, instant=true),
+        g.target('min(kubejob_exporter_pod_metrics_up{%s})' % E(), instant=true),
       ], w=24, mappings=[{ type: 'value', options: {
         '0': { text: 'unavailable', color: 'orange', index: 0 },
         '1': { text: 'ok', color: 'green', index: 1 },

@@ -32,6 +32,27 @@
     regex: '',
   },
 
+  // With _config.showMultiCluster, a cluster variable (listing the clusters
+  // an exporter reports from) and the matcher every query of both
+  // dashboards carries, recorded series and ALERTS included; without it,
+  // neither.
+  clusterVariables(cfg):: if cfg.showMultiCluster then [
+    $.queryVariable('cluster', 'Cluster', 'kubejob_exporter_build_info{%s}' % cfg.kubeJobExporterSelector, cfg.clusterLabel),
+  ] else [],
+  clusterMatchers(cfg):: if cfg.showMultiCluster then [cfg.clusterLabel + '=~"$cluster"'] else [],
+
+  // The matcher that leaves out of pod failures the pods deleted while
+  // their Job ran (kubejob_pod_failures and kubejob_owner_pod_failures_total
+  // reason="Deleted": by a person, a tool, or the deletion of the Job
+  // itself). The Job controller counts them against backoffLimit (the
+  // retries panels show them), but nothing in them failed: a failure
+  // panel that counted them would show every cancelled Job as failing.
+  notDeletedPods:: 'reason!="Deleted"',
+
+  // The query string of a link to the other dashboard: it keeps the data
+  // source and the cluster (the links add the time range themselves).
+  keepVariables(cfg):: '?var-datasource=${datasource}' + (if cfg.showMultiCluster then '&var-cluster=${cluster}' else ''),
+
   // A variable from label_values(<selector>, <label>).
   queryVariable(name, label, selector, labelName, includeAll=false, allValue=null, multi=false, hide=0):: {
     name: name,
@@ -149,6 +170,15 @@
   thresholds(steps):: { mode: 'absolute', steps: [{ color: s[0], value: s[1] } for s in steps] },
 
   link(title, url):: { title: title, url: url, targetBlank: true },
+
+  // A panel link to an alert's runbook page (links.libsonnet: the live
+  // report when _config.exporterURL is set, else the published runbook).
+  // The alert must be one of the mixin's (_config.severity names them
+  // all), so that renaming an alert fails the build instead of leaving a
+  // dead link on a dashboard.
+  runbookLink(cfg, links, alert, query='')::
+    assert std.objectHas(cfg.severity, alert) : 'dashboard link to %s, which is no alert of the mixin' % alert;
+    $.link('Runbook: ' + alert, links.report(alert, query)),
 
   // Places panels in order on the 24-column grid, wrapping when a row is
   // full, and numbers them: stable ids and positions for stable JSON.
