@@ -154,13 +154,16 @@ func TestTransientFailureThenSuccess(t *testing.T) {
 func TestActiveDeadlineExceeded(t *testing.T) {
 	e := newEnv(t, "s04-deadline")
 	job := e.NewJob("slow", "run=forever")
-	job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
+	// Long enough to see the running pod and its metrics first, also on
+	// a loaded machine (4s expired before the pod was seen ready while
+	// the three skew minors ran at once).
+	job.Spec.ActiveDeadlineSeconds = ptr(int64(10))
 	e.Create(job)
 
 	j := e.waitJob("slow", "a running pod", func(j *batchv1.Job) bool { return j.Status.StartTime != nil && harness.Deref(j.Status.Ready) == 1 })
 	e.waitMetrics("slow", func(x *expect) {
-		x.eq("active_deadline_seconds", 4)
-		x.eq("deadline_timestamp_seconds", unix(*j.Status.StartTime)+4)
+		x.eq("active_deadline_seconds", 10)
+		x.eq("deadline_timestamp_seconds", unix(*j.Status.StartTime)+10)
 		x.eq("pods", 1, "state", "active")
 		x.eq("pods", 1, "state", "ready")
 		x.absent("failed")
