@@ -294,10 +294,17 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		failing.runbooks = func(alert string) bool { _, ok := rb.files[alert]; return ok }
 		pages.Handle("/runbooks/", securityHeaders(rb))
 		mux.Handle("/runbooks/", limited)
-		mux.Handle("/runbooks", http.RedirectHandler("/runbooks/", http.StatusMovedPermanently))
+		mux.Handle("/runbooks", relativeRedirect("runbooks/"))
 		links = append(links, web.LandingLinks{Address: "/runbooks/", Text: "Runbooks", Description: "What each alert means and what to do"})
 	}
+	// Every link of every page is relative ("./failing", "runbooks/X",
+	// "./"), so the pages work behind a path prefix: an Ingress or gateway
+	// serving the exporter under https://host/prefix/ (the mixin's
+	// exporterURL), or the API server's service proxy. The toolkit prefixes
+	// the landing page's links with its route prefix, and serves the page
+	// only at that path: "./" for the links, served at "/" below.
 	landing, err := web.NewLandingPage(web.LandingConfig{
+		RoutePrefix: "./",
 		Name:        "kube-job-exporter",
 		Description: "Why Kubernetes Jobs fail, how close they are to giving up, and what to do about it",
 		Version:     e.cfg.Version,
@@ -311,8 +318,28 @@ func (e *Exporter) Handler() (http.Handler, error) {
 	}
 	// The landing page gets the pages' headers too: it has nothing but
 	// links and an inline style.
-	mux.Handle("/", securityHeaders(landing))
+	mux.Handle("/", securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		r2 := *r
+		u := *r.URL
+		u.Path = "./"
+		r2.URL = &u
+		landing.ServeHTTP(w, &r2)
+	})))
 	return mux, nil
+}
+
+// relativeRedirect redirects to target relative to the request's URL as
+// the browser sees it: http.Redirect would make it an absolute path,
+// which leaves a path prefix the exporter does not see.
+func relativeRedirect(target string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusMovedPermanently)
+	})
 }
 
 // pageSource is what the runbook pages read: the Jobs from the watcher's

@@ -251,7 +251,7 @@ func TestHealthAndLanding(t *testing.T) {
 		}
 	}
 	resp, body := get(t, srv.URL+"/", nil)
-	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`href="/metrics"`)) {
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`href="./metrics"`)) {
 		t.Errorf("landing page: %d, links to /metrics: %v", resp.StatusCode, bytes.Contains(body, []byte("/metrics")))
 	}
 }

@@ -328,7 +328,7 @@ func TestFailingPageFromTheWatcher(t *testing.T) {
 		}
 	}
 	_, landing := get(t, base+"/", nil)
-	if !strings.Contains(string(landing), `href="/failing"`) || strings.Contains(string(landing), "debug/pprof") {
+	if !strings.Contains(string(landing), `href="./failing"`) || strings.Contains(string(landing), "debug/pprof") {
 		t.Errorf("landing page: no link to /failing, or links the profiles it does not serve:\n%s", landing)
 	}
 	for _, p := range []struct{ url, body string }{{base + "/failing", page}, {base + "/", string(landing)}} {

@@ -229,7 +229,7 @@ func (h *runbookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	page := bytes.ReplaceAll(bytes.ReplaceAll(body.Bytes(), []byte("\uE000"), []byte("&lt;")), []byte("\uE001"), []byte("&gt;"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"/runbooks/\">All runbooks</a></p></body></html>\n",
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s — kube-job-exporter runbook</title>%s</head><body>\n%s%s<p><a href=\"./\">All runbooks</a></p></body></html>\n",
 		html.EscapeString(name), pageStyle, h.evidenceHTML(r.Context(), r.URL.Query()), page)
 }
 
@@ -437,7 +437,7 @@ func (h *runbookHandler) index(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>kube-job-exporter runbooks</title>%s</head><body><h1>Runbooks</h1><ul>\n", pageStyle)
 	for _, n := range names {
-		fmt.Fprintf(w, "<li><a href=\"/runbooks/%s\">%s</a></li>\n", html.EscapeString(n), html.EscapeString(n))
+		fmt.Fprintf(w, "<li><a href=\"%s\">%s</a></li>\n", html.EscapeString(n), html.EscapeString(n))
 	}
 	fmt.Fprint(w, "</ul></body></html>\n")
 }

@@ -33,7 +33,7 @@ func TestRunbooksServed(t *testing.T) {
 	_, index := get(t, srv.URL+"/runbooks/", nil)
 	for _, e := range entries {
 		alert := strings.TrimSuffix(e, ".md")
-		if !strings.Contains(string(index), `href="/runbooks/`+alert+`"`) {
+		if !strings.Contains(string(index), `href="`+alert+`"`) {
 			t.Errorf("index does not link %s", alert)
 		}
 		resp, body := get(t, srv.URL+"/runbooks/"+alert+"?namespace=batch&job_name=nightly-29000000&cronjob=nightly", nil)

@@ -2,8 +2,10 @@
 # alerts/ (Prometheus rule files, a PrometheusRule) and dashboards/ (Grafana).
 #
 #   make mixin                      regenerate alerts/ and dashboards/, format the sources
-#   make mixin EXPORTER_URL=u       the same with live_report_url at u/runbooks/<Alert>
-#   make mixin-build OUT=dir        generate into dir only (e.g. for another base URL;
+#   make mixin EXPORTER_URL=u       the same with live_report_url at u/runbooks/<Alert> and
+#                                   the dashboards' runbook links at u (u: the address
+#                                   people's browsers reach the exporter at)
+#   make mixin-build OUT=dir        generate into dir only (e.g. with EXPORTER_URL=u;
 #                                   MIXIN_CONFIG='{"podsWaitingFor":"30m"}' overrides _config)
 #   make mixin-check                fail if the committed output is stale or the
 #                                   sources unformatted; promtool check + test rules

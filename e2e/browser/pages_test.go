@@ -69,7 +69,7 @@ func TestPagesInChromium(t *testing.T) {
 	tab.screenshot(t, "landing.png")
 
 	// The landing page's link, clicked.
-	click(t, tab, chromedp.CSS(`a[href="/failing"]`), "failing-now", `table`)
+	click(t, tab, chromedp.CSS(`a[href="./failing"]`), "failing-now", `table`)
 	rows := tab.rows(t)
 	for _, f := range failures {
 		row := rows[f.name]

@@ -40,15 +40,45 @@ var chartCopies = map[string]string{
 	"dashboards/kube-job-exporter-job.json":        chartRel + "/files/dashboards/kube-job-exporter-job.json",
 }
 
-// The chart's copies equal the mixin's output, and every dashboard (and
-// only those) is shipped; -update rewrites them. Named so that the
-// documented `-run TestGeneratedCopies -update` refreshes these too.
+// exporterURLPlaceholder is the exporterURL the chart's files/live/ copies
+// are generated with; templates/_helpers.tpl (kube-job-exporter.mixinFile)
+// replaces it with .Values.exporterURL. TestChartGeneratedContent proves
+// the two agree: the chart rendered with an exporterURL equals the mixin
+// generated with it. A .invalid host (RFC 2606) resolves nowhere.
+const exporterURLPlaceholder = "https://exporter-url.invalid"
+
+// liveCopy is where the chart keeps the copy of a generated file made with
+// exporterURLPlaceholder: files/live/ instead of files/.
+func liveCopy(dst string) string { return strings.Replace(dst, "/files/", "/files/live/", 1) }
+
+// The chart's copies equal the mixin's output: files/ the committed
+// alerts/ and dashboards/ (the default, no exporterURL), files/live/ what
+// `make mixin-build EXPORTER_URL=<placeholder>` generates now; every
+// dashboard (and only those) is shipped in both; -update rewrites them.
+// Named so that the documented `-run TestGeneratedCopies -update`
+// refreshes these too.
 func TestGeneratedCopiesChart(t *testing.T) {
-	checkCopies(t, chartCopies, chartRel+"/files/dashboards (add it to chartCopies)")
-	shipped, _ := filepath.Glob(chartDir("files", "dashboards", "*.json"))
-	for _, f := range shipped {
-		if _, ok := chartCopies["dashboards/"+filepath.Base(f)]; !ok {
-			t.Errorf("%s/files/dashboards/%s is no longer in dashboards/: remove it", chartRel, filepath.Base(f))
+	checkCopies(t, repoRoot, chartCopies, chartRel+"/files/dashboards (add it to chartCopies)")
+	gen := t.TempDir()
+	if _, err := harness.GenerateMixin(context.Background(), gen, exporterURLPlaceholder, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]string{}
+	for src, dst := range chartCopies {
+		live[src] = liveCopy(dst)
+	}
+	if *update {
+		if err := os.MkdirAll(chartDir("files", "live", "dashboards"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkCopies(t, gen, live, chartRel+"/files/live/dashboards (add it to chartCopies)")
+	for _, dir := range []string{chartDir("files", "dashboards"), chartDir("files", "live", "dashboards")} {
+		shipped, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, f := range shipped {
+			if _, ok := chartCopies["dashboards/"+filepath.Base(f)]; !ok {
+				t.Errorf("%s is no longer in dashboards/: remove it", f)
+			}
 		}
 	}
 }
@@ -72,6 +102,9 @@ type chartVariant struct {
 	promNames     []string
 	// extraPeer, when set, is admitted too (networkPolicy.extraFrom).
 	extraPeer *source
+	// exporterURL: the address the alerts' live_report_url and the
+	// dashboards' runbook links point at ("": published runbooks only).
+	exporterURL string
 	// monitorNamespace: the ServiceMonitor's namespace ("": none);
 	// ruleNamespace the PrometheusRule's, dashboardNamespace the dashboard
 	// ConfigMaps', with dashboardLabel "key=value".
@@ -89,7 +122,8 @@ var chartVariants = []chartVariant{
 		extraPeer: &source{"ingress controller", "ingress-nginx", map[string]string{"app.kubernetes.io/name": "ingress-nginx"}}},
 	{name: "everything", namespaces: []string{"team-a", "team-b"}, shards: 2, webConfig: true,
 		promNamespace: "monitoring", promNames: []string{"prometheus"},
-		monitorNamespace: "observability", ruleNamespace: "observability", dashboardNamespace: "observability", dashboardLabel: "my_dashboard=yes"},
+		monitorNamespace: "observability", ruleNamespace: "observability", dashboardNamespace: "observability", dashboardLabel: "my_dashboard=yes",
+		exporterURL: "https://jobs.example.com/kube-job-exporter"},
 }
 
 func (v chartVariant) args() []string {
@@ -142,7 +176,15 @@ func TestChartLint(t *testing.T) {
 		{"--set-json", "networkPolicy.prometheus.podLabelValues=[]", "podLabelValues"},
 		// --set's {} is a list of one empty string: admits nobody.
 		{"--set", "networkPolicy.prometheus.podLabelValues={}", "podLabelValues"},
-		{"--set", "prometheusRule.runbookBaseURL=runbooks.example.com", "runbookBaseURL"},
+		// Gone: runbook_url is the published runbook; exporterURL adds the
+		// live links.
+		{"--set", "prometheusRule.runbookBaseURL=https://runbooks.example.com", "additional properties 'runbookBaseURL' not allowed"},
+		{"--set", "exporterURL=jobs.example.com", "exporterURL"},
+		// What a YAML or JSON string, a template or a Grafana variable
+		// would read, and a query the appended paths would land in.
+		{"--set", "exporterURL=https://jobs.example.com/$namespace", "exporterURL"},
+		{"--set", "exporterURL=https://jobs.example.com/\"x", "exporterURL"},
+		{"--set", "exporterURL=https://jobs.example.com/?a=b", "exporterURL"},
 		{"--set", "rbac.useClusterRole=false", "rbac.useClusterRole=false needs namespaces"},
 	} {
 		_, err := renderChart(t, chartRelease, "monitoring", c.flag, c.value)
@@ -391,6 +433,7 @@ func checkChartMonitoring(t *testing.T, v chartVariant, objs []*unstructured.Uns
 		if pr.Namespace != v.ruleNamespace || len(pr.Spec.Groups) == 0 {
 			t.Errorf("PrometheusRule in %q with %d groups, want it in %q", pr.Namespace, len(pr.Spec.Groups), v.ruleNamespace)
 		}
+		checkRuleLinks(t, pr, v.exporterURL)
 	}
 	cms := ofKind(objs, "ConfigMap")
 	if v.dashboardNamespace == "" {
@@ -407,6 +450,87 @@ func checkChartMonitoring(t *testing.T, v chartVariant, objs []*unstructured.Uns
 	for _, o := range cms {
 		if o.GetLabels()[key] != val || o.GetNamespace() != v.dashboardNamespace {
 			t.Errorf("ConfigMap %s/%s labels %v: want %s=%q in %s", o.GetNamespace(), o.GetName(), o.GetLabels(), key, val, v.dashboardNamespace)
+		}
+		var cm corev1.ConfigMap
+		into(t, o, &cm)
+		for file, data := range cm.Data {
+			checkDashboardURLs(t, cm.Name+" "+file, data, v.exporterURL)
+		}
+	}
+}
+
+// checkRuleLinks: runbook_url of every alert is its published runbook;
+// live_report_url is there exactly with an exporterURL, on every alert but
+// the exporter's own, at <exporterURL>/runbooks/<Alert>?...
+func checkRuleLinks(t *testing.T, pr monitoringv1.PrometheusRule, exporterURL string) {
+	t.Helper()
+	published, err := harness.PublishedRunbookPattern()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimRight(exporterURL, "/")
+	var alerts, live int
+	for _, g := range pr.Spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			alerts++
+			if got, want := r.Annotations["runbook_url"], fmt.Sprintf(published, r.Alert); got != want {
+				t.Errorf("%s: runbook_url %q, want the published runbook %s", r.Alert, got, want)
+			}
+			lr, has := r.Annotations["live_report_url"]
+			want := base != "" && !strings.HasPrefix(r.Alert, "KubeJobExporter")
+			if has != want {
+				t.Errorf("%s: live_report_url present %v, want %v (exporterURL %q): %q", r.Alert, has, want, exporterURL, lr)
+				continue
+			}
+			if has {
+				live++
+				if prefix := base + "/runbooks/" + r.Alert + "?namespace="; !strings.HasPrefix(lr, prefix) {
+					t.Errorf("%s: live_report_url %q, want %s...", r.Alert, lr, prefix)
+				}
+			}
+		}
+	}
+	if alerts == 0 || (base != "" && live == 0) {
+		t.Errorf("PrometheusRule: %d alerts, %d with live_report_url", alerts, live)
+	}
+}
+
+// dashboardURL is a link of a dashboard's JSON.
+var dashboardURL = regexp.MustCompile(`"url": "([^"]*)"`)
+
+// checkDashboardURLs: every link of the dashboard is Grafana-relative
+// (/d/<uid>), or a runbook link: the live pages at exporterURL when it is
+// set, else the published runbooks. Nothing points in-cluster or at the
+// placeholder the chart replaces.
+func checkDashboardURLs(t *testing.T, what, data, exporterURL string) {
+	t.Helper()
+	published, err := harness.PublishedRunbookPattern()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSuffix(published, "%s.md")
+	if base := strings.TrimRight(exporterURL, "/"); base != "" {
+		want = base + "/runbooks/"
+	}
+	runbooks := 0
+	for _, m := range dashboardURL.FindAllStringSubmatch(data, -1) {
+		switch u := m[1]; {
+		case strings.HasPrefix(u, "/d/"):
+		case strings.HasPrefix(u, want):
+			runbooks++
+		default:
+			t.Errorf("%s: link %s, want /d/<uid> or %s...", what, u, want)
+		}
+	}
+	if runbooks == 0 {
+		t.Errorf("%s: no runbook link at %s", what, want)
+	}
+	for _, s := range []string{".svc", exporterURLPlaceholder} {
+		if strings.Contains(data, s) {
+			t.Errorf("%s contains %s", what, s)
 		}
 	}
 }
@@ -480,107 +604,73 @@ func TestChartShardFlags(t *testing.T) {
 	}
 }
 
-// The PrometheusRule is the generated one: for the release and namespace
-// of deploy/ its spec equals alerts/kube-job-exporter-prometheusrule.yaml;
-// elsewhere only the runbook links differ, and point at that release's
-// Service or at prometheusRule.runbookBaseURL. The dashboards' ConfigMaps
-// hold dashboards/*.json byte for byte.
+// The PrometheusRule and the dashboards are the mixin's, per
+// configuration and whatever the release, namespace and port: without
+// exporterURL the generated files of the repository (alerts/,
+// dashboards/), byte for byte; with it what `make mixin-build
+// EXPORTER_URL=<it>` generates. Every link has the address it should
+// (checkRuleLinks, checkDashboardURLs).
 func TestChartGeneratedContent(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "alerts", "kube-job-exporter-prometheusrule.yaml"))
-	if err != nil {
+	const exporterURL = "https://jobs.example.com/kube-job-exporter"
+	gen := t.TempDir()
+	if _, err := harness.GenerateMixin(context.Background(), gen, exporterURL, nil, nil); err != nil {
 		t.Fatal(err)
-	}
-	var generated monitoringv1.PrometheusRule
-	if err := yaml.UnmarshalStrict(raw, &generated); err != nil {
-		t.Fatal(err)
-	}
-	const generatedBase = "http://kube-job-exporter.monitoring.svc:9847/runbooks/"
-	rule := func(t *testing.T, release, ns string, set ...string) monitoringv1.PrometheusRule {
-		t.Helper()
-		args := []string{"--set", "prometheusRule.enabled=true,grafanaDashboards.enabled=true"}
-		for _, s := range set {
-			args = append(args, "--set", s)
-		}
-		prs := ofKind(mustRender(t, release, ns, args...), "PrometheusRule")
-		if len(prs) != 1 {
-			t.Fatalf("release %s: %d PrometheusRules, want one", release, len(prs))
-		}
-		var pr monitoringv1.PrometheusRule
-		into(t, prs[0], &pr)
-		return pr
-	}
-	// runbooks returns the runbook_url annotations, and spec with each
-	// base replaced by the generated one.
-	runbooks := func(pr monitoringv1.PrometheusRule, base string) ([]string, monitoringv1.PrometheusRuleSpec) {
-		var urls []string
-		spec := *pr.Spec.DeepCopy()
-		for gi := range spec.Groups {
-			for ri := range spec.Groups[gi].Rules {
-				r := &spec.Groups[gi].Rules[ri]
-				if u, ok := r.Annotations["runbook_url"]; ok {
-					urls = append(urls, u)
-					r.Annotations["runbook_url"] = strings.Replace(u, base, generatedBase, 1)
-				}
-			}
-		}
-		return urls, spec
-	}
-	genURLs, _ := runbooks(generated, generatedBase)
-	var live int
-	for _, u := range genURLs {
-		if strings.HasPrefix(u, generatedBase) {
-			live++
-		}
-	}
-	if live == 0 {
-		t.Fatalf("no runbook_url of the generated rules starts with %s: the chart's rewrite (templates/prometheusrule.yaml) no longer matches the mixin's default base", generatedBase)
-	}
-
-	if pr := rule(t, chartRelease, "monitoring"); !equality.Semantic.DeepEqual(pr.Spec, generated.Spec) {
-		t.Errorf("release %s in monitoring: the PrometheusRule's spec differs from the generated one (alerts/kube-job-exporter-prometheusrule.yaml)", chartRelease)
 	}
 	for _, c := range []struct {
-		name, release, ns, set, base string
+		name, release, ns, exporterURL string
+		set                            []string
+		generated                      string // the mixin's output it must equal
 	}{
-		{"another release and namespace", "batch", "observability", "", "http://batch-kube-job-exporter.observability.svc:9000/runbooks/"},
-		{"runbookBaseURL", chartRelease, "monitoring", "prometheusRule.runbookBaseURL=https://runbooks.example.com/kje/", "https://runbooks.example.com/kje/"},
+		{"default", chartRelease, "monitoring", "", nil, repoRoot},
+		{"another release, namespace and port", "batch", "observability", "", []string{"service.port=9000"}, repoRoot},
+		{"exporterURL", chartRelease, "monitoring", exporterURL, []string{"exporterURL=" + exporterURL}, gen},
+		// A trailing slash, as the mixin takes it too.
+		{"exporterURL/, another release", "batch", "observability", exporterURL, []string{"exporterURL=" + exporterURL + "/", "service.port=9000"}, gen},
 	} {
-		set := []string{"service.port=9000"}
-		if c.set != "" {
-			set = append(set, c.set)
-		}
-		urls, spec := runbooks(rule(t, c.release, c.ns, set...), c.base)
-		var moved int
-		for _, u := range urls {
-			if strings.HasPrefix(u, c.base) {
-				moved++
-			}
-			if strings.HasPrefix(u, generatedBase) {
-				t.Errorf("%s: runbook_url %s still points at deploy/'s Service", c.name, u)
-			}
-		}
-		if moved != live {
-			t.Errorf("%s: %d runbook links start with %s, want %d (as many as the generated rules link to the exporter)", c.name, moved, c.base, live)
-		}
-		if !equality.Semantic.DeepEqual(spec, generated.Spec) {
-			t.Errorf("%s: the rules differ from the generated ones in more than the runbook links", c.name)
-		}
-	}
-
-	objs := mustRender(t, chartRelease, "monitoring", "--set", "grafanaDashboards.enabled=true")
-	for _, o := range ofKind(objs, "ConfigMap") {
-		var cm corev1.ConfigMap
-		into(t, o, &cm)
-		for file, data := range cm.Data {
-			want, err := os.ReadFile(filepath.Join(repoRoot, "dashboards", file))
+		t.Run(c.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join(c.generated, "alerts", "kube-job-exporter-prometheusrule.yaml"))
 			if err != nil {
-				t.Errorf("ConfigMap %s holds %s, which is not in dashboards/: %v", cm.Name, file, err)
-				continue
+				t.Fatal(err)
 			}
-			if data != string(want) {
-				t.Errorf("ConfigMap %s: %s differs from dashboards/%s", cm.Name, file, file)
+			var generated monitoringv1.PrometheusRule
+			if err := yaml.UnmarshalStrict(raw, &generated); err != nil {
+				t.Fatal(err)
 			}
-		}
+			args := []string{"--set", "prometheusRule.enabled=true,grafanaDashboards.enabled=true"}
+			for _, s := range c.set {
+				args = append(args, "--set", s)
+			}
+			objs := mustRender(t, c.release, c.ns, args...)
+			prs := ofKind(objs, "PrometheusRule")
+			if len(prs) != 1 {
+				t.Fatalf("%d PrometheusRules, want one", len(prs))
+			}
+			var pr monitoringv1.PrometheusRule
+			into(t, prs[0], &pr)
+			if !equality.Semantic.DeepEqual(pr.Spec, generated.Spec) {
+				t.Errorf("the PrometheusRule's spec differs from the mixin's (exporterURL %q)", c.exporterURL)
+			}
+			checkRuleLinks(t, pr, c.exporterURL)
+			cms := ofKind(objs, "ConfigMap")
+			if len(cms) == 0 {
+				t.Fatal("no dashboard ConfigMap")
+			}
+			for _, o := range cms {
+				var cm corev1.ConfigMap
+				into(t, o, &cm)
+				for file, data := range cm.Data {
+					want, err := os.ReadFile(filepath.Join(c.generated, "dashboards", file))
+					if err != nil {
+						t.Errorf("ConfigMap %s holds %s, which the mixin does not generate: %v", cm.Name, file, err)
+						continue
+					}
+					if data != string(want) {
+						t.Errorf("ConfigMap %s: %s differs from the mixin's (exporterURL %q)", cm.Name, file, c.exporterURL)
+					}
+					checkDashboardURLs(t, cm.Name+" "+file, data, c.exporterURL)
+				}
+			}
+		})
 	}
 }
 

@@ -39,16 +39,17 @@ var copies = map[string]string{
 
 // The copies in deploy/ equal the mixin's output; -update rewrites them.
 func TestGeneratedCopies(t *testing.T) {
-	checkCopies(t, copies, "deploy/components/grafana-dashboards (add it to the copies and the configMapGenerator)")
+	checkCopies(t, repoRoot, copies, "deploy/components/grafana-dashboards (add it to the copies and the configMapGenerator)")
 }
 
-// checkCopies checks each copy (source → copy, repository paths) equals
-// its source, or with -update rewrites it, and that every dashboard is
-// among the sources (else it is not shipped in where).
-func checkCopies(t *testing.T, copies map[string]string, where string) {
+// checkCopies checks each copy (source → copy: a path under srcRoot, the
+// repository or a generated directory → a repository path) equals its
+// source, or with -update rewrites it, and that every dashboard of srcRoot
+// is among the sources (else it is not shipped in where).
+func checkCopies(t *testing.T, srcRoot string, copies map[string]string, where string) {
 	t.Helper()
 	for src, dst := range copies {
-		want, err := os.ReadFile(filepath.Join(repoRoot, src))
+		want, err := os.ReadFile(filepath.Join(srcRoot, src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,10 +65,14 @@ func checkCopies(t *testing.T, copies map[string]string, where string) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("%s is stale: it must equal %s; run: cd e2e && go test ./deploy -run TestGeneratedCopies -update", dst, src)
+			from := src
+			if srcRoot != repoRoot {
+				from = "the mixin's " + src + " generated now"
+			}
+			t.Errorf("%s is stale: it must equal %s; run: cd e2e && go test ./deploy -run TestGeneratedCopies -update", dst, from)
 		}
 	}
-	dash, _ := filepath.Glob(filepath.Join(repoRoot, "dashboards", "*.json"))
+	dash, _ := filepath.Glob(filepath.Join(srcRoot, "dashboards", "*.json"))
 	for _, d := range dash {
 		if _, ok := copies["dashboards/"+filepath.Base(d)]; !ok {
 			t.Errorf("dashboard %s is not in %s", filepath.Base(d), where)

@@ -21,12 +21,13 @@ var MixinRuleFiles = []string{
 	"alerts/kube-job-exporter-rules.yaml",
 }
 
-// GenerateMixin runs `make mixin-build OUT=outDir RUNBOOK_BASE_URL=...` in
-// the repository root: the mixin's rule files and dashboards as a user
-// would generate them, with runbook_url pointing at runbookBaseURL (e.g.
-// http://<exporter>/runbooks) and the _config fields of config (nil: none)
-// overridden. It returns the rule file paths.
-func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, config map[string]any, log io.Writer) ([]string, error) {
+// GenerateMixin runs `make mixin-build OUT=outDir EXPORTER_URL=...` in the
+// repository root: the mixin's rule files and dashboards as a user would
+// generate them, with live_report_url and the dashboards' runbook links at
+// exporterURL (e.g. http://<exporter>; "": the published runbooks only)
+// and the _config fields of config (nil: none) overridden. It returns the
+// rule file paths.
+func GenerateMixin(ctx context.Context, outDir, exporterURL string, config map[string]any, log io.Writer) ([]string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -35,7 +36,7 @@ func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, config ma
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--no-print-directory", "-C", root, "mixin-build", "GO=" + goTool(), "OUT=" + outDir, "RUNBOOK_BASE_URL=" + runbookBaseURL}
+	args := []string{"--no-print-directory", "-C", root, "mixin-build", "GO=" + goTool(), "OUT=" + outDir, "EXPORTER_URL=" + exporterURL}
 	if len(config) > 0 {
 		b, err := json.Marshal(config)
 		if err != nil {
@@ -65,6 +66,28 @@ func GenerateMixin(ctx context.Context, outDir, runbookBaseURL string, config ma
 	return files, nil
 }
 
+// PublishedRunbookPattern is where the project publishes its runbooks
+// (the mixin's default _config.runbookURLPattern, a fmt pattern of the
+// alert name): mixin/runbooks/<Alert>.md of the repository on GitHub, from
+// the module path of the repository's go.mod. runbook_url of every alert
+// is that page, whatever the configuration.
+func PublishedRunbookPattern() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if m, ok := strings.CutPrefix(l, "module github.com/"); ok {
+			return "https://github.com/" + strings.TrimSpace(m) + "/blob/main/mixin/runbooks/%s.md", nil
+		}
+	}
+	return "", errors.New("go.mod: no github.com module path")
+}
+
 func withoutEnv(env []string, names ...string) []string {
 	out := env[:0:0]
 next:
@@ -82,7 +105,8 @@ next:
 // PipelineOptions configures StartPipeline.
 type PipelineOptions struct {
 	// ExporterAddr (host:port) is scraped as job "kube-job-exporter" and
-	// serves the runbooks the alerts link to. Required.
+	// serves the live reports the alerts link to (live_report_url).
+	// Required.
 	ExporterAddr string
 	// WorkDir holds the generated rules and dashboards (mixin/), and the
 	// config, data and logs of Prometheus and Alertmanager. Required.
@@ -149,9 +173,10 @@ func (p *Pipeline) AlertmanagerURL() string {
 	return p.Alertmanager.URL("/")
 }
 
-// StartPipeline generates the mixin with runbook links to the exporter
-// (make mixin-build), builds or finds Prometheus and Alertmanager, and
-// starts the webhook receiver, Alertmanager and Prometheus. Logs go to
+// StartPipeline generates the mixin with live report links to the
+// exporter (make mixin-build EXPORTER_URL=http://<ExporterAddr>), builds
+// or finds Prometheus and Alertmanager, and starts the webhook receiver,
+// Alertmanager and Prometheus. Logs go to
 // <WorkDir>/prometheus.log and alertmanager.log. Stop ends everything.
 //
 //	p, err := harness.StartPipeline(ctx, harness.PipelineOptions{
@@ -178,7 +203,7 @@ func StartPipeline(ctx context.Context, o PipelineOptions) (_ *Pipeline, retErr 
 
 	progress("generating the mixin's rules and dashboards (make mixin-build)")
 	mixinDir := filepath.Join(o.WorkDir, "mixin")
-	rules, err := GenerateMixin(ctx, mixinDir, "http://"+o.ExporterAddr+"/runbooks", o.MixinConfig, nil)
+	rules, err := GenerateMixin(ctx, mixinDir, "http://"+o.ExporterAddr, o.MixinConfig, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,7 @@ var pageTmpl = template.Must(template.New("pages").Funcs(template.FuncMap{
 <p>{{range .Links}}<a href="{{.URL}}">{{.Title}}</a> &middot; {{end}}refreshes every 5s</p>
 {{range .Alerts}}<h3><span class="{{.Status}}">{{.Status}}</span> {{index .Labels "alertname"}}
 {{index .Labels "namespace"}}/{{index .Labels "job_name"}}{{index .Labels "cronjob"}} <small>{{ts .Received}}, {{index .Labels "severity"}}</small></h3>
-<p>{{index .Annotations "summary"}} <a href="{{index .Annotations "runbook_url"}}">runbook</a></p>
+<p>{{index .Annotations "summary"}} <a href="{{index .Annotations "runbook_url"}}">runbook</a>{{with index .Annotations "live_report_url"}} · <a href="{{.}}">live report</a>{{end}}</p>
 <pre>{{index .Annotations "description"}}</pre>
 {{else}}<p>No page yet: terminal Job failures page within seconds.</p>{{end}}
 </body></html>`))

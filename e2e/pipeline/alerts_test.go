@@ -33,10 +33,11 @@ type pageCase struct {
 	// description and summary must contain each of these (the cause, in
 	// words, and the command that shows it).
 	description, summary []string
-	// runbookSays: the runbook page (with the exporter's live report)
-	// must contain each of these.
+	// runbookSays: the page live_report_url opens (the runbook with the
+	// exporter's live report) must contain each of these.
 	runbookSays []string
-	// runbookParams are the query parameters the runbook_url must carry.
+	// runbookParams are the query parameters live_report_url must carry
+	// (and no other).
 	runbookParams map[string]string
 	// inhibits: alerts about the same Job that fired before the page and
 	// that Alertmanager must hold back once it fires (the example's
@@ -388,7 +389,7 @@ func TestAlerts(t *testing.T) {
 	if pages := pipe.Webhook.Alerts(func(a harness.ReceivedAlert) bool { return a.Status == "firing" }); len(pages) > 0 {
 		name := pages[0].Labels["alertname"]
 		if code, body, err := httpGet(context.Background(), pipe.PagesURL()); err != nil || code != http.StatusOK ||
-			!strings.Contains(body, name) || !strings.Contains(body, "/runbooks/"+name+"?") {
+			!strings.Contains(body, name) || !strings.Contains(body, "/runbooks/"+name+".md") {
 			t.Errorf("GET %s: %d %v: want the pages (%s) with runbook links:\n%.2000s", pipe.PagesURL(), code, err, name, body)
 		}
 	}
@@ -528,35 +529,51 @@ func checkInhibited(t *testing.T, ctx context.Context, ns string, alerts []strin
 	}
 }
 
+// checkRunbook: runbook_url is the alert's published runbook (it opens
+// wherever the page is read), and live_report_url, which the pipeline has
+// because it generates the mixin with exporterURL = the test exporter's
+// address, opens on the running exporter with the report of the alert's
+// Job, CronJob or owner (params: the query it must carry; says: what the
+// page must say).
 func checkRunbook(t *testing.T, ctx context.Context, a harness.ReceivedAlert, alert string, params map[string]string, says []string) {
 	t.Helper()
-	raw := a.Annotations["runbook_url"]
-	u, err := url.Parse(raw)
+	published, err := harness.PublishedRunbookPattern()
 	if err != nil {
-		t.Errorf("runbook_url %q: %v", raw, err)
+		t.Fatal(err)
+	}
+	if got, want := a.Annotations["runbook_url"], fmt.Sprintf(published, alert); got != want {
+		t.Errorf("runbook_url %q, want the published runbook %s", got, want)
+	}
+	raw := a.Annotations["live_report_url"]
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		t.Errorf("live_report_url %q: %v", raw, err)
 		return
 	}
 	if want := "http://" + exporter.Addr() + "/runbooks/" + alert; u.Scheme+"://"+u.Host+u.Path != want {
-		t.Errorf("runbook_url %q, want %s?...", raw, want)
+		t.Errorf("live_report_url %q, want %s?...", raw, want)
+	}
+	if len(u.Query()) != len(params) {
+		t.Errorf("live_report_url %q: %d query parameters, want %v", raw, len(u.Query()), params)
 	}
 	for k, v := range params {
 		if got := u.Query().Get(k); got != v {
-			t.Errorf("runbook_url %q: %s=%q, want %q", raw, k, got, v)
+			t.Errorf("live_report_url %q: %s=%q, want %q", raw, k, got, v)
 		}
 	}
 	code, body, err := httpGet(ctx, raw)
 	if err != nil || code != http.StatusOK {
-		t.Errorf("GET runbook_url %s: %d %v", raw, code, err)
+		t.Errorf("GET live_report_url %s: %d %v", raw, code, err)
 		return
 	}
 	for _, v := range params {
 		if !strings.Contains(body, v) {
-			t.Errorf("runbook page %s does not mention %q", raw, v)
+			t.Errorf("live report %s does not mention %q", raw, v)
 		}
 	}
 	for _, s := range says {
 		if !strings.Contains(body, s) {
-			t.Errorf("runbook page %s does not say %q:\n%.4000s", raw, s, body)
+			t.Errorf("live report %s does not say %q:\n%.4000s", raw, s, body)
 		}
 	}
 }
@@ -640,7 +657,9 @@ func testNoPageSuspended(t *testing.T) {
 // mixin/alertmanager.example.yaml, under cluster labels of their own so
 // that they hold back no other test's alerts: without an exporter the Job
 // alerts of that cluster, and the per-instance exporter alerts, are held
-// back; another cluster's are not.
+// back; another cluster's are not, even while one of its exporters cannot
+// watch (KubeJobExporterWatchFailing holds back nothing: the Job alerts
+// carry no instance to pair it with its own shard's Jobs).
 func TestAlertmanagerExample(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -654,6 +673,7 @@ func TestAlertmanagerExample(t *testing.T) {
 	}
 	send(map[string]string{"alertname": "KubeJobExporterAbsent", "cluster": "e2e-gone", "severity": "critical"})
 	send(map[string]string{"alertname": "KubeJobExporterDown", "cluster": "e2e-gone", "instance": "10.0.0.5:9847", "job": "kube-job-exporter", "severity": "critical"})
+	send(map[string]string{"alertname": "KubeJobExporterWatchFailing", "cluster": "e2e-fine", "instance": "10.0.1.5:9847", "job": "kube-job-exporter", "resource": "pods", "severity": "critical"})
 	for _, cluster := range []string{"e2e-gone", "e2e-fine"} {
 		send(map[string]string{"alertname": "KubeJobBackoffLimitExceeded", "cluster": cluster, "namespace": ns, "job_name": "report", "reason": "BackoffLimitExceeded", "severity": "warning"})
 		send(map[string]string{"alertname": "KubeCronJobLastRunFailed", "cluster": cluster, "namespace": ns, "cronjob": "nightly", "severity": "warning"})
@@ -678,6 +698,19 @@ func TestAlertmanagerExample(t *testing.T) {
 		}
 		if a.Receiver != jobReceiver || fmt.Sprint(a.GroupLabels) != fmt.Sprint(want) {
 			t.Errorf("%s went to %q grouped by %v, want %s grouped by %v", a, a.Receiver, a.GroupLabels, jobReceiver, want)
+		}
+	}
+	// The failing watch of one of its exporters holds none of them back.
+	for _, m := range [][]string{
+		{`alertname="KubeJobBackoffLimitExceeded"`, `cluster="e2e-fine"`},
+		{`alertname="KubeCronJobLastRunFailed"`, `cluster="e2e-fine"`},
+	} {
+		got, err := pipe.Alertmanager.Alerts(ctx, m...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Status.State != "active" || len(got[0].Status.InhibitedBy) != 0 {
+			t.Errorf("%v: %+v, want one active alert, held back by nothing", m, got)
 		}
 	}
 	// Alertmanager holds back the gone cluster's other alerts...

@@ -118,3 +118,23 @@ configmaps, no pods/log, no write verb.
 {{- define "kube-job-exporter.probePort" -}}
 {{- if .Values.webConfig.enabled -}}health{{- else -}}http-metrics{{- end -}}
 {{- end -}}
+
+{{/*
+A file the mixin generated (path under files/, e.g. "prometheusrule.yaml"),
+with its links for .Values.exporterURL. files/ holds the mixin's default
+output (runbook_url only; dashboards link to the published runbooks);
+files/live/ the same generated with exporterURL=https://exporter-url.invalid
+(live_report_url; dashboards link to the live pages), whose address is
+replaced here by exporterURL. Both are copies checked by e2e/deploy
+(TestGeneratedCopiesChart); the schema admits only a URL with no character
+that a YAML or JSON string, a Prometheus template or a Grafana variable
+would read (quotes, braces, $, backslash, whitespace).
+*/}}
+{{- define "kube-job-exporter.mixinFile" -}}
+{{- $url := regexReplaceAll "/+$" .root.Values.exporterURL "" -}}
+{{- if $url -}}
+{{- .root.Files.Get (printf "files/live/%s" .path) | replace "https://exporter-url.invalid" $url -}}
+{{- else -}}
+{{- .root.Files.Get (printf "files/%s" .path) -}}
+{{- end -}}
+{{- end -}}
