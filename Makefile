@@ -86,7 +86,7 @@ bench:
 # `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
 FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
            ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip \
-           ./watcher/:FuzzOutcomes
+           ./watcher/:FuzzOutcomes ./job/:FuzzRecordBounds
 
 fuzz:
 	@for pf in $(FUZZERS); do \

@@ -18,6 +18,15 @@ type Options struct {
 	// MaxIndexSeries caps kubejob_index_failures series per Job (worst
 	// indexes first), so one Job with 100k indexes cannot flood a scrape.
 	MaxIndexSeries int
+	// MaxContainerSeries caps the series per Job of each per-container
+	// family (kubejob_pod_failures, kubejob_container_memory_limit_bytes):
+	// a pod may have thousands of containers. 0 means
+	// DefaultMaxContainerSeries.
+	MaxContainerSeries int
+	// MaxContainers bounds the template containers a Job record keeps
+	// (job.Options.MaxContainers; the flag is here with the other
+	// bounds of what a Job brings). 0 means job.DefaultMaxContainers.
+	MaxContainers int
 }
 
 // emit appends one sample with extra labels (key, value pairs).

@@ -39,7 +39,12 @@ type cronState struct {
 	record          *cronjob.Record // nil until (or unless) the object is known
 	runs            map[string]cronjob.Run
 	// memory of the runs seen, per CronJob UID: a CronJob deleted and
-	// created again under the same name starts afresh.
+	// created again under the same name starts afresh. The UID is the one
+	// a run's owner reference names, which whoever created the Job wrote:
+	// a UID's memory outlives its runs only while the CronJob object
+	// vouches for it (it is the object's UID), else it is forgotten with
+	// its last run (forget), so Jobs claiming made-up UIDs leave nothing
+	// behind.
 	memory map[types.UID]*cronjob.Memory
 }
 
@@ -144,6 +149,11 @@ func (c *CronJobs) DeleteCronJob(key string) {
 		delete(st.memory, st.record.UID)
 	}
 	st.record = nil
+	for uid := range st.memory {
+		if !st.vouched(uid) {
+			delete(st.memory, uid)
+		}
+	}
 	c.render(key, st)
 }
 
@@ -188,9 +198,27 @@ func (c *CronJobs) forget(jobKey string) {
 	delete(c.runs, jobKey)
 	if st := c.state[key]; st != nil {
 		_, name := splitKey(jobKey)
+		uid := st.runs[name].OwnerUID
 		delete(st.runs, name)
+		if !st.vouched(uid) {
+			delete(st.memory, uid)
+		}
 		c.render(key, st)
 	}
+}
+
+// vouched tells whether the memory of CronJob UID uid is kept: it is the
+// object's UID, or a run present names it.
+func (st *cronState) vouched(uid types.UID) bool {
+	if st.record != nil && st.record.UID == uid {
+		return true
+	}
+	for _, r := range st.runs {
+		if r.OwnerUID == uid {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *CronJobs) stateFor(key, namespace, name string) *cronState {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
 
@@ -18,6 +19,9 @@ var PodMemoryFamily = metricstore.Family{
 // PodMemory renders what the podmetrics poller reads.
 type PodMemory struct {
 	Store *metricstore.Store
+	// MaxSeries caps the series per Job (Options.MaxContainerSeries), the
+	// first containers by name; 0 means DefaultMaxContainerSeries.
+	MaxSeries int
 }
 
 // NewPodMemory returns the per-Job memory working set family.
@@ -39,6 +43,10 @@ func (m *PodMemory) Replace(usage map[string]map[string]int64) {
 			names = append(names, c)
 		}
 		sort.Strings(names)
+		if limit := (Options{MaxContainerSeries: m.MaxSeries}).maxContainerSeries(); len(names) > limit {
+			job.CountCut(job.CutSeries, len(names)-limit)
+			names = names[:limit]
+		}
 		for _, c := range names {
 			w.Sample(float64(containers[c]), "container", c)
 		}

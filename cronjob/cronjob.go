@@ -7,19 +7,16 @@ package cronjob
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-)
 
-// MaxScheduleLength bounds the schedule kept (and shown in a label): the
-// API server accepts any schedule the cron parser does, which may list
-// every minute of the hour.
-const MaxScheduleLength = 128
+	"github.com/kube-job-exporter/kube-job-exporter/job"
+)
 
 // Record is what the exporter keeps of a CronJob: the spec fields that
 // decide when runs start, and the status the CronJob controller writes.
@@ -29,8 +26,9 @@ type Record struct {
 	ResourceVersion string
 	Created         time.Time
 
-	// Schedule is spec.schedule, at most MaxScheduleLength bytes (longer
-	// ones end in "…"; Next still reads the whole one, kept in schedule).
+	// Schedule is spec.schedule, at most job.MaxScheduleLength bytes
+	// (longer ones end in job.CutMarker; ParseSchedule still reads the
+	// whole one, parsed when the record was made).
 	Schedule string
 	// TimeZone is spec.timeZone, "" for the controller's own zone.
 	TimeZone                string
@@ -47,7 +45,11 @@ type Record struct {
 	// Active are the names of the runs the controller counts as active.
 	Active []string
 
-	schedule string // the whole spec.schedule
+	// The whole schedule parsed (ParseSchedule), not the text: a schedule
+	// the API server accepts may be megabytes long, its parsed form never
+	// is.
+	schedule    cron.Schedule
+	scheduleErr error
 }
 
 // GetObjectMeta lets the informer's key functions read the record.
@@ -73,18 +75,18 @@ func NewRecord(cj *batchv1.CronJob) *Record {
 	r := &Record{
 		Namespace: cj.Namespace, Name: cj.Name, UID: cj.UID, ResourceVersion: cj.ResourceVersion,
 		Created:                 cj.CreationTimestamp.Time,
-		Schedule:                bounded(cj.Spec.Schedule, MaxScheduleLength),
+		Schedule:                job.BoundedCount(cj.Spec.Schedule, job.MaxScheduleLength, job.CutSchedule),
 		ConcurrencyPolicy:       string(cj.Spec.ConcurrencyPolicy),
 		Suspend:                 cj.Spec.Suspend != nil && *cj.Spec.Suspend,
 		StartingDeadlineSeconds: cj.Spec.StartingDeadlineSeconds,
-		schedule:                cj.Spec.Schedule,
 	}
 	if r.ConcurrencyPolicy == "" {
 		r.ConcurrencyPolicy = string(batchv1.AllowConcurrent)
 	}
 	if cj.Spec.TimeZone != nil {
-		r.TimeZone = bounded(*cj.Spec.TimeZone, MaxScheduleLength)
+		r.TimeZone = job.BoundedCount(*cj.Spec.TimeZone, job.MaxScheduleLength, job.CutSchedule)
 	}
+	r.schedule, r.scheduleErr = parseSchedule(cj.Spec.Schedule, cj.Spec.TimeZone)
 	if t := cj.Status.LastScheduleTime; t != nil {
 		r.LastScheduleTime = t.Time
 	}
@@ -97,41 +99,58 @@ func NewRecord(cj *batchv1.CronJob) *Record {
 	return r
 }
 
-// bounded cuts s to at most limit bytes at a rune boundary, marking the cut.
-func bounded(s string, limit int) string {
-	if len(s) <= limit {
-		return s
+// ParseSchedule is the schedule as the CronJob controller reads it, or
+// why it cannot be read (see parseSchedule).
+func (r *Record) ParseSchedule() (cron.Schedule, error) { return r.schedule, r.scheduleErr }
+
+// parseSchedule parses the schedule as the CronJob controller does
+// (formatSchedule, then cron.ParseStandard): spec.timeZone becomes a TZ=
+// prefix unless the schedule names a zone itself (TZ= or CRON_TZ=). The
+// schedule's location is the one copy shared by every CronJob of that
+// zone (sharedLocation).
+func parseSchedule(schedule string, timeZone *string) (cron.Schedule, error) {
+	spec := schedule
+	if timeZone != nil && *timeZone != "" && !strings.Contains(spec, "TZ") {
+		if _, err := time.LoadLocation(*timeZone); err != nil {
+			return nil, fmt.Errorf("time zone %q: %w", job.Bounded(*timeZone, job.MaxScheduleLength), err)
+		}
+		spec = "TZ=" + *timeZone + " " + spec
 	}
-	cut := limit - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	s, err := parse(spec)
+	if ss, ok := s.(*cron.SpecSchedule); ok {
+		ss.Location = sharedLocation(ss.Location)
 	}
-	return s[:cut] + "…"
+	return s, err
 }
 
-// ParseSchedule parses the schedule as the CronJob controller does
-// (formatSchedule, then cron.ParseStandard): spec.timeZone becomes a TZ=
-// prefix unless the schedule names a zone itself (TZ= or CRON_TZ=).
-func (r *Record) ParseSchedule() (cron.Schedule, error) {
-	spec := r.schedule
-	if r.TimeZone != "" && !strings.Contains(spec, "TZ") {
-		if _, err := time.LoadLocation(r.TimeZone); err != nil {
-			return nil, fmt.Errorf("time zone %q: %w", r.TimeZone, err)
-		}
-		spec = "TZ=" + r.TimeZone + " " + spec
+// locations holds one *time.Location per zone name: a loaded zone is a
+// few KiB of transitions, which 10,000 CronJobs in one zone would
+// otherwise each keep. Only zones that loaded are in it, so it is
+// bounded by the time zone database.
+var locations sync.Map // zone name → *time.Location
+
+func sharedLocation(loc *time.Location) *time.Location {
+	if loc == nil || loc == time.Local || loc == time.UTC {
+		return loc
 	}
-	return parse(spec)
+	got, _ := locations.LoadOrStore(loc.String(), loc)
+	return got.(*time.Location)
 }
 
 // parse is cron.ParseStandard, which panics on some inputs the API
-// server accepts (the controller recovers the same way).
+// server accepts (the controller recovers the same way). Its errors quote
+// the schedule at most job.MaxScheduleLength bytes long.
 func parse(spec string) (s cron.Schedule, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("invalid schedule %q: %v", spec, p)
+			s, err = nil, fmt.Errorf("invalid schedule %q: %v", job.Bounded(spec, job.MaxScheduleLength), p)
 		}
 	}()
-	return cron.ParseStandard(spec)
+	s, err = cron.ParseStandard(spec)
+	if err != nil {
+		err = fmt.Errorf("%s", job.Bounded(err.Error(), 2*job.MaxScheduleLength))
+	}
+	return s, err
 }
 
 // NextRun is when the next run is due: the first scheduled time after the

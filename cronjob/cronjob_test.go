@@ -1,14 +1,18 @@
 package cronjob
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
@@ -73,8 +77,51 @@ func TestScheduleErrors(t *testing.T) {
 	}
 	long := cronJob(strings.Repeat("1,", 200) + "1 * * * *")
 	rec := NewRecord(long)
-	if len(rec.Schedule) > MaxScheduleLength || !strings.HasSuffix(rec.Schedule, "…") {
+	if len(rec.Schedule) > job.MaxScheduleLength || !strings.HasSuffix(rec.Schedule, job.CutMarker) {
 		t.Errorf("schedule kept as %d bytes: %q", len(rec.Schedule), rec.Schedule)
+	}
+}
+
+// TestLongSchedule: a schedule of a megabyte, which the API server
+// accepts, is shown cut but read whole (parsed when the record is made,
+// the text not kept); its errors quote it cut.
+func TestLongSchedule(t *testing.T) {
+	long := strings.Repeat("7,", 500_000) + "7 * * * *"
+	rec := NewRecord(cronJob(long, lastScheduled(t0)))
+	if len(rec.Schedule) > job.MaxScheduleLength || !strings.HasSuffix(rec.Schedule, job.CutMarker) {
+		t.Fatalf("schedule kept as %d bytes", len(rec.Schedule))
+	}
+	s, err := rec.ParseSchedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next, interval := rec.NextRun(s); !next.Equal(t0.Add(7*time.Minute)) || interval != time.Hour {
+		t.Errorf("next %s every %s, want %s every 1h", next, interval, t0.Add(7*time.Minute))
+	}
+	bad := NewRecord(cronJob(strings.Repeat("x", 1<<20)))
+	if _, err := bad.ParseSchedule(); err == nil || len(err.Error()) > 4*job.MaxScheduleLength {
+		t.Errorf("error of %d bytes: %.200v", len(fmt.Sprint(err)), err)
+	}
+}
+
+// TestSharedLocation: every CronJob of a zone shares one loaded location
+// (a few KiB each otherwise), whether the zone comes from spec.timeZone
+// or the schedule.
+func TestSharedLocation(t *testing.T) {
+	var locs []*time.Location
+	for _, cj := range []*batchv1.CronJob{
+		cronJob("0 3 * * *", func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Europe/Paris") }),
+		cronJob("0 4 * * *", func(cj *batchv1.CronJob) { cj.Spec.TimeZone = ptr.To("Europe/Paris") }),
+		cronJob("CRON_TZ=Europe/Paris 0 5 * * *"),
+	} {
+		s, err := NewRecord(cj).ParseSchedule()
+		if err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, s.(*cron.SpecSchedule).Location)
+	}
+	if locs[0].String() != "Europe/Paris" || locs[0] != locs[1] || locs[1] != locs[2] {
+		t.Errorf("locations not shared: %p %p %p", locs[0], locs[1], locs[2])
 	}
 }
 

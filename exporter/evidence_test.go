@@ -511,15 +511,19 @@ func TestOwnerPageListsDeletedJobs(t *testing.T) {
 func TestDeletedJobsEscaped(t *testing.T) {
 	const evilNS, evilName, evilContainer = `ns"><script>alert(1)</script>`, `j'><img src=x onerror=alert(2)>&job_uid=x`, `app<b onmouseover=alert(3)>`
 	b := newFailingBoard(0, 0)
-	j := fixture.Job(evilNS, evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
-	j.J.UID = `uid"><i>u</i>`
+	// The pod records keep no controller reference to a name or UID no
+	// Job can have: the Jobs are summarized under valid ones, then named
+	// so.
+	j := fixture.Job("ns", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
 	s := lastSummary(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s.Namespace, s.Name, s.UID = evilNS, evilName, `uid"><i>u</i>`
 	s.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
 	// A Job of the valid namespace "team-a" with a hostile name.
-	t2 := fixture.Job("team-a", evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
+	t2 := fixture.Job("team-a", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	t2.J.Spec.Template.Spec.Containers[0].Name = evilContainer
 	s2 := lastSummary(t2, []*fixture.PodBuilder{fixture.Pod(t2.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s2.Name = evilName
 	s2.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
 	b.jobDeleted(keyOf(s), s, at(20))
 	b.jobDeleted(keyOf(s2), s2, at(20))
@@ -555,7 +559,7 @@ func TestDeletedJobsEscaped(t *testing.T) {
 	}
 	// A hostile UID is refused as a query value (400, in plain text).
 	rec := httptest.NewRecorder()
-	rb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/runbooks/KubeJobBackoffLimitExceeded?namespace=team-a&job_name=x&job_uid="+url.QueryEscape(string(j.J.UID)), nil))
+	rb.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/runbooks/KubeJobBackoffLimitExceeded?namespace=team-a&job_name=x&job_uid="+url.QueryEscape(string(s.UID)), nil))
 	if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		t.Errorf("hostile job_uid: %d %q", rec.Code, rec.Body)
 	}

@@ -138,6 +138,7 @@ func New(cfg Config) (*Exporter, error) {
 	e.Watcher = w
 	if cfg.PodMetrics != nil {
 		e.PodMemory = collectors.NewPodMemory()
+		e.PodMemory.MaxSeries = cfg.Collectors.MaxContainerSeries
 		e.PodMetrics = podmetrics.New(podmetrics.Config{
 			Client:     cfg.PodMetrics,
 			Namespaces: cfg.Namespaces,
@@ -164,7 +165,8 @@ func (cfg Config) WatchConfig() watcher.Config {
 		CronJobs:          cfg.CronJobs,
 		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
 			// The summary keeps at least the index series the collectors show.
-			MaxIndexFailures: max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures)},
+			MaxIndexFailures: max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures),
+			MaxContainers:    cfg.Collectors.MaxContainers},
 		Shard:  cfg.Shard,
 		Logger: cfg.Logger,
 

@@ -237,9 +237,12 @@ func TestFailingPageCap(t *testing.T) {
 // server's validation is not relied on).
 func TestFailingPageEscapes(t *testing.T) {
 	const evilNS, evilName, evilContainer = `ns"><script>alert(1)</script>`, `j'><img src=x onerror=alert(2)>&job_name=other`, `app<b onmouseover=alert(3)>`
-	j := fixture.Job(evilNS, evilName).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
+	// The pod records keep no controller reference to a name no Job can
+	// have: the Job is summarized under a valid name, then named so.
+	j := fixture.Job("ns", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
 	s := summarize(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)})
+	s.Namespace, s.Name = evilNS, evilName
 	b := newFailingBoard(0, 0)
 	b.jobChanged(evilNS+"/"+evilName, s, failingNow)
 	crons := []cronjob.Summary{{Namespace: evilNS, Name: `<script>cron</script>`, LastFailure: failingNow, FailureReason: `<i>why</i>`,

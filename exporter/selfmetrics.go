@@ -1,15 +1,15 @@
 package exporter
 
 import (
+	"fmt"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promcollectors "github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
@@ -86,6 +86,15 @@ func NewSelfMetrics(resources []string, objects func() map[string]int, shard wat
 		Help: "Replicas the Jobs are split across (--total-shards); 1 when not sharded.",
 	})
 	totalShards.Set(float64(total))
+	// Read at scrape time from where the records are made (job.Cuts,
+	// counted per process), since this exporter was made (tests make
+	// many in one process): every what, 0 included, so that rate() sees
+	// the first cut.
+	cutsBefore := job.Cuts()
+	cutDesc := prometheus.NewDesc("kubejob_exporter_tenant_values_cut_total",
+		fmt.Sprintf("Values from objects tenants write that the exporter cut to their bound or did not keep, counted each time a record is made (every change and re-list) or a Job rendered, by what: image (cut to %d bytes), container (beyond --job.max-containers), owner_reference (invalid name or UID), event_object (a FailedCreate event about an invalid name or UID), schedule (schedule or time zone cut to %d bytes), reason (condition reason cut to %d bytes), series (per-container series beyond --job.max-container-series).",
+			job.MaxImageLength, job.MaxScheduleLength, job.MaxReasonLength),
+		[]string{"what"}, nil)
 	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs reported.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector("kubejob_exporter"),
@@ -93,6 +102,11 @@ func NewSelfMetrics(resources []string, objects func() map[string]int, shard wat
 		promcollectors.NewProcessCollector(promcollectors.ProcessCollectorOpts{}),
 		m.watchUp, m.watchSynced, m.watchErrors, m.eventDelay, m.scrapeDuration, m.scrapeRefused, m.writeTimeouts,
 		shardOrdinal, totalShards,
+		funcCollector{desc: cutDesc, collect: func(ch chan<- prometheus.Metric) {
+			for i, n := range job.Cuts() {
+				ch <- prometheus.MustNewConstMetric(cutDesc, prometheus.CounterValue, float64(n-cutsBefore[i]), job.CutNames[i])
+			}
+		}},
 		funcCollector{desc: objectsDesc, collect: func(ch chan<- prometheus.Metric) {
 			for r, n := range objects() {
 				ch <- prometheus.MustNewConstMetric(objectsDesc, prometheus.GaugeValue, float64(n), r)
@@ -149,7 +163,7 @@ func (m *SelfMetrics) registerAPIServerInfo(server kubeversion.Info) {
 		Name: "kubejob_exporter_kube_apiserver_info",
 		Help: "The Kubernetes API server the exporter talks to, as its /version said at start: git_version as reported, minor the Kubernetes minor version (empty when the server does not report 1.N). Always 1.",
 		ConstLabels: prometheus.Labels{
-			"git_version": boundedLabel(server.GitVersion, maxGitVersionLength),
+			"git_version": job.Bounded(server.GitVersion, maxGitVersionLength),
 			"minor":       minorLabel(server),
 		},
 	})
@@ -166,21 +180,6 @@ func minorLabel(server kubeversion.Info) string {
 		return ""
 	}
 	return strconv.Itoa(minor)
-}
-
-// boundedLabel makes s a valid label value of at most limit bytes: invalid
-// UTF-8 replaced (the client library refuses it), then cut at a rune
-// boundary.
-func boundedLabel(s string, limit int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= limit {
-		return s
-	}
-	s = s[:limit]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func boolFloat(b bool) float64 {

@@ -8,6 +8,7 @@ import (
 
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
 
@@ -24,7 +25,7 @@ func TestAPIServerInfo(t *testing.T) {
 		{"provider minor with +", kubeversion.Info{Major: "1", Minor: "28+", GitVersion: "v1.28.15-eks-1a2b3c4"}, "v1.28.15-eks-1a2b3c4", "28"},
 		{"test build without 1.N", kubeversion.Info{GitVersion: "v0.0.0-master+$Format:%H$"}, "v0.0.0-master+$Format:%H$", ""},
 		{"nothing reported", kubeversion.Info{}, "", ""},
-		{"too long", kubeversion.Info{Major: "1", Minor: "34", GitVersion: long}, long[:maxGitVersionLength], "34"},
+		{"too long", kubeversion.Info{Major: "1", Minor: "34", GitVersion: long}, long[:maxGitVersionLength-len(job.CutMarker)] + job.CutMarker, "34"},
 		{"invalid UTF-8", kubeversion.Info{Major: "1", Minor: "34", GitVersion: "v1.34.4-\xff"}, "v1.34.4-\uFFFD", "34"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -169,6 +169,13 @@ func NewEventRecord(e *corev1.Event) *EventRecord {
 	o := e.InvolvedObject
 	if e.Type == corev1.EventTypeWarning && e.Reason == FailedCreateReason && o.Kind == "Job" &&
 		(o.Namespace == "" || o.Namespace == e.Namespace) {
+		// Whoever may create events writes involvedObject as they like:
+		// an event about a name or UID no Job can have is not kept (the
+		// Job controller's always name a Job that exists).
+		if !ValidName(o.Name) || !ValidUID(o.UID) {
+			countCut(CutEventObject, 1)
+			return r
+		}
 		r.JobName, r.JobUID = o.Name, o.UID
 		r.Cause = CreateFailureCause(e.Message)
 	}

@@ -71,12 +71,18 @@ func (r *JobRecord) GetObjectMeta() metav1.Object {
 }
 
 // RecordJob is the Job informer's transform: the Job's record, its owner
-// grouped by the label ownerLabel (see OwnerOf; "" for none). Other
-// objects (tombstones) pass through.
+// grouped by the label ownerLabel (see OwnerOf; "" for none), at most
+// DefaultMaxContainers containers kept. Other objects (tombstones) pass
+// through.
 func RecordJob(ownerLabel string) func(obj any) (any, error) {
+	return RecordJobWith(ownerLabel, Options{})
+}
+
+// RecordJobWith is RecordJob keeping at most o.MaxContainers containers.
+func RecordJobWith(ownerLabel string, o Options) func(obj any) (any, error) {
 	return func(obj any) (any, error) {
 		if j, ok := obj.(*batchv1.Job); ok {
-			return NewJobRecordOwned(j, ownerLabel), nil
+			return newJobRecord(j, ownerLabel, o.maxContainers()), nil
 		}
 		return obj, nil
 	}
@@ -85,9 +91,18 @@ func RecordJob(ownerLabel string) func(obj any) (any, error) {
 // NewJobRecord reads a Job's facts, its owner grouped without a label.
 func NewJobRecord(j *batchv1.Job) *JobRecord { return NewJobRecordOwned(j, "") }
 
-// NewJobRecordOwned reads a Job's facts: the one place a Job is read.
-// ownerLabel groups its outcomes (OwnerOf).
+// NewJobRecordOwned reads a Job's facts, keeping at most
+// DefaultMaxContainers containers. ownerLabel groups its outcomes
+// (OwnerOf).
 func NewJobRecordOwned(j *batchv1.Job, ownerLabel string) *JobRecord {
+	return newJobRecord(j, ownerLabel, DefaultMaxContainers)
+}
+
+// newJobRecord reads a Job's facts: the one place a Job is read. The API
+// server has validated the Job's own name, namespace and container names;
+// what it leaves unbounded (images, owner references, condition reasons,
+// the number of containers) is bounded here (see Bounded).
+func newJobRecord(j *batchv1.Job, ownerLabel string, maxContainers int) *JobRecord {
 	s, st := &j.Spec, &j.Status
 	r := &JobRecord{
 		Namespace: internNamespace(j.Namespace), Name: j.Name, UID: j.UID, ResourceVersion: j.ResourceVersion,
@@ -100,12 +115,17 @@ func NewJobRecordOwned(j *batchv1.Job, ownerLabel string) *JobRecord {
 		ActiveDeadlineSeconds: s.ActiveDeadlineSeconds, Suspend: s.Suspend != nil && *s.Suspend,
 		PodFailurePolicy: s.PodFailurePolicy, PodReplacementPolicy: s.PodReplacementPolicy,
 		RestartPolicy: corev1.RestartPolicy(intern(string(s.Template.Spec.RestartPolicy))),
-		Containers:    templateContainerSpecs(&s.Template.Spec),
+		Containers:    templateContainerSpecs(&s.Template.Spec, maxContainers),
 		Active:        st.Active, Succeeded: st.Succeeded, Failed: st.Failed,
 		Ready: st.Ready, Terminating: st.Terminating,
 		CompletedIndexes: st.CompletedIndexes, FailedIndexes: st.FailedIndexes,
 	}
-	r.CronJob, r.CronJobUID, _ = CronJobOwner(j)
+	var ok bool
+	if r.CronJob, r.CronJobUID, ok = CronJobOwner(j); !ok {
+		if ref := metav1.GetControllerOfNoCopy(j); ref != nil && ref.Kind == "CronJob" {
+			countCut(CutOwnerReference, 1)
+		}
+	}
 	if j.DeletionTimestamp != nil {
 		r.Deleting = unixOrZero(*j.DeletionTimestamp)
 	}
@@ -124,7 +144,7 @@ func NewJobRecordOwned(j *batchv1.Job, ownerLabel string) *JobRecord {
 			r.Conditions[i] = jobConditionRecord{
 				Type:   batchv1.JobConditionType(intern(string(c.Type))),
 				Status: corev1.ConditionStatus(intern(string(c.Status))),
-				Reason: intern(c.Reason),
+				Reason: intern(BoundedCount(c.Reason, MaxReasonLength, CutReason)),
 				At:     unixOrZero(c.LastTransitionTime),
 			}
 		}
@@ -133,14 +153,20 @@ func NewJobRecordOwned(j *batchv1.Job, ownerLabel string) *JobRecord {
 }
 
 // templateContainerSpecs reads the template's containers, init containers
-// first: name, image, memory limit and the executable (the program of
-// command, which exit code 127 is about: Executable); never env, args or
-// the rest of the command.
-func templateContainerSpecs(spec *corev1.PodSpec) []ContainerSpec {
+// first, at most limit of them: name, image (bounded), memory limit and the
+// executable (the program of command, which exit code 127 is about:
+// Executable); never env, args or the rest of the command.
+func templateContainerSpecs(spec *corev1.PodSpec, limit int) []ContainerSpec {
+	if n := len(spec.InitContainers) + len(spec.Containers); n > limit {
+		countCut(CutContainer, n-limit)
+	}
 	var out []ContainerSpec
 	add := func(cs []corev1.Container, init bool) {
 		for i := range cs {
-			c := ContainerSpec{Name: cs[i].Name, Init: init, Image: cs[i].Image, MemoryLimit: -1}
+			if len(out) >= limit {
+				return
+			}
+			c := ContainerSpec{Name: cs[i].Name, Init: init, Image: BoundedCount(cs[i].Image, MaxImageLength, CutImage), MemoryLimit: -1}
 			c.Executable = Executable(cs[i].Command)
 			if q, ok := cs[i].Resources.Limits[corev1.ResourceMemory]; ok {
 				c.MemoryLimit = q.Value()

@@ -5,37 +5,29 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
-
-// MaxCronJobNameLength is the longest name a CronJob can have: the
-// CronJob controller appends "-" and an 8-digit schedule time to make its
-// Jobs' names, which must stay within 63 characters.
-const MaxCronJobNameLength = 52
 
 // CronJobOwner returns the name of the CronJob that controls a Job, read
 // from the Job's owner references. Whoever may create a Job writes those
 // references as they like (any apiVersion, kind and name), and the name
 // ends up in labels, alerts, links and suggested commands; so only a
 // controller reference to a batch/v1 CronJob with a name the API server
-// would accept for a CronJob counts. Anything else is no owner. (Whether
+// would accept for a CronJob, and a UID of the shape the API server makes
+// (ValidUID), counts. Anything else is no owner. (Whether
 // that CronJob exists, the exporter tells by its UID where it watches
 // CronJobs.)
 func CronJobOwner(j metav1.Object) (name string, uid types.UID, ok bool) {
 	ref := metav1.GetControllerOfNoCopy(j)
 	if ref == nil || ref.APIVersion != "batch/v1" || ref.Kind != "CronJob" ||
-		len(ref.Name) > MaxCronJobNameLength || len(validation.IsDNS1123Subdomain(ref.Name)) > 0 {
+		len(ref.Name) > MaxCronJobNameLength || !ValidName(ref.Name) || !ValidUID(ref.UID) {
 		return "", "", false
 	}
 	return ref.Name, ref.UID, true
 }
 
-// maxExecutableLength bounds Executable: a path, not a script.
-const maxExecutableLength = 256
-
 // Executable is what the exporter keeps of a container's command: the
 // program command[0] names, up to its first blank, at most
-// maxExecutableLength bytes. Exit codes 126 and 127 are about that
+// MaxExecutableLength bytes. Exit codes 126 and 127 are about that
 // program; everything after it (a whole command line written as one
 // string: `sh -c "... --password=..."`) may hold secrets and is never kept.
 func Executable(command []string) string {
@@ -45,8 +37,5 @@ func Executable(command []string) string {
 	exe, _, _ := strings.Cut(strings.TrimLeft(command[0], " \t\n\r"), " ")
 	exe, _, _ = strings.Cut(exe, "\t")
 	exe, _, _ = strings.Cut(exe, "\n")
-	if len(exe) > maxExecutableLength {
-		exe = strings.ToValidUTF8(exe[:maxExecutableLength], "")
-	}
-	return exe
+	return Bounded(exe, MaxExecutableLength)
 }

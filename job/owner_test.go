@@ -60,8 +60,10 @@ func TestExecutable(t *testing.T) {
 		{[]string{"/app/run --password=hunter2"}, "/app/run"},
 		{[]string{"  sh\t-c 'echo $SECRET'"}, "sh"},
 		{[]string{"python\n--token=x"}, "python"},
-		{[]string{strings.Repeat("a", 300)}, strings.Repeat("a", 256)},
-		{[]string{strings.Repeat("a", 255) + "é"}, strings.Repeat("a", 255)},
+		// Cut to MaxExecutableLength bytes, the cut marked.
+		{[]string{strings.Repeat("a", 300)}, strings.Repeat("a", MaxExecutableLength-len(CutMarker)) + CutMarker},
+		{[]string{strings.Repeat("a", 255) + "é"}, strings.Repeat("a", MaxExecutableLength-len(CutMarker)) + CutMarker},
+		{[]string{"/bin/\xffrun"}, "/bin/\uFFFDrun"},
 	} {
 		if got := Executable(tt.command); got != tt.want {
 			t.Errorf("Executable(%q) = %q, want %q", tt.command, got, tt.want)

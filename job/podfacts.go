@@ -66,8 +66,15 @@ func factsOf(p *corev1.Pod) podFacts {
 	if p.DeletionTimestamp != nil {
 		f.deleted = *p.DeletionTimestamp
 	}
+	// The controller reference is the pod creator's to write: one whose
+	// name or UID the API server would not have given a Job is no
+	// controller, and is not kept.
 	if ref := metav1.GetControllerOfNoCopy(p); ref != nil && ref.Kind == "Job" {
-		f.jobName, f.jobUID = ref.Name, ref.UID
+		if ValidName(ref.Name) && ValidUID(ref.UID) {
+			f.jobName, f.jobUID = ref.Name, ref.UID
+		} else {
+			countCut(CutOwnerReference, 1)
+		}
 	}
 	deleting := p.DeletionTimestamp != nil
 	switch {
@@ -160,7 +167,7 @@ func failureOf(p *corev1.Pod) failureFacts {
 	}
 	if cs, init := failingContainer(p); cs != nil {
 		t := cs.State.Terminated
-		f.container, f.init = cs.Name, init
+		f.container, f.init = Bounded(cs.Name, MaxLabelLength), init // a DNS label, unless pods/status was written by hand
 		// ExplainExit reads only reasons ContainerReason keeps.
 		f.reason, f.exitCode, f.hasExit = ContainerReason(t.Reason), t.ExitCode, true
 		return f

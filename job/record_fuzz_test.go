@@ -224,9 +224,11 @@ func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string
 	}
 	ref := metav1.GetControllerOfNoCopy(p)
 	key, ok := rec.ControllerJobKey()
-	if isJob := ref != nil && ref.Kind == "Job" && ref.Name != ""; ok != isJob || ok && key != ns+"/"+ref.Name {
+	// Only a controller reference that could name a Job is kept.
+	if isJob := ref != nil && ref.Kind == "Job" && ValidName(ref.Name) && ValidUID(ref.UID); ok != isJob || ok && key != ns+"/"+ref.Name {
 		t.Fatalf("ControllerJobKey = %q, %v for controller %+v", key, ok, ref)
 	}
+	checkPodFactsBounded(t, rec.facts())
 	sk := rec.Skeleton().facts()
 	if sk.name != name || sk.resourceVersion != p.ResourceVersion || sk.jobName != want.jobName || sk.jobUID != want.jobUID ||
 		sk.phase != "" || sk.failure != nil || sk.restarts != nil || sk.index != -1 || rec.Skeleton().Namespace() != ns {

@@ -28,6 +28,16 @@ type Options struct {
 	// MaxIndexFailures bounds Summary.IndexFailures (worst first); 0 means
 	// DefaultMaxIndexFailures.
 	MaxIndexFailures int
+	// MaxContainers bounds the containers a Job record keeps
+	// (RecordJobWith); 0 means DefaultMaxContainers.
+	MaxContainers int
+}
+
+func (o Options) maxContainers() int {
+	if o.MaxContainers > 0 {
+		return o.MaxContainers
+	}
+	return DefaultMaxContainers
 }
 
 // MaxWaitingPods bounds Summary.WaitingPods.
@@ -240,13 +250,13 @@ func Summarize(j *batchv1.Job, pods []*corev1.Pod, events []*EventRecord, opts O
 
 // SummarizePods is Summarize over a sequence of pods, which it reads once:
 // the Job and each pod become the records the exporter's caches would keep
-// (NewJobRecord, NewPodRecord), and each pod is added to a new Aggregate,
-// which keeps no more of them than its bounded lists.
+// (with opts.MaxContainers, NewPodRecord), and each pod is added to a new
+// Aggregate, which keeps no more of them than its bounded lists.
 func SummarizePods(j *batchv1.Job, pods iter.Seq[*corev1.Pod], events []*EventRecord, opts Options) Summary {
 	if j == nil {
 		return Summary{}
 	}
-	r := NewJobRecord(j)
+	r := newJobRecord(j, "", opts.maxContainers())
 	a := NewAggregate(r)
 	for p := range pods {
 		if p != nil {
@@ -485,7 +495,7 @@ func restarts(p *corev1.Pod) []PodFailure {
 			if cs.RestartCount <= 0 {
 				continue
 			}
-			k := PodFailure{Container: cs.Name, Reason: Other}
+			k := PodFailure{Container: Bounded(cs.Name, MaxLabelLength), Reason: Other}
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
 			}

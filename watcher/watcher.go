@@ -394,7 +394,7 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 // recordJob is the Job informer's transform: the compact record, or only
 // its skeleton for another shard's Job.
 func (w *Watcher) recordJob(obj any) (any, error) {
-	out, err := job.RecordJob(w.cfg.OwnerLabel)(obj)
+	out, err := job.RecordJobWith(w.cfg.OwnerLabel, w.cfg.Summarize)(obj)
 	r, ok := out.(*job.JobRecord)
 	if !ok {
 		return out, err

@@ -58,7 +58,7 @@ type serveFlags struct {
 	writeProgress, permCheck, connectWait                       *time.Duration
 	outcomeRetention, keepDeletedFor                            *time.Duration
 	ownerLabel                                                  *string
-	maxOwners, keepDeleted                                      *int
+	maxOwners, keepDeleted, maxContainers, maxContainerSeries   *int
 	watchCronJobs, watchEvents, podMetrics, pprofOn             *bool
 	maxIndexes, maxRequests, maxPages, totalShards              *int
 	telemetryPath, shard, healthListen                          *string
@@ -79,6 +79,8 @@ func addServeFlags(app *kingpin.Application) *serveFlags {
 	f.missedGrace = app.Flag("cronjob.missed-grace", "How late a CronJob's run may start before the runbook pages and diagnose cronjob/NAME call it missed (the mixin's cronJobMissedScheduleGraceSeconds).").Default(diagnose.DefaultMissedGrace.String()).Duration()
 	f.watchEvents = app.Flag("watch.events", "Watch the Job controller's FailedCreate Warning events (pods the API server refuses to create: quota, Pod Security, admission, ServiceAccount, LimitRange) into kubejob_pod_create_failure_timestamp_seconds. Needs list/watch on events.").Default("true").Bool()
 	f.maxIndexes = app.Flag("indexes.max-per-job", "Most kubejob_index_failures series per Job (worst indexes first): 1 or more (0 is refused: it would lift the bound).").Default("50").Int()
+	f.maxContainers = app.Flag("job.max-containers", "Most containers (init containers first) the exporter keeps of a Job's pod template, for kubejob_container_memory_limit_bytes and the diagnosis: a pod may have thousands; the others are counted in kubejob_exporter_tenant_values_cut_total{what=\"container\"}. At least 1.").Default(strconv.Itoa(job.DefaultMaxContainers)).Int()
+	f.maxContainerSeries = app.Flag("job.max-container-series", "Most series per Job of each per-container family (kubejob_pod_failures, the most failures first; kubejob_container_memory_limit_bytes; kubejob_container_memory_working_set_bytes); the others are counted in kubejob_exporter_tenant_values_cut_total{what=\"series\"}. At least 1.").Default(strconv.Itoa(collectors.DefaultMaxContainerSeries)).Int()
 	f.telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	f.maxRequests = app.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").Int()
 	f.maxPages = app.Flag("web.max-page-requests", "Runbook pages and /debug/pprof/ requests served at once (each may summarize a Job of many pods, or take a profile); more get 503.").Default(strconv.Itoa(exporter.DefaultMaxPageRequests)).Int()
@@ -115,6 +117,10 @@ func (f *serveFlags) check() (string, error) {
 		// 0 is what the collector takes for "no bound": an unbounded
 		// series count per Job is what the flag exists to prevent.
 		return "invalid flag", fmt.Errorf("--indexes.max-per-job must be at least 1, got %d: 0 would lift the bound (to see every failing index, set it to the largest .spec.completions of your Indexed Jobs)", *f.maxIndexes)
+	}
+	if *f.maxContainers < 1 || *f.maxContainerSeries < 1 {
+		// 0 is what the record and the collectors take for "the default".
+		return "invalid flag", fmt.Errorf("--job.max-containers and --job.max-container-series must be at least 1, got %d and %d", *f.maxContainers, *f.maxContainerSeries)
 	}
 	if *f.missedGrace < 0 {
 		return "invalid flag", fmt.Errorf("--cronjob.missed-grace must be >= 0, got %s", *f.missedGrace)
@@ -163,19 +169,20 @@ func (f *serveFlags) config(logger *slog.Logger) (exporter.Config, string, error
 		Events:                  *f.watchEvents,
 		CronJobs:                *f.watchCronJobs,
 		MissedGrace:             *f.missedGrace,
-		Collectors:              collectors.Options{MaxIndexSeries: *f.maxIndexes},
-		OwnerLabel:              *f.ownerLabel,
-		OutcomeRetention:        *f.outcomeRetention,
-		MaxOwners:               *f.maxOwners,
-		KeepDeleted:             *f.keepDeleted,
-		KeepDeletedFor:          *f.keepDeletedFor,
-		TelemetryPath:           *f.telemetryPath,
-		MaxRequests:             *f.maxRequests,
-		MaxPageRequests:         *f.maxPages,
-		Pprof:                   *f.pprofOn,
-		Runbooks:                runbookFiles(),
-		Version:                 version.Info(),
-		Logger:                  logger,
+		Collectors: collectors.Options{MaxIndexSeries: *f.maxIndexes,
+			MaxContainers: *f.maxContainers, MaxContainerSeries: *f.maxContainerSeries},
+		OwnerLabel:       *f.ownerLabel,
+		OutcomeRetention: *f.outcomeRetention,
+		MaxOwners:        *f.maxOwners,
+		KeepDeleted:      *f.keepDeleted,
+		KeepDeletedFor:   *f.keepDeletedFor,
+		TelemetryPath:    *f.telemetryPath,
+		MaxRequests:      *f.maxRequests,
+		MaxPageRequests:  *f.maxPages,
+		Pprof:            *f.pprofOn,
+		Runbooks:         runbookFiles(),
+		Version:          version.Info(),
+		Logger:           logger,
 	}
 	// Everything that can be checked without a cluster is checked first.
 	if err := cfg.WatchConfig().Validate(); err != nil {

@@ -74,6 +74,8 @@ func TestStartupErrors(t *testing.T) {
 		{"zero index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=0"}, 1, "--indexes.max-per-job must be at least 1, got 0"},
 		{"no page requests", []string{"--kubeconfig", kubeconfig, "--web.max-page-requests=0"}, 1, "--web.max-page-requests must be at least 1, got 0"},
 		{"negative index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=-5"}, 1, "--indexes.max-per-job must be at least 1, got -5"},
+		{"zero containers per Job", []string{"--kubeconfig", kubeconfig, "--job.max-containers=0"}, 1, "--job.max-containers and --job.max-container-series must be at least 1, got 0 and 30"},
+		{"zero container series per Job", []string{"--kubeconfig", kubeconfig, "--job.max-container-series=0"}, 1, "must be at least 1, got 20 and 0"},
 		{"negative write progress timeout", []string{"--kubeconfig", kubeconfig, "--web.write-progress-timeout=-1s"}, 1, "--web.write-progress-timeout must be >= 0"},
 		{"backoff initial above the default cap", []string{"--kubeconfig", kubeconfig, "--backoff.initial=11m"}, 1, "need 0 < --backoff.initial (11m0s) <= --backoff.max (10m0s)"},
 		{"diagnose: negative --logs", []string{"diagnose", "--kubeconfig", kubeconfig, "--logs=-1", "j"}, 1, "--logs must be >= 0"},
