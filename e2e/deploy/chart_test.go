@@ -96,6 +96,9 @@ type chartVariant struct {
 	shards int
 	// webConfig: --web.config.file and the health port.
 	webConfig bool
+	// podMetrics: --collector.pod-metrics (and, checkRBAC, its
+	// metrics.k8s.io rule).
+	podMetrics bool
 	// promNamespace, promNames: the NetworkPolicy admits pods with
 	// app.kubernetes.io/name in promNames from promNamespace.
 	promNamespace string
@@ -120,7 +123,7 @@ var chartVariants = []chartVariant{
 	{name: "web-config", webConfig: true, promNamespace: "monitoring", promNames: []string{"prometheus"}, monitorNamespace: "monitoring"},
 	{name: "networkpolicy", promNamespace: "observability", promNames: []string{"prometheus", "alloy"},
 		extraPeer: &source{"ingress controller", "ingress-nginx", map[string]string{"app.kubernetes.io/name": "ingress-nginx"}}},
-	{name: "everything", namespaces: []string{"team-a", "team-b"}, shards: 2, webConfig: true,
+	{name: "everything", namespaces: []string{"team-a", "team-b"}, shards: 2, webConfig: true, podMetrics: true,
 		promNamespace: "monitoring", promNames: []string{"prometheus"},
 		monitorNamespace: "observability", ruleNamespace: "observability", dashboardNamespace: "observability", dashboardLabel: "my_dashboard=yes",
 		exporterURL: "https://jobs.example.com/kube-job-exporter"},
@@ -186,6 +189,9 @@ func TestChartLint(t *testing.T) {
 		{"--set", "exporterURL=https://jobs.example.com/\"x", "exporterURL"},
 		{"--set", "exporterURL=https://jobs.example.com/?a=b", "exporterURL"},
 		{"--set", "rbac.useClusterRole=false", "rbac.useClusterRole=false needs namespaces"},
+		// The collector without its RBAC rule: podMetrics.enabled grants both.
+		{"--set", "extraArgs[0]=--collector.pod-metrics", "set podMetrics.enabled=true"},
+		{"--set", "extraArgs[0]=--collector.pod-metrics=true", "set podMetrics.enabled=true"},
 	} {
 		_, err := renderChart(t, chartRelease, "monitoring", c.flag, c.value)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -312,6 +318,9 @@ func checkChartWorkload(t *testing.T, v chartVariant, objs []*unstructured.Unstr
 	}
 	if got := flagValue(t, objs, "--web.config.file") != ""; got != v.webConfig {
 		t.Errorf("--web.config.file set: %v, want %v", got, v.webConfig)
+	}
+	if got := hasFlag(t, objs, "--collector.pod-metrics"); got != v.podMetrics {
+		t.Errorf("--collector.pod-metrics set: %v, want %v", got, v.podMetrics)
 	}
 }
 
@@ -678,8 +687,6 @@ func TestChartGeneratedContent(t *testing.T) {
 // `kubectl apply -k deploy/` on purpose; TestChartMatchesKustomize checks
 // everything else is the same.
 var chartDifferences = []struct{ what, why string }{
-	{"Namespace monitoring: deploy/ creates it with the restricted Pod Security labels; the chart creates no Namespace",
-		"Helm installs into an existing namespace (or --create-namespace, unlabelled); a chart that owns its namespace deletes it, and everything in it, on uninstall. The chart README gives the kubectl label command."},
 	{"labels: the chart adds helm.sh/chart, app.kubernetes.io/instance, app.kubernetes.io/version and app.kubernetes.io/managed-by",
 		"Helm's and the prometheus-community charts' conventions; every label deploy/ sets is also there with the same value (checked), so selectors written for deploy/ still match"},
 	{"selectors (Deployment, Service, NetworkPolicy podSelector): app.kubernetes.io/name + instance instead of name + component",
@@ -694,7 +701,8 @@ var chartDifferences = []struct{ what, why string }{
 // securityContext, scheduling), the same Service ports and NetworkPolicy
 // rules; labels may only add to deploy/'s. chartDifferences lists the rest.
 // The chart's namespaced variant and deploy/overlays/namespaced grant the
-// same Roles in the same namespaces.
+// same Roles in the same namespaces; podMetrics.enabled and
+// components/pod-metrics the same metrics.k8s.io rule with the same flag.
 func TestChartMatchesKustomize(t *testing.T) {
 	for _, d := range chartDifferences {
 		t.Logf("differs on purpose: %s: %s", d.what, d.why)
@@ -706,9 +714,7 @@ func TestChartMatchesKustomize(t *testing.T) {
 	}
 	var kk, ck []string
 	for _, o := range kust {
-		if o.GetKind() != "Namespace" { // chartDifferences[0]
-			kk = append(kk, key(o))
-		}
+		kk = append(kk, key(o))
 	}
 	for _, o := range chart {
 		ck = append(ck, key(o))
@@ -726,9 +732,6 @@ func TestChartMatchesKustomize(t *testing.T) {
 		}
 	}
 	for _, ko := range kust {
-		if ko.GetKind() == "Namespace" {
-			continue
-		}
 		co := find(t, chart, ko.GetKind(), ko.GetName())
 		for k, v := range ko.GetLabels() {
 			if co.GetLabels()[k] != v {
@@ -803,27 +806,59 @@ func TestChartMatchesKustomize(t *testing.T) {
 	}
 
 	// The namespaced variant (ci/namespaced-values.yaml) and
-	// deploy/overlays/namespaced: the same Roles and RoleBindings in the
-	// same namespaces, no cluster-scoped RBAC, the same flags.
-	kns := build(t, deployDir("overlays", "namespaced"))
-	cns := mustRender(t, chartRelease, "monitoring", chartVariant{name: "namespaced"}.args()...)
-	for _, kind := range []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} {
+	// deploy/overlays/namespaced, podMetrics.enabled and
+	// components/pod-metrics, and both at once: the same Roles,
+	// RoleBindings and ClusterRoles (rules included) in the same
+	// namespaces, and the same flags.
+	namespaced := chartVariant{name: "namespaced"}.args()
+	for _, c := range []struct {
+		name  string
+		kust  []*unstructured.Unstructured
+		chart []string
+	}{
+		{"namespaced", build(t, deployDir("overlays", "namespaced")), namespaced},
+		{"pod-metrics", kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "pod-metrics")),
+			[]string{"--set", "podMetrics.enabled=true"}},
+		{"namespaced+pod-metrics", kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")}, deployDir("components", "pod-metrics")),
+			append([]string{"--set", "podMetrics.enabled=true"}, namespaced...)},
+	} {
+		sameRBAC(t, c.name, c.kust, mustRender(t, chartRelease, "monitoring", c.chart...))
+	}
+}
+
+// sameRBAC: kustomize's kust and the chart's chart render the same Roles,
+// RoleBindings, ClusterRoles and ClusterRoleBindings (names, namespaces,
+// rules, roleRefs, subjects) and the same container args.
+func sameRBAC(t *testing.T, what string, kust, chart []*unstructured.Unstructured) {
+	t.Helper()
+	key := func(o *unstructured.Unstructured) string {
+		return o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+	}
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	same := func(field string, k, c any) {
+		t.Helper()
+		if !equality.Semantic.DeepEqual(k, c) {
+			t.Errorf("%s: %s differs:\nkustomize: %s\nchart:     %s", what, field, js(k), js(c))
+		}
+	}
+	kinds := []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+	for _, kind := range kinds {
 		var kk, ck []string
-		for _, o := range ofKind(kns, kind) {
+		for _, o := range ofKind(kust, kind) {
 			kk = append(kk, key(o))
 		}
-		for _, o := range ofKind(cns, kind) {
+		for _, o := range ofKind(chart, kind) {
 			ck = append(ck, key(o))
 		}
 		slices.Sort(kk)
 		slices.Sort(ck)
 		if !slices.Equal(kk, ck) {
-			t.Errorf("namespaced: %ss differ:\ndeploy/overlays/namespaced: %v\nchart:                      %v", kind, kk, ck)
+			t.Errorf("%s: %ss differ:\nkustomize: %v\nchart:     %v", what, kind, kk, ck)
 		}
 	}
-	for _, ko := range ofKind(kns, "Role", "RoleBinding") {
+	for _, ko := range ofKind(kust, kinds...) {
 		var co *unstructured.Unstructured
-		for _, o := range ofKind(cns, ko.GetKind()) {
+		for _, o := range ofKind(chart, ko.GetKind()) {
 			if o.GetNamespace() == ko.GetNamespace() && o.GetName() == ko.GetName() {
 				co = o
 			}
@@ -831,21 +866,22 @@ func TestChartMatchesKustomize(t *testing.T) {
 		if co == nil {
 			continue // reported above
 		}
-		switch ko.GetKind() {
-		case "Role":
-			var kr, cr rbacv1.Role
+		// A Role and a ClusterRole, a RoleBinding and a ClusterRoleBinding
+		// have the same fields.
+		if strings.HasSuffix(ko.GetKind(), "Role") {
+			var kr, cr rbacv1.ClusterRole
 			into(t, ko, &kr)
 			into(t, co, &cr)
-			same("namespaced: Role "+ko.GetNamespace()+" rules", kr.Rules, cr.Rules)
-		case "RoleBinding":
+			same(key(ko)+" rules", kr.Rules, cr.Rules)
+		} else {
 			var kb, cb rbacv1.RoleBinding
 			into(t, ko, &kb)
 			into(t, co, &cb)
-			same("namespaced: RoleBinding "+ko.GetNamespace()+" roleRef", kb.RoleRef, cb.RoleRef)
-			same("namespaced: RoleBinding "+ko.GetNamespace()+" subjects", kb.Subjects, cb.Subjects)
+			same(key(ko)+" roleRef", kb.RoleRef, cb.RoleRef)
+			same(key(ko)+" subjects", kb.Subjects, cb.Subjects)
 		}
 	}
-	same("namespaced: container args", deployment(t, kns).Spec.Template.Spec.Containers[0].Args, deployment(t, cns).Spec.Template.Spec.Containers[0].Args)
+	same("container args", deployment(t, kust).Spec.Template.Spec.Containers[0].Args, deployment(t, chart).Spec.Template.Spec.Containers[0].Args)
 }
 
 // valuesRow is a key in the Values table of the chart's README.

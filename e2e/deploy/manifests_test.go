@@ -80,38 +80,54 @@ func checkCopies(t *testing.T, srcRoot string, copies map[string]string, where s
 	}
 }
 
-// variants are the kustomizations users apply; "all-components" is a
-// kustomization written by the test that adds every component to the base.
+// variants are the kustomizations users apply: the shipped ones, and
+// kustomizations written by the test the way docs/deploy.md tells users to
+// write theirs: "all-components" adds every component to the base,
+// "namespaced+pod-metrics" turns the pod metrics collector on in the
+// namespaced overlay (its Roles, not a ClusterRole, get the rule).
 func variants(t *testing.T) map[string][]*unstructured.Unstructured {
 	t.Helper()
-	dir := t.TempDir()
-	rel := func(p string) string {
-		r, err := filepath.Rel(dir, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	k := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-namespace: monitoring
-resources:
-  - %s
-components:
-  - %s
-  - %s
-  - %s
-`, rel(deployDir("base")), rel(deployDir("components", "prometheus-operator")),
-		rel(deployDir("components", "grafana-dashboards")), rel(deployDir("components", "web-config")))
-	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return map[string][]*unstructured.Unstructured{
 		"deploy":                       build(t, deployDir()),
 		"overlays/prometheus-operator": build(t, deployDir("overlays", "prometheus-operator")),
 		"overlays/namespaced":          build(t, deployDir("overlays", "namespaced")),
-		"all-components":               build(t, dir),
+		"all-components": kustomizeWith(t, "monitoring", []string{deployDir("base")},
+			deployDir("components", "namespace"), deployDir("components", "prometheus-operator"),
+			deployDir("components", "grafana-dashboards"), deployDir("components", "web-config"),
+			deployDir("components", "pod-metrics")),
+		"namespaced+pod-metrics": kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")},
+			deployDir("components", "pod-metrics")),
 	}
+}
+
+// kustomizeWith builds a kustomization, written to a temporary directory,
+// of resources and components (absolute paths) and namespace ("": none).
+func kustomizeWith(t *testing.T, namespace string, resources []string, components ...string) []*unstructured.Unstructured {
+	t.Helper()
+	dir := t.TempDir()
+	list := func(paths []string) string {
+		var b strings.Builder
+		for _, p := range paths {
+			r, err := filepath.Rel(dir, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "  - %s\n", r)
+		}
+		return b.String()
+	}
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+	if namespace != "" {
+		k += "namespace: " + namespace + "\n"
+	}
+	k += "resources:\n" + list(resources)
+	if len(components) > 0 {
+		k += "components:\n" + list(components)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return build(t, dir)
 }
 
 // installCRDs installs the prometheus-operator CRDs the components use
@@ -213,8 +229,44 @@ func TestManifests(t *testing.T) {
 		slices.Sort(ks)
 		return ks
 	}
-	if got, want := kinds(all["deploy"]), []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceAccount"}; !slices.Equal(got, want) {
+	if got, want := kinds(all["deploy"]), []string{"ClusterRole", "ClusterRoleBinding", "Deployment", "NetworkPolicy", "Service", "ServiceAccount"}; !slices.Equal(got, want) {
 		t.Errorf("deploy/ renders %v, want %v", got, want)
+	}
+	// `kubectl delete -k` deletes what the kustomization renders: a
+	// Namespace among it would take everything else in the namespace
+	// (Prometheus, where they share it) with the exporter. Only the
+	// namespace component, added on purpose, renders one, and nothing else.
+	for name, objs := range all {
+		ns := ofKind(objs, "Namespace")
+		if want := strings.Contains(name, "all-components"); (len(ns) > 0) != want {
+			t.Errorf("%s renders %d Namespaces, want them only with components/namespace", name, len(ns))
+		}
+	}
+	if got := kinds(build(t, deployDir("base"))); slices.Contains(got, "Namespace") {
+		t.Errorf("deploy/base renders a Namespace: %v", got)
+	}
+	// The collector and its RBAC come together (checkRBAC), off unless
+	// components/pod-metrics is added: both ways are among the variants.
+	for name, objs := range all {
+		if want := strings.Contains(name, "pod-metrics") || name == "all-components"; hasFlag(t, objs, "--collector.pod-metrics") != want {
+			t.Errorf("%s: --collector.pod-metrics set %v, want %v", name, !want, want)
+		}
+	}
+	withNS := kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "namespace"))
+	if got, want := kinds(withNS), append(kinds(all["deploy"]), "Namespace"); !slices.Equal(got, sorted(want)) {
+		t.Errorf("deploy/ with components/namespace renders %v, want deploy/'s objects and a Namespace: %v", got, want)
+	} else if n := find(t, withNS, "Namespace", saNamespace); n.GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("components/namespace: Namespace %s labels %v, want it to enforce restricted", n.GetName(), n.GetLabels())
+	}
+	// An overlay's namespace: field moves the component's Namespace with
+	// everything else, so the exporter never lands in one not created.
+	moved := kustomizeWith(t, "observability", []string{deployDir("base")}, deployDir("components", "namespace"))
+	var movedNS []string
+	for _, o := range ofKind(moved, "Namespace") {
+		movedNS = append(movedNS, o.GetName())
+	}
+	if d := deployment(t, moved); !slices.Equal(movedNS, []string{d.Namespace}) || d.Namespace != "observability" {
+		t.Errorf("with namespace: observability the Namespaces are %v, the Deployment in %s", movedNS, d.Namespace)
 	}
 	if got := ofKind(all["overlays/prometheus-operator"], "ServiceMonitor", "PrometheusRule", "ConfigMap"); len(got) != 4 {
 		t.Errorf("overlays/prometheus-operator: %d ServiceMonitor/PrometheusRule/ConfigMap objects, want 4", len(got))
@@ -241,14 +293,18 @@ func TestManifests(t *testing.T) {
 	}
 }
 
-// checkRBAC: list and watch on jobs, cronjobs, pods and events, list on
-// metrics.k8s.io pods (the pod metrics poll has no watch: the API has
-// none), nothing else, bound to the exporter's ServiceAccount.
+// checkRBAC: list and watch on jobs, cronjobs, pods and events, nothing
+// else, bound to the exporter's ServiceAccount; and list on metrics.k8s.io
+// pods (the pod metrics poll has no watch: the API has none) exactly when
+// the exporter runs --collector.pod-metrics, which is off by default.
 func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	listWatch := []string{"list", "watch"}
-	allowed := map[string][]string{"batch/jobs": listWatch, "batch/cronjobs": listWatch, "/pods": listWatch, "/events": listWatch,
-		"metrics.k8s.io/pods": {"list"}}
+	allowed := map[string][]string{"batch/jobs": listWatch, "batch/cronjobs": listWatch, "/pods": listWatch, "/events": listWatch}
+	podMetrics := hasFlag(t, objs, "--collector.pod-metrics")
+	if podMetrics {
+		allowed["metrics.k8s.io/pods"] = []string{"list"}
+	}
 	for _, o := range ofKind(objs, "ClusterRole", "Role") {
 		var r rbacv1.ClusterRole
 		into(t, o, &r)
@@ -261,7 +317,7 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 				for _, res := range rule.Resources {
 					want, ok := allowed[g+"/"+res]
 					if !ok {
-						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods, events and metrics.k8s.io pods", o.GetKind(), o.GetName(), res, g)
+						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods, events and, with --collector.pod-metrics (%v here), metrics.k8s.io pods", o.GetKind(), o.GetName(), res, g, podMetrics)
 					} else if v := slices.Clone(rule.Verbs); !slices.Equal(sorted(v), want) {
 						t.Errorf("%s %s: verbs %v on %s/%s, want exactly %v", o.GetKind(), o.GetName(), rule.Verbs, g, res, want)
 					}
@@ -271,7 +327,7 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 		for k := range allowed {
 			if !seen[k] {
-				t.Errorf("%s %s lacks %s", o.GetKind(), o.GetName(), k)
+				t.Errorf("%s %s lacks %s (--collector.pod-metrics: %v)", o.GetKind(), o.GetName(), k, podMetrics)
 			}
 		}
 	}
@@ -312,6 +368,15 @@ func flagValue(t *testing.T, objs []*unstructured.Unstructured, flag string) str
 		}
 	}
 	return ""
+}
+
+// hasFlag says whether the exporter container has the boolean --flag
+// (alone or =true).
+func hasFlag(t *testing.T, objs []*unstructured.Unstructured, flag string) bool {
+	t.Helper()
+	return slices.ContainsFunc(deployment(t, objs).Spec.Template.Spec.Containers[0].Args, func(a string) bool {
+		return a == flag || a == flag+"=true"
+	})
 }
 
 // checkWorkload: the pod security settings, probes, resources and

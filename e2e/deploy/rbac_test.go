@@ -20,12 +20,21 @@ import (
 
 const metricsTimeout = 2 * time.Minute
 
-// applyBaseRBAC applies (for real) the Namespace, ServiceAccount,
-// ClusterRole and ClusterRoleBinding exactly as deploy/ renders them.
+// applyBaseRBAC applies (for real) the ServiceAccount, ClusterRole and
+// ClusterRoleBinding exactly as deploy/ renders them, in the namespace the
+// user creates (docs/deploy.md#install).
 func applyBaseRBAC(t *testing.T, a *applier) []*unstructured.Unstructured {
 	t.Helper()
-	objs := build(t, deployDir())
-	rbac := ofKind(objs, "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding")
+	return applyRBAC(t, a, build(t, deployDir()))
+}
+
+// applyRBAC applies (for real) the ServiceAccount, ClusterRole and
+// ClusterRoleBinding of objs, and waits until the API server authorizes
+// with them.
+func applyRBAC(t *testing.T, a *applier, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	t.Helper()
+	ensureNamespace(t, saNamespace, nil)
+	rbac := ofKind(objs, "ServiceAccount", "ClusterRole", "ClusterRoleBinding")
 	for _, o := range rbac {
 		if err := a.apply(context.Background(), o, false); err != nil {
 			t.Fatal(err)
@@ -35,7 +44,30 @@ func applyBaseRBAC(t *testing.T, a *applier) []*unstructured.Unstructured {
 		waitCan(t, v, "batch", "jobs", "", true)
 		waitCan(t, v, "", "pods", "", true)
 	}
+	waitCan(t, "list", "metrics.k8s.io", "pods", "", hasFlag(t, objs, "--collector.pod-metrics"))
 	return rbac
+}
+
+// podMetricsGrid: what the ServiceAccount may do on metrics.k8s.io in ns
+// ("" cluster-wide) with the collector's rule (granted) or without it:
+// list pods, exactly then; never get or watch (the poll only lists; the
+// API has no watch), never nodes.
+func podMetricsGrid(t *testing.T, ns string, granted bool) {
+	t.Helper()
+	for _, c := range []struct {
+		verb, res string
+		want      bool
+	}{
+		{"list", "pods", granted},
+		{"get", "pods", false},
+		{"watch", "pods", false},
+		{"list", "nodes", false},
+		{"get", "nodes", false},
+	} {
+		if got := can(t, c.verb, "metrics.k8s.io", c.res, "", ns); got != c.want {
+			t.Errorf("%s metrics.k8s.io/%s in %q (rule granted: %v): allowed=%v, want %v", c.verb, c.res, ns, granted, got, c.want)
+		}
+	}
 }
 
 // can asks the API server whether the ServiceAccount may do verb on
@@ -273,8 +305,11 @@ func noWatchErrors(m *harness.Metrics) (bool, string) {
 	return true, ""
 }
 
-// waitReady polls /readyz for want (200 or 503) and returns its body.
-func waitReady(t *testing.T, p *proc, want int) string {
+// waitReady polls /readyz until it answers want (200 or 503) with a body
+// that contains every one of says, and returns that body. A 503 may first
+// give another reason (the API server's first answer not yet in): says
+// waits for the one asked about.
+func waitReady(t *testing.T, p *proc, want int, says ...string) string {
 	t.Helper()
 	var body string
 	err := harness.Eventually(context.Background(), metricsTimeout, func(ctx context.Context) (bool, string, error) {
@@ -283,7 +318,11 @@ func waitReady(t *testing.T, p *proc, want int) string {
 			return false, err.Error(), nil
 		}
 		body = b
-		return code == want, fmt.Sprintf("/readyz answered %d: %s", code, strings.TrimSpace(b)), nil
+		ok := code == want
+		for _, s := range says {
+			ok = ok && strings.Contains(b, s)
+		}
+		return ok, fmt.Sprintf("/readyz answered %d: %s (want %d saying %q)", code, strings.TrimSpace(b), want, says), nil
 	})
 	if err != nil {
 		t.Fatalf("/readyz: %v\nexporter log:\n%s", err, tail(p.Logs(), 4000))
@@ -299,7 +338,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	t.Cleanup(func() { applyBaseRBAC(t, a) })
 	kubeconfig := saKubeconfig(t)
 
-	t.Run("grants only list and watch on jobs, cronjobs, pods and events, list on pod metrics", func(t *testing.T) {
+	t.Run("grants only list and watch on jobs, cronjobs, pods and events", func(t *testing.T) {
 		for _, c := range []struct {
 			verb, group, res, sub, ns string
 			want                      bool
@@ -326,17 +365,15 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			{"get", "", "events", "", "default", false},
 			{"create", "", "events", "", "default", false},
 			{"create", "", "pods", "exec", "default", false},
-			// The pod metrics poll lists; the metrics API has no watch.
-			{"list", "metrics.k8s.io", "pods", "", "", true},
-			{"list", "metrics.k8s.io", "pods", "", "any-ns", true},
-			{"get", "metrics.k8s.io", "pods", "", "default", false},
-			{"watch", "metrics.k8s.io", "pods", "", "", false},
-			{"list", "metrics.k8s.io", "nodes", "", "", false},
 		} {
 			if got := can(t, c.verb, c.group, c.res, c.sub, c.ns); got != c.want {
 				t.Errorf("%s %s/%s %s in %q: allowed=%v, want %v", c.verb, c.group, c.res, c.sub, c.ns, got, c.want)
 			}
 		}
+		// The pod metrics collector is off by default: nothing on
+		// metrics.k8s.io.
+		podMetricsGrid(t, "", false)
+		podMetricsGrid(t, "any-ns", false)
 	})
 
 	t.Run("every scenario's metrics as the ServiceAccount", func(t *testing.T) {
@@ -360,8 +397,10 @@ func TestRBACLeastPrivilege(t *testing.T) {
 
 	// --collector.pod-metrics reads metrics.k8s.io through the API
 	// server's aggregation layer (a stand-in for metrics-server behind a
-	// real APIService): the ClusterRole's list is enough, and without it
-	// the exporter says the read is forbidden and keeps serving the rest.
+	// real APIService). With deploy/ as shipped (the collector off, no
+	// rule) an exporter given the flag says the read is forbidden and
+	// keeps serving the rest; components/pod-metrics, which passes the
+	// flag, grants exactly the list its poll needs.
 	ms, err := harness.StartMetricsServer(context.Background(), cluster)
 	if err != nil {
 		t.Fatal(err)
@@ -392,27 +431,17 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		}
 		ms.SetPodUsage(ns, pod, map[string]int64{"main": 48 << 20})
 		working := harness.Labels{"namespace": ns, "job_name": "busy", "container": "main"}
-		args := []string{"--collector.pod-metrics", "--collector.pod-metrics.interval=1s"}
-
-		p := startProc(t, kubeconfig, args...)
-		waitReady(t, p, http.StatusOK)
-		waitMetrics(t, p, "pod metrics as "+saUser, func(m *harness.Metrics) (bool, string) {
-			if ok, why := has(m, "kubejob_exporter_pod_metrics_up", nil, 1); !ok {
-				return false, why
+		// The component's args (the listen address is the test's), and a
+		// short poll.
+		withPodMetrics := kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "pod-metrics"))
+		args := []string{"--collector.pod-metrics.interval=1s"}
+		for _, arg := range deployment(t, withPodMetrics).Spec.Template.Spec.Containers[0].Args {
+			if !strings.HasPrefix(arg, "--web.listen-address=") {
+				args = append(args, arg)
 			}
-			return has(m, "kubejob_container_memory_working_set_bytes", working, 48<<20)
-		})
-		if strings.Contains(p.Logs(), "forbidden") {
-			t.Errorf("the exporter logged a forbidden error with the full ClusterRole:\n%s", tail(p.Logs(), 4000))
 		}
-		p.Stop()
 
-		cr := find(t, rbac, "ClusterRole", "kube-job-exporter").DeepCopy()
-		cr.Object["rules"] = []any{rule("batch", "jobs", "list", "watch"), rule("batch", "cronjobs", "list", "watch"), rule("", "pods", "list", "watch"), rule("", "events", "list", "watch")}
-		if err := a.apply(ctx, cr, false); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { applyBaseRBAC(t, a) })
+		// deploy/ as shipped: the flag alone is not enough.
 		waitCan(t, "list", "metrics.k8s.io", "pods", "", false)
 		q := startProc(t, kubeconfig, args...)
 		waitReady(t, q, http.StatusOK) // the Jobs are served all the same
@@ -433,6 +462,24 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			t.Errorf("%d log lines saying the pod metrics read is forbidden, want one warning:\n%s", len(lines), tail(q.Logs(), 4000))
 		} else {
 			t.Logf("exporter log: %s", lines[0])
+		}
+		q.Stop()
+
+		// components/pod-metrics: its ClusterRole, its flag.
+		applyRBAC(t, a, withPodMetrics)
+		t.Cleanup(func() { applyBaseRBAC(t, a) })
+		podMetricsGrid(t, "", true)
+		podMetricsGrid(t, "any-ns", true)
+		p := startProc(t, kubeconfig, args...)
+		waitReady(t, p, http.StatusOK)
+		waitMetrics(t, p, "pod metrics as "+saUser, func(m *harness.Metrics) (bool, string) {
+			if ok, why := has(m, "kubejob_exporter_pod_metrics_up", nil, 1); !ok {
+				return false, why
+			}
+			return has(m, "kubejob_container_memory_working_set_bytes", working, 48<<20)
+		})
+		if strings.Contains(p.Logs(), "forbidden") {
+			t.Errorf("the exporter logged a forbidden error with components/pod-metrics' ClusterRole:\n%s", tail(p.Logs(), 4000))
 		}
 	})
 
@@ -464,10 +511,8 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			// until the API server applies the change.
 			waitCan(t, c.verb, map[string]string{"jobs": "batch", "pods": ""}[c.res], c.res, "", false)
 			p := startProc(t, kubeconfig)
-			body := waitReady(t, p, http.StatusServiceUnavailable)
-			if !strings.Contains(body, c.res) || !strings.Contains(body, "forbidden") {
-				t.Errorf("/readyz says %q: want it to name %s and forbidden", strings.TrimSpace(body), c.res)
-			}
+			// /readyz names the resource and forbidden (else this fails).
+			waitReady(t, p, http.StatusServiceUnavailable, c.res, "forbidden")
 			waitMetrics(t, p, "watch metrics", func(m *harness.Metrics) (bool, string) {
 				if ok, why := has(m, "kubejob_exporter_watch_up", harness.Labels{"resource": c.res}, 0); !ok {
 					return false, why
@@ -551,15 +596,28 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			}
 		}
 		t.Cleanup(func() { applyBaseRBAC(t, a) })
-		objs := build(t, deployDir("overlays", "namespaced"))
+		// As shipped the Roles grant nothing on metrics.k8s.io; with
+		// components/pod-metrics (the variant the exporter runs below)
+		// they grant its list, in those namespaces only.
+		shipped := build(t, deployDir("overlays", "namespaced"))
+		objs := kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")}, deployDir("components", "pod-metrics"))
 		namespaces := strings.Split(flagValue(t, objs, "--namespaces"), ",")
 		for _, ns := range namespaces {
 			ensureNamespace(t, ns, nil)
 		}
-		for _, o := range ofKind(objs, "Role", "RoleBinding") {
-			if err := a.apply(ctx, o, false); err != nil {
-				t.Fatal(err)
+		for _, variant := range [][]*unstructured.Unstructured{shipped, objs} {
+			granted := hasFlag(t, variant, "--collector.pod-metrics")
+			for _, o := range ofKind(variant, "Role", "RoleBinding") {
+				if err := a.apply(ctx, o, false); err != nil {
+					t.Fatal(err)
+				}
 			}
+			for _, ns := range namespaces {
+				waitCan(t, "list", "metrics.k8s.io", "pods", ns, granted)
+				podMetricsGrid(t, ns, granted)
+			}
+			podMetricsGrid(t, "", false)
+			podMetricsGrid(t, "no-role-here", false)
 		}
 		for _, ns := range namespaces {
 			j := newJob(ns, "oom", "oom")
@@ -573,10 +631,10 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			waitCan(t, "watch", "", "pods", ns, true)
 			waitCan(t, "list", "batch", "jobs", ns, true)
 		}
-		// The container's args, as the overlay renders them (the listen
-		// address is the test's), and the pod metrics poll, which lists
-		// metrics.k8s.io pods in each namespace under the Roles.
-		args := []string{"--collector.pod-metrics", "--collector.pod-metrics.interval=1s"}
+		// The container's args, as the overlay with components/pod-metrics
+		// renders them (the listen address is the test's): the pod metrics
+		// poll lists metrics.k8s.io pods in each namespace under the Roles.
+		args := []string{"--collector.pod-metrics.interval=1s"}
 		for _, arg := range deployment(t, objs).Spec.Template.Spec.Containers[0].Args {
 			if !strings.HasPrefix(arg, "--web.listen-address=") {
 				args = append(args, arg)
@@ -599,10 +657,8 @@ func TestRBACLeastPrivilege(t *testing.T) {
 
 		// A namespace without a Role: named in /readyz and the log.
 		q := startProc(t, kubeconfig, "--namespaces="+namespaces[0]+",no-role-here")
-		body := waitReady(t, q, http.StatusServiceUnavailable)
-		if !strings.Contains(body, "forbidden") || !strings.Contains(body, "no-role-here") {
-			t.Errorf("/readyz says %q: want forbidden and the namespace no-role-here", strings.TrimSpace(body))
-		}
+		// /readyz names forbidden and the namespace (else this fails).
+		waitReady(t, q, http.StatusServiceUnavailable, "forbidden", "no-role-here")
 	})
 }
 

@@ -90,8 +90,9 @@ release: {{ .Release.Name }}
 {{/*
 What the exporter reads, and nothing else, as deploy/base/clusterrole.yaml
 (which says why each; e2e/deploy compares the two): list and watch on Jobs,
-CronJobs, Pods and Events; list on metrics.k8s.io pods (only used with
---collector.pod-metrics; that API has no watch). No get, no secrets, no
+CronJobs, Pods and Events; with podMetrics.enabled, which passes
+--collector.pod-metrics, list on metrics.k8s.io pods (that API has no
+watch), as deploy/components/pod-metrics adds it. No get, no secrets, no
 configmaps, no pods/log, no write verb.
 */}}
 {{- define "kube-job-exporter.rules" -}}
@@ -101,9 +102,11 @@ configmaps, no pods/log, no write verb.
 - apiGroups: [""]
   resources: ["pods", "events"]
   verbs: ["list", "watch"]
+{{- if .Values.podMetrics.enabled }}
 - apiGroups: ["metrics.k8s.io"]
   resources: ["pods"]
   verbs: ["list"]
+{{- end }}
 {{- with .Values.rbac.extraRules }}
 {{ toYaml . }}
 {{- end }}
