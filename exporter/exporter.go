@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
+	"k8s.io/apimachinery/pkg/util/wait"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/tools/cache"
 	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
@@ -35,7 +36,13 @@ type Config struct {
 	Namespaces        []string
 	ExcludeNamespaces []string
 	JobSelector       string
-	Backoff           job.Backoff
+	// Backoff is the Job controller's backoff, unless BackoffFor is set.
+	Backoff job.Backoff
+	// BackoffFor, if set, chooses the backoff from the API server's
+	// version once the server has answered (the flags weighed against the
+	// version, cmd/kube-job-exporter); its error stops Run: a
+	// configuration that no retry fixes.
+	BackoffFor func(kubeversion.Info) (job.Backoff, error)
 	// StartTimeout: how long a pod may be pending in a normal start before
 	// it counts as waiting (--pods.start-timeout).
 	StartTimeout time.Duration
@@ -82,10 +89,18 @@ type Config struct {
 	Pprof    bool
 	Runbooks fs.FS // Markdown runbooks, <Alert>.md; nil serves none
 	Version  string
-	// APIServer is the API server's /version as read at start
-	// (kube.CheckReachable): kubejob_exporter_kube_apiserver_info.
+	// APIServer is the API server's /version when the caller has read it
+	// already (tests); the zero value makes Run ask the server first,
+	// until it answers. Either way it is
+	// kubejob_exporter_kube_apiserver_info.
 	APIServer kubeversion.Info
-	Logger    *slog.Logger
+	// ConnectTimeout is how long Run waits for the API server's first
+	// answer before it fails (--kube.connect-timeout); 0 waits as long as
+	// it takes. ConnectBackoff spaces the attempts (zero value:
+	// kube.ConnectBackoff).
+	ConnectTimeout time.Duration
+	ConnectBackoff wait.Backoff
+	Logger         *slog.Logger
 }
 
 // The defaults of Config.KeepDeleted and KeepDeletedFor: an hour covers
@@ -110,11 +125,15 @@ type Exporter struct {
 	// failing is what the failing-now page lists, kept from the same
 	// Summaries as the metrics.
 	failing *failingBoard
-	cfg     Config
+	// apiServer is the health until the API server first answers; then
+	// Health's.
+	apiServer *apiServerHealth
+	cfg       Config
 }
 
 // New builds an exporter; it fails on invalid configuration (bad selector,
-// conflicting namespace flags) before anything starts.
+// conflicting namespace flags) before anything starts. It does not talk to
+// the API server: Run does, so that the handlers serve before it answers.
 func New(cfg Config) (*Exporter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -127,9 +146,9 @@ func New(cfg Config) (*Exporter, error) {
 		failing:  newFailingBoard(cfg.KeepDeleted, cfg.KeepDeletedFor), cfg: cfg}
 	wcfg := cfg.WatchConfig()
 	e.Self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
-	e.Self.registerAPIServerInfo(cfg.APIServer)
 	e.Self.registerEvidence(func() int { return e.failing.deletedKept(time.Now()) }, e.Outcomes.Owners, e.Outcomes.Dropped)
 	e.Health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.Self)
+	e.apiServer = newAPIServerHealth(cfg.Logger, wcfg.Resources(), e.Self)
 	wcfg.Recorder = e.Health
 	w, err := watcher.New(wcfg, failingSink{Sink: collectors.Sink{Jobs: e.Jobs, Crons: e.Crons, Outcomes: e.Outcomes}, board: e.failing})
 	if err != nil {
@@ -186,9 +205,28 @@ func (e *Exporter) objects() map[string]int {
 	return objs
 }
 
-// Run watches the cluster (and polls pod metrics, if enabled) until ctx is
-// done.
-func (e *Exporter) Run(ctx context.Context) {
+// Run waits for the API server's first answer (connect), takes the Job
+// controller's backoff for its version, then watches the cluster (and
+// polls pod metrics, if enabled) until ctx is done. Meanwhile the handlers
+// serve the exporter's own metrics and a /readyz that says why it is not
+// ready. It returns nil when ctx is done, an error when the server did not
+// answer within ConnectTimeout or BackoffFor refused its version.
+func (e *Exporter) Run(ctx context.Context) error {
+	server, err := e.connect(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shutting down
+		}
+		return err
+	}
+	backoff := e.cfg.Backoff
+	if e.cfg.BackoffFor != nil {
+		if backoff, err = e.cfg.BackoffFor(server); err != nil {
+			return err
+		}
+	}
+	e.Watcher.SetBackoff(backoff)
+	e.Self.registerAPIServerInfo(server)
 	var wg sync.WaitGroup
 	if e.PodMetrics != nil {
 		wg.Add(1)
@@ -202,6 +240,7 @@ func (e *Exporter) Run(ctx context.Context) {
 	}
 	e.Watcher.Run(ctx)
 	wg.Wait()
+	return nil
 }
 
 // Stores are the metric stores written on a scrape, in order.
@@ -218,12 +257,15 @@ func (e *Exporter) Stores() []*metricstore.Store {
 	return stores
 }
 
-// HealthHandler serves /healthz (the process answers) and /readyz (caches
-// synced and watches working) alone, for a listener without TLS or auth
-// for the kubelet's probes (--web.health-listen-address): /readyz names
+// HealthHandler serves /healthz (the process answers) and /readyz (the
+// API server answered, caches synced and watches working) alone, for a
+// listener without TLS or auth for the kubelet's probes
+// (--web.health-listen-address): /readyz names
 // what is not ready in the exporter's own words, without the API server's
 // error text. Handler serves the same with that text.
-func (e *Exporter) HealthHandler() http.Handler { return e.healthHandler(e.Health.ReadyBrief) }
+func (e *Exporter) HealthHandler() http.Handler {
+	return e.healthHandler(func() error { return e.ready(true) })
+}
 
 func (e *Exporter) healthHandler(ready func() error) http.Handler {
 	mux := http.NewServeMux()
@@ -246,7 +288,8 @@ func (e *Exporter) healthHandler(ready func() error) http.Handler {
 func (e *Exporter) Handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
-	health := e.healthHandler(e.Health.Ready)
+	ready := func() error { return e.ready(false) }
+	health := e.healthHandler(ready)
 	mux.Handle("/healthz", health)
 	mux.Handle("/readyz", health)
 	// Runbook pages and profiles share one in-flight limit: each can cost
@@ -270,7 +313,9 @@ func (e *Exporter) Handler() (http.Handler, error) {
 		missedGrace = diagnose.DefaultMissedGrace
 	}
 	failing := &failingHandler{board: e.failing, cronJobs: e.Crons.Summaries, missedGrace: missedGrace,
-		shard: e.cfg.Shard, jobs: e.Jobs.Store.Len, ready: e.Health.Ready,
+		// The brief readiness text: the page names what is not ready and
+		// why, not the API server's full error (its addresses).
+		shard: e.cfg.Shard, jobs: e.Jobs.Store.Len, ready: func() error { return e.ready(true) },
 		metricsPath: strings.TrimPrefix(e.cfg.TelemetryPath, "/"), max: FailingPageMax}
 	pages.Handle("/failing", securityHeaders(failing))
 	mux.Handle("/failing", limited)

@@ -1,17 +1,19 @@
 // Package kube is the exporter's Kubernetes client: the few calls it makes
 // (Client, on a REST client that knows only the API groups it reads), built
-// from the exporter's flags, and a check, before anything else starts,
-// that the API server answers.
+// from the exporter's flags, and the wait for the API server's first
+// answer (WaitReachable; CheckReachable for commands that give up).
 package kube
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -81,29 +83,80 @@ func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// CheckReachable asks the API server for its version, retrying until
-// timeout, so a wrong address or certificate fails start-up with one clear
-// error instead of an exporter that serves nothing. It returns the version
-// the server reports.
-func CheckReachable(ctx context.Context, client Client, timeout time.Duration) (version.Info, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// ConnectBackoff is how long WaitReachable waits after each failed
+// attempt: 0.5s doubling to at most 10s, each with up to a tenth more at
+// random so that replicas started together do not ask in step. A GET of
+// /version every 10s costs the API server nothing, and it bounds how long
+// after the API server is back the exporter starts its watches (client-go's
+// reflectors, which take over then, cap their own retries at 30s).
+var ConnectBackoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1,
+	Steps: math.MaxInt32, Cap: 10 * time.Second}
+
+// attemptTimeout bounds one request for /version: an address that drops
+// packets would otherwise hold an attempt for the dialer's 30s, and the
+// next attempt's log and metrics with it.
+const attemptTimeout = 10 * time.Second
+
+// WaitReachable asks the API server for its version until it answers,
+// waiting between attempts as backoff says, and returns the version the
+// server reports. Each failed attempt goes to failed (nil: not reported):
+// a refused connection, an error status, or a /version that is not one (a
+// proxy's page: the next attempt may reach the API server). after makes
+// the waits (time.After; tests pass their own clock). It fails only when
+// ctx is done, with the last attempt's error.
+func WaitReachable(ctx context.Context, client Client, backoff wait.Backoff, failed func(error), after func(time.Duration) <-chan time.Time) (version.Info, error) {
+	next := backoff.DelayFunc()
 	var last error
 	for {
-		raw, err := client.Version(ctx)
-		if last = err; err == nil {
-			var info version.Info
-			if err := json.Unmarshal(raw, &info); err != nil {
-				return version.Info{}, fmt.Errorf("reading the API server's /version: %w", err)
-			}
+		info, err := readVersion(ctx, client)
+		if err == nil {
 			return info, nil
+		}
+		if ctx.Err() != nil {
+			// ctx cut this attempt short: the server's last word, if
+			// any, is the previous attempt's.
+			if last == nil {
+				last = err
+			}
+			return version.Info{}, last
+		}
+		last = err
+		if failed != nil {
+			failed(err)
 		}
 		select {
 		case <-ctx.Done():
-			return version.Info{}, fmt.Errorf("no answer within %s: %w", timeout, last)
-		case <-time.After(time.Second):
+			return version.Info{}, last
+		case <-after(next()):
 		}
 	}
+}
+
+// readVersion is one attempt: GET /version, decoded.
+func readVersion(ctx context.Context, client Client) (version.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	raw, err := client.Version(ctx)
+	if err != nil {
+		return version.Info{}, err
+	}
+	var info version.Info
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return version.Info{}, fmt.Errorf("reading the API server's /version: %w", err)
+	}
+	return info, nil
+}
+
+// CheckReachable is WaitReachable for at most timeout, asking every second:
+// for a command (diagnose), which must answer or give up, not wait.
+func CheckReachable(ctx context.Context, client Client, timeout time.Duration) (version.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := WaitReachable(ctx, client, wait.Backoff{Duration: time.Second}, nil, time.After)
+	if err != nil {
+		return version.Info{}, fmt.Errorf("no answer within %s: %w", timeout, err)
+	}
+	return info, nil
 }
 
 // MinorVersion reads the Kubernetes minor version from /version: "1" and

@@ -929,6 +929,14 @@ func (w *Watcher) AggregatesKept() int {
 	return len(w.aggregates)
 }
 
+// SetBackoff sets the Job controller's backoff the Summaries are computed
+// with, replacing Config.Summarize's: the exporter learns it from the API
+// server's version, which it may read only long after New (it serves its
+// own metrics and health meanwhile). Call it before Run: every Summary
+// comes from the caches, which Run fills, so none is computed with the
+// old one.
+func (w *Watcher) SetBackoff(b job.Backoff) { w.cfg.Summarize.Backoff = b }
+
 // Options are the Job semantics the Summaries are computed with (Now
 // unset: Summary judges at the time it is called).
 func (w *Watcher) Options() job.Options { return w.cfg.Summarize }

@@ -98,7 +98,7 @@ func addServeFlags(app *kingpin.Application) *serveFlags {
 	f.maxOwners = app.Flag("outcomes.max-owners", "Most owners with kubejob_owner_* series: a new owner takes the place of the one idle the longest without a Job; when every owner has a Job, further outcomes are counted only in kubejob_exporter_outcomes_dropped_total.").Default(strconv.Itoa(collectors.DefaultMaxOwners)).Int()
 	f.keepDeletedFor = app.Flag("evidence.keep-for", "How long the last report of a deleted failed Job stays on the failing-now and runbook pages.").Default(exporter.DefaultKeepDeletedFor.String()).Duration()
 	f.keepDeleted = app.Flag("evidence.max-jobs", "Most deleted failed Jobs whose last report is kept (the oldest deleted go first).").Default(strconv.Itoa(exporter.DefaultKeepDeleted)).Int()
-	f.connectWait = app.Flag("kube.connect-timeout", "How long to wait for the API server at start-up before giving up.").Default("15s").Duration()
+	f.connectWait = app.Flag("kube.connect-timeout", "How long to wait at start-up for the API server's first answer before exiting 1. 0 waits as long as it takes, serving /metrics, /healthz ok and a /readyz that says why it is not ready: a restart does not bring the API server back. Set it only where a restart helps (a CA bundle read only at start).").Default("0s").Duration()
 	f.toolkit = kingpinflag.AddFlags(app, defaultListen)
 	f.backoff.add(app)
 	return f
@@ -127,6 +127,9 @@ func (f *serveFlags) check() (string, error) {
 	}
 	if *f.maxPages < 1 {
 		return "invalid flag", fmt.Errorf("--web.max-page-requests must be at least 1, got %d", *f.maxPages)
+	}
+	if *f.connectWait < 0 {
+		return "invalid flag", fmt.Errorf("--kube.connect-timeout must be >= 0 (0 waits as long as it takes), got %s", *f.connectWait)
 	}
 	if *f.writeProgress < 0 {
 		return "invalid flag", fmt.Errorf("--web.write-progress-timeout must be >= 0 (0 disables), got %s", *f.writeProgress)
@@ -230,24 +233,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	applyMemoryLimit(logger, *f.memLimitRatio, os.DirFS("/sys/fs/cgroup"))
 	applyGCPercent(logger)
 
+	// A kubeconfig that cannot be read is a configuration error: exit now.
+	// An API server that does not answer is not: Run waits for it while
+	// the handlers serve (see --kube.connect-timeout).
 	clients, err := kube.NewClients(*f.kubeconfig, *f.kubeContext)
 	if err != nil {
 		return fail("cannot load Kubernetes client configuration", err)
 	}
-	client, host := clients.Kubernetes, clients.Host
+	host := clients.Host
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	server, err := kube.CheckReachable(ctx, client, *f.connectWait)
-	if err != nil {
-		return fail("cannot reach the Kubernetes API server at "+host, err)
+	cfg.Client, cfg.ConnectTimeout = clients.Kubernetes, *f.connectWait
+	cfg.BackoffFor = func(server kubeversion.Info) (job.Backoff, error) {
+		bo, err := f.backoff.resolve(server)
+		if err != nil {
+			return bo, fmt.Errorf("invalid backoff flags for the API server's version %s: %w", server.GitVersion, err)
+		}
+		logger.Info("API server", "host", host, "version", server.GitVersion,
+			"backoff_initial", bo.Initial, "backoff_max", bo.Max, "backoff_from", f.backoff.source(server))
+		return bo, nil
 	}
-	cfg.Backoff, err = f.backoff.resolve(server)
-	if err != nil {
-		return fail("invalid backoff flags", err)
-	}
-	logger.Info("API server", "host", host, "version", server.GitVersion,
-		"backoff_initial", cfg.Backoff.Initial, "backoff_max", cfg.Backoff.Max, "backoff_from", f.backoff.source(server))
-	cfg.Client, cfg.APIServer = client, server
 	if *f.podMetrics {
 		cfg.PodMetrics, cfg.PodMetricsInterval = clients.Metrics, *f.podMetricsInt
 	}
@@ -259,16 +264,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("cannot build HTTP handlers", err)
 	}
-	return serve(ctx, stop, exp, httpServer, f, logger)
+	logger.Info("connecting to the Kubernetes API server", "host", host, "timeout", *f.connectWait)
+	return serve(ctx, stop, exp, httpServer, f, host, logger)
 }
 
 // serve runs the watcher and the HTTP servers until ctx is done (a
-// signal) or a server fails, then shuts down; it returns the exit code.
-func serve(ctx context.Context, stop func(), exp *exporter.Exporter, httpServer *http.Server, f *serveFlags, logger *slog.Logger) int {
+// signal), a server fails or the watcher cannot start (no answer within
+// --kube.connect-timeout, backoff flags the server's version refutes),
+// then shuts down; it returns the exit code.
+func serve(ctx context.Context, stop func(), exp *exporter.Exporter, httpServer *http.Server, f *serveFlags, host string, logger *slog.Logger) int {
 	watchDone := make(chan struct{})
+	watchErr := make(chan error, 1)
 	go func() {
 		defer close(watchDone)
-		exp.Run(ctx)
+		if err := exp.Run(ctx); err != nil {
+			watchErr <- err
+		}
 	}()
 
 	// The server's timeouts keep slow or stalled clients from holding
@@ -294,6 +305,13 @@ func serve(ctx context.Context, stop func(), exp *exporter.Exporter, httpServer 
 			logger.Error("HTTP server failed", "err", err)
 			code = 1
 		}
+		stop()
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
+	case err := <-watchErr:
+		logger.Error("cannot watch the cluster at "+host, "err", err)
+		code = 1
 		stop()
 		for _, srv := range servers {
 			_ = srv.Close()
