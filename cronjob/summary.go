@@ -163,12 +163,12 @@ func Summarize(namespace, name string, rec *Record, runs []Run, mem Memory, now 
 		// after the run was gone): its duration is not known.
 		s.LastSuccess, s.SuccessDuration = rec.LastSuccessfulTime, 0
 	}
-	sched, err := rec.ParseSchedule()
+	next, interval, err := rec.Scheduled()
 	if err != nil {
 		s.ScheduleError = err.Error()
 		return s
 	}
-	s.Next, s.Interval = rec.NextRun(sched)
+	s.Next, s.Interval = next, interval
 	if !s.Next.IsZero() && now.After(s.Next) {
 		s.Overdue = now.Sub(s.Next)
 		if rec.ConcurrencyPolicy == "Forbid" && len(rec.Active) > 0 && !rec.Suspend {

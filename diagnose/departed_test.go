@@ -204,8 +204,8 @@ func TestGonePodEvents(t *testing.T) {
 	}
 	var selectors []string
 	for _, o := range lists {
-		if o.Limit != maxEventsPerList {
-			t.Errorf("list %+v without the limit", o)
+		if o.Limit != eventsPerPage {
+			t.Errorf("list %+v without the page's limit", o)
 		}
 		selectors = append(selectors, o.FieldSelector)
 	}

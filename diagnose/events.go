@@ -46,11 +46,63 @@ const (
 	MaxEventPods = 5
 	// MaxEvents is how many (folded) events a report shows, newest first.
 	MaxEvents = 20
-	// maxEventsPerList bounds each list request.
+	// maxEventsPerList bounds each list, read eventsPerPage at a time.
 	maxEventsPerList = 200
+	eventsPerPage    = 25
 	// maxMessage bounds an event message as shown.
 	maxMessage = 1024
 )
+
+// eventBounds bound each page of a list of events in bytes, whatever
+// tenants wrote in them (the API server accepts events of about 1.5 MiB,
+// 200 of which would be 300 MiB). Every string is cut to 2 KiB as it
+// streams in (twice what is shown, so that messages that differ only past
+// what is shown still fold apart, and the start every cause is read from
+// is kept): what a report holds is at most 7 lists (the Job's, 5 pods' or
+// 2 of gone pods') of 200 events of about 3 KiB, and a read buffer. And a
+// page stops after 2 MiB (80 times what 25 ordinary events take): a list
+// reads at most 8 pages, 16 MiB. A page cut so keeps the events before the
+// cut, and the list goes on with the next page (the continue token comes
+// before the events). Pages of 25 keep the API server's work per request
+// small too (it reads and encodes a whole page before the first byte), so
+// that a list of big events answers within a page's time.
+var eventBounds = kube.EventBounds{MaxBytes: 2 << 20, MaxString: 2 * maxMessage}
+
+// listEventPages lists the events selector selects in namespace, a page
+// of eventsPerPage at a time, at most maxEventsPerList in at most
+// maxEventsPerList/eventsPerPage pages; more says that the list has more.
+// Pages cut at their byte bound (eventBounds) make an error saying so,
+// returned with the events read; so is any error after the first page.
+func listEventPages(ctx context.Context, client kube.Client, namespace, selector string) (items []corev1.Event, more bool, err error) {
+	opts := metav1.ListOptions{FieldSelector: selector, Limit: eventsPerPage}
+	cut := 0
+	cutErr := func() error {
+		if cut == 0 {
+			return nil
+		}
+		return fmt.Errorf("%d page(s) of %d events larger than %d MiB: only the events before the cut were read", cut, eventsPerPage, eventBounds.MaxBytes>>20)
+	}
+	for page := 1; ; page++ {
+		l, err := kube.ListEventsBounded(ctx, client, namespace, opts, eventBounds)
+		if l != nil {
+			items = append(items, l.Items...)
+		}
+		if errors.Is(err, kube.ErrEventsCut) {
+			cut++
+			err = nil
+		}
+		switch {
+		case err != nil:
+			return items, false, errors.Join(err, cutErr())
+		case len(items) >= maxEventsPerList:
+			// Servers honour Limit; be sure anyway.
+			return items[:maxEventsPerList], len(items) > maxEventsPerList || l.Continue != "", cutErr()
+		case l.Continue == "" || page == maxEventsPerList/eventsPerPage || ctx.Err() != nil:
+			return items, l.Continue != "", cutErr()
+		}
+		opts.Continue = l.Continue
+	}
+}
 
 // EventPods are the pods whose events explain the Job best: the pods that
 // wait (stuck), then the newest failed pods, at most MaxEventPods.
@@ -131,15 +183,10 @@ func listGonePodEvents(ctx context.Context, client kube.Client, s job.Summary) (
 		if ctx.Err() != nil {
 			break
 		}
-		l, err := client.ListEvents(ctx, s.Namespace, metav1.ListOptions{FieldSelector: selector, Limit: maxEventsPerList})
+		items, more, err := listEventPages(ctx, client, s.Namespace, selector)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reading the events about pods in namespace %s: %w", s.Namespace, err))
-			continue
-		}
-		items := l.Items
-		if len(items) > maxEventsPerList || l.Continue != "" {
-			// Servers honour Limit; be sure anyway.
-			items = items[:min(len(items), maxEventsPerList)]
+		} else if more {
 			errs = append(errs, fmt.Errorf("namespace %s has more than %d events about pods (%s): only the first %d were searched for the Job's pods", s.Namespace, maxEventsPerList, selector, maxEventsPerList))
 		}
 		for _, e := range items {
@@ -247,24 +294,22 @@ func listPodEvents(ctx context.Context, client kube.Client, namespace string, po
 }
 
 // listEvents lists the events of one object (of that UID, when given),
-// at most maxEventsPerList.
+// at most maxEventsPerList (listEventPages); an error comes with the
+// events read.
 func listEvents(ctx context.Context, client kube.Client, namespace, kind, name string, uid types.UID) ([]corev1.Event, error) {
-	l, err := client.ListEvents(ctx, namespace, metav1.ListOptions{
-		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
-		Limit:         maxEventsPerList,
-	})
+	items, _, err := listEventPages(ctx, client, namespace, "involvedObject.kind="+kind+",involvedObject.name="+name)
 	if err != nil {
-		return nil, fmt.Errorf("reading the events of %s %s/%s: %w", strings.ToLower(kind), namespace, name, err)
+		err = fmt.Errorf("reading the events of %s %s/%s: %w", strings.ToLower(kind), namespace, name, err)
 	}
 	var out []corev1.Event
-	for _, e := range l.Items {
+	for _, e := range items {
 		o := e.InvolvedObject
 		// Servers honour the selector; be sure anyway.
 		if o.Kind == kind && o.Name == name && (uid == "" || o.UID == "" || o.UID == uid) {
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // foldEvents turns API events into report events: one per object, type,

@@ -109,7 +109,7 @@ func failAndDelete(t *testing.T, exp *Exporter, client *kubefake.Client) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

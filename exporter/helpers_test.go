@@ -44,7 +44,7 @@ func testutilCounter(c prometheus.Counter) float64 { return testutil.ToFloat64(c
 // runExporter runs exp until the test ends; its context is the run's.
 // serveExporter builds an exporter from cfg, runs it until the test ends
 // and serves its handler; it returns the exporter and the server's URL.
-func serveExporter(t *testing.T, cfg Config) (*Exporter, string) {
+func serveExporter(t testing.TB, cfg Config) (*Exporter, string) {
 	t.Helper()
 	exp, err := New(cfg)
 	if err != nil {
@@ -60,7 +60,7 @@ func serveExporter(t *testing.T, cfg Config) (*Exporter, string) {
 	return exp, srv.URL
 }
 
-func runExporter(t *testing.T, exp *Exporter) context.Context {
+func runExporter(t testing.TB, exp *Exporter) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -62,9 +63,12 @@ type summaryCache struct {
 type summaryEntry struct {
 	version string
 	at      time.Time
-	done    chan struct{} // closed once s and ok are set
+	done    chan struct{} // closed once s, ok and err are set
 	s       job.Summary
 	ok      bool
+	// err is set when the computation panicked: the waiters get it rather
+	// than wait for ever, and the entry is dropped, not reused.
+	err error
 }
 
 func newSummaryCache(src jobSource) *summaryCache {
@@ -72,11 +76,13 @@ func newSummaryCache(src jobSource) *summaryCache {
 }
 
 // get returns the summary of the Job "namespace/name", computed at most
-// once per Version.
-func (c *summaryCache) get(key string) (job.Summary, bool) {
+// once per Version. A computation that panics releases the requests that
+// wait for it with an error and is not cached; its own request panics on,
+// so that the server logs it and answers 500.
+func (c *summaryCache) get(key string) (job.Summary, bool, error) {
 	version, ok := c.src.Version(key)
 	if !ok {
-		return job.Summary{}, false
+		return job.Summary{}, false, nil
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -86,13 +92,32 @@ func (c *summaryCache) get(key string) (job.Summary, bool) {
 		c.evictLocked(now)
 		c.entries[key] = e
 		c.mu.Unlock()
-		e.s, e.ok = c.src.Summary(key)
-		close(e.done)
-		return e.s, e.ok
+		c.load(key, e)
+		return e.s, e.ok, nil
 	}
 	c.mu.Unlock()
 	<-e.done
-	return e.s, e.ok
+	return e.s, e.ok, e.err
+}
+
+// load computes e; deferred, so that a panic in Summary still closes
+// done.
+func (c *summaryCache) load(key string, e *summaryEntry) {
+	completed := false
+	defer func() {
+		if !completed {
+			e.s, e.ok = job.Summary{}, false
+			e.err = fmt.Errorf("computing the summary of Job %s failed", key)
+			c.mu.Lock()
+			if c.entries[key] == e {
+				delete(c.entries, key)
+			}
+			c.mu.Unlock()
+		}
+		close(e.done)
+	}()
+	e.s, e.ok = c.src.Summary(key)
+	completed = true
 }
 
 // evictLocked makes room for one more entry: expired ones go, then the

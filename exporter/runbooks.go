@@ -23,6 +23,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
 // runbookHandler serves the runbooks embedded in the binary (so they match
@@ -118,7 +119,9 @@ func (r *eventReader) read(ctx context.Context, s job.Summary) ([]diagnose.Event
 	default:
 		return nil, errors.New("other pages are reading events right now; reload in a few seconds")
 	}
-	events, err := r.fetch(ctx, s)
+	// A page's reads take from the pages' rate limit, not the watches'
+	// (kube.Budget): pages opened by many cannot delay a re-list.
+	events, err := r.fetch(kube.WithBudget(ctx, kube.BudgetPages), s)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, c := range r.cache {
@@ -260,7 +263,10 @@ func (h *runbookHandler) jobHTML(ctx context.Context, namespace, name string, ui
 		return fmt.Sprintf("<div class=\"evidence\"><p>Job <code>%s</code> is reported by shard %d of %d (the replica started with <code>--shard=%d</code>), not by this one: open this page on that replica.</p></div>\n",
 			html.EscapeString(key), shard, total, shard)
 	}
-	s, live := h.summaries.get(key)
+	s, live, err := h.summaries.get(key)
+	if err != nil {
+		return "<div class=\"evidence\"><p>" + html.EscapeString(err.Error()) + ": reload the page.</p></div>\n"
+	}
 	if live && (uid == "" || s.UID == uid) {
 		// No run-time limit: the mixin's may differ per namespace or Job;
 		// the report says how long the Job has run, the alert whether too
@@ -386,7 +392,9 @@ func (h *runbookHandler) cronJobHTML(ctx context.Context, namespace, name string
 		}
 	}
 	if newest != nil {
-		if s, ok := h.summaries.get(namespace + "/" + newest.Name); ok {
+		// A run whose summary could not be computed is shown as not
+		// present: the CronJob's own report still stands.
+		if s, ok, err := h.summaries.get(namespace + "/" + newest.Name); ok && err == nil {
 			failed = &s
 		}
 	}

@@ -43,13 +43,17 @@ func NewClients(kubeconfig, context string) (Clients, error) {
 	}
 	cfg.UserAgent = userAgent
 	// Informers list once and then watch; the defaults (5 QPS) slow the
-	// initial paging of a large cluster for no benefit.
-	cfg.QPS, cfg.Burst = 20, 40
+	// initial paging of a large cluster for no benefit. Pages and
+	// permission checks have budgets of their own (DefaultBudgets), so
+	// that neither a reader of pages nor many namespaces' checks slow the
+	// watches, nor the other way round.
+	watches := DefaultBudgets[BudgetWatches]
+	cfg.QPS, cfg.Burst = watches.QPS, watches.Burst
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return Clients{}, fmt.Errorf("building client for %s: %w", cfg.Host, err)
 	}
-	client, err := NewClient(cfg, httpClient)
+	client, err := NewBudgetedClient(cfg, httpClient, DefaultBudgets)
 	if err != nil {
 		return Clients{}, fmt.Errorf("building client for %s: %w", cfg.Host, err)
 	}
