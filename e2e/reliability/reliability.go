@@ -47,17 +47,28 @@ func (s *Suite) StartExporter(t testing.TB, name string, args ...string) *harnes
 // StartExporterWith is StartExporter with another kubeconfig.
 func (s *Suite) StartExporterWith(t testing.TB, name, kubeconfig string, args ...string) *harness.Exporter {
 	t.Helper()
+	return s.startExporter(t, name, harness.ExporterOptions{Kubeconfig: kubeconfig, Args: args})
+}
+
+// StartExporterNotReady is StartExporter waiting only until the exporter
+// listens: for a test of an exporter that is not meant to be ready yet.
+func (s *Suite) StartExporterNotReady(t testing.TB, name string) *harness.Exporter {
+	t.Helper()
+	return s.startExporter(t, name, harness.ExporterOptions{Kubeconfig: s.Cluster.Kubeconfig(), WaitListening: true, ReadyTimeout: 30 * time.Second})
+}
+
+// startExporter starts the exporter binary with opts, the cluster's Job
+// backoff and debug logs to WorkDir, and stops it when the test ends.
+func (s *Suite) startExporter(t testing.TB, name string, opts harness.ExporterOptions) *harness.Exporter {
+	t.Helper()
 	path := filepath.Join(s.WorkDir, fmt.Sprintf("exporter-%s-%d.log", name, s.seq.Add(1)))
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	initial, max := s.Cluster.JobBackoff()
-	e, err := harness.StartExporter(context.Background(), harness.ExporterOptions{
-		Binary: s.Binary, Kubeconfig: kubeconfig,
-		BackoffInitial: initial, BackoffMax: max,
-		LogLevel: "debug", Output: f, Args: args,
-	})
+	opts.Binary, opts.LogLevel, opts.Output = s.Binary, "debug", f
+	opts.BackoffInitial, opts.BackoffMax = s.Cluster.JobBackoff()
+	e, err := harness.StartExporter(context.Background(), opts)
 	if err != nil {
 		f.Close()
 		t.Fatalf("start exporter %s: %v", name, err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +45,7 @@ func TestStartBeforeAPIServer(t *testing.T) {
 			_ = suite.Cluster.SetAPIServerOutage(harness.OutageNone)
 		}
 	}()
-	e := startNotReady(t, "startup")
+	e := suite.StartExporterNotReady(t, "startup")
 	started := time.Now()
 
 	// Several attempts refused, each counted, the watches down.
@@ -124,29 +122,4 @@ func TestStartBeforeAPIServer(t *testing.T) {
 	}
 	t.Logf("equal to a fresh exporter %s after the API server came back (%d series); the test took %s",
 		time.Since(back).Round(time.Millisecond), len(got), time.Since(began).Round(time.Millisecond))
-}
-
-// startNotReady starts the exporter as StartExporter does, waiting only
-// until it listens: it is not meant to be ready yet.
-func startNotReady(t *testing.T, name string) *harness.Exporter {
-	t.Helper()
-	f, err := os.Create(filepath.Join(suite.WorkDir, fmt.Sprintf("exporter-%s.log", name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	initial, max := suite.Cluster.JobBackoff()
-	e, err := harness.StartExporter(context.Background(), harness.ExporterOptions{
-		Binary: suite.Binary, Kubeconfig: suite.Cluster.Kubeconfig(),
-		BackoffInitial: initial, BackoffMax: max,
-		LogLevel: "debug", Output: f, WaitListening: true, ReadyTimeout: 30 * time.Second,
-	})
-	if err != nil {
-		f.Close()
-		t.Fatalf("start exporter %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		_ = e.Stop()
-		f.Close()
-	})
-	return e
 }
