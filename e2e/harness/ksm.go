@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -149,96 +147,3 @@ func (k *KubeStateMetrics) Logs() string { return k.proc.logs.String() }
 
 // Stop sends SIGTERM, waits up to 10s, then kills the process.
 func (k *KubeStateMetrics) Stop() error { return k.proc.stop() }
-
-// ScrapeTarget is one static scrape job of StackPrometheusConfig.
-type ScrapeTarget struct {
-	Job, Addr string
-}
-
-// StackPrometheusOptions configures StartStackPrometheus: a Prometheus as
-// kube-prometheus(-stack) runs it, scraping several jobs with the labels
-// their series carry (honor_labels, as both the exporter's and
-// kube-state-metrics' ServiceMonitors set honorLabels) and adding
-// external labels (cluster) to what it sends to Alertmanager.
-type StackPrometheusOptions struct {
-	Binary  string // required
-	WorkDir string // required
-	Targets []ScrapeTarget
-	// ExternalLabels are Prometheus' global external_labels.
-	ExternalLabels     map[string]string
-	RuleFiles          []string
-	AlertmanagerAddr   string
-	ScrapeInterval     time.Duration // default 2s
-	EvaluationInterval time.Duration // default 1s
-	Output             io.Writer
-}
-
-// StackPrometheusConfig renders the configuration StartStackPrometheus writes.
-func StackPrometheusConfig(o StackPrometheusOptions) string {
-	base := PrometheusConfig(PrometheusOptions{
-		RuleFiles: o.RuleFiles, AlertmanagerAddr: o.AlertmanagerAddr,
-		ScrapeInterval: o.ScrapeInterval, EvaluationInterval: o.EvaluationInterval,
-	})
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(base, "\n") {
-		b.WriteString(line)
-		if line == "global:\n" && len(o.ExternalLabels) > 0 {
-			keys := make([]string, 0, len(o.ExternalLabels))
-			for k := range o.ExternalLabels {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			b.WriteString("  external_labels:\n")
-			for _, k := range keys {
-				fmt.Fprintf(&b, "    %s: %q\n", k, o.ExternalLabels[k])
-			}
-		}
-	}
-	for _, t := range o.Targets {
-		fmt.Fprintf(&b, "- job_name: %q\n  honor_labels: true\n  static_configs:\n  - targets: [%q]\n", t.Job, t.Addr)
-	}
-	return b.String()
-}
-
-// StartStackPrometheus writes StackPrometheusConfig into WorkDir, starts
-// Prometheus and waits until /-/ready answers 200.
-func StartStackPrometheus(ctx context.Context, o StackPrometheusOptions) (*Prometheus, error) {
-	return retryPortClash(true, func() (*Prometheus, error) { return startStackPrometheus(ctx, o) })
-}
-
-func startStackPrometheus(ctx context.Context, o StackPrometheusOptions) (*Prometheus, error) {
-	if o.Binary == "" || o.WorkDir == "" {
-		return nil, errors.New("StartStackPrometheus: Binary and WorkDir are required")
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if err := os.MkdirAll(o.WorkDir, 0o755); err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(o.WorkDir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(StackPrometheusConfig(o)), 0o644); err != nil {
-		return nil, err
-	}
-	args := []string{
-		"--config.file=" + cfg,
-		"--storage.tsdb.path=" + filepath.Join(o.WorkDir, "data"),
-		"--storage.tsdb.retention.time=1d",
-		"--web.listen-address=" + addr,
-		"--web.external-url=http://" + addr + "/",
-		"--log.level=info",
-	}
-	p := &Prometheus{addr: addr, http: &http.Client{Timeout: 30 * time.Second}}
-	proc, err := startProcess(o.Binary, args, nil, o.Output)
-	if err != nil {
-		return nil, fmt.Errorf("start prometheus: %w", err)
-	}
-	p.proc = proc
-	if err := proc.waitReady(ctx, "prometheus", p.URL("/-/ready"), 0); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	return p, nil
-}

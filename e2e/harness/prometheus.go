@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,6 +131,13 @@ type PrometheusOptions struct {
 	// "kube-job-exporter" (the name the mixin's selectors expect) with
 	// honor_labels: true.
 	ExporterAddr string
+	// Targets are further static scrape jobs, also with honor_labels:
+	// true, as the ServiceMonitors of kube-prometheus(-stack) set
+	// honorLabels for the exporter and kube-state-metrics.
+	Targets []ScrapeTarget
+	// ExternalLabels are the global external_labels (e.g. cluster), which
+	// Prometheus adds to what it sends to Alertmanager.
+	ExternalLabels map[string]string
 	// RuleFiles are loaded as rule_files.
 	RuleFiles []string
 	// AlertmanagerAddr (host:port), if set, receives the alerts.
@@ -143,6 +152,11 @@ type PrometheusOptions struct {
 	Output io.Writer
 	// ReadyTimeout bounds the wait for /-/ready (default 1m).
 	ReadyTimeout time.Duration
+}
+
+// ScrapeTarget is one static scrape job of PrometheusOptions.Targets.
+type ScrapeTarget struct {
+	Job, Addr string
 }
 
 // Prometheus is a running Prometheus server process.
@@ -164,6 +178,12 @@ func PrometheusConfig(o PrometheusOptions) string {
 	fmt.Fprintf(&b, "# Written by the e2e harness (e2e/harness/prometheus.go).\n")
 	fmt.Fprintf(&b, "global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n",
 		model(o.ScrapeInterval), model(o.ScrapeInterval), model(o.EvaluationInterval))
+	if len(o.ExternalLabels) > 0 {
+		b.WriteString("  external_labels:\n")
+		for _, k := range slices.Sorted(maps.Keys(o.ExternalLabels)) {
+			fmt.Fprintf(&b, "    %s: %q\n", k, o.ExternalLabels[k])
+		}
+	}
 	if len(o.RuleFiles) > 0 {
 		b.WriteString("rule_files:\n")
 		for _, f := range o.RuleFiles {
@@ -176,6 +196,9 @@ func PrometheusConfig(o PrometheusOptions) string {
 	b.WriteString("scrape_configs:\n")
 	if o.ExporterAddr != "" {
 		fmt.Fprintf(&b, "- job_name: kube-job-exporter\n  honor_labels: true\n  static_configs:\n  - targets: [%q]\n", o.ExporterAddr)
+	}
+	for _, t := range o.Targets {
+		fmt.Fprintf(&b, "- job_name: %q\n  honor_labels: true\n  static_configs:\n  - targets: [%q]\n", t.Job, t.Addr)
 	}
 	return b.String()
 }

@@ -216,7 +216,7 @@ func startStack(ctx context.Context, name, dir, promBinary, amBinary string, rul
 	if err != nil {
 		return nil, err
 	}
-	s.prom, err = harness.StartStackPrometheus(ctx, harness.StackPrometheusOptions{
+	s.prom, err = harness.StartPrometheus(ctx, harness.PrometheusOptions{
 		Binary: promBinary, WorkDir: filepath.Join(dir, "prometheus"), Targets: targets,
 		ExternalLabels: map[string]string{"cluster": clusterName},
 		RuleFiles:      ruleFiles, AlertmanagerAddr: s.am.Addr(), Output: promLog,
