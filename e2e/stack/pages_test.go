@@ -117,6 +117,21 @@ func (s *stack) queryHas(t *testing.T, expr string) {
 	}
 }
 
+// onePageWithRecipe checks one problem in ns both ways: without the
+// recipe it pages twice, ours and theirs (kubernetes-mixin's); with it,
+// once more after theirs has paged in the other stack (its `for` passed on
+// the same data) and with the condition theirs reads (ksmExpr) present,
+// only ours.
+func onePageWithRecipe(t *testing.T, ns, ours, theirs, ksmExpr string) {
+	t.Helper()
+	withRecipe.waitPage(t, ns, ours)
+	withoutRecipe.waitPage(t, ns, ours)
+	withoutRecipe.waitPage(t, ns, theirs)
+	withoutRecipe.duplicated(t, ns, ours, theirs)
+	withRecipe.queryHas(t, ksmExpr)
+	withRecipe.exactlyOnePage(t, ns, ours)
+}
+
 func newEnv(t *testing.T, ns string) *harness.Env {
 	t.Helper()
 	return harness.NewEnv(t, cluster.Client(), ns)
@@ -134,13 +149,8 @@ func TestFailedJob(t *testing.T) {
 	e.Create(j)
 	e.WaitFinished(j.Name, batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 
-	withRecipe.waitPage(t, e.NS, "KubeJobBackoffLimitExceeded")
-	withoutRecipe.waitPage(t, e.NS, "KubeJobBackoffLimitExceeded")
-	withoutRecipe.waitPage(t, e.NS, "KubeJobFailed")
-	withoutRecipe.duplicated(t, e.NS, "KubeJobBackoffLimitExceeded", "KubeJobFailed")
-
-	withRecipe.queryHas(t, fmt.Sprintf(`kube_job_failed{job="kube-state-metrics", namespace=%q, job_name=%q, condition="true"} > 0`, e.NS, j.Name))
-	withRecipe.exactlyOnePage(t, e.NS, "KubeJobBackoffLimitExceeded")
+	onePageWithRecipe(t, e.NS, "KubeJobBackoffLimitExceeded", "KubeJobFailed",
+		fmt.Sprintf(`kube_job_failed{job="kube-state-metrics", namespace=%q, job_name=%q, condition="true"} > 0`, e.NS, j.Name))
 }
 
 // A CronJob's run fails. Without the recipe: our KubeCronJobLastRunFailed
@@ -160,13 +170,8 @@ func TestFailedCronJobRun(t *testing.T) {
 	e.Create(run)
 	e.WaitFinished(run.Name, batchv1.JobFailed, batchv1.JobReasonBackoffLimitExceeded)
 
-	withRecipe.waitPage(t, e.NS, "KubeCronJobLastRunFailed")
-	withoutRecipe.waitPage(t, e.NS, "KubeCronJobLastRunFailed")
-	withoutRecipe.waitPage(t, e.NS, "KubeJobFailed")
-	withoutRecipe.duplicated(t, e.NS, "KubeCronJobLastRunFailed", "KubeJobFailed")
-
-	withRecipe.queryHas(t, fmt.Sprintf(`kube_job_failed{job="kube-state-metrics", namespace=%q, job_name=%q, condition="true"} > 0`, e.NS, run.Name))
-	withRecipe.exactlyOnePage(t, e.NS, "KubeCronJobLastRunFailed")
+	onePageWithRecipe(t, e.NS, "KubeCronJobLastRunFailed", "KubeJobFailed",
+		fmt.Sprintf(`kube_job_failed{job="kube-state-metrics", namespace=%q, job_name=%q, condition="true"} > 0`, e.NS, run.Name))
 }
 
 // A Job whose image cannot be pulled: its pod waits (ErrImagePull, then
@@ -181,16 +186,11 @@ func TestStuckJobImagePull(t *testing.T) {
 	j := e.NewJob("report-render", "image-pull")
 	e.Create(j)
 
-	withRecipe.waitPage(t, e.NS, "KubeJobPodsStuckWaiting")
-	withoutRecipe.waitPage(t, e.NS, "KubeJobPodsStuckWaiting")
-	withoutRecipe.waitPage(t, e.NS, "KubeContainerWaiting")
-	withoutRecipe.duplicated(t, e.NS, "KubeJobPodsStuckWaiting", "KubeContainerWaiting")
+	onePageWithRecipe(t, e.NS, "KubeJobPodsStuckWaiting", "KubeContainerWaiting",
+		fmt.Sprintf(`kube_pod_container_status_waiting_reason{job="kube-state-metrics", namespace=%q, reason="ImagePullBackOff"} > 0`, e.NS))
 	if got := withoutRecipe.alertsNow(t, e.NS); got["KubePodNotReady"] != 0 {
 		t.Errorf("without the recipe: KubePodNotReady for a Job's pod (kubernetes-mixin leaves them out): %v", got)
 	}
-
-	withRecipe.queryHas(t, fmt.Sprintf(`kube_pod_container_status_waiting_reason{job="kube-state-metrics", namespace=%q, reason="ImagePullBackOff"} > 0`, e.NS))
-	withRecipe.exactlyOnePage(t, e.NS, "KubeJobPodsStuckWaiting")
 }
 
 // A Job whose pod crash-loops (restartPolicy OnFailure, every run exits
@@ -205,13 +205,8 @@ func TestStuckJobCrashLoop(t *testing.T) {
 	j.Spec.BackoffLimit = ptr(int32(10000))
 	e.Create(j)
 
-	withRecipe.waitPage(t, e.NS, "KubeJobPodsStuckWaiting")
-	withoutRecipe.waitPage(t, e.NS, "KubeJobPodsStuckWaiting")
-	withoutRecipe.waitPage(t, e.NS, "KubePodCrashLooping")
-	withoutRecipe.duplicated(t, e.NS, "KubeJobPodsStuckWaiting", "KubePodCrashLooping")
-
-	withRecipe.queryHas(t, fmt.Sprintf(`max_over_time(kube_pod_container_status_waiting_reason{job="kube-state-metrics", namespace=%q, reason="CrashLoopBackOff"}[5m]) >= 1`, e.NS))
-	withRecipe.exactlyOnePage(t, e.NS, "KubeJobPodsStuckWaiting")
+	onePageWithRecipe(t, e.NS, "KubeJobPodsStuckWaiting", "KubePodCrashLooping",
+		fmt.Sprintf(`max_over_time(kube_pod_container_status_waiting_reason{job="kube-state-metrics", namespace=%q, reason="CrashLoopBackOff"}[5m]) >= 1`, e.NS))
 }
 
 // A pod no Job owns, waiting for its image: the recipe keeps
