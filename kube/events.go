@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +23,8 @@ import (
 // reading after MaxBytes, reporting the events read so far with
 // ErrEventsCut.
 type EventBounds struct {
-	// MaxBytes bounds the bytes read of one response.
+	// MaxBytes bounds the bytes read of one response; 0 reads it whole
+	// (for the informer's list, which must see every event, cut).
 	MaxBytes int64
 	// MaxString bounds every string of an event as kept: longer ones end
 	// in job.CutMarker.
@@ -85,6 +87,9 @@ func (c *restClient) ListEventsBounded(ctx context.Context, namespace string, op
 // decodeEventList decodes a JSON EventList from r within b.
 func decodeEventList(r io.Reader, b EventBounds) (*corev1.EventList, error) {
 	capped := &capReader{r: r, left: b.MaxBytes}
+	if b.MaxBytes <= 0 {
+		capped.left = math.MaxInt64
+	}
 	dec := json.NewDecoder(&cutStrings{r: capped, max: b.MaxString})
 	l := &corev1.EventList{}
 	tok, err := dec.Token()

@@ -131,6 +131,12 @@ const jobPodLabel = batchv1.JobNameLabel
 // eventJobIndex indexes events by the "namespace/name" of their Job.
 const eventJobIndex = "job"
 
+// eventListBounds bound the events informer's list: every string is cut
+// to 2 KiB as it is read. Of a FailedCreate message, job.RecordEvent reads
+// only its start (the API server's words come first); no byte bound, since
+// the informer must see every event of the list.
+var eventListBounds = kube.EventBounds{MaxString: 2 << 10}
+
 // scope is one set of informers: all namespaces, or one namespace.
 type scope struct {
 	namespace string
@@ -332,6 +338,9 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		}, &s.podsHandler},
 	}
 	if w.cfg.Events {
+		// A list page of events is streamed with every string cut (the
+		// watch decodes one event at a time anyway): a tenant's huge
+		// FailedCreate-reason events cost no more than their cut form.
 		eventsFieldSel := job.EventFieldSelector
 		if fieldSel != "" {
 			eventsFieldSel += "," + fieldSel
@@ -339,7 +348,7 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		eventsLW := w.listWatch(ResourceEvents, func(o *metav1.ListOptions) {
 			o.FieldSelector = eventsFieldSel
 		}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return client.ListEvents(ctx, ns, o)
+			return kube.ListEventsBounded(ctx, client, ns, o, eventListBounds)
 		}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return client.WatchEvents(ctx, ns, o)
 		})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -53,38 +54,9 @@ func TestPageEventsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	message := strings.Repeat("m", pageEventBytes)
-	start := time.Now()
-	errs := make(chan error, pageEvents)
-	var wg sync.WaitGroup
-	for w := range 4 { // the API server admits a megabyte event in about 100ms
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < pageEvents; i += 4 {
-				now := metav1.NewTime(time.Now())
-				e := &corev1.Event{
-					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s.%03d", name, i)},
-					InvolvedObject: corev1.ObjectReference{Kind: "Job", APIVersion: "batch/v1", Namespace: ns, Name: name,
-						UID: created.UID},
-					// Not the Job controller's FailedCreate, which the
-					// exporter watches: only the pages read these.
-					Type: corev1.EventTypeWarning, Reason: "TenantWrote", Message: message, Count: 1,
-					FirstTimestamp: now, LastTimestamp: now, Source: corev1.EventSource{Component: "tenant"},
-				}
-				if _, err := suite.Cluster.Client().CoreV1().Events(ns).Create(ctx, e, metav1.CreateOptions{}); err != nil {
-					errs <- fmt.Errorf("event %d: %w", i, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	createdIn := time.Since(start)
+	// Not the Job controller's FailedCreate, which the exporter watches:
+	// only the pages read these.
+	createdIn := createEvents(t, created, "TenantWrote", pageEvents, pageEventBytes)
 
 	// Started after the events exist, so that everything but the pages'
 	// reads is in the baseline.
@@ -100,6 +72,7 @@ func TestPageEventsBounded(t *testing.T) {
 	}
 	q := url.Values{"namespace": {ns}, "job_name": {name}}
 	path := "/runbooks/KubeJobCannotCreatePods?" + q.Encode()
+	var wg sync.WaitGroup
 	pages := make([]string, pageOpens)
 	codes := make([]int, pageOpens)
 	opened := time.Now()
@@ -141,6 +114,43 @@ func TestPageEventsBounded(t *testing.T) {
 	t.Logf("peak RSS %.1f → %.1f MiB; %d events of %d MiB created in %s; %d pages opened at once in %s; took %s",
 		float64(before)/(1<<20), float64(after)/(1<<20), pageEvents, pageEventBytes>>20, createdIn.Round(100*time.Millisecond),
 		pageOpens, openedIn.Round(time.Millisecond), time.Since(began).Round(100*time.Millisecond))
+}
+
+// createEvents creates n Warning events of reason about Job j, each with
+// a message of size bytes, and says how long it took.
+func createEvents(t *testing.T, j *batchv1.Job, reason string, n, size int) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	message := strings.Repeat("m", size)
+	start := time.Now()
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for w := range 4 { // the API server admits a megabyte event in about 100ms
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				now := metav1.NewTime(time.Now())
+				e := &corev1.Event{
+					ObjectMeta: metav1.ObjectMeta{Namespace: j.Namespace, Name: fmt.Sprintf("%s.%03d", j.Name, i)},
+					InvolvedObject: corev1.ObjectReference{Kind: "Job", APIVersion: "batch/v1", Namespace: j.Namespace,
+						Name: j.Name, UID: j.UID},
+					Type: corev1.EventTypeWarning, Reason: reason, Message: message, Count: 1,
+					FirstTimestamp: now, LastTimestamp: now, Source: corev1.EventSource{Component: "tenant"},
+				}
+				if _, err := suite.Cluster.Client().CoreV1().Events(j.Namespace).Create(ctx, e, metav1.CreateOptions{}); err != nil {
+					errs <- fmt.Errorf("event %d: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return time.Since(start)
 }
 
 // peakRSS is a process's peak resident set size in bytes (VmHWM).
