@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"hash/fnv"
 	"math"
-	"reflect"
 	"slices"
 	"time"
 
 	"github.com/google/btree"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // Aggregate is what a Job's Summary needs of its pods, kept up to date one
@@ -71,30 +67,6 @@ type Aggregate struct {
 
 	indexValues  map[int32][]int32 // per index, the failure count each of its pods gives (> 0 only)
 	worstIndexes *btree.BTreeG[IndexFailure]
-}
-
-// podContext is what of the Job decides a pod's contribution.
-type podContext struct {
-	uid                                             types.UID
-	indexed, onFailure, perIndex, onlyReplaceFailed bool
-	policy                                          *batchv1.PodFailurePolicy
-}
-
-func contextOf(j *JobRecord) podContext {
-	return podContext{
-		uid:               j.UID,
-		indexed:           j.Indexed,
-		onFailure:         j.RestartPolicy == corev1.RestartPolicyOnFailure,
-		perIndex:          j.BackoffLimitPerIndex != nil,
-		onlyReplaceFailed: onlyReplaceFailedPods(j),
-		policy:            j.PodFailurePolicy,
-	}
-}
-
-func (c podContext) equal(o podContext) bool {
-	p, q := c.policy, o.policy
-	c.policy, o.policy = nil, nil
-	return c == o && (p == q || reflect.DeepEqual(p, q))
 }
 
 type pendingPod struct {
@@ -209,56 +181,6 @@ var nameHash = func(r *PodRecord) uint64 {
 	h := fnv.New64a()
 	h.Write(r.nameBytes())
 	return h.Sum64()
-}
-
-type podKind uint8
-
-const (
-	podOther podKind = iota
-	podSucceeded
-	podFailed
-)
-
-// contribution is what one pod adds to its Job's Summary, as the Job
-// controller reads it: its facts, decided for the Job.
-type contribution struct {
-	kind     podKind
-	at       time.Time  // finished (succeeded or failed)
-	failure  PodFailure // failed: its key in PodFailures
-	restarts []PodFailure
-	index    int32 // the completion index, -1 if none
-	indexVal int32 // the index's failure count this pod gives
-	waiting  string
-	pending  string // the step of a normal start it is in, if pending
-}
-
-func contributionOf(f *podFacts, c *podContext) contribution {
-	out := contribution{index: f.completionIndex(c.indexed)}
-	if c.onFailure {
-		out.restarts = f.restarts
-	}
-	switch {
-	case f.phase == corev1.PodSucceeded:
-		out.kind, out.at = podSucceeded, f.finished
-	case f.failed(c.onlyReplaceFailed):
-		out.kind, out.at = podFailed, f.finished
-		a := f.attempt(c)
-		out.failure = PodFailure{Container: a.Container, Reason: a.Reason, ExitCode: exitLabel(a)}
-		if out.index >= 0 {
-			counted := int32(0)
-			if a.PolicyAction != string(batchv1.PodFailurePolicyActionIgnore) {
-				counted = 1
-			}
-			out.indexVal = addSat(f.indexFailureCount(), counted)
-		}
-	default:
-		// Pending or running (or an unknown phase).
-		if out.index >= 0 {
-			out.indexVal = f.indexFailureCount()
-		}
-		out.waiting, out.pending = f.waiting, f.pending
-	}
-	return out
 }
 
 func (a *Aggregate) apply(r *PodRecord, f *podFacts, c contribution, sign int) {

@@ -3,8 +3,10 @@ package job
 import (
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFailedReason(t *testing.T) {
@@ -177,4 +179,44 @@ func TestExplainWaiting(t *testing.T) {
 			t.Errorf("ExplainWaiting(%q) = %+v, want kind %q deterministic %v", r, c, w.kind, w.det)
 		}
 	}
+}
+
+var causeKinds = []string{"OOMKilled", "CommandNotFound", "NotExecutable", "Killed", "Terminated", "Error", "ImagePull", "Config", "Unschedulable", "NotStarting", "Evicted", "Deadline", "Disrupted", "Unknown"}
+
+func checkLabel(t *testing.T, what, v string, allowed []string) {
+	t.Helper()
+	if !utf8.ValidString(v) || !slices.Contains(allowed, v) {
+		t.Fatalf("%s = %q, not in %q", what, v, allowed)
+	}
+}
+
+func FuzzClassify(f *testing.F) {
+	for _, r := range slices.Concat(FailedReasons, ContainerReasons, WaitingReasons, PodReasons) {
+		f.Add(r, int32(1))
+	}
+	f.Add("", int32(0))
+	f.Add("ContainerCreating", int32(137))
+	f.Add("OutOf\xff", int32(-1))
+	f.Add("\xc3\x28", int32(256))
+	f.Add("Terminated", int32(math.MaxInt32))
+	f.Fuzz(func(t *testing.T, reason string, code int32) {
+		checkLabel(t, "FailedReason", FailedReason(reason), FailedReasons)
+		checkLabel(t, "ContainerReason", ContainerReason(reason), ContainerReasons)
+		if w, ok := WaitingReason(reason); ok {
+			checkLabel(t, "WaitingReason", w, WaitingReasons)
+		} else if w != "" {
+			t.Fatalf("WaitingReason(%q) = %q, false", reason, w)
+		}
+		ec := ExitCode(code)
+		if !utf8.ValidString(ec) || (ec != Other && (code < 0 || code > 255 || ec != strconv.Itoa(int(code)))) {
+			t.Fatalf("ExitCode(%d) = %q", code, ec)
+		}
+		for _, deleted := range []bool{false, true} {
+			checkLabel(t, "podReason", podReason(reason, reason, deleted), PodReasons)
+			checkLabel(t, "podReason", podReason(reason, "", deleted), PodReasons)
+		}
+		checkLabel(t, "ExplainExit.Kind", ExplainExit(code, reason).Kind, causeKinds)
+		checkLabel(t, "ExplainPodReason.Kind", ExplainPodReason(reason).Kind, causeKinds)
+		checkLabel(t, "ExplainWaiting.Kind", ExplainWaiting(reason).Kind, causeKinds)
+	})
 }

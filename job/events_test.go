@@ -137,3 +137,70 @@ func TestCreateFailureCausePrefixes(t *testing.T) {
 		t.Errorf("EventMessage: %q", got)
 	}
 }
+
+// The messages as the API server words them (the Job controller prefixes
+// "Error creating: ").
+func TestCreateFailureCause(t *testing.T) {
+	tests := []struct{ message, want string }{
+		{`pods "j-4f9zl" is forbidden: exceeded quota: default, requested: pods=1, used: pods=9, limited: pods=9`, CreateCauseQuota},
+		{`pods "j-abcde" is forbidden: status unknown for quota: q, resources: pods`, CreateCauseQuota},
+		{`pods "j-abcde" is forbidden: failed quota: q: must specify cpu,memory`, CreateCauseQuota},
+		{`pods "j-abcde" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false)`, CreateCausePodSecurity},
+		{`pods "j-abcde" is forbidden: ValidatingAdmissionPolicy 'deny-jobs' with binding 'deny-jobs' denied request: no pods here`, CreateCauseAdmissionPolicy},
+		{`pods "j-abcde" is forbidden: ValidatingAdmissionPolicy 'p' denied request: x`, CreateCauseAdmissionPolicy},
+		{`admission webhook "policy.example.com" denied the request: images must come from registry.example`, CreateCauseWebhook},
+		{`pods "j-" is forbidden: error looking up service account batch/runner: serviceaccount "runner" not found`, CreateCauseServiceAccount},
+		{`pods "j-abcde" is forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi`, CreateCauseLimitRange},
+		{`pods "j-abcde" is forbidden: [minimum cpu usage per Pod is 100m, but request is 50m, cpu max limit to request ratio per Container is 2, but provided ratio is 4.000000]`, CreateCauseLimitRange},
+		{`Pod "j-abcde" is invalid: spec.containers[0].image: Required value`, CreateCauseInvalid},
+		{`unable to create new content in namespace batch because it is being terminated`, Other},
+		{``, Other},
+		{`Internal error occurred: failed calling webhook "policy.example.com": failed to call webhook: Post "https://policy.svc:443/validate": dial tcp: connect: connection refused`, CreateCauseWebhook},
+		{`(combined from similar events): pods "j-abcde" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1`, CreateCauseQuota},
+		// What a webhook or policy writes comes after the API server's own
+		// words and is not read: a policy engine quoting Pod Security is
+		// still the webhook, a webhook quoting a quota too.
+		{`admission webhook "validate.kyverno.svc-fail" denied the request: resource Pod/batch/j-x was blocked: violates PodSecurity "restricted:latest"`, CreateCauseWebhook},
+		{`admission webhook "x" denied the request: it said exceeded quota: but it is a webhook`, CreateCauseWebhook},
+		{`pods "j-abcde" is forbidden: ValidatingAdmissionPolicy 'p' with binding 'b' denied request: exceeded quota: no`, CreateCauseAdmissionPolicy},
+		{`pods "j-abcde" is forbidden: something else entirely mentions maximum memory usage per Container is`, Other},
+	}
+	for _, tt := range tests {
+		if got := CreateFailureCause("Error creating: " + tt.message); got != tt.want {
+			t.Errorf("CreateFailureCause(%q) = %q, want %q", tt.message, got, tt.want)
+		}
+	}
+}
+
+func TestNewEventRecord(t *testing.T) {
+	j := fixture.Job("quota", "blocked").Started(0)
+	e := fixture.FailedCreate(j.J, "a", `pods "blocked-x" is forbidden: exceeded quota: q`, 4, 90)
+	r := NewEventRecord(e)
+	if r.JobKey() != "quota/blocked" || r.JobUID != j.J.UID || r.Cause != CreateCauseQuota || r.Count != 4 || r.Last != at(90).UnixNano() {
+		t.Errorf("record %+v", r)
+	}
+	// events.k8s.io recorders write the newest occurrence in the series.
+	e.LastTimestamp = metav1.Time{}
+	e.Count = 0
+	e.Series = &corev1.EventSeries{Count: 9, LastObservedTime: metav1.NewMicroTime(at(120))}
+	if r := NewEventRecord(e); r.Count != 9 || r.Last != at(120).UnixNano() {
+		t.Errorf("series event: %+v", r)
+	}
+	// Anything else that got past the field selector is kept without a
+	// cause and belongs to no Job.
+	for _, mutate := range []func(*corev1.Event){
+		func(e *corev1.Event) { e.Type = corev1.EventTypeNormal },
+		func(e *corev1.Event) { e.Reason = "SuccessfulCreate" },
+		func(e *corev1.Event) { e.InvolvedObject.Kind = "Pod" },
+		func(e *corev1.Event) { e.InvolvedObject.Namespace = "elsewhere" },
+	} {
+		e := fixture.FailedCreate(j.J, "a", "exceeded quota: q", 1, 90)
+		mutate(e)
+		if r := NewEventRecord(e); r.Cause != "" || r.JobKey() != "" {
+			t.Errorf("unrelated event recorded as %+v", r)
+		}
+	}
+	if out, _ := RecordEvent("tombstone"); out != "tombstone" {
+		t.Errorf("non-events must pass through, got %v", out)
+	}
+}

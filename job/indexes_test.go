@@ -2,6 +2,8 @@ package job
 
 import (
 	"math"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -72,4 +74,72 @@ func TestCountIndexesLargeList(t *testing.T) {
 	if got, want := CountIndexes(list, 10), int64(1); got != want {
 		t.Errorf("CountIndexes(1 MiB of \"1,\") = %d, want %d", got, want)
 	}
+}
+
+// refCountIndexes is parseIndexesFromString (indexed_job_utils.go) ported
+// line by line (strings.Split, strconv.Atoi, break at completions), then
+// the union of the intervals it keeps; reversed intervals are dropped.
+func refCountIndexes(list string, completions int) int64 {
+	if list == "" {
+		return 0
+	}
+	type iv struct{ first, last int }
+	var ivs []iv
+	for _, s := range strings.Split(list, ",") {
+		limits := strings.Split(s, "-")
+		first, err := strconv.Atoi(limits[0])
+		if err != nil {
+			continue
+		}
+		if first >= completions {
+			break
+		}
+		last := first
+		if len(limits) > 1 {
+			if last, err = strconv.Atoi(limits[1]); err != nil {
+				continue
+			}
+			if last >= completions {
+				last = completions - 1
+			}
+		}
+		if last >= first {
+			ivs = append(ivs, iv{first, last})
+		}
+	}
+	sort.Slice(ivs, func(a, b int) bool { return ivs[a].first < ivs[b].first })
+	var total int64
+	covered := -1
+	for _, v := range ivs {
+		if v.last <= covered {
+			continue
+		}
+		total += int64(v.last - max(v.first, covered+1) + 1)
+		covered = v.last
+	}
+	return total
+}
+
+func FuzzCountIndexes(f *testing.F) {
+	for _, s := range []string{"", "0", "1,3-5,7", "1-3,2-4", "5,1", "3-1", "a", "-1", "0-4294967295", " 1", "+1", "1-3-9", ",,", "1,1,1", "2147483646", "99999999999999999999", "0-\xff"} {
+		for _, c := range []int32{0, 1, 5, 10, math.MaxInt32, -1} {
+			f.Add(s, c)
+		}
+	}
+	f.Fuzz(func(t *testing.T, list string, completions int32) {
+		got := CountIndexes(list, completions)
+		if got < 0 {
+			t.Fatalf("CountIndexes(%q, %d) = %d < 0", list, completions, got)
+		}
+		bound := int64(math.MaxInt32)
+		if completions > 0 {
+			bound = int64(completions)
+		}
+		if got > bound {
+			t.Fatalf("CountIndexes(%q, %d) = %d > %d", list, completions, got, bound)
+		}
+		if want := refCountIndexes(list, int(bound)); got != want {
+			t.Fatalf("CountIndexes(%q, %d) = %d, controller port gives %d", list, completions, got, want)
+		}
+	})
 }

@@ -191,12 +191,6 @@ func (r *PodRecord) Evidence() bool {
 	return f.phase == corev1.PodFailed || f.waiting != "" || len(f.restarts) > 0
 }
 
-// Deleting tells whether the pod is being deleted (deletionTimestamp).
-func (r *PodRecord) Deleting() bool {
-	h, _ := r.head()
-	return !h.deleted.IsZero()
-}
-
 // DepartedOf is the Departed evidence of a Job's gone pods: the records
 // the exporter kept of them (their last state with Evidence), summarized
 // as the Summary summarizes the pods present.
@@ -212,6 +206,3 @@ func DepartedOf(j *JobRecord, gone []*PodRecord) Departed {
 	s.podFacts(a, Options{})
 	return Departed{Pods: a.Pods(), Attempts: s.Attempts, PodFailures: s.PodFailures, Waiting: s.Waiting}
 }
-
-// Name is the pod's name.
-func (r *PodRecord) Name() string { return string(r.nameBytes()) }

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/utils/ptr"
-
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 )
 
@@ -182,30 +180,5 @@ func TestDepartedOf(t *testing.T) {
 	}
 	if got := DepartedOf(NewJobRecord(j.J), nil); !reflect.DeepEqual(got, Departed{}) {
 		t.Errorf("DepartedOf of nothing = %+v", got)
-	}
-}
-
-func TestDeletedByTTL(t *testing.T) {
-	s := Summary{Failed: true, FailedAt: at(100), TTLSecondsAfterFinished: ptr.To[int32](60)}
-	if s.DeletedByTTL() {
-		t.Error("a Job not deleted was deleted by its TTL")
-	}
-	for _, tc := range []struct {
-		deleted int
-		want    bool
-	}{{150, false}, {159, true}, {160, true}, {3600, true}} {
-		s.Deleted = at(tc.deleted)
-		if got := s.DeletedByTTL(); got != tc.want {
-			t.Errorf("deleted at %ds (failed at 100s, TTL 60s): DeletedByTTL = %v, want %v", tc.deleted, got, tc.want)
-		}
-	}
-	s.TTLSecondsAfterFinished = nil
-	s.Deleted = at(3600)
-	if s.DeletedByTTL() {
-		t.Error("a Job without a TTL was deleted by its TTL")
-	}
-	running := Summary{Deleted: at(10), TTLSecondsAfterFinished: ptr.To[int32](0)}
-	if running.DeletedByTTL() {
-		t.Error("a Job deleted before it finished was deleted by its TTL")
 	}
 }

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"strconv"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -98,49 +99,83 @@ func factsOf(p *corev1.Pod) podFacts {
 	return f
 }
 
-// failed mirrors isPodFailed in job_controller.go: a pod in phase Failed,
-// or, unless the Job only replaces failed pods (onlyReplaceFailedPods), a
-// pod being deleted before it succeeded: it never gets the chance to
-// reach Failed.
-func (f *podFacts) failed(onlyReplaceFailed bool) bool {
-	if f.phase == corev1.PodFailed {
+// FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest
+// container finishedAt if every container finished, else the Ready=False
+// transition (of the first Ready condition, as GetPodCondition finds it),
+// else deletionTimestamp minus the grace period, else the creation time.
+func FinishedTime(p *corev1.Pod) time.Time {
+	if t, ok := containersFinished(p); ok {
+		return t
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type != corev1.PodReady {
+			continue
+		}
+		if c.Status == corev1.ConditionFalse && !c.LastTransitionTime.IsZero() {
+			return c.LastTransitionTime.Time
+		}
+		break
+	}
+	if p.DeletionTimestamp != nil {
+		grace := int64(0)
+		if p.DeletionGracePeriodSeconds != nil {
+			grace = *p.DeletionGracePeriodSeconds
+		}
+		return p.DeletionTimestamp.Add(-time.Duration(grace) * time.Second)
+	}
+	return p.CreationTimestamp.Time
+}
+
+func containersFinished(p *corev1.Pod) (time.Time, bool) {
+	var latest time.Time
+	found := false
+	sidecars := sidecarNames(p)
+	if sidecars == nil {
+		sidecars = map[string]bool{}
+	}
+	check := func(statuses []corev1.ContainerStatus, only map[string]bool) bool {
+		for _, cs := range statuses {
+			if only != nil && !only[cs.Name] {
+				continue
+			}
+			t := cs.State.Terminated
+			if t == nil || t.FinishedAt.IsZero() {
+				return false
+			}
+			if !found || t.FinishedAt.After(latest) {
+				latest, found = t.FinishedAt.Time, true
+			}
+		}
 		return true
 	}
-	return !onlyReplaceFailed && f.failure != nil
+	if !check(p.Status.ContainerStatuses, nil) || !check(p.Status.InitContainerStatuses, sidecars) {
+		return time.Time{}, false
+	}
+	return latest, found
 }
 
-// completionIndex is the pod's completion index, read from the annotation
-// only as the controller's getCompletionIndex does (the label of the same
-// name is informational), or -1.
-func (f *podFacts) completionIndex(indexed bool) int32 {
-	if !indexed {
-		return -1
+// annotation is annotationInt, -1 when missing or invalid: how podFacts
+// keeps it (and the record encodes it).
+func annotation(p *corev1.Pod, key string) int32 {
+	if n, ok := annotationInt(p, key); ok {
+		return n
 	}
-	return f.index
+	return -1
 }
 
-// indexFailureCount is the job-index-failure-count annotation: failures of
-// the index before this pod was created. Like the controller's
-// parseIndexFailureCountAnnotation, junk or out-of-range values count as 0.
-func (f *podFacts) indexFailureCount() int32 { return max(f.indexFailures, 0) }
-
-func (f *podFacts) indexIgnoredCount() int32 { return max(f.indexIgnored, 0) }
-
-// attempt is a failed pod's Attempt, with the podFailurePolicy action that
-// matched it.
-func (f *podFacts) attempt(c *podContext) Attempt {
-	a := Attempt{Pod: f.name, Index: f.completionIndex(c.indexed), FinishedAt: f.finished}
-	if ff := f.failure; ff != nil {
-		a.Container, a.Init, a.Reason = ff.container, ff.init, ff.reason
-		a.ExitCode, a.HasExit = ff.exitCode, ff.hasExit
-		a.PolicyAction = string(ff.policy.action(c.policy))
+// annotationInt parses one of the Job controller's integer pod
+// annotations as the controller does (base 10, int32):
+// false, with 0, when it is missing, junk, negative or past int32.
+func annotationInt(p *corev1.Pod, key string) (int32, bool) {
+	v, ok := p.Annotations[key]
+	if !ok {
+		return 0, false
 	}
-	if a.HasExit {
-		a.Cause = ExplainExit(a.ExitCode, a.Reason)
-	} else {
-		a.Cause = ExplainPodReason(a.Reason)
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 0 {
+		return 0, false
 	}
-	return a
+	return int32(n), true
 }
 
 // failureOf finds what failed in a failed pod. A pod-level cause
@@ -174,4 +209,115 @@ func failureOf(p *corev1.Pod) failureFacts {
 	}
 	f.reason = podReason(p.Status.Reason, disruption, p.DeletionTimestamp != nil)
 	return f
+}
+
+func failingContainer(p *corev1.Pod) (*corev1.ContainerStatus, bool) {
+	sidecars := sidecarNames(p)
+	failed := func(cs *corev1.ContainerStatus) bool {
+		t := cs.State.Terminated
+		return t != nil && t.ExitCode != 0
+	}
+	for i := range p.Status.InitContainerStatuses {
+		if cs := &p.Status.InitContainerStatuses[i]; !sidecars[cs.Name] && failed(cs) {
+			return cs, true
+		}
+	}
+	for i := range p.Status.ContainerStatuses {
+		if cs := &p.Status.ContainerStatuses[i]; failed(cs) {
+			return cs, false
+		}
+	}
+	for i := range p.Status.InitContainerStatuses {
+		if cs := &p.Status.InitContainerStatuses[i]; sidecars[cs.Name] && failed(cs) {
+			return cs, true
+		}
+	}
+	return nil, false
+}
+
+// sidecarNames are the init containers with restartPolicy Always.
+func sidecarNames(p *corev1.Pod) map[string]bool {
+	var out map[string]bool
+	for _, c := range p.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[c.Name] = true
+		}
+	}
+	return out
+}
+
+// restarts are the restarts of a pending or running pod's containers, by
+// their last terminated state; their sum is what pastBackoffLimitOnFailure
+// compares with backoffLimit.
+func restarts(p *corev1.Pod) []PodFailure {
+	var out []PodFailure
+	add := func(statuses []corev1.ContainerStatus) {
+		for _, cs := range statuses {
+			if cs.RestartCount <= 0 {
+				continue
+			}
+			k := PodFailure{Container: Bounded(cs.Name, MaxLabelLength), Reason: Other}
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
+			}
+			out = addFailure(out, k, int64(cs.RestartCount))
+		}
+	}
+	add(p.Status.InitContainerStatuses)
+	add(p.Status.ContainerStatuses)
+	return out
+}
+
+// podWaitingReason tells why a pending or running pod has not started its
+// work: unschedulable, or a container (init containers first) waiting for a
+// reason other than a normal start.
+func podWaitingReason(p *corev1.Pod) (string, bool) {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return "Unschedulable", true
+		}
+	}
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if w := cs.State.Waiting; w != nil {
+				if r, ok := WaitingReason(w.Reason); ok {
+					return r, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// pendingStep names the step of its start a pending pod is in.
+func pendingStep(p *corev1.Pod) string {
+	scheduled := false
+	for _, c := range p.Status.Conditions {
+		if c.Type != corev1.PodScheduled {
+			continue
+		}
+		if c.Status == corev1.ConditionTrue {
+			scheduled = true
+		} else if c.Reason == corev1.PodReasonSchedulingGated {
+			return WaitingSchedulingGated
+		}
+	}
+	// A pod bound through the scheduler has PodScheduled=True; one given
+	// a node by its spec has container statuses once the kubelet saw it.
+	if !scheduled && len(p.Status.ContainerStatuses) == 0 && len(p.Status.InitContainerStatuses) == 0 {
+		return WaitingNotScheduled
+	}
+	// The kubelet reports every container of a pod with init containers
+	// as waiting in PodInitializing until they finish, also when no init
+	// container could even be created (a volume that does not mount): only
+	// an init container that runs is one that does not finish.
+	for _, cs := range p.Status.InitContainerStatuses {
+		if cs.State.Running != nil && !sidecarNames(p)[cs.Name] {
+			return WaitingPodInitializing
+		}
+	}
+	return WaitingContainerCreating
 }

@@ -76,6 +76,15 @@ func (r *PodRecord) ControllerJobKey() (string, bool) {
 	return r.Namespace() + "/" + h.jobName, true
 }
 
+// Name is the pod's name.
+func (r *PodRecord) Name() string { return string(r.nameBytes()) }
+
+// Deleting tells whether the pod is being deleted (deletionTimestamp).
+func (r *PodRecord) Deleting() bool {
+	h, _ := r.head()
+	return !h.deleted.IsZero()
+}
+
 // RecordPod is the pod informer's transform: the pod's facts, as a
 // record. Other objects (tombstones) pass through.
 func RecordPod(obj any) (any, error) {
@@ -295,47 +304,3 @@ func (d *decoder) bytes() []byte {
 	d.b = d.b[k+int(n):]
 	return raw
 }
-
-// annotation is annotationInt, -1 when missing or invalid: how the
-// record encodes it.
-func annotation(p *corev1.Pod, key string) int32 {
-	if n, ok := annotationInt(p, key); ok {
-		return n
-	}
-	return -1
-}
-
-// interned holds the strings every pod repeats (phases, condition types
-// and statuses, the bounded reasons and exit codes, API versions): one copy
-// serves all pods instead of one decoded copy each.
-var interned = func() map[string]string {
-	m := map[string]string{}
-	for _, list := range [][]string{{
-		"", "Pending", "Running", "Succeeded", "Failed", "Unknown",
-		"True", "False",
-		"Ready", "ContainersReady", "Initialized", "PodScheduled", "PodReadyToStartContainers", "DisruptionTarget",
-		"Job", "batch/v1", "v1", "CronJob",
-	}, ContainerReasons, PodReasons, WaitingReasons, FailedReasons} {
-		for _, s := range list {
-			m[s] = s
-		}
-	}
-	for code := range int32(256) {
-		s := ExitCode(code)
-		m[s] = s
-	}
-	return m
-}()
-
-func intern(s string) string {
-	if v, ok := interned[s]; ok {
-		return v
-	}
-	return s
-}
-
-// internNamespace is the canonical copy of a namespace name, one for all
-// the records of that namespace (tens to thousands of namespaces, against
-// up to 100k pods): the one the pod records' handles keep, dropped by the
-// runtime once no record of the namespace is left.
-func internNamespace(ns string) string { return unique.Make(ns).Value() }

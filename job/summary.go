@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,6 +186,16 @@ func (s *Summary) DeletedByTTL() bool {
 	}
 	ttl := time.Duration(*s.TTLSecondsAfterFinished) * time.Second
 	return !s.Deleted.Before(finished.Add(ttl - time.Second))
+}
+
+// Container returns the template container of that name.
+func (s *Summary) Container(name string) (ContainerSpec, bool) {
+	for _, c := range s.Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return ContainerSpec{}, false
 }
 
 // PodCounts mirrors the Job's status counters.
@@ -469,125 +478,6 @@ func firstNames(names []string) []string {
 	return names
 }
 
-func exitLabel(a Attempt) string {
-	if !a.HasExit {
-		return ""
-	}
-	return ExitCode(a.ExitCode)
-}
-
-// addSat adds two non-negative int32 counts, saturating at MaxInt32 (the
-// annotations are user-writable, so their sum must not wrap negative).
-func addSat(a, b int32) int32 {
-	if s := int64(a) + int64(b); s < math.MaxInt32 {
-		return int32(s)
-	}
-	return math.MaxInt32
-}
-
-// restarts are the restarts of a pending or running pod's containers, by
-// their last terminated state; their sum is what pastBackoffLimitOnFailure
-// compares with backoffLimit.
-func restarts(p *corev1.Pod) []PodFailure {
-	var out []PodFailure
-	add := func(statuses []corev1.ContainerStatus) {
-		for _, cs := range statuses {
-			if cs.RestartCount <= 0 {
-				continue
-			}
-			k := PodFailure{Container: Bounded(cs.Name, MaxLabelLength), Reason: Other}
-			if t := cs.LastTerminationState.Terminated; t != nil {
-				k.Reason, k.ExitCode = ContainerReason(t.Reason), ExitCode(t.ExitCode)
-			}
-			out = addFailure(out, k, int64(cs.RestartCount))
-		}
-	}
-	add(p.Status.InitContainerStatuses)
-	add(p.Status.ContainerStatuses)
-	return out
-}
-
-// IsPodFailed tells whether the Job controller counts a pod as failed
-// (podFacts.failed). A nil pod is not failed.
-func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
-	if p == nil {
-		return false
-	}
-	f := factsOf(p)
-	return f.failed(j != nil && onlyReplaceFailedPods(NewJobRecord(j)))
-}
-
-// onlyReplaceFailedPods mirrors the controller's onlyReplaceFailedPods,
-// which reads only podReplacementPolicy; the API server defaults that
-// field to Failed whenever podFailurePolicy is set (SetDefaults_Job), so a
-// podFailurePolicy is treated the same here for objects that skipped
-// defaulting.
-func onlyReplaceFailedPods(j *JobRecord) bool {
-	if j.PodReplacementPolicy != nil && *j.PodReplacementPolicy == batchv1.Failed {
-		return true
-	}
-	return j.PodFailurePolicy != nil
-}
-
-func failingContainer(p *corev1.Pod) (*corev1.ContainerStatus, bool) {
-	sidecars := sidecarNames(p)
-	failed := func(cs *corev1.ContainerStatus) bool {
-		t := cs.State.Terminated
-		return t != nil && t.ExitCode != 0
-	}
-	for i := range p.Status.InitContainerStatuses {
-		if cs := &p.Status.InitContainerStatuses[i]; !sidecars[cs.Name] && failed(cs) {
-			return cs, true
-		}
-	}
-	for i := range p.Status.ContainerStatuses {
-		if cs := &p.Status.ContainerStatuses[i]; failed(cs) {
-			return cs, false
-		}
-	}
-	for i := range p.Status.InitContainerStatuses {
-		if cs := &p.Status.InitContainerStatuses[i]; sidecars[cs.Name] && failed(cs) {
-			return cs, true
-		}
-	}
-	return nil, false
-}
-
-// sidecarNames are the init containers with restartPolicy Always.
-func sidecarNames(p *corev1.Pod) map[string]bool {
-	var out map[string]bool
-	for _, c := range p.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			if out == nil {
-				out = map[string]bool{}
-			}
-			out[c.Name] = true
-		}
-	}
-	return out
-}
-
-// podWaitingReason tells why a pending or running pod has not started its
-// work: unschedulable, or a container (init containers first) waiting for a
-// reason other than a normal start.
-func podWaitingReason(p *corev1.Pod) (string, bool) {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return "Unschedulable", true
-		}
-	}
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for _, cs := range list {
-			if w := cs.State.Waiting; w != nil {
-				if r, ok := WaitingReason(w.Reason); ok {
-					return r, true
-				}
-			}
-		}
-	}
-	return "", false
-}
-
 // startTimedOut tells whether a pod in the steps of a normal start,
 // created then, has been pending for opts.StartTimeout. A pod that has not
 // yet reached the timeout sets s.Recheck to when it does.
@@ -609,113 +499,3 @@ func (s *Summary) startTimedOut(created time.Time, opts Options) bool {
 // recheckStep rounds Summary.Recheck up: pods reach StartTimeout up to this
 // much late, in exchange for fewer re-renders of a Job.
 const recheckStep = 10 * time.Second
-
-// pendingStep names the step of its start a pending pod is in.
-func pendingStep(p *corev1.Pod) string {
-	scheduled := false
-	for _, c := range p.Status.Conditions {
-		if c.Type != corev1.PodScheduled {
-			continue
-		}
-		if c.Status == corev1.ConditionTrue {
-			scheduled = true
-		} else if c.Reason == corev1.PodReasonSchedulingGated {
-			return WaitingSchedulingGated
-		}
-	}
-	// A pod bound through the scheduler has PodScheduled=True; one given
-	// a node by its spec has container statuses once the kubelet saw it.
-	if !scheduled && len(p.Status.ContainerStatuses) == 0 && len(p.Status.InitContainerStatuses) == 0 {
-		return WaitingNotScheduled
-	}
-	// The kubelet reports every container of a pod with init containers
-	// as waiting in PodInitializing until they finish, also when no init
-	// container could even be created (a volume that does not mount): only
-	// an init container that runs is one that does not finish.
-	for _, cs := range p.Status.InitContainerStatuses {
-		if cs.State.Running != nil && !sidecarNames(p)[cs.Name] {
-			return WaitingPodInitializing
-		}
-	}
-	return WaitingContainerCreating
-}
-
-// FinishedTime mirrors getFinishedTime in backoff_utils.go: the latest
-// container finishedAt if every container finished, else the Ready=False
-// transition (of the first Ready condition, as GetPodCondition finds it),
-// else deletionTimestamp minus the grace period, else the creation time.
-func FinishedTime(p *corev1.Pod) time.Time {
-	if t, ok := containersFinished(p); ok {
-		return t
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type != corev1.PodReady {
-			continue
-		}
-		if c.Status == corev1.ConditionFalse && !c.LastTransitionTime.IsZero() {
-			return c.LastTransitionTime.Time
-		}
-		break
-	}
-	if p.DeletionTimestamp != nil {
-		grace := int64(0)
-		if p.DeletionGracePeriodSeconds != nil {
-			grace = *p.DeletionGracePeriodSeconds
-		}
-		return p.DeletionTimestamp.Add(-time.Duration(grace) * time.Second)
-	}
-	return p.CreationTimestamp.Time
-}
-
-func containersFinished(p *corev1.Pod) (time.Time, bool) {
-	var latest time.Time
-	found := false
-	sidecars := sidecarNames(p)
-	if sidecars == nil {
-		sidecars = map[string]bool{}
-	}
-	check := func(statuses []corev1.ContainerStatus, only map[string]bool) bool {
-		for _, cs := range statuses {
-			if only != nil && !only[cs.Name] {
-				continue
-			}
-			t := cs.State.Terminated
-			if t == nil || t.FinishedAt.IsZero() {
-				return false
-			}
-			if !found || t.FinishedAt.After(latest) {
-				latest, found = t.FinishedAt.Time, true
-			}
-		}
-		return true
-	}
-	if !check(p.Status.ContainerStatuses, nil) || !check(p.Status.InitContainerStatuses, sidecars) {
-		return time.Time{}, false
-	}
-	return latest, found
-}
-
-// annotationInt parses one of the Job controller's integer pod
-// annotations as the controller does (base 10, int32):
-// false, with 0, when it is missing, junk, negative or past int32.
-func annotationInt(p *corev1.Pod, key string) (int32, bool) {
-	v, ok := p.Annotations[key]
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return int32(n), true
-}
-
-// Container returns the template container of that name.
-func (s *Summary) Container(name string) (ContainerSpec, bool) {
-	for _, c := range s.Containers {
-		if c.Name == name {
-			return c, true
-		}
-	}
-	return ContainerSpec{}, false
-}

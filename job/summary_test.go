@@ -1,7 +1,10 @@
 package job
 
 import (
+	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -537,4 +540,404 @@ func TestSummarizeNilAndEmpty(t *testing.T) {
 	po.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app"}}
 	po.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "x", RestartCount: -3}}
 	Summarize(jo.J, []*corev1.Pod{po}, nil, Options{})
+}
+
+// checkSummarizeLeavesInput asserts Summarize does not modify the objects
+// it reads (the informers' caches hand out shared objects).
+func checkSummarizeLeavesInput(t testing.TB, j *batchv1.Job, ps []*corev1.Pod) {
+	t.Helper()
+	jBefore := j.DeepCopy()
+	var psBefore []*corev1.Pod
+	for _, p := range ps {
+		psBefore = append(psBefore, p.DeepCopy())
+	}
+	Summarize(j, ps, nil, Options{Backoff: DefaultBackoff})
+	if !reflect.DeepEqual(j, jBefore) || !reflect.DeepEqual(ps, psBefore) {
+		t.Errorf("Job %s/%s: Summarize modified its input", j.Namespace, j.Name)
+	}
+}
+
+func TestSummarizeLeavesFixtureClusterAlone(t *testing.T) {
+	var jobs []*batchv1.Job
+	var all []*corev1.Pod
+	for _, o := range fixture.Cluster() {
+		switch o := o.(type) {
+		case *batchv1.Job:
+			jobs = append(jobs, o)
+		case *corev1.Pod:
+			all = append(all, o)
+		}
+	}
+	if len(jobs) < 10 || len(all) < 20 {
+		t.Fatalf("fixture cluster has %d jobs, %d pods", len(jobs), len(all))
+	}
+	for _, j := range jobs {
+		// Every pod of the cluster: Summarize picks the Job's own.
+		checkSummarizeLeavesInput(t, j, all)
+	}
+}
+
+func TestSummarizeCreateFailures(t *testing.T) {
+	j := fixture.Job("quota", "blocked").BackoffLimit(2).Started(0)
+	quota := NewEventRecord(fixture.FailedCreate(j.J, "a", `pods "blocked-x" is forbidden: exceeded quota: q`, 5, 90))
+	quotaOld := NewEventRecord(fixture.FailedCreate(j.J, "b", `pods "blocked-y" is forbidden: exceeded quota: q`, 2, 40))
+	psa := NewEventRecord(fixture.FailedCreate(j.J, "c", `violates PodSecurity "baseline:latest": hostPath volumes`, 1, 60))
+	earlier := fixture.Job("quota", "blocked")
+	earlier.J.UID = "uid-earlier"
+	other := NewEventRecord(fixture.FailedCreate(earlier.J, "d", `Pod "blocked-z" is invalid: x`, 1, 100))
+	events := []*EventRecord{quota, quotaOld, psa, other, nil}
+	opts := Options{Backoff: DefaultBackoff}
+
+	s := Summarize(j.J, nil, events, opts)
+	want := []CreateFailure{{Cause: CreateCauseQuota, Last: at(90), Count: 7}, {Cause: CreateCausePodSecurity, Last: at(60), Count: 1}}
+	if !reflect.DeepEqual(s.CreateFailures, want) {
+		t.Errorf("CreateFailures = %+v\nwant %+v", s.CreateFailures, want)
+	}
+	if !s.WithoutPods {
+		t.Error("a started Job with no pod is not WithoutPods")
+	}
+
+	// A pod created after a failure makes that failure history; in the
+	// same second it is history too (event times have seconds only).
+	for _, tt := range []struct {
+		created int
+		want    []string
+	}{
+		{70, []string{CreateCauseQuota}},
+		{90, nil},
+		{91, nil},
+	} {
+		p := fixture.Pod(j.J, "p", tt.created).Running(tt.created + 1)
+		s := Summarize(j.J, pods(p), events, opts)
+		var got []string
+		for _, f := range s.CreateFailures {
+			got = append(got, f.Cause)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("pod created at %d: causes %v, want %v", tt.created, got, tt.want)
+		}
+		if s.WithoutPods {
+			t.Errorf("pod created at %d: WithoutPods with a pod", tt.created)
+		}
+	}
+
+	// Finished or suspended Jobs are not stuck, whatever events remain.
+	for name, jb := range map[string]*fixture.JobBuilder{
+		"failed":    fixture.Job("quota", "blocked").Started(0).Failed("DeadlineExceeded", 100),
+		"complete":  fixture.Job("quota", "blocked").Started(0).Status(0, 0, 1, 0).Complete(100),
+		"suspended": fixture.Job("quota", "blocked").Suspend(),
+	} {
+		s := Summarize(jb.J, nil, events, opts)
+		if len(s.CreateFailures) != 0 || s.WithoutPods {
+			t.Errorf("%s Job: CreateFailures %+v WithoutPods %v", name, s.CreateFailures, s.WithoutPods)
+		}
+	}
+}
+
+func TestSummarizeWithoutPods(t *testing.T) {
+	opts := Options{Backoff: DefaultBackoff}
+	tests := []struct {
+		name string
+		job  *fixture.JobBuilder
+		want bool
+	}{
+		{"started, no pod", fixture.Job("ns", "a").Started(0), true},
+		{"not started yet (controller has not synced it)", fixture.Job("ns", "b"), false},
+		{"parallelism 0: no pods by design", fixture.Job("ns", "c").Started(0), false},
+		{"pods counted in the status only", fixture.Job("ns", "d").Started(0).Status(0, 0, 1, 0), false},
+		{"terminating pods", fixture.Job("ns", "e").Started(0), false},
+		{"a failure not yet counted", fixture.Job("ns", "f").Started(0), false},
+	}
+	tests[2].job.J.Spec.Parallelism = ptr.To[int32](0)
+	tests[4].job.J.Status.Terminating = ptr.To[int32](1)
+	tests[5].job.J.Status.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{Failed: []types.UID{"x"}}
+	for _, tt := range tests {
+		if got := Summarize(tt.job.J, nil, nil, opts).WithoutPods; got != tt.want {
+			t.Errorf("%s: WithoutPods = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSummarizeStartTimeout: pods in a normal start count as waiting only
+// once pending for StartTimeout, with the step they are in, and Recheck
+// says when the next one gets there.
+func TestSummarizeStartTimeout(t *testing.T) {
+	j := fixture.Job("web", "slow").InitContainer("wait").Started(0).Status(5, 0, 0, 0)
+	gated := fixture.Pod(j.J, "d", 0)
+	gated.P.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated}}
+	ps := pods(
+		fixture.Pod(j.J, "a", 0).Waiting("ContainerCreating"),
+		fixture.Pod(j.J, "b", 103).Initializing(104),
+		// Every container of a pod with init containers waits in
+		// PodInitializing until they finish; none runs: the containers
+		// are not created (a volume that does not mount).
+		fixture.Pod(j.J, "h", 200).Waiting("PodInitializing"),
+		fixture.Pod(j.J, "c", 0), // no status: no scheduler
+		gated,
+		fixture.Pod(j.J, "e", 0).Running(10),
+		fixture.Pod(j.J, "f", 0).Waiting("ContainerCreating").Deleting(50, 30),
+	)
+	opts := Options{Backoff: DefaultBackoff, StartTimeout: 5 * time.Minute}
+
+	tests := []struct {
+		now     int
+		waiting []ReasonCount
+		pods    []string
+		recheck time.Time
+	}{
+		// Rechecks are rounded up to 10s: a's 300s stays, b's 403s
+		// becomes 410s.
+		{now: 299, recheck: at(300)},
+		{now: 300, waiting: []ReasonCount{{WaitingContainerCreating, 1}, {WaitingNotScheduled, 1}, {WaitingSchedulingGated, 1}},
+			pods: []string{"slow-a", "slow-c", "slow-d"}, recheck: at(410)},
+		{now: 410, waiting: []ReasonCount{{WaitingContainerCreating, 1}, {WaitingNotScheduled, 1}, {WaitingPodInitializing, 1}, {WaitingSchedulingGated, 1}},
+			pods: []string{"slow-a", "slow-b", "slow-c", "slow-d"}, recheck: at(500)},
+		{now: 500, waiting: []ReasonCount{{WaitingContainerCreating, 2}, {WaitingNotScheduled, 1}, {WaitingPodInitializing, 1}, {WaitingSchedulingGated, 1}},
+			pods: []string{"slow-a", "slow-b", "slow-c", "slow-d", "slow-h"}},
+	}
+	for _, tt := range tests {
+		opts.Now = at(tt.now)
+		s := Summarize(j.J, ps, nil, opts)
+		if !reflect.DeepEqual(s.Waiting, tt.waiting) || !reflect.DeepEqual(s.WaitingPods, tt.pods) || !s.Recheck.Equal(tt.recheck) {
+			t.Errorf("at %ds: Waiting %+v pods %v recheck %v\nwant %+v %v %v", tt.now, s.Waiting, s.WaitingPods, s.Recheck, tt.waiting, tt.pods, tt.recheck)
+		}
+	}
+	// Without a time (or a timeout) the normal start never counts.
+	for _, o := range []Options{{StartTimeout: time.Minute}, {Now: at(1000)}} {
+		if s := Summarize(j.J, ps, nil, o); len(s.Waiting) != 0 || !s.Recheck.IsZero() {
+			t.Errorf("%+v: Waiting %+v Recheck %v", o, s.Waiting, s.Recheck)
+		}
+	}
+}
+
+func TestWaitingPodsBounded(t *testing.T) {
+	j := fixture.Job("web", "many").Started(0).Status(20, 0, 0, 0)
+	var bs []*fixture.PodBuilder
+	for i := 0; i < 20; i++ {
+		bs = append(bs, fixture.Pod(j.J, string(rune('a'+i)), 0).Waiting("ImagePullBackOff"))
+	}
+	s := summarize(j, bs...)
+	if len(s.WaitingPods) != MaxWaitingPods || s.WaitingPods[0] != "many-a" || s.Waiting[0].Count != 20 {
+		t.Errorf("WaitingPods %v, Waiting %+v", s.WaitingPods, s.Waiting)
+	}
+}
+
+func TestDeletedByTTL(t *testing.T) {
+	s := Summary{Failed: true, FailedAt: at(100), TTLSecondsAfterFinished: ptr.To[int32](60)}
+	if s.DeletedByTTL() {
+		t.Error("a Job not deleted was deleted by its TTL")
+	}
+	for _, tc := range []struct {
+		deleted int
+		want    bool
+	}{{150, false}, {159, true}, {160, true}, {3600, true}} {
+		s.Deleted = at(tc.deleted)
+		if got := s.DeletedByTTL(); got != tc.want {
+			t.Errorf("deleted at %ds (failed at 100s, TTL 60s): DeletedByTTL = %v, want %v", tc.deleted, got, tc.want)
+		}
+	}
+	s.TTLSecondsAfterFinished = nil
+	s.Deleted = at(3600)
+	if s.DeletedByTTL() {
+		t.Error("a Job without a TTL was deleted by its TTL")
+	}
+	running := Summary{Deleted: at(10), TTLSecondsAfterFinished: ptr.To[int32](0)}
+	if running.DeletedByTTL() {
+		t.Error("a Job deleted before it finished was deleted by its TTL")
+	}
+}
+
+// fuzzJob builds a Job and pods from fuzzed bytes: each pod takes 4
+// bytes (phase and shape, exit code, flags, index), reasons and
+// annotation values come from the fuzzed strings.
+func fuzzJob(data []byte, reason, ann string, failed, restarts, exit int32) (*batchv1.Job, []*corev1.Pod) {
+	next := func() byte {
+		if len(data) == 0 {
+			return 0
+		}
+		b := data[0]
+		data = data[1:]
+		return b
+	}
+	mode := next()
+	jb := fixture.Job("fz", "job").InitContainer("init").Started(0).Status(1, 0, 0, failed)
+	j := jb.J
+	j.Spec.Template.Spec.InitContainers = append(j.Spec.Template.Spec.InitContainers, corev1.Container{Name: "proxy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)})
+	if mode&1 != 0 {
+		jb.Indexed(failed, 4)
+		j.Status.CompletedIndexes = ann
+		j.Status.FailedIndexes = &reason
+	}
+	if mode&2 != 0 {
+		jb.PerIndex(restarts, exit)
+	}
+	if mode&4 != 0 {
+		jb.OnFailure()
+	}
+	if mode&8 != 0 {
+		jb.FailJobOnExitCodes(exit, 1).IgnoreDisruptions()
+		j.Spec.PodFailurePolicy.Rules = append(j.Spec.PodFailurePolicy.Rules, batchv1.PodFailurePolicyRule{
+			Action: batchv1.PodFailurePolicyAction(reason), OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOperator(ann), Values: []int32{exit}},
+		})
+	}
+	if mode&16 != 0 {
+		j.Spec.BackoffLimit, j.Spec.Completions = nil, nil
+	}
+	if mode&32 != 0 {
+		j.Status.Conditions = append(j.Status.Conditions, batchv1.JobCondition{Type: batchv1.JobConditionType(ann), Status: corev1.ConditionTrue, Reason: reason})
+	}
+	if mode&64 != 0 {
+		jb.FailureTarget(reason, int(exit%1000))
+	}
+	if mode&128 != 0 {
+		jb.Suspend().Deadline(int64(restarts))
+	}
+	j.Status.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{Failed: make([]types.UID, int(next())%3)}
+
+	var pods []*corev1.Pod
+	for i := 0; len(data) > 0 && i < 64; i++ {
+		shape, code, flags, index := next(), next(), next(), next()
+		ec := int32(code) - 2 // -2..253
+		if flags&64 != 0 {
+			ec = exit
+		}
+		pb := fixture.Pod(j, strconv.Itoa(i), int(index))
+		switch shape % 8 {
+		case 0: // pending, no statuses
+		case 1:
+			pb.Waiting(reason)
+		case 2:
+			pb.Unschedulable()
+		case 3:
+			pb.Running(int(index)).Restarted("app", restarts, reason, ec, int(code))
+		case 4:
+			pb.Succeeded(int(code))
+		case 5:
+			pb.FailedWith("app", ec, reason, int(code))
+		case 6:
+			pb.InitFailed("init", ec, reason, int(code))
+		case 7:
+			pb.Evicted(int(code))
+		}
+		p := pb.P
+		if flags&1 != 0 {
+			pb.Deleting(int(code), int64(restarts))
+		}
+		if flags&2 != 0 {
+			p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: reason})
+		}
+		if flags&4 != 0 {
+			p.Status.Reason = reason
+		}
+		if flags&8 != 0 {
+			pb.Index(int(index)%5, int(code))
+			p.Annotations[batchv1.JobIndexIgnoredFailureCountAnnotation] = ann
+		}
+		if flags&16 != 0 {
+			p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: ann, batchv1.JobIndexFailureCountAnnotation: reason, "junk": ann}
+			p.Labels["junk"] = reason
+		}
+		if flags&32 != 0 {
+			p.Status.InitContainerStatuses = append(p.Status.InitContainerStatuses, corev1.ContainerStatus{
+				Name: "proxy", RestartCount: restarts,
+				State:                corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: ec, Reason: reason, FinishedAt: metav1.NewTime(fixture.T0.Add(time.Duration(exit) * time.Second))}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: ann}},
+			})
+		}
+		if flags&128 != 0 {
+			p.OwnerReferences[0].UID = "someone-else"
+		}
+		if shape&8 != 0 {
+			p.Status.Phase = corev1.PodPhase(ann)
+		}
+		if shape&16 != 0 {
+			pods = append(pods, nil)
+		}
+		pods = append(pods, p)
+	}
+	return j, pods
+}
+
+func FuzzSummarize(f *testing.F) {
+	f.Add([]byte{0, 1, 5, 139, 0, 0}, "OOMKilled", "0", int32(3), int32(2), int32(137))
+	f.Add([]byte{1, 0, 5, 3, 8, 2, 5, 4, 8, 2, 4, 50, 8, 3}, "Error", "1", int32(5), int32(1), int32(1))
+	f.Add([]byte{3, 2, 3, 10, 8, 1, 0, 0, 1, 0, 7, 30, 2, 0}, "PreemptionByScheduler", "-1", int32(-1), int32(-5), int32(-1))
+	f.Add([]byte{4, 0, 3, 139, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0}, "\xff\xfe", "hunter2-SECRET", int32(math.MaxInt32), int32(math.MaxInt32), int32(math.MaxInt32))
+	f.Add([]byte{2, 1, 5, 3, 24, 7, 6, 130, 40, 9, 13, 20, 1, 4}, "DeadlineExceeded", "2147483647", int32(math.MinInt32), int32(math.MinInt32), int32(math.MinInt32))
+	f.Add([]byte{255, 2, 5, 145, 73, 1, 21, 1, 145, 2}, "Count", "NotIn", int32(0), int32(3), int32(42))
+	f.Fuzz(func(t *testing.T, data []byte, reason, ann string, failed, restarts, exit int32) {
+		j, pods := fuzzJob(data, reason, ann, failed, restarts, exit)
+		// FailedCreate events with fuzzed messages and times, one of an
+		// earlier Job of the same name; the start timeout judged at a
+		// fuzzed time.
+		earlier := j.DeepCopy()
+		earlier.UID = "uid-earlier"
+		events := []*EventRecord{
+			NewEventRecord(fixture.FailedCreate(j, "a", reason, restarts, int(exit%100000))),
+			NewEventRecord(fixture.FailedCreate(j, "b", ann, failed, int(failed%100000))),
+			NewEventRecord(fixture.FailedCreate(earlier, "c", reason, 1, 10)),
+		}
+		now := fixture.T0.Add(time.Duration(restarts) * time.Second)
+		s := Summarize(j, pods, events, Options{Backoff: DefaultBackoff, StartTimeout: time.Minute, Now: now})
+		if s.Retries < 0 || s.FailuresSinceSuccess < 0 || s.BackoffDelay < 0 || s.BackoffDelay > DefaultBackoff.Max {
+			t.Fatalf("Retries %d FailuresSinceSuccess %d BackoffDelay %v", s.Retries, s.FailuresSinceSuccess, s.BackoffDelay)
+		}
+		if s.Failed {
+			checkLabel(t, "FailedReason", s.FailedReason, FailedReasons)
+		}
+		exitCodes := []string{"", Other}
+		for c := 0; c <= 255; c++ {
+			exitCodes = append(exitCodes, strconv.Itoa(c))
+		}
+		reasons := slices.Concat(ContainerReasons, PodReasons)
+		for _, pf := range s.PodFailures {
+			checkLabel(t, "PodFailure.Reason", pf.Reason, reasons)
+			checkLabel(t, "PodFailure.ExitCode", pf.ExitCode, exitCodes)
+			if pf.Count <= 0 {
+				t.Fatalf("PodFailure %+v", pf)
+			}
+		}
+		for _, w := range s.Waiting {
+			checkLabel(t, "Waiting.Reason", w.Reason, WaitingReasons)
+		}
+		if len(s.WaitingPods) > MaxWaitingPods {
+			t.Fatalf("%d WaitingPods", len(s.WaitingPods))
+		}
+		if !s.Recheck.IsZero() && !s.Recheck.After(now) {
+			t.Fatalf("Recheck %v not after now %v", s.Recheck, now)
+		}
+		for i, c := range s.CreateFailures {
+			checkLabel(t, "CreateFailure.Cause", c.Cause, CreateCauses)
+			if s.Finished || s.Suspended || c.Count < 0 || (i > 0 && c.Last.After(s.CreateFailures[i-1].Last)) {
+				t.Fatalf("CreateFailures %+v of a Job finished %v suspended %v", s.CreateFailures, s.Finished, s.Suspended)
+			}
+		}
+		if s.WithoutPods && (s.Finished || s.Suspended || s.Pods != (PodCounts{})) {
+			t.Fatalf("WithoutPods with %+v, finished %v, suspended %v", s.Pods, s.Finished, s.Suspended)
+		}
+		actions := []string{"", "Ignore", "FailJob", "FailIndex", "Count"}
+		for _, a := range s.Attempts {
+			checkLabel(t, "Attempt.Reason", a.Reason, reasons)
+			checkLabel(t, "Attempt.PolicyAction", a.PolicyAction, actions)
+			checkLabel(t, "Attempt.Cause.Kind", a.Cause.Kind, causeKinds)
+		}
+		for i, x := range s.IndexFailures {
+			if x.Failures <= 0 || x.Index < 0 {
+				t.Fatalf("IndexFailures[%d] = %+v", i, x)
+			}
+			if i > 0 {
+				p := s.IndexFailures[i-1]
+				if p.Failures < x.Failures || (p.Failures == x.Failures && p.Index >= x.Index) {
+					t.Fatalf("IndexFailures not worst first: %+v", s.IndexFailures)
+				}
+			}
+		}
+		if s.CompletedIndexes < 0 || s.FailedIndexes < 0 {
+			t.Fatalf("CompletedIndexes %d FailedIndexes %d", s.CompletedIndexes, s.FailedIndexes)
+		}
+		if !s.Finished && !s.Suspended && s.BackoffDelay > 0 && !s.LastFailure.IsZero() && !s.NextRetry.Equal(s.LastFailure.Add(s.BackoffDelay)) {
+			t.Fatalf("NextRetry %v, LastFailure %v + %v", s.NextRetry, s.LastFailure, s.BackoffDelay)
+		}
+		checkSummarizeLeavesInput(t, j, pods)
+	})
 }
