@@ -53,7 +53,10 @@ type CronJobReport struct {
 	// Runs are the runs present, newest first (at most cronjob.MaxRuns).
 	Runs []RunReport `json:"runs"`
 
-	Verdict  Verdict  `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
+	// Alert is the mixin's alert that pages for the CronJob in this
+	// state; "" when none does.
+	Alert    string   `json:"alert,omitempty"`
 	Commands []string `json:"commands"`
 
 	// NewestFailed is the report of the newest failed run present.
@@ -74,7 +77,7 @@ type RunReport struct {
 // the cause.
 func FromCronJob(s cronjob.Summary, failed *job.Summary, now time.Time, grace time.Duration) CronJobReport {
 	r := CronJobReport{Namespace: s.Namespace, CronJob: s.Name, Active: s.Active, BlockedBy: s.BlockedBy,
-		ScheduleError: s.ScheduleError, FailureReason: s.FailureReason, ConsecutiveFailures: s.ConsecutiveFailures}
+		ScheduleError: printable(s.ScheduleError, maxShort), FailureReason: s.FailureReason, ConsecutiveFailures: s.ConsecutiveFailures}
 	if r.Active == nil {
 		r.Active = []string{}
 	}
@@ -137,6 +140,7 @@ func FromCronJob(s cronjob.Summary, failed *job.Summary, now time.Time, grace ti
 	default:
 		r.Health, r.Verdict = Healthy, Verdict{VerdictNone, "its runs start on time and the newest did not fail"}
 	}
+	r.Alert = cronJobAlert(r)
 	ns, name := s.Namespace, s.Name
 	r.Commands = []string{
 		fmt.Sprintf("kubectl describe cronjob %s -n %s", name, ns),
@@ -188,7 +192,7 @@ func (r CronJobReport) WriteText(w io.Writer) error {
 	}
 	switch {
 	case r.ScheduleError != "":
-		fmt.Fprintf(&b, "Next run:  not known: %s\n", printable(r.ScheduleError, maxShort))
+		fmt.Fprintf(&b, "Next run:  not known: %s\n", r.ScheduleError)
 	case r.NextRun != nil && r.Overdue != "":
 		fmt.Fprintf(&b, "Next run:  due %s, %s overdue\n", r.NextRun.UTC().Format(time.RFC3339), r.Overdue)
 	case r.NextRun != nil:

@@ -81,7 +81,7 @@ func TestDepartedRestartsExplainBackoffLimit(t *testing.T) {
 	present := fixture.Pod(j.J, "q2w9z", 0).FailedWith("app", 137, "OOMKilled", 100).P
 	s2 := job.Summarize(j.J, []*corev1.Pod{present}, nil, job.Options{Backoff: job.DefaultBackoff})
 	s2.Departed = s.Departed
-	if r := FromSummary(s2, fixture.At(130).Time, DefaultLimits); r.Departed != nil || strings.Contains(r.Verdict.Text, fromDeparted) {
+	if r := FromSummary(s2, fixture.At(130).Time, DefaultLimits); r.Departed != nil || strings.Contains(r.Verdict.Text, FromDeparted) {
 		t.Errorf("pods present explain the Job, yet the report reads the departed ones: %+v", r)
 	}
 }

@@ -1,10 +1,13 @@
-// Package diagnose turns a job.Summary into the report a person would
-// otherwise assemble by hand with kubectl describe, get pods and logs: the
-// Job's state, its retry budget and backoff, what each failed attempt
-// means, a verdict (retrying will not help / may help / raise a limit) and
-// the next commands, filled in. The CLI (`kube-job-exporter diagnose`) and
-// the exporter's runbook pages print the same Report; all classification
-// comes from package job.
+// Package diagnose is the judging: it turns a job.Summary (and a
+// cronjob.Summary) into the report a person would otherwise assemble by
+// hand with kubectl describe, get pods and logs: the Job's health, its
+// retry budget and backoff, what each failed attempt means, a verdict
+// (retrying will not help / may help / raise a limit), the alert of the
+// mixin that pages for it (alerts.go) and the next commands, filled in.
+// The CLI (`kube-job-exporter diagnose`), the failing-now board (package
+// failing) and the runbook pages (package pages) are views of the same
+// Report; all classification comes from package job. Its Fetch helpers
+// read what the CLI and the pages need from the API server.
 package diagnose
 
 import (
@@ -112,7 +115,10 @@ type Report struct {
 	DeletedByTTL            *bool      `json:"deletedByTTL,omitempty"`
 	TTLSecondsAfterFinished *int32     `json:"ttlSecondsAfterFinished,omitempty"`
 
-	Verdict  Verdict  `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
+	// Alert is the mixin's alert that pages for the Job in this state,
+	// whose runbook goes with the report; "" when none does.
+	Alert    string   `json:"alert,omitempty"`
 	Commands []string `json:"commands"`
 
 	// Events of the Job and its pods, newest first (filled in by the
@@ -270,7 +276,7 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	if gone := int(s.Pods.Failed) - len(s.Attempts) - s.OlderAttempts; gone > 0 && s.RestartPolicy != "OnFailure" {
 		r.Gone = fmt.Sprintf("%d of %d failed pods are gone (deleted by the Job controller, a TTL or garbage collection): their exit codes and logs can no longer be read from the cluster; kubejob_pod_failures in Prometheus kept their reasons while they existed.", gone, s.Pods.Failed)
 		if departed {
-			r.Gone += ` What the exporter saw of pods before they went is under "` + departedTitle + `".`
+			r.Gone += ` What the exporter saw of pods before they went is under "` + DepartedTitle + `".`
 		}
 	}
 	if !s.Deleted.IsZero() {
@@ -279,15 +285,16 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	}
 	r.TTLSecondsAfterFinished = s.TTLSecondsAfterFinished
 	r.Verdict = verdict(e, r, limits, tooLong, departed)
+	r.Alert = jobAlert(s, r)
 	r.Commands = commands(s, r)
 	return r
 }
 
-// departedTitle heads the report's section on the pods that are gone.
-const departedTitle = "Pods that are gone"
+// DepartedTitle heads the report's section on the pods that are gone.
+const DepartedTitle = "Pods that are gone"
 
-// fromDeparted says where the evidence of gone pods comes from.
-const fromDeparted = "from the exporter's last view of pods that were deleted"
+// FromDeparted says where the evidence of gone pods comes from.
+const FromDeparted = "from the exporter's last view of pods that were deleted"
 
 // evidence is the Summary the causes are read from: s itself or, when the
 // pods present show nothing (no failure, restart or waiting pod) and the
@@ -471,7 +478,7 @@ func causes(s job.Summary) (kinds map[string]int64, total int64, deterministic b
 func verdict(s job.Summary, r Report, limits Limits, tooLong, departed bool) Verdict {
 	v := causeVerdict(s, r, limits, tooLong, departed)
 	if departed && len(s.PodFailures) > 0 && v.Kind != VerdictCannotCreate {
-		v.Text = fromDeparted + ", " + departedFailures(s) + ": " + v.Text
+		v.Text = FromDeparted + ", " + departedFailures(s) + ": " + v.Text
 	}
 	return v
 }
@@ -481,7 +488,7 @@ func causeVerdict(s job.Summary, r Report, limits Limits, tooLong, departed bool
 	all := func(kind string) bool { return total > 0 && kinds[kind] == total }
 	waiting := waitingList(s.Waiting)
 	if departed {
-		waiting += ", " + fromDeparted
+		waiting += ", " + FromDeparted
 	}
 	switch {
 	case len(s.CreateFailures) > 0:

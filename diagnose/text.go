@@ -48,7 +48,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Running:   for %s\n", r.RunningFor)
 	}
 	if r.Deleted != nil {
-		fmt.Fprintf(&b, "Deleted:   %s, %s\n", r.Deleted.UTC().Format(time.RFC3339), r.deletedBy())
+		fmt.Fprintf(&b, "Deleted:   %s, %s\n", r.Deleted.UTC().Format(time.RFC3339), r.DeletedBy())
 	}
 	if len(r.CreateFailures) > 0 {
 		b.WriteString("\nPods the API server refuses to create (newest first):\n")
@@ -82,7 +82,7 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "\nNo longer known: %s\n", r.Gone)
 	}
 	if d := r.Departed; d != nil {
-		fmt.Fprintf(&b, "\n%s (%s; %d seen):\n", departedTitle, fromDeparted, d.Pods)
+		fmt.Fprintf(&b, "\n%s (%s; %d seen):\n", DepartedTitle, FromDeparted, d.Pods)
 		for _, f := range d.Failures {
 			b.WriteString("  ")
 			if f.Container != "" {
@@ -174,10 +174,10 @@ func writeAttempts(b *strings.Builder, attempts []Attempt, indent string) {
 	}
 }
 
-// deletedBy says who deleted the Job, as far as the report can tell: the
+// DeletedBy says who deleted the Job, as far as the report can tell: the
 // TTL-after-finished controller (job.Summary.DeletedByTTL), or someone or
 // something else, which the Job does not record.
-func (r Report) deletedBy() string {
+func (r Report) DeletedBy() string {
 	finished := r.Health == Failed || r.Health == Complete
 	others := "a person, a tool or a controller"
 	if r.CronJob != "" {

@@ -152,7 +152,7 @@ func benchmarkMemory(b *testing.B, podsPerJob int) {
 		done := make(chan struct{})
 		go func() { defer close(done); exp.Run(ctx) }()
 		deadline := time.Now().Add(2 * time.Minute)
-		for exp.Health.Ready() != nil || exp.Watcher.Pending() > 0 || exp.Jobs.Store.Len() < jobsN {
+		for exp.health.Ready() != nil || exp.watcher.Pending() > 0 || exp.jobs.Store.Len() < jobsN {
 			if time.Now().After(deadline) {
 				b.Fatal("exporter did not sync")
 			}

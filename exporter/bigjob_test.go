@@ -33,7 +33,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := runExporter(t, exp)
-	waitFor(t, "the Job rendered", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
+	waitFor(t, "the Job rendered", func() bool { return exp.health.Ready() == nil && exp.watcher.Pending() == 0 })
 
 	pods := client.CoreV1().Pods("big")
 	// The watch delivers the changes after the API calls return: the
@@ -57,16 +57,16 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ok bool
-			if got, ok = exp.Watcher.Summary("big/train"); !ok {
+			if got, ok = exp.watcher.Summary("big/train"); !ok {
 				t.Fatal("no Summary")
 			}
-			want = job.Summarize(j, ps, nil, exp.Watcher.Options())
+			want = job.Summarize(j, ps, nil, exp.watcher.Options())
 			got.Recheck, want.Recheck = want.Recheck, got.Recheck // judged at two different times
 			// What the watcher remembers of deleted pods is its own: a
 			// Summary from the API's objects has none. It is checked below.
 			departed = got.Departed
 			got.Departed = job.Departed{}
-			if exp.Watcher.Pods() == len(ps) && exp.Watcher.Pending() == 0 && reflect.DeepEqual(got, want) {
+			if exp.watcher.Pods() == len(ps) && exp.watcher.Pending() == 0 && reflect.DeepEqual(got, want) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -82,7 +82,7 @@ func TestBigJobSummaryFollowsPodEvents(t *testing.T) {
 		if deleted := wave != "start" && wave != "failures and successes"; deleted != (departed.Pods > 0) || departed.Pods > job.MaxDepartedPods {
 			t.Fatalf("%s: %d deleted pods remembered", wave, departed.Pods)
 		}
-		if k := exp.Watcher.AggregatesKept(); k != 1 {
+		if k := exp.watcher.AggregatesKept(); k != 1 {
 			t.Fatalf("%s: %d Aggregates kept, want the big Job's", wave, k)
 		}
 	}

@@ -36,9 +36,9 @@ func TestContainerBoundsConfigured(t *testing.T) {
 		{collectors.Options{MaxIndexSeries: 50, MaxContainerSeries: 2}, 2},
 	} {
 		exp, url := serveExporter(t, Config{Client: kubefake.New(jb.J.DeepCopy()), Backoff: job.DefaultBackoff, Collectors: c.opts})
-		waitFor(t, "the Job rendered", func() bool { return exp.Health.Ready() == nil && exp.Jobs.Store.Has("batch/wide") })
+		waitFor(t, "the Job rendered", func() bool { return exp.health.Ready() == nil && exp.jobs.Store.Has("batch/wide") })
 		var out bytes.Buffer
-		_, _ = exp.Jobs.Store.WriteTo(&out)
+		_, _ = exp.jobs.Store.WriteTo(&out)
 		if n := strings.Count(out.String(), "kubejob_container_memory_limit_bytes{"); n != c.want {
 			t.Errorf("%+v: %d memory limit series, want %d", c.opts, n, c.want)
 		}

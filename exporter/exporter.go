@@ -1,28 +1,24 @@
-// Package exporter wires the watcher, the metric stores and the exporter's
-// own metrics behind an HTTP handler: /metrics, /healthz, /readyz, the
-// runbooks and the landing page.
+// Package exporter wires the watcher, the metric stores, the failing-now
+// board and the exporter's own metrics behind an HTTP handler and server:
+// /metrics, /healthz, /readyz, the landing page, and the pages of package
+// pages (/failing, /runbooks/). It keeps the exporter's self metrics, the
+// health of its watches and of the API server.
 package exporter
 
 import (
 	"context"
 	"io/fs"
 	"log/slog"
-	"net/http"
-	"net/http/pprof"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/exporter-toolkit/web"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/tools/cache"
 	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
-	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
-	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/failing"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
@@ -81,8 +77,8 @@ type Config struct {
 
 	TelemetryPath string // default /metrics
 	MaxRequests   int    // concurrent scrapes; 0 means unlimited
-	// MaxPageRequests bounds the runbook and profile requests served at
-	// once; 0 means DefaultMaxPageRequests.
+	// MaxPageRequests bounds the page (/failing, /runbooks/) and profile
+	// requests served at once; 0 means DefaultMaxPageRequests.
 	MaxPageRequests int
 	// Pprof serves the Go runtime profiles under /debug/pprof/
 	// (--web.enable-pprof): where the heap goes in a real cluster.
@@ -103,30 +99,28 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
-// The defaults of Config.KeepDeleted and KeepDeletedFor: an hour covers
-// the time from a page to someone opening it; a kept report costs 11–17 KB
-// (50 attempts, with or without 20 departed pods: TestDeletedJobMemory),
-// so a thousand cost at most about 16 MiB (docs/scale.md).
+// The defaults of Config.KeepDeleted and KeepDeletedFor: the board's
+// (failing.DefaultKeepDeleted, failing.DefaultKeepDeletedFor).
 const (
-	DefaultKeepDeleted    = 1000
-	DefaultKeepDeletedFor = time.Hour
+	DefaultKeepDeleted    = failing.DefaultKeepDeleted
+	DefaultKeepDeletedFor = failing.DefaultKeepDeletedFor
 )
 
 // Exporter is one running exporter.
 type Exporter struct {
-	Jobs       *collectors.Jobs
-	Crons      *collectors.CronJobs
-	Outcomes   *collectors.Outcomes
-	Watcher    *watcher.Watcher
-	Self       *SelfMetrics
-	Health     *WatchHealth
-	PodMetrics *podmetrics.Poller // nil unless enabled
-	PodMemory  *collectors.PodMemory
-	// failing is what the failing-now page lists, kept from the same
-	// Summaries as the metrics.
-	failing *failingBoard
+	jobs       *collectors.Jobs
+	crons      *collectors.CronJobs
+	outcomes   *collectors.Outcomes
+	watcher    *watcher.Watcher
+	self       *SelfMetrics
+	health     *WatchHealth
+	podMetrics *podmetrics.Poller // nil unless enabled
+	podMemory  *collectors.PodMemory
+	// board is what the failing-now page lists and the runbook pages'
+	// kept evidence, kept from the same Summaries as the metrics.
+	board *failing.Board
 	// apiServer is the health until the API server first answers; then
-	// Health's.
+	// health's.
 	apiServer *apiServerHealth
 	cfg       Config
 }
@@ -141,31 +135,32 @@ func New(cfg Config) (*Exporter, error) {
 	if cfg.TelemetryPath == "" {
 		cfg.TelemetryPath = "/metrics"
 	}
-	e := &Exporter{Jobs: collectors.NewJobs(cfg.Collectors), Crons: collectors.NewCronJobs(),
-		Outcomes: collectors.NewOutcomes(cfg.OutcomeRetention, cfg.MaxOwners),
-		failing:  newFailingBoard(cfg.KeepDeleted, cfg.KeepDeletedFor), cfg: cfg}
+	e := &Exporter{jobs: collectors.NewJobs(cfg.Collectors), crons: collectors.NewCronJobs(),
+		outcomes: collectors.NewOutcomes(cfg.OutcomeRetention, cfg.MaxOwners),
+		board:    failing.NewBoard(cfg.KeepDeleted, cfg.KeepDeletedFor), cfg: cfg}
 	wcfg := cfg.WatchConfig()
-	e.Self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
-	e.Self.registerEvidence(func() int { return e.failing.deletedKept(time.Now()) }, e.Outcomes.Owners, e.Outcomes.Dropped)
-	e.Health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.Self)
-	e.apiServer = newAPIServerHealth(cfg.Logger, wcfg.Resources(), e.Self)
-	wcfg.Recorder = e.Health
-	w, err := watcher.New(wcfg, failingSink{Sink: collectors.Sink{Jobs: e.Jobs, Crons: e.Crons, Outcomes: e.Outcomes}, board: e.failing})
+	e.self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
+	e.self.registerEvidence(func() int { return e.board.DeletedKept(time.Now()) }, e.outcomes.Owners, e.outcomes.Dropped)
+	e.health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.self)
+	e.apiServer = newAPIServerHealth(cfg.Logger, wcfg.Resources(), e.self)
+	wcfg.Recorder = e.health
+	metrics := collectors.Sink{Jobs: e.jobs, Crons: e.crons, Outcomes: e.outcomes}
+	w, err := watcher.New(wcfg, failing.Sink{Sink: metrics, Board: e.board})
 	if err != nil {
 		return nil, err
 	}
-	e.Watcher = w
+	e.watcher = w
 	if cfg.PodMetrics != nil {
-		e.PodMemory = collectors.NewPodMemory()
-		e.PodMemory.MaxSeries = cfg.Collectors.MaxContainerSeries
-		e.PodMetrics = podmetrics.New(podmetrics.Config{
+		e.podMemory = collectors.NewPodMemory()
+		e.podMemory.MaxSeries = cfg.Collectors.MaxContainerSeries
+		e.podMetrics = podmetrics.New(podmetrics.Config{
 			Client:     cfg.PodMetrics,
 			Namespaces: cfg.Namespaces,
 			Interval:   cfg.PodMetricsInterval,
 			Owns:       w.Tracks,
 			Logger:     cfg.Logger,
-			Up:         e.Self.enablePodMetricsUp(),
-			Render:     e.PodMemory.Replace,
+			Up:         e.self.enablePodMetricsUp(),
+			Render:     e.podMemory.Replace,
 		})
 	}
 	return e, nil
@@ -195,12 +190,12 @@ func (cfg Config) WatchConfig() watcher.Config {
 
 func (e *Exporter) objects() map[string]int {
 	objs := map[string]int{
-		watcher.ResourceJobs: e.Jobs.Store.Len(),
-		watcher.ResourcePods: e.Watcher.Pods(),
-		"cronjobs":           e.Crons.Len(),
+		watcher.ResourceJobs: e.jobs.Store.Len(),
+		watcher.ResourcePods: e.watcher.Pods(),
+		"cronjobs":           e.crons.Len(),
 	}
 	if e.cfg.Events {
-		objs[watcher.ResourceEvents] = e.Watcher.Events()
+		objs[watcher.ResourceEvents] = e.watcher.Events()
 	}
 	return objs
 }
@@ -225,20 +220,20 @@ func (e *Exporter) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	e.Watcher.SetBackoff(backoff)
-	e.Self.registerAPIServerInfo(server)
+	e.watcher.SetBackoff(backoff)
+	e.self.registerAPIServerInfo(server)
 	var wg sync.WaitGroup
-	if e.PodMetrics != nil {
+	if e.podMetrics != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// It reports only Jobs the watcher tracks: wait for the Jobs.
-			if cache.WaitForCacheSync(ctx.Done(), e.Watcher.JobsSynced) {
-				e.PodMetrics.Run(ctx)
+			if cache.WaitForCacheSync(ctx.Done(), e.watcher.JobsSynced) {
+				e.podMetrics.Run(ctx)
 			}
 		}()
 	}
-	e.Watcher.Run(ctx)
+	e.watcher.Run(ctx)
 	wg.Wait()
 	return nil
 }
@@ -250,152 +245,9 @@ func (e *Exporter) Stores() []*metricstore.Store {
 	// scrape may show a failed Job without its count, never the count
 	// without the failed Job (which KubeJobFailedAndDeleted would take for
 	// a Job gone unseen).
-	stores := []*metricstore.Store{e.Outcomes.Store, e.Jobs.Store, e.Crons.Store}
-	if e.PodMetrics != nil {
-		stores = append(stores, e.PodMemory.Store)
+	stores := []*metricstore.Store{e.outcomes.Store, e.jobs.Store, e.crons.Store}
+	if e.podMetrics != nil {
+		stores = append(stores, e.podMemory.Store)
 	}
 	return stores
-}
-
-// HealthHandler serves /healthz (the process answers) and /readyz (the
-// API server answered, caches synced and watches working) alone, for a
-// listener without TLS or auth for the kubelet's probes
-// (--web.health-listen-address): /readyz names
-// what is not ready in the exporter's own words, without the API server's
-// error text. Handler serves the same with that text.
-func (e *Exporter) HealthHandler() http.Handler {
-	return e.healthHandler(func() error { return e.ready(true) })
-}
-
-func (e *Exporter) healthHandler(ready func() error) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	return mux
-}
-
-// Handler returns the HTTP routes.
-func (e *Exporter) Handler() (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.Handle(e.cfg.TelemetryPath, newMetricsHandler(e.Stores(), e.Self, e.cfg.MaxRequests, e.cfg.Logger))
-	ready := func() error { return e.ready(false) }
-	health := e.healthHandler(ready)
-	mux.Handle("/healthz", health)
-	mux.Handle("/readyz", health)
-	// Runbook pages and profiles share one in-flight limit: each can cost
-	// a Job's worth of pods or a profile's worth of memory.
-	maxPages := e.cfg.MaxPageRequests
-	if maxPages <= 0 {
-		maxPages = DefaultMaxPageRequests
-	}
-	pages := http.NewServeMux()
-	limited := limitInFlight(maxPages, pages)
-	if e.cfg.Pprof {
-		pages.HandleFunc("/debug/pprof/", pprof.Index)
-		pages.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		pages.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		pages.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		pages.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.Handle("/debug/pprof/", limited)
-	}
-	missedGrace := e.cfg.MissedGrace
-	if missedGrace <= 0 {
-		missedGrace = diagnose.DefaultMissedGrace
-	}
-	failing := &failingHandler{board: e.failing, cronJobs: e.Crons.Summaries, missedGrace: missedGrace,
-		// The brief readiness text: the page names what is not ready and
-		// why, not the API server's full error (its addresses).
-		shard: e.cfg.Shard, jobs: e.Jobs.Store.Len, ready: func() error { return e.ready(true) },
-		metricsPath: strings.TrimPrefix(e.cfg.TelemetryPath, "/"), max: FailingPageMax}
-	pages.Handle("/failing", securityHeaders(failing))
-	mux.Handle("/failing", limited)
-	links := []web.LandingLinks{
-		{Address: "/failing", Text: "Failing now", Description: "The Jobs and CronJobs that failed, are failing or are stuck now, newest first, with their causes and live reports"},
-		{Address: e.cfg.TelemetryPath, Text: "Metrics", Description: "Per-Job failure metrics and the exporter's own"},
-		{Address: "/readyz", Text: "Readiness", Description: "Ready once the Job and Pod caches synced and the watches work"},
-		{Address: "/healthz", Text: "Health"},
-	}
-	if e.cfg.Runbooks != nil {
-		var events func(context.Context, job.Summary) ([]diagnose.Event, error)
-		if e.cfg.Events {
-			events = newEventReader(func(ctx context.Context, s job.Summary) ([]diagnose.Event, error) {
-				return diagnose.FetchJobEvents(ctx, e.cfg.Client, s)
-			}).read
-		}
-		rb, err := newRunbookHandler(e.cfg.Runbooks, pageSource{e.Watcher, e.Crons}, events)
-		if err != nil {
-			return nil, err
-		}
-		rb.missedGrace = missedGrace
-		rb.evidence = e.failing
-		failing.runbooks = func(alert string) bool { _, ok := rb.files[alert]; return ok }
-		pages.Handle("/runbooks/", securityHeaders(rb))
-		mux.Handle("/runbooks/", limited)
-		mux.Handle("/runbooks", relativeRedirect("runbooks/"))
-		links = append(links, web.LandingLinks{Address: "/runbooks/", Text: "Runbooks", Description: "What each alert means and what to do"})
-	}
-	// Every link of every page is relative ("./failing", "runbooks/X",
-	// "./"), so the pages work behind a path prefix: an Ingress or gateway
-	// serving the exporter under https://host/prefix/ (the mixin's
-	// exporterURL), or the API server's service proxy. The toolkit prefixes
-	// the landing page's links with its route prefix, and serves the page
-	// only at that path: "./" for the links, served at "/" below.
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		RoutePrefix: "./",
-		Name:        "kube-job-exporter",
-		Description: "Why Kubernetes Jobs fail, how close they are to giving up, and what to do about it",
-		Version:     e.cfg.Version,
-		Links:       links,
-		// The toolkit links the profiles by default: only when they are
-		// served, or the page links two 404s.
-		Profiling: strconv.FormatBool(e.cfg.Pprof),
-	})
-	if err != nil {
-		return nil, err
-	}
-	// The landing page gets the pages' headers too: it has nothing but
-	// links and an inline style.
-	mux.Handle("/", securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		r2 := *r
-		u := *r.URL
-		u.Path = "./"
-		r2.URL = &u
-		landing.ServeHTTP(w, &r2)
-	})))
-	return mux, nil
-}
-
-// relativeRedirect redirects to target relative to the request's URL as
-// the browser sees it: http.Redirect would make it an absolute path,
-// which leaves a path prefix the exporter does not see.
-func relativeRedirect(target string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", target)
-		w.WriteHeader(http.StatusMovedPermanently)
-	})
-}
-
-// pageSource is what the runbook pages read: the Jobs from the watcher's
-// caches, the CronJobs as reported.
-type pageSource struct {
-	*watcher.Watcher
-	crons *collectors.CronJobs
-}
-
-func (p pageSource) CronJob(key string) (cronjob.Summary, bool) {
-	return p.crons.Summary(key, time.Now())
 }

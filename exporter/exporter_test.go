@@ -52,15 +52,15 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	}
 	runExporter(t, exp)
 	waitFor(t, "caches synced, all events processed, pod metrics read, CronJob objects watched", func() bool {
-		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.PodMemory.Store.Len() > 0 && exp.Crons.Objects()
+		return exp.health.Ready() == nil && exp.watcher.Pending() == 0 && exp.podMemory.Store.Len() > 0 && exp.crons.Objects()
 	})
 	failAndDelete(t, exp, client)
 	waitFor(t, "the outcome of the Job that failed and went", func() bool {
 		var out bytes.Buffer
-		_, _ = exp.Outcomes.Store.WriteTo(&out)
+		_, _ = exp.outcomes.Store.WriteTo(&out)
 		return strings.Contains(out.String(), `kubejob_owner_jobs_finished_total{namespace="batch",owner_kind="Job",owner_name="gone",outcome="failed"`) &&
 			strings.Contains(out.String(), `kubejob_owner_pod_failures_total{namespace="batch",owner_kind="Job",owner_name="gone"`) &&
-			!exp.Jobs.Store.Has("batch/gone-fast") && exp.Watcher.Pending() == 0
+			!exp.jobs.Store.Has("batch/gone-fast") && exp.watcher.Pending() == 0
 	})
 	h, err := exp.Handler()
 	if err != nil {
@@ -84,15 +84,15 @@ func failAndDelete(t *testing.T, exp *Exporter, client *kubefake.Client) {
 	// The pod informer and the Job informer run apart: the pod fails only
 	// once the Job is known, as in a cluster, where the controller
 	// creates pods for a Job it has read.
-	pods := exp.Watcher.Pods()
+	pods := exp.watcher.Pods()
 	if _, err := client.BatchV1().Jobs("batch").Create(ctx, j.J, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the new Job", func() bool { return exp.Watcher.Tracks("batch/gone-fast") })
+	waitFor(t, "the new Job", func() bool { return exp.watcher.Tracks("batch/gone-fast") })
 	if _, err := client.CoreV1().Pods("batch").Create(ctx, pod.P, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "its pod", func() bool { return exp.Watcher.Pods() > pods })
+	waitFor(t, "its pod", func() bool { return exp.watcher.Pods() > pods })
 	if _, err := client.CoreV1().Pods("batch").UpdateStatus(ctx, fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4).P, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestDeletedJobSeriesDisappear(t *testing.T) {
 		if err := client.BatchV1().Jobs("batch").Delete(ctx, name, metav1DeleteOptions()); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the deleted Job's series to go", func() bool { return !exp.Jobs.Store.Has("batch/" + name) })
+		waitFor(t, "the deleted Job's series to go", func() bool { return !exp.jobs.Store.Has("batch/" + name) })
 	}
 	_, body := get(t, srv.URL+"/metrics", nil)
 	if bytes.Contains(body, []byte(`job_name="nightly-29000000"`)) {
@@ -281,7 +281,7 @@ func TestDeletedJobSeriesDisappear(t *testing.T) {
 	if err := client.BatchV1().CronJobs("batch").Delete(ctx, "nightly", metav1DeleteOptions()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the CronJob's series to go with it", func() bool { return !exp.Crons.Store.Has("batch/nightly") })
+	waitFor(t, "the CronJob's series to go with it", func() bool { return !exp.crons.Store.Has("batch/nightly") })
 	_, body = get(t, srv.URL+"/metrics", nil)
 	if bytes.Contains(body, []byte(`cronjob="nightly"`)) {
 		t.Error("series of the deleted CronJob still exposed")
@@ -298,16 +298,16 @@ func TestCronJobsFromRunsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := runExporter(t, exp)
-	waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
-	if !exp.Crons.Store.Has("batch/nightly") || exp.Crons.Store.Has("batch/hourly") {
-		t.Fatalf("CronJobs reported from runs: %v, want batch/nightly only (hourly has no run present)", exp.Crons.Store.Keys())
+	waitFor(t, "caches synced", func() bool { return exp.health.Ready() == nil && exp.watcher.Pending() == 0 })
+	if !exp.crons.Store.Has("batch/nightly") || exp.crons.Store.Has("batch/hourly") {
+		t.Fatalf("CronJobs reported from runs: %v, want batch/nightly only (hourly has no run present)", exp.crons.Store.Keys())
 	}
 	for _, name := range []string{"nightly-29000000", "nightly-28999999"} {
 		if err := client.BatchV1().Jobs("batch").Delete(ctx, name, metav1DeleteOptions()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the CronJob's series to go with its last Job", func() bool { return exp.Crons.Len() == 0 })
+	waitFor(t, "the CronJob's series to go with its last Job", func() bool { return exp.crons.Len() == 0 })
 }
 
 // TestRunbookShowsLiveEvidence: the runbook link of a page opens with that
@@ -338,8 +338,8 @@ func TestRunbookShowsLiveEvidence(t *testing.T) {
 func TestRunbookShowsCronJob(t *testing.T) {
 	_, srv := startFixture(t)
 	for cj, wants := range map[string][]string{
-		"nightly": {"This CronJob now", "CronJob batch/nightly: ", "Schedule:  0 12 * * *", "nightly-28999999", "Failed:    2026-11-01T12:00:40Z (BackoffLimitExceeded)",
-			"The newest failed run:", "Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"},
+		"nightly": {"This CronJob now", "CronJob batch/nightly: ", "<dt>Schedule</dt><dd><code>0 12 * * *</code>", "nightly-28999999", "<dt>Failed</dt><dd>2026-11-01T12:00:40Z (BackoffLimitExceeded)",
+			"<h4>The newest failed run</h4>", "Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"},
 		"hourly": {"CronJob batch/hourly: STUCK", "run hourly-29000000 is still active and concurrencyPolicy is Forbid"},
 	} {
 		_, body := get(t, srv.URL+"/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob="+cj, nil)
@@ -365,8 +365,8 @@ func TestRunbookShowsWhyPodsCannotBeCreated(t *testing.T) {
 	page := string(body)
 	for _, want := range []string{
 		"Job quota/blocked: STUCK",
-		"Quota ×7",
-		"Events (newest first):",
+		"<code>Quota</code> ×7",
+		"<h4>Events (newest first)</h4>",
 		"exceeded quota: pods-zero",
 		"kubectl describe resourcequota -n quota",
 	} {

@@ -43,7 +43,7 @@ func BenchmarkFailingPageMetricsLatency(t *testing.B) {
 	client := kubefake.New(objs...)
 	exp, url := serveExporter(t, Config{Client: client, Backoff: job.DefaultBackoff, CronJobs: true})
 	waitFor(t, "every CronJob reported", func() bool {
-		return exp.Health.Ready() == nil && exp.Crons.Len() == cronJobs && exp.Watcher.Pending() == 0
+		return exp.health.Ready() == nil && exp.crons.Len() == cronJobs && exp.watcher.Pending() == 0
 	})
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -88,10 +88,7 @@ func BenchmarkFailingPageMetricsLatency(t *testing.B) {
 		// Polling measures, it does not wait in hope: the deadline only
 		// ends a test that failed.
 		for {
-			exp.failing.mu.Lock()
-			_, listed := exp.failing.jobs[key]
-			exp.failing.mu.Unlock()
-			if listed {
+			if _, listed := exp.board.Listed(key); listed {
 				break
 			}
 			if time.Since(start) > time.Minute {

@@ -128,7 +128,7 @@ func (e *Exporter) ready(brief bool) error {
 		return err
 	}
 	if brief {
-		return e.Health.ReadyBrief()
+		return e.health.ReadyBrief()
 	}
-	return e.Health.Ready()
+	return e.health.Ready()
 }

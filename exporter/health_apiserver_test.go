@@ -82,7 +82,7 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 	defer probes.Close()
 
 	waitFor(t, "three failed attempts", func() bool {
-		return testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "unreachable")) >= 3
+		return testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("jobs", "unreachable")) >= 3
 	})
 	if resp, body := get(t, base+"/healthz", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz: %d %q, want 200: the process is fine, a restart would not help", resp.StatusCode, body)
@@ -113,16 +113,16 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 		}
 	}
 	for _, r := range []string{"jobs", "pods", "events", "cronjobs"} {
-		if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues(r)); v != 0 {
+		if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues(r)); v != 0 {
 			t.Errorf("kubejob_exporter_watch_up{resource=%q} = %v, want 0", r, v)
 		}
-		if v := testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues(r, "unreachable")); v < 3 {
+		if v := testutil.ToFloat64(exp.self.watchErrors.WithLabelValues(r, "unreachable")); v < 3 {
 			t.Errorf("kubejob_exporter_watch_errors_total{resource=%q,reason=unreachable} = %v, want every attempt", r, v)
 		}
 	}
 	if n := strings.Count(logs.String(), "cannot reach the Kubernetes API server"); n != 1 {
 		t.Errorf("the refusal logged %d times over %v attempts, want once:\n%s", n,
-			testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "unreachable")), logs.String())
+			testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("jobs", "unreachable")), logs.String())
 	}
 	mu.Lock()
 	if len(asked) != 0 {
@@ -133,7 +133,7 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 	reachable.Store(true)
 	jobs := fixtureJobs()
 	waitFor(t, "ready, every Job rendered", func() bool {
-		return exp.ready(false) == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 && exp.Crons.Objects()
+		return exp.ready(false) == nil && exp.jobs.Store.Len() == jobs && exp.watcher.Pending() == 0 && exp.crons.Objects()
 	})
 	if resp, body := get(t, base+"/readyz", nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz after the API server answered: %d %q", resp.StatusCode, body)
@@ -143,7 +143,7 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 		t.Errorf("BackoffFor asked with %v, want once with the server's v1.37.2", asked)
 	}
 	mu.Unlock()
-	if got := exp.Watcher.Options().Backoff; got != chosen {
+	if got := exp.watcher.Options().Backoff; got != chosen {
 		t.Errorf("the Summaries use backoff %+v, want BackoffFor's %+v", got, chosen)
 	}
 	_, body = get(t, base+"/metrics", nil)
@@ -163,9 +163,9 @@ func TestStartsWithoutAPIServer(t *testing.T) {
 	}
 	runExporter(t, fresh)
 	waitFor(t, "the fresh exporter ready", func() bool {
-		return fresh.ready(false) == nil && fresh.Jobs.Store.Len() == jobs && fresh.Watcher.Pending() == 0 && fresh.Crons.Objects()
+		return fresh.ready(false) == nil && fresh.jobs.Store.Len() == jobs && fresh.watcher.Pending() == 0 && fresh.crons.Objects()
 	})
-	for i, pair := range [][2]*metricstore.Store{{fresh.Jobs.Store, exp.Jobs.Store}, {fresh.Crons.Store, exp.Crons.Store}} {
+	for i, pair := range [][2]*metricstore.Store{{fresh.jobs.Store, exp.jobs.Store}, {fresh.crons.Store, exp.crons.Store}} {
 		want, got := sortedLines(pair[0]), sortedLines(pair[1])
 		if want != got || want == "" {
 			t.Errorf("store %d: the exporter that waited renders\n%s\nwant (a fresh exporter's)\n%s", i, got, want)
@@ -210,7 +210,7 @@ func TestConnectTimeout(t *testing.T) {
 		!errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("Run: %v; want no answer within the timeout, wrapping the refusal", err)
 	}
-	if exp.Jobs.Store.Len() != 0 {
+	if exp.jobs.Store.Len() != 0 {
 		t.Error("Jobs rendered without an API server")
 	}
 
@@ -222,7 +222,7 @@ func TestConnectTimeout(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- exp.Run(ctx) }()
 	waitFor(t, "failed attempts", func() bool {
-		return testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "unreachable")) >= 2
+		return testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("jobs", "unreachable")) >= 2
 	})
 	select {
 	case err := <-done:
@@ -248,7 +248,7 @@ func TestBackoffForRefuses(t *testing.T) {
 	if err := exp.Run(context.Background()); !errors.Is(err, refusal) {
 		t.Errorf("Run: %v, want the refusal", err)
 	}
-	if exp.Jobs.Store.Len() != 0 {
+	if exp.jobs.Store.Len() != 0 {
 		t.Error("Jobs rendered with a refused backoff")
 	}
 }

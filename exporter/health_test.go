@@ -44,7 +44,7 @@ func TestForbiddenListIsReported(t *testing.T) {
 	exp, base := serveExporter(t, Config{Client: client, Backoff: job.DefaultBackoff, Logger: newTestLogger(&logs)})
 
 	waitFor(t, "the forbidden list to be recorded", func() bool {
-		return testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("jobs", "forbidden")) > 0
+		return testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("jobs", "forbidden")) > 0
 	})
 	resp, body := get(t, base+"/readyz", nil)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") {
@@ -61,7 +61,7 @@ func TestForbiddenListIsReported(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "list jobs: forbidden") || strings.Contains(string(body), "serviceaccount") {
 		t.Errorf("health listener /readyz: %d %q, want 503 naming list jobs: forbidden and nothing of the server's message", resp.StatusCode, body)
 	}
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 0 {
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("jobs")); v != 0 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v, want 0", v)
 	}
 	if !strings.Contains(logs.String(), "cannot list jobs: forbidden") {
@@ -74,9 +74,9 @@ func TestForbiddenListIsReported(t *testing.T) {
 	forbid.Store(false)
 	jobs := fixtureJobs()
 	waitFor(t, "recovery after the permission is restored", func() bool {
-		return exp.Health.Ready() == nil && exp.Jobs.Store.Len() == jobs
+		return exp.health.Ready() == nil && exp.jobs.Store.Len() == jobs
 	})
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("jobs")); v != 1 {
 		t.Errorf("kubejob_exporter_watch_up{resource=jobs} = %v after recovery, want 1", v)
 	}
 }
@@ -121,17 +121,17 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 	runExporter(t, exp)
 	jobs := fixtureJobs()
 	waitFor(t, "ready with every Job rendered and the events denial recorded", func() bool {
-		return exp.Health.Ready() == nil && exp.Jobs.Store.Len() == jobs && exp.Watcher.Pending() == 0 &&
-			testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("events", "forbidden")) > 0
+		return exp.health.Ready() == nil && exp.jobs.Store.Len() == jobs && exp.watcher.Pending() == 0 &&
+			testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("events", "forbidden")) > 0
 	})
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("events")); v != 0 {
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("events")); v != 0 {
 		t.Errorf("kubejob_exporter_watch_up{resource=events} = %v, want 0", v)
 	}
-	if v := testutil.ToFloat64(exp.Self.watchSynced.WithLabelValues("events")); v != 0 {
+	if v := testutil.ToFloat64(exp.self.watchSynced.WithLabelValues("events")); v != 0 {
 		t.Errorf("kubejob_exporter_watch_synced{resource=events} = %v, want 0", v)
 	}
 	for _, r := range []string{"jobs", "pods"} {
-		if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues(r)); v != 1 {
+		if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues(r)); v != 1 {
 			t.Errorf("kubejob_exporter_watch_up{resource=%s} = %v, want 1", r, v)
 		}
 	}
@@ -152,7 +152,7 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 		t.Errorf("%d log lines about events, want one warning saying what the exporter does without them:\n%s", len(lines), logs.String())
 	}
 	var body bytes.Buffer
-	if _, err := exp.Jobs.Store.WriteTo(&body); err != nil {
+	if _, err := exp.jobs.Store.WriteTo(&body); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(body.String(), `kubejob_without_pods{namespace="quota",job_name="blocked"} 1`) {
@@ -182,25 +182,25 @@ func TestPermissionLossAtRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	runExporter(t, exp)
-	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
+	waitFor(t, "ready", func() bool { return exp.health.Ready() == nil })
 
 	denyPodWatch.Store(true)
-	waitFor(t, "the denial to be reported", func() bool { return exp.Health.Ready() != nil })
-	if err := exp.Health.Ready(); !strings.Contains(err.Error(), "forbidden, RBAC denies: watch pods cluster-wide") {
+	waitFor(t, "the denial to be reported", func() bool { return exp.health.Ready() != nil })
+	if err := exp.health.Ready(); !strings.Contains(err.Error(), "forbidden, RBAC denies: watch pods cluster-wide") {
 		t.Errorf("readiness error %q does not name the denied permission", err)
 	}
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 0 {
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("pods")); v != 0 {
 		t.Errorf("watch_up{pods} = %v, want 0", v)
 	}
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("jobs")); v != 1 {
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("jobs")); v != 1 {
 		t.Errorf("watch_up{jobs} = %v, want 1: jobs are still allowed", v)
 	}
-	if v := testutil.ToFloat64(exp.Self.watchErrors.WithLabelValues("pods", "forbidden")); v != 1 {
+	if v := testutil.ToFloat64(exp.self.watchErrors.WithLabelValues("pods", "forbidden")); v != 1 {
 		t.Errorf("watch_errors_total{pods,forbidden} = %v, want 1 (once per denial)", v)
 	}
 	denyPodWatch.Store(false)
-	waitFor(t, "recovery", func() bool { return exp.Health.Ready() == nil })
-	if v := testutil.ToFloat64(exp.Self.watchUp.WithLabelValues("pods")); v != 1 {
+	waitFor(t, "recovery", func() bool { return exp.health.Ready() == nil })
+	if v := testutil.ToFloat64(exp.self.watchUp.WithLabelValues("pods")); v != 1 {
 		t.Errorf("watch_up{pods} = %v after recovery, want 1", v)
 	}
 	if n := strings.Count(logs.String(), "RBAC denies the exporter: cannot watch pods cluster-wide"); n != 1 {
@@ -246,10 +246,10 @@ func TestPendingPodReachesStartTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	runExporter(t, exp)
-	waitFor(t, "ready", func() bool { return exp.Health.Ready() == nil })
+	waitFor(t, "ready", func() bool { return exp.health.Ready() == nil })
 	metrics := func() string {
 		var b bytes.Buffer
-		if _, err := exp.Jobs.Store.WriteTo(&b); err != nil {
+		if _, err := exp.jobs.Store.WriteTo(&b); err != nil {
 			t.Fatal(err)
 		}
 		return b.String()
@@ -287,10 +287,10 @@ func TestPodMetricsFollowJobFilters(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); exp.Run(ctx) }()
-		waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
-		exp.PodMetrics.Poll(ctx)
-		if got := exp.PodMemory.Store.Len(); got != tt.want {
-			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.PodMemory.Store.Keys())
+		waitFor(t, "caches synced", func() bool { return exp.health.Ready() == nil && exp.watcher.Pending() == 0 })
+		exp.podMetrics.Poll(ctx)
+		if got := exp.podMemory.Store.Len(); got != tt.want {
+			t.Errorf("%s: memory reported for %d Jobs, want %d: %v", tt.what, got, tt.want, exp.podMemory.Store.Keys())
 		}
 		cancel()
 		<-done

@@ -46,7 +46,7 @@ func TestPagesWorkBehindAPathPrefix(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	waitFor(t, "caches synced", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Crons.Objects() })
+	waitFor(t, "caches synced", func() bool { return exp.health.Ready() == nil && exp.watcher.Pending() == 0 && exp.crons.Objects() })
 	// A deleted failed Job: the failing-now page links its kept report.
 	if err := client.BatchV1().Jobs("batch").Delete(context.Background(), "oom", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func startSlowReaderServer(t *testing.T, jobsN int, progress time.Duration) (*Ex
 	}
 	runExporter(t, exp)
 	waitFor(t, "sync", func() bool {
-		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
+		return exp.health.Ready() == nil && exp.watcher.Pending() == 0 && exp.jobs.Store.Len() == jobsN
 	})
 	srv, err := exp.HTTPServer(progress)
 	if err != nil {
@@ -189,7 +189,7 @@ func TestStalledReadersFreeScrapeSlots(t *testing.T) {
 			// ...until the stalled responses are cut off (and counted;
 			// the handler has released its slot just before).
 			cutOff += 2
-			waitFor(t, "both cut-off responses counted", func() bool { return testutilCounter(exp.Self.writeTimeouts) == cutOff })
+			waitFor(t, "both cut-off responses counted", func() bool { return testutilCounter(exp.self.writeTimeouts) == cutOff })
 		})
 	}
 
@@ -227,7 +227,7 @@ func TestStalledReadersFreeScrapeSlots(t *testing.T) {
 			t.Errorf("answer does not parse: %v", err)
 		}
 		t.Logf("slow reader: %d bytes in %s, %d pauses of %s", len(body), time.Since(start).Round(time.Millisecond), pauses, progress/2)
-		if got := testutilCounter(exp.Self.writeTimeouts); got != cutOff {
+		if got := testutilCounter(exp.self.writeTimeouts); got != cutOff {
 			t.Errorf("kubejob_exporter_http_write_timeouts_total = %v, want %v", got, cutOff)
 		}
 	})

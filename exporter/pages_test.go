@@ -17,14 +17,14 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
-	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
+	"github.com/kube-job-exporter/kube-job-exporter/pages"
 )
 
-// recordSource is a jobSource over one Job and its pods kept as compact
+// recordSource is a pages.JobSource over one Job and its pods kept as compact
 // records, summarized as the watcher does a big Job: from the pods'
 // Aggregate, built once.
 type recordSource struct {
@@ -65,8 +65,6 @@ func (s *recordSource) ShardOf(string) (int, int, bool) {
 	return s.shard, s.total, s.total <= 1 || s.shard == 0
 }
 
-func (s *recordSource) CronJob(string) (cronjob.Summary, bool) { return cronjob.Summary{}, false }
-
 // bigJob is a Job with n failed pods (OOMKilled), as compact records.
 func bigJob(t testing.TB, n int) *recordSource {
 	t.Helper()
@@ -81,6 +79,17 @@ func bigJob(t testing.TB, n int) *recordSource {
 		src.pods = append(src.pods, r.(*job.PodRecord))
 	}
 	return src
+}
+
+// runbookPages are the runbook pages (of testdata/runbooks) over the Jobs
+// of src.
+func runbookPages(t testing.TB, src pages.JobSource) http.Handler {
+	t.Helper()
+	p, err := pages.New(pages.Config{Runbooks: os.DirFS("testdata/runbooks"), Jobs: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Runbooks()
 }
 
 // heapSampler records the highest heap (objects, live or not yet
@@ -130,11 +139,7 @@ func TestRunbookPagesBoundMemory(t *testing.T) {
 	const pods, requests = 100_000, 32
 	const budget = 64 << 20
 	src := bigJob(t, pods)
-	h, err := newRunbookHandler(os.DirFS("testdata/runbooks"), src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(limitInFlight(DefaultMaxPageRequests, securityHeaders(h)))
+	srv := httptest.NewServer(limitInFlight(DefaultMaxPageRequests, runbookPages(t, src)))
 	defer srv.Close()
 	url := srv.URL + "/runbooks/KubeJobTest?namespace=ml&job_name=huge"
 
@@ -205,7 +210,7 @@ func TestRunbookPagesBoundMemory(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if n := strings.Count(body, "OOMKilled\n"); n > job.MaxAttempts {
+	if n := strings.Count(body, `<li class="attempt">`); n < 1 || n > job.MaxAttempts {
 		t.Errorf("page lists %d attempts, want at most %d", n, job.MaxAttempts)
 	}
 }
@@ -214,11 +219,7 @@ func TestRunbookPagesBoundMemory(t *testing.T) {
 // a change of the Job (its Version) makes the next page compute it anew.
 func TestRunbookReusesSummary(t *testing.T) {
 	src := bigJob(t, 10)
-	h, err := newRunbookHandler(os.DirFS("testdata/runbooks"), src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(runbookPages(t, src))
 	defer srv.Close()
 	url := srv.URL + "/runbooks/KubeJobTest?namespace=ml&job_name=huge"
 	for i := 0; i < 3; i++ {
@@ -240,11 +241,7 @@ func TestRunbookReusesSummary(t *testing.T) {
 func TestRunbookOfAnotherShard(t *testing.T) {
 	src := bigJob(t, 3)
 	src.shard, src.total = 2, 3
-	h, err := newRunbookHandler(os.DirFS("testdata/runbooks"), src, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(runbookPages(t, src))
 	defer srv.Close()
 	_, body := get(t, srv.URL+"/runbooks/KubeJobTest?namespace=ml&job_name=huge", nil)
 	if !strings.Contains(string(body), "is reported by shard 2 of 3") || strings.Contains(string(body), "This Job now") || src.summaries.Load() != 0 {

@@ -21,7 +21,7 @@ func perJobSeries(t *testing.T, shard watcher.Shard) map[string]bool {
 		t.Fatal(err)
 	}
 	runExporter(t, exp)
-	waitFor(t, "sync", func() bool { return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 })
+	waitFor(t, "sync", func() bool { return exp.health.Ready() == nil && exp.watcher.Pending() == 0 })
 	var out strings.Builder
 	for _, s := range exp.Stores() {
 		if _, err := s.WriteTo(&out); err != nil {

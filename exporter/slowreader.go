@@ -7,54 +7,11 @@ import (
 	"time"
 )
 
-// Server timeouts. A response may take at most ServerWriteTimeout in all,
-// and, with a write-progress timeout, each piece of it must reach the
-// client within that timeout (see RequireWriteProgress).
-const (
-	// DefaultWriteProgressTimeout is --web.write-progress-timeout's
-	// default: Prometheus's default scrape_timeout. A write that makes
-	// no progress for that long belongs to a scrape Prometheus has
-	// already given up on, yet it is far above the pauses of a healthy
-	// reader (GC, CPU throttling, TCP retransmission backoff).
-	DefaultWriteProgressTimeout = 10 * time.Second
-
-	// ServerWriteTimeout bounds a whole response, however steadily it is
-	// read: no scrape outlives its scrape_timeout (at most the scrape
-	// interval), and a client that reads just fast enough to satisfy
-	// the progress timeout must not hold a --web.max-requests slot for
-	// the better part of an hour on a large response.
-	ServerWriteTimeout = 2 * time.Minute
-
-	// writeChunk is the most written under one progress deadline: a
-	// client keeps its response as long as it accepts writeChunk bytes
-	// per progress timeout (1.6 KiB/s at 10s), and one that stops
-	// reading is cut off one timeout after the socket buffers fill.
-	writeChunk = 16 << 10
-)
-
-// HTTPServer is the exporter's HTTP server for Handler: read timeouts
-// against slow-loris clients, ServerWriteTimeout on every response and,
-// when writeProgress > 0, RequireWriteProgress with the cut-off responses
-// counted in kubejob_exporter_http_write_timeouts_total. Its Addr is
-// unset; the caller serves it (web.ListenAndServe, Serve).
-func (e *Exporter) HTTPServer(writeProgress time.Duration) (*http.Server, error) {
-	handler, err := e.Handler()
-	if err != nil {
-		return nil, err
-	}
-	handler = RequireWriteProgress(handler, writeProgress, func(r *http.Request) {
-		e.Self.writeTimeouts.Inc()
-		e.cfg.Logger.Debug("client stopped reading, response abandoned", "path", r.URL.Path, "remote", r.RemoteAddr, "write_progress_timeout", writeProgress)
-	})
-	return &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      ServerWriteTimeout,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}, nil
-}
+// writeChunk is the most written under one progress deadline: a
+// client keeps its response as long as it accepts writeChunk bytes per
+// progress timeout (1.6 KiB/s at 10s), and one that stops reading is cut
+// off one timeout after the socket buffers fill.
+const writeChunk = 16 << 10
 
 // RequireWriteProgress makes every write of h's responses, in pieces of
 // at most writeChunk bytes, finish within timeout of its start, and the

@@ -40,7 +40,7 @@ func TestScrapeStorm(t *testing.T) {
 	}
 	runExporter(t, exp)
 	waitFor(t, "sync", func() bool {
-		return exp.Health.Ready() == nil && exp.Watcher.Pending() == 0 && exp.Jobs.Store.Len() == jobsN
+		return exp.health.Ready() == nil && exp.watcher.Pending() == 0 && exp.jobs.Store.Len() == jobsN
 	})
 	h, err := exp.Handler()
 	if err != nil {
@@ -101,7 +101,7 @@ func TestScrapeStorm(t *testing.T) {
 		t.Fatal("no scrape succeeded")
 	}
 	t.Logf("%d complete answers, %d refused", ok200.Load(), refused.Load())
-	if got := testutilCounter(exp.Self.scrapeRefused); got != float64(refused.Load()) {
+	if got := testutilCounter(exp.self.scrapeRefused); got != float64(refused.Load()) {
 		t.Errorf("kubejob_exporter_scrapes_refused_total = %v, clients saw %d", got, refused.Load())
 	}
 	want := fmt.Sprintf(`kubejob_suspended{namespace="bench",job_name="%s"} 1`, target.Name)

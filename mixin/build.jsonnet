@@ -1,6 +1,8 @@
 // What `make mixin` writes (jsonnet -S -m <top-level dir>): the Prometheus
 // rule files in alerts/, a PrometheusRule with both for prometheus-operator,
-// and the Grafana dashboards in dashboards/.
+// the Grafana dashboards in dashboards/, and the index of the alerts
+// (mixin/runbooks/alerts.json), embedded beside their runbooks: the names
+// the exporter's pages and `diagnose` use are checked against it.
 // exporterURL overrides _config.exporterURL (jsonnet --tla-str), so a
 // deployment can add its live report links without editing sources;
 // config (a JSON object, --tla-str) is merged into _config as a JSON merge
@@ -21,7 +23,16 @@ function(exporterURL='', config='{}')
     },
     spec: { groups: mixin.prometheusAlerts.groups + mixin.prometheusRules.groups },
   };
+  // One entry per alert, by name: its group and severity as the rules
+  // give them.
+  local alertIndex = std.sort([
+    { name: rule.alert, group: group.name, severity: rule.labels.severity }
+    for group in mixin.prometheusAlerts.groups
+    for rule in group.rules
+    if std.objectHas(rule, 'alert')
+  ], function(a) a.name);
   {
+    'mixin/runbooks/alerts.json': std.manifestJsonEx(alertIndex, '  ') + '\n',
     'alerts/kube-job-exporter-alerts.yaml': header + std.manifestYamlDoc(mixin.prometheusAlerts, quote_keys=false),
     'alerts/kube-job-exporter-rules.yaml': header + std.manifestYamlDoc(mixin.prometheusRules, quote_keys=false),
     'alerts/kube-job-exporter-prometheusrule.yaml': header + std.manifestYamlDoc(prometheusRule, quote_keys=false),

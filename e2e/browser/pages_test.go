@@ -78,13 +78,15 @@ func TestPagesInChromium(t *testing.T) {
 		}
 	}
 	tab.checkLinks(t)
+	tab.checkNoOverflow(t, "failing-now page")
 	tab.screenshot(t, "failing-now.png")
 
 	// The live report of the Job whose command is missing, from its row.
 	click(t, tab, chromedp.Search(`//tr//a[starts-with(@href,"runbooks/")][strong[text()="invoice-render"]]`),
-		"runbook", `.evidence pre`)
-	report := tab.text(t, ".evidence pre")
-	for _, want := range []string{"Job billing/invoice-render: FAILED", "exit 127: the command was not found in the image", "kubectl describe job invoice-render -n billing"} {
+		"runbook", `.evidence .report`)
+	report := tab.text(t, ".evidence .report")
+	for _, want := range []string{"Job billing/invoice-render: FAILED", "exit 127: the command was not found in the image",
+		"Verdict (deterministic):", "kubectl describe job invoice-render -n billing"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("runbook page: %q not visible in the live report:\n%s", want, report)
 		}
@@ -93,7 +95,18 @@ func TestPagesInChromium(t *testing.T) {
 		t.Errorf("the report link led to %s", tab.location(t))
 	}
 	tab.checkLinks(t)
+	tab.checkNoOverflow(t, "runbook page with a live report")
 	tab.screenshot(t, "runbook-live-report.png")
+
+	// The CronJob's live report, with its newest failed run's.
+	click(t, tab, chromedp.Search(`//header//a[text()="Failing now"]`), "failing-now", `table`)
+	click(t, tab, chromedp.Search(`//tr//a[starts-with(@href,"runbooks/")][strong[text()="daily-statements"]]`),
+		"CronJob runbook", `.evidence .report`)
+	if report := tab.text(t, ".evidence .report"); !strings.Contains(report, "CronJob billing/daily-statements: FAILED") {
+		t.Errorf("CronJob runbook page: no CronJob report:\n%s", report)
+	}
+	tab.checkLinks(t)
+	tab.checkNoOverflow(t, "runbook page with a CronJob's report")
 
 	tab.checkClean(t)
 }
@@ -400,6 +413,68 @@ func (tb *tab) brokenLinks(t *testing.T, site string) []string {
 	return broken
 }
 
+// overflowWidths are the window widths checkNoOverflow lays a page out
+// at: a phone's, and the screenshots'.
+var overflowWidths = []int64{360, width}
+
+// overflowJS lists what overflows its box horizontally: the page wider
+// than the window, and every element whose content is wider than the
+// element (scrollWidth beyond clientWidth) unless it is made to scroll
+// (overflow-x auto or scroll, as the runbooks' code blocks are). Text cut
+// off by overflow hidden counts: it is as unreadable.
+const overflowJS = `(() => {
+	const out = [];
+	const root = document.documentElement;
+	if (root.scrollWidth > root.clientWidth + 1) {
+		out.push("the page: " + root.scrollWidth + "px wide in a " + root.clientWidth + "px window");
+	}
+	for (const el of document.body.querySelectorAll("*")) {
+		const ox = getComputedStyle(el).overflowX;
+		if (ox === "auto" || ox === "scroll" || el.clientWidth === 0) continue;
+		if (el.scrollWidth > el.clientWidth + 1) {
+			out.push(el.tagName.toLowerCase() + (el.className ? "." + el.className : "") + ": content " +
+				el.scrollWidth + "px wide in a " + el.clientWidth + "px box: " + el.innerText.slice(0, 80));
+		}
+	}
+	return out;
+})()`
+
+// overflows lays the page out at each of overflowWidths and returns what
+// overflows at each; the window is set back to the screenshots' size.
+func (tb *tab) overflows(t *testing.T) []string {
+	t.Helper()
+	ctx, cancel := tb.step(t)
+	defer cancel()
+	defer func() {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	var out []string
+	for _, w := range overflowWidths {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, height)); err != nil {
+			t.Fatal(err)
+		}
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](overflowJS))
+		if err != nil {
+			t.Fatalf("overflow check at %dpx: %v", w, err)
+		}
+		for _, f := range found {
+			out = append(out, fmt.Sprintf("at %dpx: %s", w, f))
+		}
+	}
+	return out
+}
+
+// checkNoOverflow fails the test with what overflows its box on the page
+// at a narrow or a wide window: text cut off or running out of its box.
+func (tb *tab) checkNoOverflow(t *testing.T, what string) {
+	t.Helper()
+	for _, o := range tb.overflows(t) {
+		t.Errorf("%s overflows %s", what, o)
+	}
+}
+
 // checkClean fails the test with every problem the tab recorded.
 func (tb *tab) checkClean(t *testing.T) {
 	t.Helper()
@@ -470,6 +545,8 @@ func checkTheChecks(t *testing.T, b *browser) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!DOCTYPE html><html><head><title>broken</title></head><body>
 <p>broken <a href="missing">a missing page</a></p>
+<p class="runs-out" style="white-space:nowrap">`+strings.Repeat("overflowing ", 200)+`</p>
+<pre class="scrolls" style="overflow-x:auto">`+strings.Repeat("scrolling ", 200)+`</pre>
 <img src="/missing.png" alt="">
 <script>console.error("from an inline script")</script>
 </body></html>`)
@@ -508,6 +585,23 @@ func checkTheChecks(t *testing.T, b *browser) {
 		}
 	}
 	tb.mu.Unlock()
+
+	// The overflow check reports the paragraph that runs out of its box
+	// (and so the page), at both widths, and not the block that scrolls.
+	overflows := tb.overflows(t)
+	var caught []string
+	for _, o := range overflows {
+		if !strings.Contains(o, ": p.runs-out: ") && !strings.Contains(o, ": the page: ") {
+			t.Errorf("the overflow check reports what it should not: %s", o)
+		}
+		if strings.Contains(o, "p.runs-out") {
+			caught = append(caught, o)
+		}
+	}
+	if len(caught) != len(overflowWidths) {
+		t.Errorf("the overflow check caught the overflowing paragraph %d times, want once at each of %v; reported:\n%s",
+			len(caught), overflowWidths, strings.Join(overflows, "\n"))
+	}
 
 	// The link check reports the missing page.
 	if broken := tb.brokenLinks(t, srv.URL); len(broken) != 1 || !strings.HasSuffix(broken[0], "/missing: 404") {

@@ -149,7 +149,7 @@ func wantQuery(name string) []string {
 }
 
 // fills maps the query parameters the exporter fills in to their
-// placeholders (exporter/runbooks.go).
+// placeholders (pages/runbooks.go).
 var fills = map[string]string{
 	"namespace":  "<namespace>",
 	"job_name":   "<job-name>",

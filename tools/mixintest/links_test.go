@@ -135,24 +135,24 @@ func publishedRunbookPattern(t *testing.T) string {
 }
 
 // exporterParams are the query parameters the exporter's runbook page
-// fills its placeholders from (exporter/runbooks.go, placeholders), with
+// fills its placeholders from (pages/runbooks.go, placeholders), with
 // their placeholder.
 func exporterParams(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "exporter", "runbooks.go"))
+	b, err := os.ReadFile(filepath.Join(root, "pages", "runbooks.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	block := regexp.MustCompile(`(?s)var placeholders = map\[string\]string\{(.*?)\n\}`).FindSubmatch(b)
 	if block == nil {
-		t.Fatal("exporter/runbooks.go: no placeholders map")
+		t.Fatal("pages/runbooks.go: no placeholders map")
 	}
 	out := map[string]string{}
 	for _, m := range regexp.MustCompile(`"([a-z_]+)":\s*"(<[a-z-]+>)"`).FindAllSubmatch(block[1], -1) {
 		out[string(m[1])] = string(m[2])
 	}
 	if out["namespace"] == "" || out["job_name"] == "" {
-		t.Fatalf("exporter/runbooks.go placeholders: %v, want namespace and job_name among them", out)
+		t.Fatalf("pages/runbooks.go placeholders: %v, want namespace and job_name among them", out)
 	}
 	return out
 }
@@ -332,7 +332,7 @@ func checkLiveReportURL(t *testing.T, name, lr, live string, params map[string]s
 		}
 		keys = append(keys, m[1])
 		if _, ok := params[m[1]]; !ok {
-			t.Errorf("%s: live_report_url has %s, which the exporter's runbook page does not read (exporter/runbooks.go placeholders)", name, m[1])
+			t.Errorf("%s: live_report_url has %s, which the exporter's runbook page does not read (pages/runbooks.go placeholders)", name, m[1])
 		}
 	}
 	if !slices.Contains(keys, "namespace") {

@@ -1,8 +1,9 @@
-package exporter
+package pages
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -20,11 +21,11 @@ import (
 // with the Job's commands filled in from the query, and bad input is
 // refused rather than echoed into the page.
 func TestRunbooksServed(t *testing.T) {
-	h, err := newRunbookHandler(runbooks.FS, nil, nil)
+	p, err := New(Config{Runbooks: runbooks.FS})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(p.Runbooks())
 	defer srv.Close()
 	entries, err := fs.Glob(runbooks.FS, "*.md")
 	if err != nil || len(entries) == 0 {
@@ -110,4 +111,23 @@ func TestEventReaderBoundsAndReuses(t *testing.T) {
 	if n := calls.Load(); n != eventReaders {
 		t.Errorf("%d reads of the API, want %d (the rest from the cache)", n, eventReaders)
 	}
+}
+
+// get fetches url, without transparent gzip.
+func get(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
 }

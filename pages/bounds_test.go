@@ -1,17 +1,16 @@
-package exporter
+package pages
 
 import (
 	"context"
 	"testing"
 	"testing/synctest"
 
-	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
 
-// panickingJobs is a jobSource whose Summary waits for release and then
+// panickingJobs is a JobSource whose Summary waits for release and then
 // panics, once; later calls return the Job.
 type panickingJobs struct {
 	release chan struct{}
@@ -26,9 +25,8 @@ func (p *panickingJobs) Summary(key string) (job.Summary, bool) {
 	}
 	return job.Summary{Namespace: "ns", Name: "j"}, true
 }
-func (p *panickingJobs) Version(string) (string, bool)          { return "1", true }
-func (p *panickingJobs) ShardOf(string) (int, int, bool)        { return 0, 1, true }
-func (p *panickingJobs) CronJob(string) (cronjob.Summary, bool) { return cronjob.Summary{}, false }
+func (p *panickingJobs) Version(string) (string, bool)   { return "1", true }
+func (p *panickingJobs) ShardOf(string) (int, int, bool) { return 0, 1, true }
 
 // TestSummaryCachePanicReleasesWaiters: a loader that panics releases the
 // requests waiting for the same Job with an error, its own request panics

@@ -1,15 +1,13 @@
-package exporter
+package pages
 
 import (
 	"context"
 	"fmt"
 	"html"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/failing"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
@@ -65,37 +64,36 @@ func rowsOf(p failingPage) []string {
 // row as a live Job goes. A Job deleted that succeeded, or that was still
 // retrying, leaves nothing.
 func TestDeletedFailedJobKept(t *testing.T) {
-	b := newFailingBoard(0, 0)
-	h := &failingHandler{board: b, missedGrace: diagnose.DefaultMissedGrace, runbooks: testRunbooks, max: FailingPageMax,
-		now: func() time.Time { return at(480) }}
+	b := failing.NewBoard(0, 0)
+	h := failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return at(480) }})
 
 	// Deleted by its TTL of 0 the moment it failed, at 100.
 	ttl0, ttl0Pods := failedJob("batch", "report", 100)
 	ttl0.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
 	live := summarize(ttl0, ttl0Pods)
-	b.jobChanged(keyOf(live), live, at(100))
-	b.jobDeleted(keyOf(live), lastSummary(ttl0, ttl0Pods, at(100)), at(100))
+	b.JobChanged(keyOf(live), live, at(100))
+	b.JobDeleted(keyOf(live), lastSummary(ttl0, ttl0Pods, at(100)), at(100))
 	// A worker that summarized the Job before it went reports it once
 	// more, before the JobGone that follows: its deleted row stands for
 	// it, not a second one.
-	b.jobChanged(keyOf(live), live, at(100))
+	b.JobChanged(keyOf(live), live, at(100))
 	// Deleted at 200, 50s after it failed, although its TTL was 600.
 	early, earlyPods := failedJob("batch", "early", 150)
 	early.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](600)
-	b.jobDeleted("batch/early", lastSummary(early, earlyPods, at(200)), at(200))
+	b.JobDeleted("batch/early", lastSummary(early, earlyPods, at(200)), at(200))
 	// Deleted by hand at 300, without a TTL.
 	byHand, byHandPods := failedJob("web", "by-hand", 250)
-	b.jobDeleted("web/by-hand", lastSummary(byHand, byHandPods, at(300)), at(300))
+	b.JobDeleted("web/by-hand", lastSummary(byHand, byHandPods, at(300)), at(300))
 	// Not kept: succeeded after a retry; deleted while retrying.
 	flaky := fixture.Job("batch", "flaky").Started(0).Status(0, 0, 1, 1).Complete(60)
-	b.jobDeleted("batch/flaky", lastSummary(flaky, []*fixture.PodBuilder{fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10), fixture.Pod(flaky.J, "b", 25).Succeeded(60)}, at(70)), at(70))
+	b.JobDeleted("batch/flaky", lastSummary(flaky, []*fixture.PodBuilder{fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10), fixture.Pod(flaky.J, "b", 25).Succeeded(60)}, at(70)), at(70))
 	retrying := fixture.Job("ml", "train").BackoffLimit(4).Started(0).Status(1, 0, 0, 1)
 	retryingPods := []*fixture.PodBuilder{fixture.Pod(retrying.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(retrying.J, "b", 320).Running(330)}
-	b.jobChanged("ml/train", summarize(retrying, retryingPods), at(330))
-	b.jobDeleted("ml/train", lastSummary(retrying, retryingPods, at(340)), at(340))
-	b.jobGone("ml/train")
+	b.JobChanged("ml/train", summarize(retrying, retryingPods), at(330))
+	b.JobDeleted("ml/train", lastSummary(retrying, retryingPods, at(340)), at(340))
+	b.JobGone("ml/train")
 
-	if n := b.deletedKept(at(400)); n != 3 {
+	if n := b.DeletedKept(at(400)); n != 3 {
 		t.Errorf("%d deleted Jobs kept, want the 3 that failed", n)
 	}
 	p := h.page(at(480), "")
@@ -129,71 +127,6 @@ func TestDeletedFailedJobKept(t *testing.T) {
 			t.Errorf("page lacks %q:\n%s", want, body)
 		}
 	}
-	if c, ok := b.cause("batch/report", at(480)); !ok || !strings.HasPrefix(c, "container app: exit 127") {
-		t.Errorf("cause of the deleted Job: %q %v", c, ok)
-	}
-}
-
-// TestDeletedJobsBoundedAndExpire: the board keeps at most its bound of
-// deleted Jobs, the oldest deletion going first, and each for keepFor
-// after its deletion, dropped when it is next read or written; a deletion
-// time ahead of the exporter's clock counts from the clock.
-func TestDeletedJobsBoundedAndExpire(t *testing.T) {
-	b := newFailingBoard(3, time.Hour)
-	names := func(now time.Time) []string {
-		var out []string
-		for _, r := range (&failingHandler{board: b, max: FailingPageMax}).page(now, "").Rows {
-			out = append(out, r.Name)
-		}
-		return out
-	}
-	del := func(name string, deletedAt, now time.Time) {
-		j, pods := failedJob("batch", name, 10)
-		b.jobDeleted("batch/"+name, lastSummary(j, pods, deletedAt), now)
-	}
-	for i := range 5 {
-		del(fmt.Sprintf("j%d", i), at(100+60*i), at(100+60*i))
-	}
-	// All failed at 10: listed by name among equals; j0 and j1 evicted.
-	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
-		t.Errorf("kept %v, want the 3 newest deletions", got)
-	}
-	if _, ok := b.keptJob("batch", "j1", "", at(400)); ok {
-		t.Error("j1 still kept beyond the bound")
-	}
-	// A deletion older than all kept is the one that goes.
-	del("late-news", at(150), at(400))
-	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
-		t.Errorf("kept %v after an older deletion arrived, want it evicted at once", got)
-	}
-	// Deleted at 220, 280, 340: j2 expires one hour after 220.
-	if n := b.deletedKept(at(220).Add(time.Hour - time.Second)); n != 3 {
-		t.Errorf("%d kept a second before the first expiry, want 3", n)
-	}
-	if n := b.deletedKept(at(220).Add(time.Hour)); n != 2 {
-		t.Errorf("%d kept at the first expiry, want 2", n)
-	}
-	if got := names(at(340).Add(time.Hour)); len(got) != 0 {
-		t.Errorf("kept %v an hour after the last deletion", got)
-	}
-	// Deleted longer ago than keepFor (a tombstone after a long outage):
-	// nothing to keep. Deleted "in the future" (a clock ahead): it
-	// expires keepFor after the exporter learnt of it.
-	now := at(10000)
-	del("ancient", now.Add(-2*time.Hour), now)
-	del("ahead", now.Add(time.Hour), now)
-	if _, ok := b.keptJob("batch", "ancient", "", now); ok {
-		t.Error("a Job deleted 2h ago was kept")
-	}
-	if _, ok := b.keptJob("batch", "ahead", "", now.Add(time.Hour-time.Second)); !ok {
-		t.Error("a deletion stamped ahead of the clock expired early")
-	}
-	if _, ok := b.keptJob("batch", "ahead", "", now.Add(time.Hour)); ok {
-		t.Error("a deletion stamped ahead of the clock outlived keepFor")
-	}
-	if len(b.deleted.order) != len(b.deleted.byJob) {
-		t.Errorf("heap %d and map %d disagree", len(b.deleted.order), len(b.deleted.byJob))
-	}
 }
 
 // TestDeletedJobRecreated: a Job re-created under the name of a deleted
@@ -201,17 +134,17 @@ func TestDeletedJobsBoundedAndExpire(t *testing.T) {
 // overwrites the other's report, whatever order the watcher reports the
 // deletion and the new Job in.
 func TestDeletedJobRecreated(t *testing.T) {
-	b := newFailingBoard(0, 0)
-	h := &failingHandler{board: b, max: FailingPageMax, runbooks: testRunbooks}
+	b := failing.NewBoard(0, 0)
+	h := failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS})
 	first, firstPods := failedJob("batch", "report", 100)
 	second, _ := failedJob("batch", "report", 300)
 	second.J.UID = "uid-batch-report-2"
 	secondPods := []*fixture.PodBuilder{fixture.Pod(second.J, "a", 200).FailedWith("app", 137, "OOMKilled", 300)}
-	b.jobChanged("batch/report", summarize(first, firstPods), at(100))
+	b.JobChanged("batch/report", summarize(first, firstPods), at(100))
 	// The worker saw the new Job before the handler reported the
 	// deletion: the deletion does not take the new Job's row.
-	b.jobChanged("batch/report", summarize(second, secondPods), at(300))
-	b.jobDeleted("batch/report", lastSummary(first, firstPods, at(150)), at(300))
+	b.JobChanged("batch/report", summarize(second, secondPods), at(300))
+	b.JobDeleted("batch/report", lastSummary(first, firstPods, at(150)), at(300))
 
 	p := h.page(at(400), "")
 	want := []string{"Job batch/report", "deleted Job batch/report uid-batch-report"}
@@ -226,21 +159,21 @@ func TestDeletedJobRecreated(t *testing.T) {
 		t.Errorf("causes mixed up: live %q, deleted %q", p.Rows[0].Cause, p.Rows[1].Cause)
 	}
 	// The second fails and is deleted too: both kept, the newest first.
-	b.jobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(350))
-	b.jobGone("batch/report")
+	b.JobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(350))
+	b.JobGone("batch/report")
 	want = []string{"deleted Job batch/report uid-batch-report-2", "deleted Job batch/report uid-batch-report"}
 	if got := rowsOf(h.page(at(400), "")); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for uid, deleted := range map[types.UID]time.Time{"": at(350), "uid-batch-report": at(150), "uid-batch-report-2": at(350)} {
-		if e, ok := b.keptJob("batch", "report", uid, at(400)); !ok || !e.kept.Deleted.Equal(deleted) {
-			t.Errorf("keptJob(uid %q): deleted %v (%v), want %s", uid, e.kept, ok, deleted)
+		if e, ok := b.KeptJob("batch", "report", uid, at(400)); !ok || !e.Kept.Deleted.Equal(deleted) {
+			t.Errorf("keptJob(uid %q): deleted %v (%v), want %s", uid, e.Kept, ok, deleted)
 		}
 	}
 	// The same deletion reported twice (a delete event, then a
 	// tombstone after a re-list) is one Job.
-	b.jobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(360))
-	if n := b.deletedKept(at(400)); n != 2 {
+	b.JobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(360))
+	if n := b.DeletedKept(at(400)); n != 2 {
 		t.Errorf("%d kept after a repeated deletion, want 2", n)
 	}
 }
@@ -252,14 +185,14 @@ func TestDeletedJobRecreated(t *testing.T) {
 // a newer failure is the one its CronJob names), as a run present would
 // be.
 func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
-	b := newFailingBoard(0, 0)
+	b := failing.NewBoard(0, 0)
 	run := fixture.Job("batch", "nightly-29000000").OwnedByCronJob("nightly").BackoffLimit(0).MemoryLimit("app", "1Gi").Started(400).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 500)
 	runPods := []*fixture.PodBuilder{fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500)}
-	b.jobDeleted("batch/nightly-29000000", lastSummary(run, runPods, at(500)), at(500))
-	b.jobGone("batch/nightly-29000000")
+	b.JobDeleted("batch/nightly-29000000", lastSummary(run, runPods, at(500)), at(500))
+	b.JobGone("batch/nightly-29000000")
 	hourly := fixture.Job("batch", "hourly-1").OwnedByCronJob("hourly").BackoffLimit(0).Started(100).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 200)
 	hourlyPods := []*fixture.PodBuilder{fixture.Pod(hourly.J, "a", 100).FailedWith("app", 1, "Error", 200)}
-	b.jobDeleted("batch/hourly-1", lastSummary(hourly, hourlyPods, at(200)), at(200))
+	b.JobDeleted("batch/hourly-1", lastSummary(hourly, hourlyPods, at(200)), at(200))
 
 	now := at(600)
 	nightly := cronjob.Summarize("batch", "nightly", cronjob.NewRecord(fixture.CronJob("batch", "nightly", "0 12 * * *").LastScheduled(400).J), nil,
@@ -271,11 +204,10 @@ func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
 	// A failure none of the kept runs is (the exporter did not see it):
 	// an earlier kept run does not explain it.
 	earlier := fixture.Job("batch", "weekly-1").OwnedByCronJob("weekly").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 40)
-	b.jobDeleted("batch/weekly-1", lastSummary(earlier, []*fixture.PodBuilder{fixture.Pod(earlier.J, "a", 0).FailedWith("app", 1, "Error", 40)}, at(45)), at(45))
+	b.JobDeleted("batch/weekly-1", lastSummary(earlier, []*fixture.PodBuilder{fixture.Pod(earlier.J, "a", 0).FailedWith("app", 1, "Error", 40)}, at(45)), at(45))
 	weekly := cronjob.Summarize("batch", "weekly", cronjob.NewRecord(fixture.CronJob("batch", "weekly", "0 12 * * 0").LastScheduled(0).J), nil,
 		cronjob.Memory{LastFailure: at(50), FailureReason: "DeadlineExceeded"}, now)
-	h := &failingHandler{board: b, cronJobs: func(time.Time) []cronjob.Summary { return []cronjob.Summary{nightly, hourlyCron, weekly} },
-		missedGrace: diagnose.DefaultMissedGrace, runbooks: testRunbooks, max: FailingPageMax}
+	h := failingPageOf(t, Config{Board: b, CronJobs: cronList{nightly, hourlyCron, weekly}, Runbooks: runbooks.FS})
 	p := h.page(now, "")
 	want := []string{"CronJob batch/nightly", "deleted Job batch/hourly-1 uid-batch-hourly-1", "CronJob batch/weekly", "deleted Job batch/weekly-1 uid-batch-weekly-1"}
 	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -292,7 +224,7 @@ func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
 	}
 
 	// The CronJob's page shows the deleted run's kept report.
-	rb := newTestRunbooks(t, runbooks.FS, &fakeJobs{crons: map[string]cronjob.Summary{"batch/nightly": nightly}}, b, now, nil)
+	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: &fakeJobs{}, CronJobs: cronList{nightly}, Board: b}, now, nil)
 	page := serveRunbook(t, rb, "/runbooks/KubeCronJobLastRunFailed?namespace=batch&cronjob=nightly")
 	for _, want := range []string{"Its newest failed run, <code>nightly-29000000</code>, was deleted at 2026-11-01 12:08:20 UTC, not by its TTL: by hand or another controller",
 		"Job batch/nightly-29000000 (CronJob nightly): FAILED (BackoffLimitExceeded)"} {
@@ -302,11 +234,10 @@ func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
 	}
 }
 
-// fakeJobs is a jobSource of Jobs and CronJobs as given, on shard 0 of
-// shards (0: not sharded).
+// fakeJobs is a JobSource of the Jobs given, on shard 0 of shards (0:
+// not sharded).
 type fakeJobs struct {
 	jobs   map[string]job.Summary
-	crons  map[string]cronjob.Summary
 	shards int
 }
 
@@ -315,8 +246,7 @@ func (f *fakeJobs) Version(key string) (string, bool) {
 	s, ok := f.jobs[key]
 	return string(s.UID), ok
 }
-func (f *fakeJobs) ShardOf(string) (int, int, bool)            { return 0, max(f.shards, 1), true }
-func (f *fakeJobs) CronJob(key string) (cronjob.Summary, bool) { s, ok := f.crons[key]; return s, ok }
+func (f *fakeJobs) ShardOf(string) (int, int, bool) { return 0, max(f.shards, 1), true }
 
 // eventsSeen records the Jobs whose events a page read.
 type eventsSeen struct {
@@ -331,18 +261,19 @@ func (e *eventsSeen) read(_ context.Context, s job.Summary) ([]diagnose.Event, e
 	return []diagnose.Event{{Object: "job/" + s.Name, Type: "Warning", Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}, nil
 }
 
-func newTestRunbooks(t *testing.T, fsys fs.FS, src jobSource, board *failingBoard, now time.Time, events *eventsSeen) *runbookHandler {
+// newTestRunbooks are the runbook pages of cfg, judged at now, reading
+// events from events (nil: none).
+func newTestRunbooks(t *testing.T, cfg Config, now time.Time, events *eventsSeen) *runbookHandler {
 	t.Helper()
-	var read func(context.Context, job.Summary) ([]diagnose.Event, error)
 	if events != nil {
-		read = events.read
+		cfg.Events = events.read
 	}
-	rb, err := newRunbookHandler(fsys, src, read)
+	cfg.Now = func() time.Time { return now }
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb.evidence, rb.now = board, func() time.Time { return now }
-	return rb
+	return p.runbooks
 }
 
 func serveRunbook(t *testing.T, h http.Handler, target string) string {
@@ -362,14 +293,14 @@ func serveRunbook(t *testing.T, h http.Handler, target string) string {
 // the live one with a link to the deleted one's. Once expired, the page
 // says nothing is kept.
 func TestRunbookPageOfDeletedJob(t *testing.T) {
-	b := newFailingBoard(0, 0)
+	b := failing.NewBoard(0, 0)
 	j, pods := failedJob("batch", "report", 100)
 	j.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
-	b.jobDeleted("batch/report", lastSummary(j, pods, at(100)), at(100))
+	b.JobDeleted("batch/report", lastSummary(j, pods, at(100)), at(100))
 	now := at(400)
 	events := &eventsSeen{}
 	src := &fakeJobs{jobs: map[string]job.Summary{}}
-	rb := newTestRunbooks(t, runbooks.FS, src, b, now, events)
+	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: src, Board: b}, now, events)
 
 	page := serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
 	for _, want := range []string{
@@ -408,7 +339,7 @@ func TestRunbookPageOfDeletedJob(t *testing.T) {
 
 	// An hour after the deletion, nothing is kept.
 	delete(src.jobs, "batch/report")
-	rb.now = func() time.Time { return at(100).Add(time.Hour) }
+	rb.cfg.Now = func() time.Time { return at(100).Add(time.Hour) }
 	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
 	if !strings.Contains(page, "Job <code>batch/report</code> is not in the exporter's cache now, and no evidence of it is kept") || strings.Contains(page, "This Job was deleted") {
 		t.Errorf("expired evidence:\n%s", page)
@@ -435,22 +366,22 @@ var failedAndDeletedRunbook = fstest.MapFS{
 // report, and opens the newest's report; other owners, namespaces and
 // CronJob runs are not listed.
 func TestOwnerPageListsDeletedJobs(t *testing.T) {
-	b := newFailingBoard(0, 0)
+	b := failing.NewBoard(0, 0)
 	const runs = ownerListMax + 3
 	for i := range runs {
 		j, pods := failedJob("ci", fmt.Sprintf("build-%02d", i), 10*i)
 		j.J.GenerateName = "build-"
-		b.jobDeleted("ci/"+j.J.Name, lastSummary(j, pods, at(10*i+5)), at(10*i+5))
+		b.JobDeleted("ci/"+j.J.Name, lastSummary(j, pods, at(10*i+5)), at(10*i+5))
 	}
 	other, otherPods := failedJob("ci", "deploy", 100) // its own owner
-	b.jobDeleted("ci/deploy", lastSummary(other, otherPods, at(500)), at(500))
+	b.JobDeleted("ci/deploy", lastSummary(other, otherPods, at(500)), at(500))
 	elsewhere, elsewherePods := failedJob("qa", "build-xx", 100)
 	elsewhere.J.GenerateName = "build-"
-	b.jobDeleted("qa/build-xx", lastSummary(elsewhere, elsewherePods, at(500)), at(500))
+	b.JobDeleted("qa/build-xx", lastSummary(elsewhere, elsewherePods, at(500)), at(500))
 	run := fixture.Job("ci", "build-29000000").OwnedByCronJob("build").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 400)
-	b.jobDeleted("ci/build-29000000", lastSummary(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 0).FailedWith("app", 1, "Error", 400)}, at(600)), at(600))
+	b.JobDeleted("ci/build-29000000", lastSummary(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 0).FailedWith("app", 1, "Error", 400)}, at(600)), at(600))
 
-	rb := newTestRunbooks(t, failedAndDeletedRunbook, &fakeJobs{shards: 2}, b, at(700), nil)
+	rb := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{shards: 2}, Board: b}, at(700), nil)
 	page := serveRunbook(t, rb, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name=build")
 	if !strings.Contains(page, "kubectl get events -n ci | grep build") {
 		t.Errorf("placeholders not filled in:\n%s", page)
@@ -510,7 +441,7 @@ func TestOwnerPageListsDeletedJobs(t *testing.T) {
 // server's validation let through.
 func TestDeletedJobsEscaped(t *testing.T) {
 	const evilNS, evilName, evilContainer = `ns"><script>alert(1)</script>`, `j'><img src=x onerror=alert(2)>&job_uid=x`, `app<b onmouseover=alert(3)>`
-	b := newFailingBoard(0, 0)
+	b := failing.NewBoard(0, 0)
 	// The pod records keep no controller reference to a name or UID no
 	// Job can have: the Jobs are summarized under valid ones, then named
 	// so.
@@ -525,12 +456,12 @@ func TestDeletedJobsEscaped(t *testing.T) {
 	s2 := lastSummary(t2, []*fixture.PodBuilder{fixture.Pod(t2.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
 	s2.Name = evilName
 	s2.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
-	b.jobDeleted(keyOf(s), s, at(20))
-	b.jobDeleted(keyOf(s2), s2, at(20))
+	b.JobDeleted(keyOf(s), s, at(20))
+	b.JobDeleted(keyOf(s2), s2, at(20))
 
-	body := serveFailing(t, &failingHandler{board: b, runbooks: testRunbooks, max: FailingPageMax, now: func() time.Time { return at(30) }}, "")
-	rb := newTestRunbooks(t, runbooks.FS, &fakeJobs{}, b, at(30), nil)
-	ownerRB := newTestRunbooks(t, failedAndDeletedRunbook, &fakeJobs{}, b, at(30), nil)
+	body := serveFailing(t, failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return at(30) }}), "")
+	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: &fakeJobs{}, Board: b}, at(30), nil)
+	ownerRB := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{}, Board: b}, at(30), nil)
 	owner := serveRunbook(t, ownerRB, "/runbooks/KubeJobFailedAndDeleted?namespace=team-a&owner_name=team")
 	if !strings.Contains(owner, "exit 127") {
 		t.Fatalf("owner page lists nothing:\n%s", owner)
@@ -563,61 +494,4 @@ func TestDeletedJobsEscaped(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
 		t.Errorf("hostile job_uid: %d %q", rec.Code, rec.Body)
 	}
-}
-
-// TestDeletedJobMemory measures the heap a kept deleted Job costs, with 50
-// failed attempts present and 20 departed (the most a Summary lists), and
-// holds it to 20 KiB: --evidence.max-jobs times this is what the evidence
-// costs at most (docs/scale.md).
-func TestDeletedJobMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds 1,000 Summaries")
-	}
-	const jobs = 1000
-	j := fixture.Job("batch", "nightly-report-generator").Command("/app/run", "--all").BackoffLimit(int32(job.MaxAttempts+job.MaxDepartedPods)).
-		Started(0).Status(0, 0, 0, int32(job.MaxAttempts+job.MaxDepartedPods)).Failed("BackoffLimitExceeded", 5000)
-	var pods, gone []*fixture.PodBuilder
-	for i := range job.MaxAttempts {
-		pods = append(pods, fixture.Pod(j.J, fmt.Sprintf("x%04d", i), 10*i).FailedWith("app", 137, "OOMKilled", 10*i+5))
-	}
-	for i := range job.MaxDepartedPods {
-		gone = append(gone, fixture.Pod(j.J, fmt.Sprintf("g%04d", i), 10*i).FailedWith("app", 1, "Error", 10*i+5))
-	}
-	rec := job.NewJobRecord(j.J)
-	b := newFailingBoard(jobs, time.Hour)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	for i := range jobs {
-		// Each Summary made afresh, as the watcher makes each: its
-		// strings its own.
-		s := summarize(j, pods)
-		var records []*job.PodRecord
-		for _, p := range gone {
-			r, err := job.RecordPod(p.P)
-			if err != nil {
-				t.Fatal(err)
-			}
-			records = append(records, r.(*job.PodRecord))
-		}
-		s.Departed = job.DepartedOf(rec, records)
-		s.UID = types.UID(fmt.Sprintf("6f1c2a4e-0000-4000-8000-%012d", i))
-		s.Deleted = at(6000)
-		b.jobDeleted("batch/nightly-report-generator", s, at(6000))
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	if n := b.deletedKept(at(6000)); n != jobs {
-		t.Fatalf("%d kept, want %d", n, jobs)
-	}
-	e, _ := b.keptJob("batch", "nightly-report-generator", "", at(6000))
-	if len(e.kept.Attempts) != job.MaxAttempts || len(e.kept.Departed.Attempts) != job.MaxDepartedPods {
-		t.Fatalf("%d attempts and %d departed kept, want %d and %d", len(e.kept.Attempts), len(e.kept.Departed.Attempts), job.MaxAttempts, job.MaxDepartedPods)
-	}
-	perJob := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / jobs
-	t.Logf("a kept deleted Job with %d attempts and %d departed: %d bytes", job.MaxAttempts, job.MaxDepartedPods, perJob)
-	if perJob > 20<<10 {
-		t.Errorf("a kept deleted Job costs %d bytes, more than 20 KiB", perJob)
-	}
-	runtime.KeepAlive(b)
 }

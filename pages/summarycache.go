@@ -1,51 +1,15 @@
-package exporter
+package pages
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-// DefaultMaxPageRequests is how many runbook and profile requests are
-// served at once by default. Each may compute a Job's summary from every
-// pod of the Job, or a profile: a few at a time keep the heap bounded
-// whatever number of people or scripts open them.
-const DefaultMaxPageRequests = 4
-
-// limitInFlight serves at most n requests at once; the others get 503 at
-// once (with Retry-After), rather than queueing memory and goroutines.
-func limitInFlight(n int, next http.Handler) http.Handler {
-	slots := make(chan struct{}, n)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			next.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, "too many page requests in flight, retry in a moment", http.StatusServiceUnavailable)
-		}
-	})
-}
-
-// securityHeaders marks HTML pages as what they are and forbids them
-// scripts, frames and loads from elsewhere: the pages show text tenants
-// wrote (escaped), and nothing on them needs more than inline styles.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-		next.ServeHTTP(w, r)
-	})
-}
-
 // A page reuses a Job's summary while the Job, its pods and events are
-// unchanged (jobSource.Version), for at most summaryTTL (the summary
+// unchanged (JobSource.Version), for at most summaryTTL (the summary
 // judges pods against the start timeout as of when it was made), and
 // requests for the same Job at the same time share one computation.
 const (
@@ -54,7 +18,7 @@ const (
 )
 
 type summaryCache struct {
-	src jobSource
+	src JobSource
 
 	mu      sync.Mutex
 	entries map[string]*summaryEntry
@@ -71,7 +35,7 @@ type summaryEntry struct {
 	err error
 }
 
-func newSummaryCache(src jobSource) *summaryCache {
+func newSummaryCache(src JobSource) *summaryCache {
 	return &summaryCache{src: src, entries: map[string]*summaryEntry{}}
 }
 
