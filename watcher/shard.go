@@ -21,10 +21,12 @@ type Shard struct {
 	Index, Total int
 }
 
-// Validate checks 0 <= Index < Total.
+// Validate checks 0 <= Index < Total; its error is a *FieldError naming
+// the Config fields Shard.Index and Shard.Total.
 func (s Shard) Validate() error {
 	if s.Total < 0 || (s.Total > 0 && (s.Index < 0 || s.Index >= s.Total)) || (s.Total == 0 && s.Index != 0) {
-		return fmt.Errorf("invalid sharding: --shard=%d with --total-shards=%d (need 0 <= shard < total-shards)", s.Index, s.Total)
+		return &FieldError{Fields: []string{"Shard.Index", "Shard.Total"},
+			Reason: fmt.Sprintf("shard %d of %d: need 0 <= shard < total", s.Index, s.Total)}
 	}
 	return nil
 }

@@ -214,22 +214,44 @@ func (cfg Config) Resources() []string {
 	return out
 }
 
-// Validate checks the selection before anything connects.
+// FieldError is a Config field whose value the watcher cannot use. It
+// names the fields as Config does (Shard.Index for Config.Shard.Index), so
+// a caller says it in its own terms: cmd/kube-job-exporter names the flag
+// that set each field.
+type FieldError struct {
+	// Fields are the fields at fault, more than one when only their
+	// combination is wrong.
+	Fields []string
+	// Reason says what is wrong with their values, naming no field.
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	return strings.Join(e.Fields, " and ") + ": " + e.Reason
+}
+
+// Validate checks the selection before anything connects; its error is a
+// *FieldError.
 func (cfg Config) Validate() error {
 	if err := cfg.Shard.Validate(); err != nil {
 		return err
 	}
 	if cfg.JobSelector != "" {
 		if _, err := labels.Parse(cfg.JobSelector); err != nil {
-			return fmt.Errorf("invalid --job.selector %q: %w", cfg.JobSelector, err)
+			return &FieldError{Fields: []string{"JobSelector"}, Reason: fmt.Sprintf("%q is not a label selector: %v", cfg.JobSelector, err)}
 		}
 	}
 	if len(cfg.Namespaces) > 0 && len(cfg.ExcludeNamespaces) > 0 {
-		return fmt.Errorf("--namespaces and --namespaces-exclude cannot be used together")
+		return &FieldError{Fields: []string{"Namespaces", "ExcludeNamespaces"}, Reason: "cannot be used together"}
 	}
-	for _, ns := range append(append([]string{}, cfg.Namespaces...), cfg.ExcludeNamespaces...) {
-		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return fmt.Errorf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))
+	for _, f := range []struct {
+		field string
+		list  []string
+	}{{"Namespaces", cfg.Namespaces}, {"ExcludeNamespaces", cfg.ExcludeNamespaces}} {
+		for _, ns := range f.list {
+			if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+				return &FieldError{Fields: []string{f.field}, Reason: fmt.Sprintf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))}
+			}
 		}
 	}
 	return nil

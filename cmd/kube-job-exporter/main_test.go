@@ -59,35 +59,52 @@ func TestStartupErrors(t *testing.T) {
 		says string
 	}{
 		{"unknown flag", []string{"--no-such-flag"}, 2, "unknown long flag"},
-		{"bad duration", []string{"--backoff.max=soon"}, 2, `invalid duration "soon"`},
-		{"bad selector", []string{"--kubeconfig", kubeconfig, "--job.selector=team in (a"}, 1, "invalid --job.selector"},
-		{"both namespace flags", []string{"--kubeconfig", kubeconfig, "--namespaces=a", "--namespaces-exclude=b"}, 1, "cannot be used together"},
-		{"bad namespace", []string{"--kubeconfig", kubeconfig, "--namespaces=Not_A_Namespace"}, 1, "invalid namespace"},
-		{"backoff cap below initial", []string{"--kubeconfig", kubeconfig, "--backoff.initial=1m", "--backoff.max=10s"}, 1, "backoff"},
-		{"bad web config", []string{"--kubeconfig", kubeconfig, "--web.config.file=" + badWebConfig}, 1, "invalid --web.config.file"},
-		{"missing kubeconfig", []string{"--kubeconfig", "/nonexistent/kubeconfig"}, 1, "cannot load Kubernetes client configuration"},
-		{"shard out of range", []string{"--kubeconfig", kubeconfig, "--shard=3", "--total-shards=3"}, 1, "need 0 <= shard < total-shards"},
-		{"shard auto without ordinal", []string{"--kubeconfig", kubeconfig, "--shard=auto"}, 1, "--shard=auto needs"},
-		{"unreachable API server", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
-		{"memory limit ratio above 1", []string{"--kubeconfig", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "invalid --runtime.memory-limit-ratio"},
-		{"negative start timeout", []string{"--kubeconfig", kubeconfig, "--pods.start-timeout=-1s"}, 1, "--pods.start-timeout must be >= 0"},
-		{"zero index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=0"}, 1, "--indexes.max-per-job must be at least 1, got 0"},
-		{"no page requests", []string{"--kubeconfig", kubeconfig, "--web.max-page-requests=0"}, 1, "--web.max-page-requests must be at least 1, got 0"},
-		{"negative index series per Job", []string{"--kubeconfig", kubeconfig, "--indexes.max-per-job=-5"}, 1, "--indexes.max-per-job must be at least 1, got -5"},
-		{"zero containers per Job", []string{"--kubeconfig", kubeconfig, "--job.max-containers=0"}, 1, "--job.max-containers and --job.max-container-series must be at least 1, got 0 and 30"},
-		{"zero container series per Job", []string{"--kubeconfig", kubeconfig, "--job.max-container-series=0"}, 1, "must be at least 1, got 20 and 0"},
-		{"negative write progress timeout", []string{"--kubeconfig", kubeconfig, "--web.write-progress-timeout=-1s"}, 1, "--web.write-progress-timeout must be >= 0"},
-		{"backoff initial above the default cap", []string{"--kubeconfig", kubeconfig, "--backoff.initial=11m"}, 1, "need 0 < --backoff.initial (11m0s) <= --backoff.max (10m0s)"},
-		{"diagnose: negative --logs", []string{"diagnose", "--kubeconfig", kubeconfig, "--logs=-1", "j"}, 1, "--logs must be >= 0"},
+		{"bad duration", []string{"--job.backoff-max=soon"}, 2, `invalid duration "soon"`},
+		{"bad selector", []string{"--kube.config", kubeconfig, "--watch.job-selector=team in (a"}, 1, `--watch.job-selector: "team in (a" is not a label selector`},
+		{"both namespace flags", []string{"--kube.config", kubeconfig, "--watch.namespaces=a", "--watch.namespaces-exclude=b"}, 1, "--watch.namespaces and --watch.namespaces-exclude: cannot be used together"},
+		{"bad namespace", []string{"--kube.config", kubeconfig, "--watch.namespaces=Not_A_Namespace"}, 1, `--watch.namespaces: invalid namespace "Not_A_Namespace"`},
+		{"bad excluded namespace", []string{"--kube.config", kubeconfig, "--watch.namespaces-exclude=kube-system,-x"}, 1, `--watch.namespaces-exclude: invalid namespace "-x"`},
+		{"backoff cap below initial", []string{"--kube.config", kubeconfig, "--job.backoff-initial=1m", "--job.backoff-max=10s"}, 1, "need 0 < --job.backoff-initial (1m0s) <= --job.backoff-max (10s)"},
+		{"bad web config", []string{"--kube.config", kubeconfig, "--web.config.file=" + badWebConfig}, 1, "invalid --web.config.file"},
+		{"missing kubeconfig", []string{"--kube.config", "/nonexistent/kubeconfig"}, 1, "cannot load Kubernetes client configuration"},
+		{"shard out of range", []string{"--kube.config", kubeconfig, "--watch.shard=3", "--watch.total-shards=3"}, 1, "--watch.shard and --watch.total-shards: shard 3 of 3: need 0 <= shard < total"},
+		{"shard auto without ordinal", []string{"--kube.config", kubeconfig, "--watch.shard=auto"}, 1, "--watch.shard=auto needs"},
+		{"shard neither number nor auto", []string{"--kube.config", kubeconfig, "--watch.shard=first"}, 1, `--watch.shard: "first" is neither a number nor 'auto'`},
+		{"unreachable API server", []string{"--kube.config", kubeconfig, "--kube.connect-timeout=1s"}, 1, "cannot reach the Kubernetes API server"},
+		{"memory limit ratio above 1", []string{"--kube.config", kubeconfig, "--runtime.memory-limit-ratio=1.5"}, 1, "invalid --runtime.memory-limit-ratio"},
+		{"negative start timeout", []string{"--kube.config", kubeconfig, "--job.pod-start-timeout=-1s"}, 1, "--job.pod-start-timeout must be >= 0"},
+		{"zero index series per Job", []string{"--kube.config", kubeconfig, "--job.max-index-series=0"}, 1, "--job.max-index-series must be at least 1, got 0"},
+		{"no page requests", []string{"--kube.config", kubeconfig, "--web.max-page-requests=0"}, 1, "--web.max-page-requests must be at least 1, got 0"},
+		{"negative index series per Job", []string{"--kube.config", kubeconfig, "--job.max-index-series=-5"}, 1, "--job.max-index-series must be at least 1, got -5"},
+		{"zero containers per Job", []string{"--kube.config", kubeconfig, "--job.max-containers=0"}, 1, "--job.max-containers and --job.max-container-series must be at least 1, got 0 and 30"},
+		{"zero container series per Job", []string{"--kube.config", kubeconfig, "--job.max-container-series=0"}, 1, "must be at least 1, got 20 and 0"},
+		{"negative write progress timeout", []string{"--kube.config", kubeconfig, "--web.write-progress-timeout=-1s"}, 1, "--web.write-progress-timeout must be >= 0"},
+		{"backoff initial above the default cap", []string{"--kube.config", kubeconfig, "--job.backoff-initial=11m"}, 1, "need 0 < --job.backoff-initial (11m0s) <= --job.backoff-max (10m0s)"},
+		{"negative missed grace", []string{"--kube.config", kubeconfig, "--cronjob.missed-grace=-1m"}, 1, "--cronjob.missed-grace must be >= 0"},
+		{"bad owner label", []string{"--kube.config", kubeconfig, "--outcomes.owner-label=a b"}, 1, `--outcomes.owner-label "a b" is not a label key`},
+		{"zero outcome retention", []string{"--kube.config", kubeconfig, "--outcomes.retention=0s"}, 1, "--outcomes.retention must be > 0"},
+		{"no owners", []string{"--kube.config", kubeconfig, "--outcomes.max-owners=0"}, 1, "--outcomes.max-owners must be at least 1"},
+		{"no evidence kept", []string{"--kube.config", kubeconfig, "--evidence.max-jobs=0"}, 1, "--evidence.keep-for must be > 0 and --evidence.max-jobs at least 1"},
+		{"an old name, checked as the new", []string{"--kube.config", kubeconfig, "--indexes.max-per-job=0"}, 1, "--job.max-index-series must be at least 1, got 0"},
+		{"serve named", []string{"serve", "--kube.config", kubeconfig, "--job.max-index-series=0"}, 1, "--job.max-index-series must be at least 1, got 0"},
+		{"diagnose: negative --logs", []string{"diagnose", "--kube.config", kubeconfig, "--logs=-1", "j"}, 1, "--logs must be >= 0"},
+		{"diagnose: negative start timeout", []string{"diagnose", "--kube.config", kubeconfig, "--job.pod-start-timeout=-1s", "j"}, 1, "--job.pod-start-timeout must be >= 0"},
+		{"diagnose: backoff cap below initial", []string{"diagnose", "--kube.config", kubeconfig, "--job.backoff-initial=1m", "--job.backoff-max=10s", "j"}, 1, "need 0 < --job.backoff-initial (1m0s) <= --job.backoff-max (10s)"},
+		{"diagnose: a serve flag", []string{"diagnose", "--kube.config", kubeconfig, "--web.max-requests=3", "j"}, 2, "unknown long flag '--web.max-requests'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := run(append(tt.args, "--web.listen-address=127.0.0.1:0"), io.Discard, &stderr)
+			args := tt.args
+			if args[0] != "diagnose" {
+				args = append(args, "--web.listen-address=127.0.0.1:0")
+			}
+			code := run(args, io.Discard, &stderr)
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tt.code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), tt.says) {
+			// logfmt escapes the quotes of the values an error quotes.
+			if !strings.Contains(strings.ReplaceAll(stderr.String(), `\"`, `"`), tt.says) {
 				t.Errorf("stderr does not say %q:\n%s", tt.says, stderr.String())
 			}
 		})
@@ -95,9 +112,22 @@ func TestStartupErrors(t *testing.T) {
 }
 
 // TestBackoffFromServerVersion: unset backoff flags take the Job
-// controller's values for the API server's version; a flag set by hand
-// wins; an unknown version keeps the current defaults.
+// controller's values for the API server's version; a flag set by hand,
+// under its name or its old one, wins; an unknown version keeps the
+// current defaults.
 func TestBackoffFromServerVersion(t *testing.T) {
+	parse := func(t *testing.T, args []string) *jobOptions {
+		t.Helper()
+		app := kingpin.New("t", "")
+		var o jobOptions
+		o.register(app)
+		var d deprecations
+		d.addOldNames(app)
+		if _, err := app.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return &o
+	}
 	tests := []struct {
 		args       []string
 		major      string
@@ -111,32 +141,24 @@ func TestBackoffFromServerVersion(t *testing.T) {
 		{nil, "1", "28", 10 * time.Minute, 10 * time.Second, "server version"},
 		{nil, "1", "37", 10 * time.Minute, 10 * time.Second, "server version"},
 		{nil, "", "", 10 * time.Minute, 10 * time.Second, "defaults (server version unknown)"},
-		{[]string{"--backoff.max=5m"}, "1", "27", 5 * time.Minute, 10 * time.Second, "server version"},
+		{[]string{"--job.backoff-max=5m"}, "1", "27", 5 * time.Minute, 10 * time.Second, "server version"},
+		{[]string{"--job.backoff-max=4s", "--job.backoff-initial=1s"}, "1", "27", 4 * time.Second, time.Second, "flags"},
 		{[]string{"--backoff.max=4s", "--backoff.initial=1s"}, "1", "27", 4 * time.Second, time.Second, "flags"},
-		{[]string{"--backoff.initial=20s"}, "1", "26", 6 * time.Minute, 20 * time.Second, "server version"},
+		{[]string{"--job.backoff-initial=20s"}, "1", "26", 6 * time.Minute, 20 * time.Second, "server version"},
+		// Set to the default of an unknown version by hand: still the flag's.
+		{[]string{"--job.backoff-max=10m"}, "1", "27", 10 * time.Minute, 10 * time.Second, "server version"},
 	}
 	for _, tt := range tests {
-		app := kingpin.New("t", "")
-		var b backoffFlags
-		b.add(app)
-		if _, err := app.Parse(tt.args); err != nil {
-			t.Fatal(err)
-		}
+		o := parse(t, tt.args)
 		server := kubeversion.Info{Major: tt.major, Minor: tt.minor}
-		got, err := b.resolve(server)
-		if err != nil || got.Max != tt.wantMax || got.Initial != tt.wantInit || b.source(server) != tt.wantSource {
-			t.Errorf("%v on %s.%s: %+v (%s), %v; want initial %s max %s (%s)", tt.args, tt.major, tt.minor, got, b.source(server), err, tt.wantInit, tt.wantMax, tt.wantSource)
+		got, err := o.backoff(server)
+		if err != nil || got.Max != tt.wantMax || got.Initial != tt.wantInit || o.backoffSource(server) != tt.wantSource {
+			t.Errorf("%v on %s.%s: %+v (%s), %v; want initial %s max %s (%s)", tt.args, tt.major, tt.minor, got, o.backoffSource(server), err, tt.wantInit, tt.wantMax, tt.wantSource)
 		}
 	}
 	// An explicit initial above an older server's cap is an error there.
-	app := kingpin.New("t", "")
-	var b backoffFlags
-	b.add(app)
-	if _, err := app.Parse([]string{"--backoff.initial=8m"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.resolve(kubeversion.Info{Major: "1", Minor: "27"}); err == nil {
-		t.Error("--backoff.initial=8m accepted with a 6m cap")
+	if _, err := parse(t, []string{"--job.backoff-initial=8m"}).backoff(kubeversion.Info{Major: "1", Minor: "27"}); err == nil {
+		t.Error("--job.backoff-initial=8m accepted with a 6m cap")
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
 func TestIsPlugin(t *testing.T) {
@@ -75,9 +78,9 @@ func TestPluginArgs(t *testing.T) {
 			if err := p.resolveNamespace(); err != nil {
 				t.Fatal(err)
 			}
-			if *p.diag.namespace != c.ns || p.context != c.ctx || *p.diag.job != c.job || *p.diag.output != c.output {
+			if p.namespace != c.ns || p.kube.context != c.ctx || p.jobName != c.job || p.output != c.output {
 				t.Errorf("namespace %q context %q job %q output %q, want %q %q %q %q",
-					*p.diag.namespace, p.context, *p.diag.job, *p.diag.output, c.ns, c.ctx, c.job, c.output)
+					p.namespace, p.kube.context, p.jobName, p.output, c.ns, c.ctx, c.job, c.output)
 			}
 		})
 	}
@@ -87,8 +90,8 @@ func TestPluginArgs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *p.diag.timeout != 15*time.Second || *p.diag.logs != 20 || *p.startTimeout <= 0 || *p.missed <= 0 {
-			t.Errorf("timeout %s logs %d start timeout %s missed grace %s", *p.diag.timeout, *p.diag.logs, *p.startTimeout, *p.missed)
+		if p.timeout != 15*time.Second || p.logs != 20 || p.job.podStartTimeout != job.DefaultStartTimeout || p.cronJob.missedGrace != diagnose.DefaultMissedGrace {
+			t.Errorf("timeout %s logs %d start timeout %s missed grace %s", p.timeout, p.logs, p.job.podStartTimeout, p.cronJob.missedGrace)
 		}
 	})
 }

@@ -24,9 +24,9 @@ func TestConfigErrorsExitAtOnce(t *testing.T) {
 		args []string
 		says string
 	}{
-		{"unparseable kubeconfig", []string{"--kubeconfig", garbage}, "cannot load Kubernetes client configuration"},
-		{"unknown context", []string{"--kubeconfig", kubeconfig, "--kube.context=elsewhere"}, "cannot load Kubernetes client configuration"},
-		{"negative connect timeout", []string{"--kubeconfig", kubeconfig, "--kube.connect-timeout=-1s"}, "--kube.connect-timeout must be >= 0"},
+		{"unparseable kubeconfig", []string{"--kube.config", garbage}, "cannot load Kubernetes client configuration"},
+		{"unknown context", []string{"--kube.config", kubeconfig, "--kube.context=elsewhere"}, "cannot load Kubernetes client configuration"},
+		{"negative connect timeout", []string{"--kube.config", kubeconfig, "--kube.connect-timeout=-1s"}, "--kube.connect-timeout must be >= 0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			// Were it to wait for the API server (nothing listens at

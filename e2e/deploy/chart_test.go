@@ -242,9 +242,9 @@ func TestChartManifests(t *testing.T) {
 // there or to the ClusterRole.
 func checkChartRBACShape(t *testing.T, v chartVariant, objs []*unstructured.Unstructured) {
 	t.Helper()
-	watched := flagValue(t, objs, "--namespaces")
+	watched := flagValue(t, objs, "--watch.namespaces")
 	if got := strings.Join(v.namespaces, ","); watched != got {
-		t.Errorf("--namespaces=%q, want %q", watched, got)
+		t.Errorf("--watch.namespaces=%q, want %q", watched, got)
 	}
 	nsOf := func(kind string) []string {
 		var out []string
@@ -299,7 +299,7 @@ func checkChartWorkload(t *testing.T, v chartVariant, objs []*unstructured.Unstr
 		if deref(d.Spec.Replicas) != 1 {
 			t.Errorf("Deployment replicas %d, want 1 (more would report every series twice)", deref(d.Spec.Replicas))
 		}
-		for _, f := range []string{"--shard", "--total-shards"} {
+		for _, f := range []string{"--watch.shard", "--watch.total-shards"} {
 			if flagValue(t, objs, f) != "" {
 				t.Errorf("%s set without sharding", f)
 			}
@@ -310,9 +310,9 @@ func checkChartWorkload(t *testing.T, v chartVariant, objs []*unstructured.Unstr
 		}
 		var s appsv1.StatefulSet
 		into(t, find(t, objs, "StatefulSet", "kube-job-exporter"), &s)
-		if deref(s.Spec.Replicas) != int32(v.shards) || flagValue(t, objs, "--total-shards") != fmt.Sprint(v.shards) || flagValue(t, objs, "--shard") != "auto" {
-			t.Errorf("StatefulSet replicas %d, --total-shards=%q, --shard=%q: want %d, %d, auto (each pod's ordinal is its shard)",
-				deref(s.Spec.Replicas), flagValue(t, objs, "--total-shards"), flagValue(t, objs, "--shard"), v.shards, v.shards)
+		if deref(s.Spec.Replicas) != int32(v.shards) || flagValue(t, objs, "--watch.total-shards") != fmt.Sprint(v.shards) || flagValue(t, objs, "--watch.shard") != "auto" {
+			t.Errorf("StatefulSet replicas %d, --watch.total-shards=%q, --watch.shard=%q: want %d, %d, auto (each pod's ordinal is its shard)",
+				deref(s.Spec.Replicas), flagValue(t, objs, "--watch.total-shards"), flagValue(t, objs, "--watch.shard"), v.shards, v.shards)
 		}
 		find(t, objs, "Service", s.Spec.ServiceName)
 	}

@@ -286,10 +286,10 @@ func TestManifests(t *testing.T) {
 	}
 	slices.Sort(roleNS)
 	slices.Sort(bindingNS)
-	watched := strings.Split(flagValue(t, ns, "--namespaces"), ",")
+	watched := strings.Split(flagValue(t, ns, "--watch.namespaces"), ",")
 	slices.Sort(watched)
 	if !slices.Equal(roleNS, watched) || !slices.Equal(bindingNS, watched) {
-		t.Errorf("overlays/namespaced: Roles in %v, RoleBindings in %v, --namespaces=%v: want the same namespaces", roleNS, bindingNS, watched)
+		t.Errorf("overlays/namespaced: Roles in %v, RoleBindings in %v, --watch.namespaces=%v: want the same namespaces", roleNS, bindingNS, watched)
 	}
 }
 

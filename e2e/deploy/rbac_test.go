@@ -601,7 +601,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		// they grant its list, in those namespaces only.
 		shipped := build(t, deployDir("overlays", "namespaced"))
 		objs := kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")}, deployDir("components", "pod-metrics"))
-		namespaces := strings.Split(flagValue(t, objs, "--namespaces"), ",")
+		namespaces := strings.Split(flagValue(t, objs, "--watch.namespaces"), ",")
 		for _, ns := range namespaces {
 			ensureNamespace(t, ns, nil)
 		}
@@ -656,7 +656,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		p.Stop()
 
 		// A namespace without a Role: named in /readyz and the log.
-		q := startProc(t, kubeconfig, "--namespaces="+namespaces[0]+",no-role-here")
+		q := startProc(t, kubeconfig, "--watch.namespaces="+namespaces[0]+",no-role-here")
 		// /readyz names forbidden and the namespace (else this fails).
 		waitReady(t, q, http.StatusServiceUnavailable, "forbidden", "no-role-here")
 	})

@@ -90,8 +90,8 @@ func BuildExporter(ctx context.Context, outDir string, log io.Writer) (string, e
 type ExporterOptions struct {
 	Binary     string // required
 	Kubeconfig string // required
-	// BackoffInitial and BackoffMax are passed as --backoff.initial and
-	// --backoff.max; use Cluster.JobBackoff().
+	// BackoffInitial and BackoffMax are passed as --job.backoff-initial and
+	// --job.backoff-max; use Cluster.JobBackoff().
 	BackoffInitial time.Duration
 	BackoffMax     time.Duration
 	// ListenAddress defaults to 127.0.0.1 on a free port.
@@ -156,16 +156,16 @@ func StartExporter(ctx context.Context, o ExporterOptions) (*Exporter, error) {
 		o.ReadyTimeout = time.Minute
 	}
 	args := []string{
-		"--kubeconfig=" + o.Kubeconfig,
+		"--kube.config=" + o.Kubeconfig,
 		"--web.listen-address=" + o.ListenAddress,
 		"--web.telemetry-path=/metrics",
 		"--log.level=" + o.LogLevel,
 	}
 	if o.BackoffInitial > 0 {
-		args = append(args, "--backoff.initial="+o.BackoffInitial.String())
+		args = append(args, "--job.backoff-initial="+o.BackoffInitial.String())
 	}
 	if o.BackoffMax > 0 {
-		args = append(args, "--backoff.max="+o.BackoffMax.String())
+		args = append(args, "--job.backoff-max="+o.BackoffMax.String())
 	}
 	args = append(args, o.Args...)
 	proc, err := startProcess(o.Binary, args, o.Env, o.Output)
