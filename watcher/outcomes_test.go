@@ -3,7 +3,6 @@ package watcher
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,113 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube/kubefake"
 )
-
-// recordingSink keeps what the watcher reports.
-type recordingSink struct {
-	mu       sync.Mutex
-	changed  map[string]*job.Summary
-	finishes []job.Finish
-	failures []job.PodFailed
-	deleted  []*job.Summary
-	// seq is the order of JobChanged (of failed Jobs) and JobFinished.
-	seq []string
-}
-
-func newRecordingSink() *recordingSink { return &recordingSink{changed: map[string]*job.Summary{}} }
-
-func (s *recordingSink) JobChanged(key string, sum *job.Summary) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.changed[key] = sum
-	if sum.Failed {
-		s.seq = append(s.seq, "failed "+key)
-	}
-}
-
-func (s *recordingSink) JobGone(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.changed, key)
-}
-
-func (s *recordingSink) JobDeleted(_ string, sum *job.Summary) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.deleted = append(s.deleted, sum)
-}
-
-func (s *recordingSink) JobFinished(f job.Finish) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.finishes = append(s.finishes, f)
-	s.seq = append(s.seq, "counted "+f.Namespace+"/"+f.Job)
-}
-
-func (s *recordingSink) PodFailed(f job.PodFailed) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, f)
-}
-
-func (s *recordingSink) CronJobChanged(*cronjob.Record) {}
-func (s *recordingSink) CronJobGone(string)             {}
-func (s *recordingSink) CronJobObjects(bool)            {}
-
-func (s *recordingSink) snapshot() (finishes []job.Finish, failures []job.PodFailed, deleted []*job.Summary) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]job.Finish(nil), s.finishes...), append([]job.PodFailed(nil), s.failures...), append([]*job.Summary(nil), s.deleted...)
-}
-
-type nopRecorder struct{}
-
-func (nopRecorder) ListWatchResult(string, string, error) {}
-func (nopRecorder) Synced(string, bool)                   {}
-func (nopRecorder) EventProcessed(time.Duration)          {}
-func (nopRecorder) Permissions(string, []string)          {}
-
-// startWatcher runs a watcher over a fake API holding objs until the test
-// ends, once its initial lists reached the handlers and were rendered.
-func startWatcher(t *testing.T, shard Shard, objs ...*batchv1.Job) (*Watcher, *kubefake.Client, *recordingSink) {
-	t.Helper()
-	client := kubefake.New()
-	for _, j := range objs {
-		if _, err := client.BatchV1().Jobs(j.Namespace).Create(context.Background(), j, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sink := newRecordingSink()
-	w, err := New(Config{Client: client, Shard: shard, Recorder: nopRecorder{}, Summarize: job.Options{Backoff: job.DefaultBackoff}}, sink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, "the initial lists", func() bool {
-		jobs, pods := w.synced()
-		return jobs && pods && w.queue != nil && w.Pending() == 0
-	})
-	return w, client, sink
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func failedJob(name string) *batchv1.Job {
 	return fixture.Job("ns", name).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10).J
@@ -187,9 +83,15 @@ func TestOutcomesCountedOnceFromTheWatch(t *testing.T) {
 	}
 	// The failure is counted after the Job's state shows it: no scrape
 	// sees the count without the failed Job.
-	sink.mu.Lock()
-	seq := append([]string(nil), sink.seq...)
-	sink.mu.Unlock()
+	var seq []string
+	for _, c := range sink.calls("", "ns/j") {
+		switch {
+		case c.method == jobChanged && c.summary.Failed:
+			seq = append(seq, "failed ns/j")
+		case c.method == jobFinished:
+			seq = append(seq, "counted ns/j")
+		}
+	}
 	if i := slices.Index(seq, "counted ns/j"); i < 1 || seq[i-1] != "failed ns/j" {
 		t.Errorf("order of reports = %q, want the failed Job rendered before its outcome is counted", seq)
 	}
@@ -312,10 +214,10 @@ func TestPodFailuresAndDepartedPods(t *testing.T) {
 
 // handlerWatcher is a watcher whose handlers the test calls directly, as
 // the informers would: nothing runs.
-func handlerWatcher(t *testing.T, shard Shard) (*Watcher, *recordingSink) {
+func handlerWatcher(t *testing.T, shard Shard) (*Watcher, *fakeSink) {
 	t.Helper()
-	sink := newRecordingSink()
-	w, err := New(Config{Client: kubefake.New(), Shard: shard, Recorder: nopRecorder{}}, sink)
+	sink := &fakeSink{}
+	w, err := New(Config{Client: kubefake.New(), Shard: shard, Recorder: &fakeRecorder{}}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,8 +428,8 @@ func TestPodFailureAfterItsJobWent(t *testing.T) {
 func TestJobOutOfSelectionIsNotDeleted(t *testing.T) {
 	// The API server sends a Job relabelled out of --job.selector as a
 	// deletion: the Job still exists, and no page may say it was deleted.
-	sink := newRecordingSink()
-	w, err := New(Config{Client: kubefake.New(), JobSelector: "team=a", Recorder: nopRecorder{}}, sink)
+	sink := &fakeSink{}
+	w, err := New(Config{Client: kubefake.New(), JobSelector: "team=a", Recorder: &fakeRecorder{}}, sink)
 	if err != nil {
 		t.Fatal(err)
 	}

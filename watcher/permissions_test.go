@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,22 +29,6 @@ func (c rulesClient) CreateSelfSubjectRulesReview(ctx context.Context, review *a
 }
 
 var _ kube.RulesReviewer = rulesClient{}
-
-// permRecorder records what each check reports as denied.
-type permRecorder struct {
-	nopRecorder
-	mu     sync.Mutex
-	denied map[string][]string
-}
-
-func (r *permRecorder) Permissions(resource string, denied []string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.denied == nil {
-		r.denied = map[string][]string{}
-	}
-	r.denied[resource] = denied
-}
 
 // fakeRBAC answers rules and access reviews: rules per namespace (nil:
 // the rules review fails), namespaces whose rules review is incomplete,
@@ -157,9 +140,9 @@ func TestPermissionChecksByRules(t *testing.T) {
 			if tt.noRules {
 				client = fake
 			}
-			rec := &permRecorder{}
+			rec := &fakeRecorder{}
 			w, err := New(Config{Client: client, Namespaces: tt.namespaces, Events: true, CronJobs: true, Recorder: rec,
-				Summarize: job.Options{Backoff: job.DefaultBackoff}}, newRecordingSink())
+				Summarize: job.Options{Backoff: job.DefaultBackoff}}, &fakeSink{})
 			if err != nil {
 				t.Fatal(err)
 			}
