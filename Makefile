@@ -1,6 +1,12 @@
-# kube-job-exporter build and test entry points.
-# `make test` is what CI runs (via .ci/run): every suite — unit, golden, mixin, e2e.
-# Faster targets for iteration: `make unit`, `make golden`, `make mixin-check`, `make e2e`.
+# kube-job-exporter build and test entry points, in two tiers:
+#   make check     minutes, no cluster: vet (go vet, gofmt, golangci-lint, no
+#                  tracked file over 1 MB), unit tests with -race, the golden
+#                  /metrics file, the fuzzers briefly, the mixin's checks, and
+#                  every generated file current (generate-check);
+#   make test      check, then every e2e suite on real parts (e2e, e2e-skew):
+#                  what CI runs (.ci/run).
+# make generate rewrites every generated file from its sources. One part at a
+# time: `make unit`, `make golden`, `make mixin-check`, `make e2e`.
 
 GO        ?= go
 BIN       := bin
@@ -11,7 +17,7 @@ LDFLAGS   := -X github.com/prometheus/common/version.Version=$(VERSION) \
              -X github.com/prometheus/common/version.Revision=$(REVISION) \
              -X github.com/prometheus/common/version.Branch=main
 
-.PHONY: all build test unit vet golden golden-update bench fuzz fuzz-short
+.PHONY: all build check test unit vet golden golden-update bench fuzz fuzz-short generate generate-check
 all: build
 
 # Each part of the project keeps its own rules beside its sources. Included
@@ -47,12 +53,13 @@ install-plugin: build
 	ln -sfn kube-job-exporter '$(DESTDIR)$(BINDIR)/kubectl-job_diagnose'
 	@echo "installed $(DESTDIR)$(BINDIR)/kubectl-job_diagnose: run kubectl job-diagnose NAME (with $(BINDIR) on PATH)"
 
-# go vet, and gofmt over every module of the repository (root, e2e, tools);
+# go vet, and gofmt over every module of the repository (root, e2e, tools:
+# every .go file git tracks or would add, uncommitted deletions skipped);
 # no tracked file over 1 MB (a 74 MB binary sat in every clone once);
 # golangci-lint over the exporter's module (.golangci.yml).
 vet: $(GOLANGCI_LINT)
 	$(GO) vet ./...
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	@unformatted=$$(git ls-files -z --cached --others --exclude-standard '*.go' | xargs -0 -r ls -d 2>/dev/null | xargs -r gofmt -l); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 	@big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 {print $$2}'); \
 	  if [ -n "$$big" ]; then echo "tracked files over 1 MB (a build output does not belong in git; .gitignore it):" $$big >&2; exit 1; fi
@@ -104,4 +111,25 @@ fuzz:
 fuzz-short:
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3000x
 
-test: vet unit golden fuzz-short mixin-check e2e e2e-skew
+# make generate: every generated file from its sources, in this module
+# (neither the e2e module nor k8s.io/kubernetes is built): the mixin's output
+# (make mixin), then its copies in deploy/ and the Helm chart, listed in
+# internal/mixincopies/copies.txt (which e2e/deploy reads to compare them).
+# Not the golden files of tests (make golden-update, go test ./diagnose
+# -update: they are what a test expects, rewritten only when a change is
+# meant), the screenshots in docs/img/ (cd e2e && go test ./browser/
+# -update: they need Chromium) nor the reports of make bench and make scale
+# (measurements).
+generate: mixin
+	$(GO) run ./internal/mixincopies
+
+# Every committed generated file equals what make generate writes: fails,
+# naming make generate, when one is stale.
+generate-check: mixin-output-check
+	$(GO) run ./internal/mixincopies -check
+
+# The quick checks first, so that a slip fails in seconds rather than after
+# the race-enabled unit tests.
+check: vet generate-check golden mixin-check unit fuzz-short
+
+test: check e2e e2e-skew

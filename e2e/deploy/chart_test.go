@@ -31,58 +31,6 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
-// chartCopies are the mixin's generated files the chart holds a copy of:
-// Helm's .Files reads only files inside the chart. Refreshed, with the
-// kustomize copies, by `go test ./deploy -run TestGeneratedCopies -update`.
-var chartCopies = map[string]string{
-	"alerts/kube-job-exporter-prometheusrule.yaml": chartRel + "/files/prometheusrule.yaml",
-	"dashboards/kube-job-exporter-overview.json":   chartRel + "/files/dashboards/kube-job-exporter-overview.json",
-	"dashboards/kube-job-exporter-job.json":        chartRel + "/files/dashboards/kube-job-exporter-job.json",
-}
-
-// exporterURLPlaceholder is the exporterURL the chart's files/live/ copies
-// are generated with; templates/_helpers.tpl (kube-job-exporter.mixinFile)
-// replaces it with .Values.exporterURL. TestChartGeneratedContent proves
-// the two agree: the chart rendered with an exporterURL equals the mixin
-// generated with it. A .invalid host (RFC 2606) resolves nowhere.
-const exporterURLPlaceholder = "https://exporter-url.invalid"
-
-// liveCopy is where the chart keeps the copy of a generated file made with
-// exporterURLPlaceholder: files/live/ instead of files/.
-func liveCopy(dst string) string { return strings.Replace(dst, "/files/", "/files/live/", 1) }
-
-// The chart's copies equal the mixin's output: files/ the committed
-// alerts/ and dashboards/ (the default, no exporterURL), files/live/ what
-// `make mixin-build EXPORTER_URL=<placeholder>` generates now; every
-// dashboard (and only those) is shipped in both; -update rewrites them.
-// Named so that the documented `-run TestGeneratedCopies -update`
-// refreshes these too.
-func TestGeneratedCopiesChart(t *testing.T) {
-	checkCopies(t, repoRoot, chartCopies, chartRel+"/files/dashboards (add it to chartCopies)")
-	gen := t.TempDir()
-	if _, err := harness.GenerateMixin(context.Background(), gen, exporterURLPlaceholder, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	live := map[string]string{}
-	for src, dst := range chartCopies {
-		live[src] = liveCopy(dst)
-	}
-	if *update {
-		if err := os.MkdirAll(chartDir("files", "live", "dashboards"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkCopies(t, gen, live, chartRel+"/files/live/dashboards (add it to chartCopies)")
-	for _, dir := range []string{chartDir("files", "dashboards"), chartDir("files", "live", "dashboards")} {
-		shipped, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		for _, f := range shipped {
-			if _, ok := chartCopies["dashboards/"+filepath.Base(f)]; !ok {
-				t.Errorf("%s is no longer in dashboards/: remove it", f)
-			}
-		}
-	}
-}
-
 // chartVariant is a set of values (a file in the chart's ci/ directory, the
 // chart-testing convention, or none for the defaults) and what rendering
 // it must give.
@@ -537,7 +485,7 @@ func checkDashboardURLs(t *testing.T, what, data, exporterURL string) {
 	if runbooks == 0 {
 		t.Errorf("%s: no runbook link at %s", what, want)
 	}
-	for _, s := range []string{".svc", exporterURLPlaceholder} {
+	for _, s := range append([]string{".svc"}, placeholders(t)...) {
 		if strings.Contains(data, s) {
 			t.Errorf("%s contains %s", what, s)
 		}

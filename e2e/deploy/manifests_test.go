@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,59 +25,6 @@ import (
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
-
-var update = flag.Bool("update", false, "rewrite the copies of the mixin's generated files in deploy/")
-
-// copies are generated files that deploy/ holds a copy of, because
-// kustomize does not load files outside a kustomization's directory.
-var copies = map[string]string{
-	"alerts/kube-job-exporter-prometheusrule.yaml": "deploy/components/prometheus-operator/prometheusrule.yaml",
-	"dashboards/kube-job-exporter-overview.json":   "deploy/components/grafana-dashboards/kube-job-exporter-overview.json",
-	"dashboards/kube-job-exporter-job.json":        "deploy/components/grafana-dashboards/kube-job-exporter-job.json",
-}
-
-// The copies in deploy/ equal the mixin's output; -update rewrites them.
-func TestGeneratedCopies(t *testing.T) {
-	checkCopies(t, repoRoot, copies, "deploy/components/grafana-dashboards (add it to the copies and the configMapGenerator)")
-}
-
-// checkCopies checks each copy (source → copy: a path under srcRoot, the
-// repository or a generated directory → a repository path) equals its
-// source, or with -update rewrites it, and that every dashboard of srcRoot
-// is among the sources (else it is not shipped in where).
-func checkCopies(t *testing.T, srcRoot string, copies map[string]string, where string) {
-	t.Helper()
-	for src, dst := range copies {
-		want, err := os.ReadFile(filepath.Join(srcRoot, src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dstPath := filepath.Join(repoRoot, dst)
-		if *update {
-			if err := os.WriteFile(dstPath, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(dstPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			from := src
-			if srcRoot != repoRoot {
-				from = "the mixin's " + src + " generated now"
-			}
-			t.Errorf("%s is stale: it must equal %s; run: cd e2e && go test ./deploy -run TestGeneratedCopies -update", dst, from)
-		}
-	}
-	dash, _ := filepath.Glob(filepath.Join(srcRoot, "dashboards", "*.json"))
-	for _, d := range dash {
-		if _, ok := copies["dashboards/"+filepath.Base(d)]; !ok {
-			t.Errorf("dashboard %s is not in %s", filepath.Base(d), where)
-		}
-	}
-}
 
 // variants are the kustomizations users apply: the shipped ones, and
 // kustomizations written by the test the way docs/deploy.md tells users to
