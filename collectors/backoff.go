@@ -4,7 +4,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-var backoffGenerators = []generator{
+var backoffGenerators = []jobGenerator{
 	gauge("kubejob_backoff_limit",
 		"Pod failures the Job tolerates before it fails with BackoffLimitExceeded (spec.backoffLimit).",
 		func(s *job.Summary, _ Options, e emit) {

@@ -8,9 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
@@ -95,47 +93,5 @@ func TestPodMemoryBounded(t *testing.T) {
 	m.Replace(map[string]map[string]int64{"ns/wide": usage})
 	if k, _ := testutil.GatherAndCount(prometheus.GathererFunc(m.Store.Gather)); k != DefaultMaxContainerSeries {
 		t.Errorf("%d working set series, want %d", k, DefaultMaxContainerSeries)
-	}
-}
-
-// TestCronJobMemoryForgotten: Jobs that claim made-up UIDs of a CronJob
-// leave no memory once they are gone, with the objects watched or not;
-// the memory of the object's own UID outlives its runs while the object
-// exists.
-func TestCronJobMemoryForgotten(t *testing.T) {
-	for _, objects := range []bool{true, false} {
-		c := NewCronJobs()
-		c.WatchObjects(objects)
-		if objects {
-			c.SetCronJob(cronjob.NewRecord(fixture.CronJob("ns", "report", "*/10 * * * *").J))
-		}
-		// A run that stays, so the state stays without the object.
-		observe(c, fixture.Job("ns", "report-0").OwnedByCronJob("report").Started(0))
-		for i := range 100 {
-			jb := fixture.Job("ns", fmt.Sprintf("fake-%d", i)).OwnedByCronJob("report").Started(0).Failed("BackoffLimitExceeded", 10)
-			jb.J.OwnerReferences[0].UID = types.UID(fmt.Sprintf("made-up-%d", i))
-			observe(c, jb)
-			c.Forget("ns/" + jb.J.Name)
-		}
-		// The CronJob's own run fails and its history limit deletes it.
-		observe(c, fixture.Job("ns", "report-1").OwnedByCronJob("report").Started(0).Failed("DeadlineExceeded", 20))
-		c.Forget("ns/report-1")
-
-		st := c.state["ns/report"]
-		if st == nil {
-			t.Fatalf("objects %v: CronJob state gone", objects)
-		}
-		if len(st.memory) != 1 || st.memory["uid-cron-report"] == nil || st.memory["uid-cron-report"].FailureReason != "DeadlineExceeded" {
-			t.Errorf("objects %v: memory of %d UIDs kept, want only the CronJob's with its failure: %v", objects, len(st.memory), st.memory)
-		}
-		// With its last run the state goes (without the object), or with
-		// the object.
-		c.Forget("ns/report-0")
-		if objects {
-			c.DeleteCronJob("ns/report")
-		}
-		if len(c.state) != 0 || len(c.runs) != 0 {
-			t.Errorf("objects %v: state left: %d CronJobs, %d runs", objects, len(c.state), len(c.runs))
-		}
 	}
 }

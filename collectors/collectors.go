@@ -1,8 +1,10 @@
-// Package collectors turns a job.Summary into the kubejob_* metric families.
-// Each file owns one concern (job status, backoff, pod failures, stuck
-// Jobs, indexes, deadlines, CronJobs); this file assembles them and renders
-// a Job into a metricstore. The namespace and job_name labels are added
-// here, in one place, for every per-Job series.
+// Package collectors turns the models' summaries (job.Summary,
+// cronjob.Summary) into the kubejob_* metric families. Each file owns one
+// concern (job status, backoff, pod failures, stuck Jobs, indexes,
+// deadlines, CronJobs); this file assembles the per-Job ones and renders a
+// Job into a metricstore, cronjobs.go a CronJob. The identity labels are
+// added in one place each: namespace and job_name here for every per-Job
+// series, namespace and cronjob in cronjobs.go for every per-CronJob one.
 package collectors
 
 import (
@@ -32,20 +34,37 @@ type Options struct {
 // emit appends one sample with extra labels (key, value pairs).
 type emit func(value float64, labels ...string)
 
-// generator renders one family for one Job.
-type generator struct {
+// generator renders one family for one object: generate is a func of
+// that object's summary (jobGenerator, cronJobGenerator).
+type generator[G any] struct {
 	metricstore.Family
-	generate func(s *job.Summary, o Options, e emit)
+	generate G
 }
 
-func gauge(name, help string, gen func(s *job.Summary, o Options, e emit)) generator {
-	return generator{Family: metricstore.Family{Name: name, Help: help, Type: "gauge"}, generate: gen}
+type (
+	// jobGenerator renders one family for one Job.
+	jobGenerator = generator[func(s *job.Summary, o Options, e emit)]
+	// cronJobGenerator renders one family for one CronJob.
+	cronJobGenerator = generator[func(s *cronjob.Summary, e emit)]
+)
+
+func gauge[G any](name, help string, gen G) generator[G] {
+	return generator[G]{Family: metricstore.Family{Name: name, Help: help, Type: "gauge"}, generate: gen}
+}
+
+// families are the generators' families, in their order.
+func families[G any](gens []generator[G]) []metricstore.Family {
+	fams := make([]metricstore.Family, len(gens))
+	for i, g := range gens {
+		fams[i] = g.Family
+	}
+	return fams
 }
 
 // jobGenerators lists every per-Job family in exposition order.
-func jobGenerators() []generator {
-	var all []generator
-	for _, part := range [][]generator{statusGenerators, backoffGenerators, podFailureGenerators, stuckGenerators, indexGenerators, deadlineGenerators} {
+func jobGenerators() []jobGenerator {
+	var all []jobGenerator
+	for _, part := range [][]jobGenerator{statusGenerators, backoffGenerators, podFailureGenerators, stuckGenerators, indexGenerators, deadlineGenerators} {
 		all = append(all, part...)
 	}
 	return all
@@ -54,26 +73,23 @@ func jobGenerators() []generator {
 // Jobs renders Job summaries into a store keyed by "namespace/name".
 type Jobs struct {
 	Store *metricstore.Store
-	gens  []generator
+	gens  []jobGenerator
 	opts  Options
 }
 
 // NewJobs returns the per-Job metrics.
 func NewJobs(opts Options) *Jobs {
 	gens := jobGenerators()
-	fams := make([]metricstore.Family, len(gens))
-	for i, g := range gens {
-		fams[i] = g.Family
-	}
-	return &Jobs{Store: metricstore.New(fams), gens: gens, opts: opts}
+	return &Jobs{Store: metricstore.New(families(gens)), gens: gens, opts: opts}
 }
 
 // Update renders a Job's summary and replaces its series.
 func (m *Jobs) Update(key string, s *job.Summary) {
 	w := m.Store.NewWriter("namespace", s.Namespace, "job_name", s.Name)
+	sample := w.Sample // one closure for every family
 	for i, g := range m.gens {
 		w.Family(i)
-		g.generate(s, m.opts, w.Sample)
+		g.generate(s, m.opts, sample)
 	}
 	m.Store.Set(key, w.Rendered())
 }
@@ -82,7 +98,8 @@ func (m *Jobs) Update(key string, s *job.Summary) {
 func (m *Jobs) Delete(key string) { m.Store.Delete(key) }
 
 // Sink renders what the watcher reports (watcher.Sink) into the per-Job
-// and per-CronJob families.
+// families and hands the CronJobs' part to their Book, which renders the
+// per-CronJob families.
 type Sink struct {
 	Jobs     *Jobs
 	Crons    *CronJobs
@@ -119,7 +136,7 @@ func (s Sink) JobFinished(f job.Finish) { s.Outcomes.JobFinished(f) }
 // PodFailed counts a pod's failures under its Job's owner.
 func (s Sink) PodFailed(f job.PodFailed) { s.Outcomes.PodFailed(f) }
 
-// CronJobChanged renders a CronJob object.
+// CronJobChanged records a CronJob object in the Book.
 func (s Sink) CronJobChanged(r *cronjob.Record) { s.Crons.SetCronJob(r) }
 
 // CronJobGone drops a deleted CronJob.

@@ -3,6 +3,7 @@ package collectors
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -10,41 +11,54 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
+	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
 
-func observe(c *CronJobs, jb *fixture.JobBuilder) {
-	s := job.Summarize(jb.J, nil, nil, job.Options{Backoff: job.DefaultBackoff})
-	c.Observe(&s)
+// What the CronJobs' Book reports (which CronJobs, which runs, what it
+// remembers) is tested in cronjob/book_test.go; these tests are how a
+// CronJob's Summary is rendered, and that the Sink feeds the Book.
+
+// renderCronJob renders one CronJob's summary as the Book tells it (at the
+// zero time) and returns a Gatherer over the rendered store.
+func renderCronJob(rec *cronjob.Record, runs ...cronjob.Run) prometheus.Gatherer {
+	s := cronjob.Summarize("ns", "report", rec, runs, cronjob.Memory{}, time.Time{})
+	m := cronJobMetrics{store: metricstore.New(families(cronJobGenerators))}
+	m.Update("ns/report", &s)
+	return prometheus.GathererFunc(m.store.Gather)
 }
 
-// report runs of CronJob "report" (UID uid-cron-report), in any order.
-func reportRuns(c *CronJobs) {
-	observe(c, fixture.Job("ns", "report-2").OwnedByCronJob("report").Started(100).Failed("DeadlineExceeded", 200))
-	observe(c, fixture.Job("ns", "report-3").OwnedByCronJob("report").Started(300).Complete(400))
-	// An older failed run seen later (re-list order is arbitrary) must not
-	// replace the newer one.
-	observe(c, fixture.Job("ns", "report-1").OwnedByCronJob("report").Started(0).Failed("BackoffLimitExceeded", 50))
-	observe(c, fixture.Job("ns", "report-4").OwnedByCronJob("report").Started(500))
-	// Jobs without a CronJob owner, or owned by something else, are no runs.
-	observe(c, fixture.Job("ns", "adhoc").Started(0).Failed("BackoffLimitExceeded", 900))
-	other := fixture.Job("ns", "wf-1").OwnedByCronJob("report").Started(0).Failed("BackoffLimitExceeded", 900)
-	other.J.OwnerReferences[0].Kind = "Workflow"
-	observe(c, other)
+// reportRuns are runs of CronJob "report": one failed, a newer one failed
+// later, one succeeded after, one running.
+func reportRuns() []cronjob.Run {
+	uid := fixture.CronJob("ns", "report", "").J.UID
+	run := func(name string, started int) cronjob.Run {
+		return cronjob.Run{Name: name, OwnerUID: uid, Created: fixture.T0, Started: fixture.At(started).Time}
+	}
+	failed := func(r cronjob.Run, reason string, at int) cronjob.Run {
+		r.Failed, r.Reason, r.Finished = true, reason, fixture.At(at).Time
+		return r
+	}
+	r3 := run("report-3", 300)
+	r3.Succeeded, r3.Finished = true, fixture.At(400).Time
+	return []cronjob.Run{
+		failed(run("report-1", 0), "BackoffLimitExceeded", 50),
+		failed(run("report-2", 100), "DeadlineExceeded", 200),
+		r3,
+		run("report-4", 500),
+	}
 }
 
-func gather(t *testing.T, c *CronJobs, want string, names ...string) {
+func gather(t *testing.T, g prometheus.Gatherer, want string, names ...string) {
 	t.Helper()
-	if err := testutil.GatherAndCompare(prometheus.GathererFunc(c.Store.Gather), strings.NewReader(want), names...); err != nil {
+	if err := testutil.GatherAndCompare(g, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 }
 
-// TestCronJobsFromRuns: without the CronJob objects, a CronJob is what its
-// runs say, while one is present.
+// TestCronJobsFromRuns: without the CronJob object, a CronJob's series are
+// what its runs say; the families the object gives have none.
 func TestCronJobsFromRuns(t *testing.T) {
-	c := NewCronJobs()
-	reportRuns(c)
-	gather(t, c, `
+	gather(t, renderCronJob(nil, reportRuns()...), `
 # HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed run of the CronJob failed, in Unix seconds, with that run's terminal reason, of its runs seen since the exporter started.
 # TYPE kubejob_cronjob_last_failure_timestamp_seconds gauge
 kubejob_cronjob_last_failure_timestamp_seconds{cronjob="report",namespace="ns",reason="DeadlineExceeded"} `+ts(200)+`
@@ -54,6 +68,9 @@ kubejob_cronjob_last_success_duration_seconds{cronjob="report",namespace="ns"} 1
 # HELP kubejob_cronjob_last_success_timestamp_seconds When the newest successful run of the CronJob completed, in Unix seconds: of its runs seen since the exporter started, or the controller's status.lastSuccessfulTime if newer.
 # TYPE kubejob_cronjob_last_success_timestamp_seconds gauge
 kubejob_cronjob_last_success_timestamp_seconds{cronjob="report",namespace="ns"} `+ts(400)+`
+# HELP kubejob_cronjob_last_run_duration_seconds How long the newest finished run present ran, in seconds, with its result (succeeded or failed) and, when it failed, its terminal reason.
+# TYPE kubejob_cronjob_last_run_duration_seconds gauge
+kubejob_cronjob_last_run_duration_seconds{cronjob="report",namespace="ns",reason="",result="succeeded"} 100
 # HELP kubejob_cronjob_active_runs Runs of the CronJob running now: the controller's status.active, or, without the CronJob objects, its unfinished Jobs present.
 # TYPE kubejob_cronjob_active_runs gauge
 kubejob_cronjob_active_runs{cronjob="report",namespace="ns"} 1
@@ -61,64 +78,71 @@ kubejob_cronjob_active_runs{cronjob="report",namespace="ns"} 1
 # TYPE kubejob_cronjob_consecutive_failed_runs gauge
 kubejob_cronjob_consecutive_failed_runs{cronjob="report",namespace="ns"} 0
 `, "kubejob_cronjob_last_failure_timestamp_seconds", "kubejob_cronjob_last_success_duration_seconds", "kubejob_cronjob_last_success_timestamp_seconds",
-		"kubejob_cronjob_active_runs", "kubejob_cronjob_consecutive_failed_runs", "kubejob_cronjob_info")
-	if c.Len() != 1 {
-		t.Errorf("reporting %d CronJobs, want 1", c.Len())
-	}
-	for _, name := range []string{"report-1", "report-2", "report-3", "report-4"} {
-		c.Forget("ns/" + name)
-	}
-	if c.Len() != 0 || len(c.state) != 0 {
-		t.Errorf("CronJob without runs still reported (%d) or remembered (%d)", c.Len(), len(c.state))
-	}
+		"kubejob_cronjob_last_run_duration_seconds", "kubejob_cronjob_active_runs", "kubejob_cronjob_consecutive_failed_runs",
+		"kubejob_cronjob_info", "kubejob_cronjob_created_timestamp_seconds", "kubejob_cronjob_suspended",
+		"kubejob_cronjob_last_schedule_timestamp_seconds", "kubejob_cronjob_next_schedule_timestamp_seconds", "kubejob_cronjob_schedule_interval_seconds")
 }
 
-// TestCronJobsFromObjects: with the CronJob objects, a CronJob is reported
-// while its object exists, with only the runs whose owner has its UID; an
-// owner reference to a CronJob that does not exist reports nothing.
-func TestCronJobsFromObjects(t *testing.T) {
-	c := NewCronJobs()
-	c.WatchObjects(true)
-	reportRuns(c)
-	observe(c, fixture.Job("ns", "ghost-1").OwnedByCronJob("ghost").Started(0).Failed("BackoffLimitExceeded", 900))
-	if c.Len() != 0 {
-		t.Fatalf("reported before any CronJob object: %v", c.Store.Keys())
-	}
-	// The object of "report"; a run of an older "report" (another UID)
-	// does not count.
-	old := fixture.Job("ns", "report-0").OwnedByCronJob("report").Started(0).Failed("PodFailurePolicy", 950)
-	old.J.OwnerReferences[0].UID = "uid-of-a-deleted-report"
-	observe(c, old)
-	c.SetCronJob(cronjob.NewRecord(fixture.CronJob("ns", "report", "*/10 * * * *").LastScheduled(500).Active("report-4").J))
-	gather(t, c, `
+// TestCronJobsFromObject: with the CronJob object, its schedule and the
+// controller's status are rendered too.
+func TestCronJobsFromObject(t *testing.T) {
+	rec := cronjob.NewRecord(fixture.CronJob("ns", "report", "*/10 * * * *").LastScheduled(500).Active("report-4").J)
+	gather(t, renderCronJob(rec, reportRuns()...), `
 # HELP kubejob_cronjob_info The CronJob's schedule (at most 128 bytes), time zone (empty: the controller's) and concurrency policy. Always 1; needs the CronJob objects.
 # TYPE kubejob_cronjob_info gauge
 kubejob_cronjob_info{concurrency_policy="Allow",cronjob="report",namespace="ns",schedule="*/10 * * * *",timezone=""} 1
-# HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed run of the CronJob failed, in Unix seconds, with that run's terminal reason, of its runs seen since the exporter started.
-# TYPE kubejob_cronjob_last_failure_timestamp_seconds gauge
-kubejob_cronjob_last_failure_timestamp_seconds{cronjob="report",namespace="ns",reason="DeadlineExceeded"} `+ts(200)+`
+# HELP kubejob_cronjob_created_timestamp_seconds When the CronJob was created, in Unix seconds; needs the CronJob objects.
+# TYPE kubejob_cronjob_created_timestamp_seconds gauge
+kubejob_cronjob_created_timestamp_seconds{cronjob="report",namespace="ns"} `+ts(-30*86400)+`
+# HELP kubejob_cronjob_last_schedule_timestamp_seconds The scheduled time of the newest run the CronJob controller started (status.lastScheduleTime), in Unix seconds.
+# TYPE kubejob_cronjob_last_schedule_timestamp_seconds gauge
+kubejob_cronjob_last_schedule_timestamp_seconds{cronjob="report",namespace="ns"} `+ts(500)+`
 # HELP kubejob_cronjob_next_schedule_timestamp_seconds When the next run is due: the first scheduled time after the newest run the controller started (or after the creation), in the schedule's time zone, in Unix seconds. In the past, a run is overdue: held back by an active run (concurrencyPolicy Forbid), missed past startingDeadlineSeconds, or not started by the controller.
 # TYPE kubejob_cronjob_next_schedule_timestamp_seconds gauge
 kubejob_cronjob_next_schedule_timestamp_seconds{cronjob="report",namespace="ns"} `+ts(600)+`
-`, "kubejob_cronjob_info", "kubejob_cronjob_last_failure_timestamp_seconds", "kubejob_cronjob_next_schedule_timestamp_seconds")
-	if c.Len() != 1 {
-		t.Errorf("reporting %v, want ns/report only", c.Store.Keys())
+# HELP kubejob_cronjob_schedule_interval_seconds Seconds between the run due next and the one after it.
+# TYPE kubejob_cronjob_schedule_interval_seconds gauge
+kubejob_cronjob_schedule_interval_seconds{cronjob="report",namespace="ns"} 600
+# HELP kubejob_cronjob_last_failure_timestamp_seconds When the newest failed run of the CronJob failed, in Unix seconds, with that run's terminal reason, of its runs seen since the exporter started.
+# TYPE kubejob_cronjob_last_failure_timestamp_seconds gauge
+kubejob_cronjob_last_failure_timestamp_seconds{cronjob="report",namespace="ns",reason="DeadlineExceeded"} `+ts(200)+`
+`, "kubejob_cronjob_info", "kubejob_cronjob_created_timestamp_seconds", "kubejob_cronjob_suspended", "kubejob_cronjob_last_schedule_timestamp_seconds",
+		"kubejob_cronjob_next_schedule_timestamp_seconds", "kubejob_cronjob_schedule_interval_seconds", "kubejob_cronjob_last_failure_timestamp_seconds")
+
+	suspended := cronjob.NewRecord(fixture.CronJob("ns", "report", "*/10 * * * *").Suspend().J)
+	gather(t, renderCronJob(suspended), `
+# HELP kubejob_cronjob_suspended 1 while the CronJob is suspended (spec.suspend): it starts no runs; absent otherwise.
+# TYPE kubejob_cronjob_suspended gauge
+kubejob_cronjob_suspended{cronjob="report",namespace="ns"} 1
+`, "kubejob_cronjob_suspended")
+}
+
+// TestSinkCronJobs: what the watcher reports of CronJobs and their runs
+// reaches the Book through the Sink, and the Book's changes the
+// per-CronJob series.
+func TestSinkCronJobs(t *testing.T) {
+	crons := NewCronJobs()
+	sink := Sink{Jobs: NewJobs(Options{}), Crons: crons, Outcomes: NewOutcomes(time.Hour, 10)}
+	run := job.Summarize(fixture.Job("ns", "report-1").OwnedByCronJob("report").Started(0).J, nil, nil, job.Options{Backoff: job.DefaultBackoff})
+	sink.JobChanged("ns/report-1", &run)
+	if !crons.Store.Has("ns/report") || crons.Len() != 1 {
+		t.Fatalf("a run's CronJob not rendered: %v", crons.Store.Keys())
 	}
-	// The runs go (history limits): the object keeps the CronJob and its
-	// memory; the object goes: everything goes.
-	for _, name := range []string{"report-0", "report-1", "report-2", "report-3", "report-4"} {
-		c.Forget("ns/" + name)
+	sink.CronJobObjects(true)
+	if crons.Store.Has("ns/report") || !crons.Objects() {
+		t.Error("with the objects watched, a CronJob without its object still rendered")
 	}
-	if !c.Store.Has("ns/report") {
-		t.Error("CronJob not reported once its runs are gone, while its object exists")
+	sink.CronJobChanged(cronjob.NewRecord(fixture.CronJob("ns", "report", "*/10 * * * *").J))
+	if _, ok := crons.Summary("ns/report", fixture.T0); !ok || !crons.Store.Has("ns/report") {
+		t.Error("CronJob object not rendered or not reported")
 	}
-	c.DeleteCronJob("ns/report")
-	if c.Store.Has("ns/report") {
-		t.Error("CronJob still reported after its object was deleted")
+	sink.CronJobGone("ns/report")
+	if crons.Store.Has("ns/report") {
+		t.Error("deleted CronJob still rendered")
 	}
-	// Falling back (the watch fails): the ghost's run is reported again.
-	c.WatchObjects(false)
-	if !c.Store.Has("ns/ghost") {
-		t.Errorf("without the objects the runs' CronJob is not reported: %v", c.Store.Keys())
+	sink.CronJobObjects(false)
+	sink.JobGone("ns/report-1")
+	if crons.Len() != 0 || len(crons.Summaries(fixture.T0)) != 0 {
+		t.Errorf("CronJob without object or runs still rendered: %v", crons.Store.Keys())
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-var deadlineGenerators = []generator{
+var deadlineGenerators = []jobGenerator{
 	gauge("kubejob_active_deadline_seconds",
 		"Time the Job may run before it fails with DeadlineExceeded (spec.activeDeadlineSeconds); absent when not set.",
 		func(s *job.Summary, _ Options, e emit) {

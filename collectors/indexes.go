@@ -6,7 +6,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-var indexGenerators = []generator{
+var indexGenerators = []jobGenerator{
 	gauge("kubejob_backoff_limit_per_index",
 		"Failures tolerated per index of an Indexed Job (spec.backoffLimitPerIndex); absent when not set.",
 		func(s *job.Summary, _ Options, e emit) {

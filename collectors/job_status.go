@@ -4,7 +4,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
-var statusGenerators = []generator{
+var statusGenerators = []jobGenerator{
 	gauge("kubejob_info",
 		"Information about the Job: its owner, as kubejob_owner_* counts its outcomes (owner_kind CronJob: the CronJob that controls it; owner_kind Job: a standalone Job's group, the --outcomes.owner-label value, its generateName or its name), completion mode and pod restart policy. Always 1.",
 		func(s *job.Summary, _ Options, e emit) {

@@ -21,7 +21,7 @@ func (o Options) maxContainerSeries() int {
 	return DefaultMaxContainerSeries
 }
 
-var podFailureGenerators = []generator{
+var podFailureGenerators = []jobGenerator{
 	gauge("kubejob_pod_failures",
 		"Failed pods of the Job still present, by the failing container, its terminated reason and exit code (pod-level failures such as Evicted have container and exit_code empty); for restartPolicy OnFailure also container restarts by their last terminated reason.",
 		func(s *job.Summary, o Options, e emit) {

@@ -7,7 +7,7 @@ import (
 // Jobs that neither fail nor finish: pods the API server refuses to create,
 // or a Job left without any pod. Pods that do not start are in
 // kubejob_pods_waiting (pod_failures.go).
-var stuckGenerators = []generator{
+var stuckGenerators = []jobGenerator{
 	gauge("kubejob_pod_create_failure_timestamp_seconds",
 		"When the Job controller last failed to create a pod of the Job, in Unix seconds, by cause (Quota, LimitRange, PodSecurity, AdmissionPolicy, AdmissionWebhook, ServiceAccount, Invalid, Other), from its FailedCreate Warning events; present while the Job runs and no pod was created since. The events expire (kube-apiserver --event-ttl, 1h by default) once the controller stops retrying: kubejob_without_pods then still shows a Job left with no pod.",
 		func(s *job.Summary, _ Options, e emit) {

@@ -1,7 +1,9 @@
 // Package cronjob is what the exporter knows of a CronJob: the fields of
 // the object it reads (a compact Record), its schedule as the CronJob
-// controller reads it, and the Summary of the CronJob and its runs that the
-// metrics, the diagnose command and the runbook pages render.
+// controller reads it, the Summary of the CronJob and its runs that the
+// metrics, the diagnose command and the runbook pages render, and the
+// Book of every CronJob the watcher reports (book.go), which tells a
+// Renderer each change and gives pages a Summary as of now.
 package cronjob
 
 import (
