@@ -48,8 +48,8 @@ type Config struct {
 	// CronJobs watches the CronJob objects (--watch.cronjobs).
 	CronJobs bool
 	// MissedGrace is how late a CronJob's run may start before the runbook
-	// pages call it missed (--cronjob.missed-grace); 0 means
-	// diagnose.DefaultMissedGrace.
+	// pages call it missed (--cronjob.missed-grace, whose default is
+	// diagnose.DefaultMissedGrace); 0: as soon as it is due, as in diagnose.
 	MissedGrace time.Duration
 	Collectors  collectors.Options
 	// OwnerLabel groups standalone Jobs' outcomes by this label's value
@@ -99,12 +99,9 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
-// The defaults of Config.KeepDeleted and KeepDeletedFor: the board's
-// (failing.DefaultKeepDeleted, failing.DefaultKeepDeletedFor).
-const (
-	DefaultKeepDeleted    = failing.DefaultKeepDeleted
-	DefaultKeepDeletedFor = failing.DefaultKeepDeletedFor
-)
+// DefaultTelemetryPath is where /metrics is served unless
+// Config.TelemetryPath says otherwise.
+const DefaultTelemetryPath = "/metrics"
 
 // Exporter is one running exporter.
 type Exporter struct {
@@ -133,7 +130,7 @@ func New(cfg Config) (*Exporter, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.TelemetryPath == "" {
-		cfg.TelemetryPath = "/metrics"
+		cfg.TelemetryPath = DefaultTelemetryPath
 	}
 	e := &Exporter{jobs: collectors.NewJobs(cfg.Collectors), crons: collectors.NewCronJobs(),
 		outcomes: collectors.NewOutcomes(cfg.OutcomeRetention, cfg.MaxOwners),

@@ -25,8 +25,8 @@ import (
 // leave the metrics worker's event→metric latency p99 under 1s (reported
 // as p99-ns; docs/scale.md). The latency is measured from a failed run's
 // creation in the fake API to its row on the failing board, which the
-// worker writes after the Job's series and its CronJob's state (the lock a
-// page takes to read the CronJobs). A benchmark, not a test: a latency
+// worker writes after the Job's series and its CronJob's Book (whose lock a
+// page takes only to copy the CronJobs out). A benchmark, not a test: a latency
 // figure belongs in `make bench`, on a machine that measures it (not
 // under the race detector). One run whatever b.N: it takes seconds.
 func BenchmarkFailingPageMetricsLatency(t *testing.B) {

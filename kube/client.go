@@ -7,6 +7,7 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -36,6 +37,10 @@ type Clients struct {
 // NewClients loads the client configuration: the kubeconfig file given,
 // else the in-cluster service account, else the standard loading rules
 // ($KUBECONFIG, ~/.kube/config).
+// ErrNoKubeconfig: not running in a cluster and no kubeconfig given or
+// found. Callers say how to give one (their flag's name).
+var ErrNoKubeconfig = errors.New("not running in a cluster and no kubeconfig found")
+
 func NewClients(kubeconfig, context string) (Clients, error) {
 	cfg, err := restConfig(kubeconfig, context)
 	if err != nil {
@@ -80,7 +85,7 @@ func restConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
 		if kubeconfig == "" && clientcmd.IsEmptyConfig(err) {
-			return nil, fmt.Errorf("not running in a cluster and no kubeconfig found: pass --kubeconfig or set KUBECONFIG")
+			return nil, ErrNoKubeconfig
 		}
 		return nil, fmt.Errorf("kubeconfig %q: %w", kubeconfig, err)
 	}

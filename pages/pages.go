@@ -71,7 +71,7 @@ type Config struct {
 	// shows none. The pages bound and reuse these reads (eventReader).
 	Events EventsFunc
 	// MissedGrace: how late a CronJob's run may be before a page calls it
-	// missed; 0 means diagnose.DefaultMissedGrace.
+	// missed; 0: as soon as it is due, as in diagnose.
 	MissedGrace time.Duration
 	Shard       watcher.Shard
 	// JobCount is the number of Jobs reported (for "nothing fails among
@@ -96,9 +96,6 @@ type Pages struct {
 
 // New builds the pages; it fails if the runbooks cannot be read.
 func New(cfg Config) (*Pages, error) {
-	if cfg.MissedGrace <= 0 {
-		cfg.MissedGrace = diagnose.DefaultMissedGrace
-	}
 	if cfg.MaxRows <= 0 {
 		cfg.MaxRows = FailingPageMax
 	}

@@ -23,6 +23,11 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 )
 
+// DefaultInterval is how often a Poller reads pod metrics unless
+// Config.Interval says otherwise: metrics-server itself refreshes every
+// 15s or more.
+const DefaultInterval = 30 * time.Second
+
 // Config configures a Poller.
 type Config struct {
 	Client     metricsv1beta1.PodMetricsesGetter
@@ -52,7 +57,7 @@ type Poller struct {
 // New returns a poller; Run starts it.
 func New(cfg Config) *Poller {
 	if cfg.Interval <= 0 {
-		cfg.Interval = 30 * time.Second
+		cfg.Interval = DefaultInterval
 	}
 	if cfg.Owns == nil {
 		cfg.Owns = func(string) bool { return true }

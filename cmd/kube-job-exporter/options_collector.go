@@ -5,6 +5,7 @@ import (
 
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
+	"github.com/kube-job-exporter/kube-job-exporter/podmetrics"
 )
 
 // collectorOptions turn on the optional collectors: metrics-server's
@@ -18,7 +19,7 @@ func (o *collectorOptions) register(s flagSet) {
 	s.Flag("collector.pod-metrics", "Read the memory working set of running Job pods from metrics.k8s.io (metrics-server) into kubejob_container_memory_working_set_bytes.").
 		Default("false").BoolVar(&o.podMetrics)
 	s.Flag("collector.pod-metrics.interval", "How often to read pod metrics (metrics-server itself refreshes every 15s or more).").
-		Default("30s").DurationVar(&o.podMetricsInterval)
+		Default(podmetrics.DefaultInterval.String()).DurationVar(&o.podMetricsInterval)
 }
 
 // apply turns the collectors on that the flags ask for, reading through

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 // kubeOptions say which API server to talk to, as whom: every command's.
 type kubeOptions struct {
 	config, context string
+	// configFlag is the name --kube.config was registered under.
+	configFlag string
 }
 
 // register defines --kube.config and --kube.context; asKubectl defines them
@@ -21,13 +24,23 @@ func (o *kubeOptions) register(s flagSet, asKubectl bool) {
 	if asKubectl {
 		config, context = "kubeconfig", "context"
 	}
+	o.configFlag = config
 	s.Flag(config, "Path to a kubeconfig file. Without it: the in-cluster config, else $KUBECONFIG or ~/.kube/config.").StringVar(&o.config)
 	s.Flag(context, "Context of the kubeconfig to use (default: its current context).").StringVar(&o.context)
 }
 
 // clients are the API clients of the kubeconfig and context chosen.
 func (o *kubeOptions) clients() (kube.Clients, error) {
-	return kube.NewClients(o.config, o.context)
+	c, err := kube.NewClients(o.config, o.context)
+	if errors.Is(err, kube.ErrNoKubeconfig) {
+		err = o.noKubeconfig()
+	}
+	return c, err
+}
+
+// noKubeconfig says how to give a kubeconfig, in this command's terms.
+func (o *kubeOptions) noKubeconfig() error {
+	return fmt.Errorf("%w: pass --%s or set KUBECONFIG", kube.ErrNoKubeconfig, o.configFlag)
 }
 
 // connectionOptions say how the exporter keeps its connection to the API

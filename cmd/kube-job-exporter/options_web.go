@@ -29,7 +29,7 @@ type webOptions struct {
 
 func (o *webOptions) register(s flagSet) {
 	o.toolkit = kingpinflag.AddFlags(s, defaultListen)
-	s.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&o.telemetryPath)
+	s.Flag("web.telemetry-path", "Path under which to expose metrics.").Default(exporter.DefaultTelemetryPath).StringVar(&o.telemetryPath)
 	s.Flag("web.max-requests", "Concurrent scrapes served at most; more get 503. 0 means no limit.").Default("40").IntVar(&o.maxRequests)
 	s.Flag("web.max-page-requests", "Runbook pages and /debug/pprof/ requests served at once (each may summarize a Job of many pods, or take a profile); more get 503.").
 		Default(strconv.Itoa(exporter.DefaultMaxPageRequests)).IntVar(&o.maxPageRequests)

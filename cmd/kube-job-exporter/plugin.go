@@ -74,7 +74,7 @@ func (c *diagnoseCommand) resolveNamespace() error {
 		&clientcmd.ConfigOverrides{CurrentContext: c.kube.context}).Namespace()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			return fmt.Errorf("no kubeconfig found: pass --kubeconfig or set KUBECONFIG")
+			return c.kube.noKubeconfig()
 		}
 		return fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
 	}
