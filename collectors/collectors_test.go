@@ -139,7 +139,7 @@ kubejob_completed_indexes{job_name="idx",namespace="ns"} 3
 # HELP kubejob_failed_indexes Indexes of an Indexed Job with backoffLimitPerIndex that failed for good (counted from status.failedIndexes).
 # TYPE kubejob_failed_indexes gauge
 kubejob_failed_indexes{job_name="idx",namespace="ns"} 1
-# HELP kubejob_index_failures Failures of one index of an Indexed Job (from the pods' job-index-failure-count annotation); only indexes with failures, at most --indexes.max-per-job series per Job, worst first.
+# HELP kubejob_index_failures Failures of one index of an Indexed Job (from the pods' job-index-failure-count annotation); only indexes with failures, at most --job.max-index-series series per Job, worst first.
 # TYPE kubejob_index_failures gauge
 kubejob_index_failures{index="4",job_name="idx",namespace="ns"} 3
 kubejob_index_failures{index="1",job_name="idx",namespace="ns"} 1
@@ -176,7 +176,7 @@ kubejob_retries{job_name="onf",namespace="ns"} 3
 				fixture.Pod(pull.J, "c", 0).Waiting("ContainerCreating")),
 			metrics: []string{"kubejob_pods_waiting", "kubejob_retries"},
 			want: `
-# HELP kubejob_pods_waiting Pods of the Job stuck before running their work, by reason: image pull and config errors, crash loops and unschedulable pods at once; pods pending in a normal start (ContainerCreating, PodInitializing, SchedulingGated, NotScheduled) once pending longer than --pods.start-timeout. Only crash loops of restartPolicy OnFailure count toward backoffLimit.
+# HELP kubejob_pods_waiting Pods of the Job stuck before running their work, by reason: image pull and config errors, crash loops and unschedulable pods at once; pods pending in a normal start (ContainerCreating, PodInitializing, SchedulingGated, NotScheduled) once pending longer than --job.pod-start-timeout. Only crash loops of restartPolicy OnFailure count toward backoffLimit.
 # TYPE kubejob_pods_waiting gauge
 kubejob_pods_waiting{job_name="pull",namespace="ns",reason="ImagePullBackOff"} 1
 kubejob_pods_waiting{job_name="pull",namespace="ns",reason="Other"} 1

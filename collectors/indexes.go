@@ -36,7 +36,7 @@ var indexGenerators = []jobGenerator{
 			}
 		}),
 	gauge("kubejob_index_failures",
-		"Failures of one index of an Indexed Job (from the pods' job-index-failure-count annotation); only indexes with failures, at most --indexes.max-per-job series per Job, worst first.",
+		"Failures of one index of an Indexed Job (from the pods' job-index-failure-count annotation); only indexes with failures, at most --job.max-index-series series per Job, worst first.",
 		func(s *job.Summary, o Options, e emit) {
 			for i, f := range s.IndexFailures {
 				if o.MaxIndexSeries > 0 && i >= o.MaxIndexSeries {

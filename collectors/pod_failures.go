@@ -30,7 +30,7 @@ var podFailureGenerators = []jobGenerator{
 			}
 		}),
 	gauge("kubejob_pods_waiting",
-		"Pods of the Job stuck before running their work, by reason: image pull and config errors, crash loops and unschedulable pods at once; pods pending in a normal start (ContainerCreating, PodInitializing, SchedulingGated, NotScheduled) once pending longer than --pods.start-timeout. Only crash loops of restartPolicy OnFailure count toward backoffLimit.",
+		"Pods of the Job stuck before running their work, by reason: image pull and config errors, crash loops and unschedulable pods at once; pods pending in a normal start (ContainerCreating, PodInitializing, SchedulingGated, NotScheduled) once pending longer than --job.pod-start-timeout. Only crash loops of restartPolicy OnFailure count toward backoffLimit.",
 		func(s *job.Summary, _ Options, e emit) {
 			for _, w := range s.Waiting {
 				e(float64(w.Count), "reason", w.Reason)

@@ -40,7 +40,7 @@ type Config struct {
 	// configuration that no retry fixes.
 	BackoffFor func(kubeversion.Info) (job.Backoff, error)
 	// StartTimeout: how long a pod may be pending in a normal start before
-	// it counts as waiting (--pods.start-timeout).
+	// it counts as waiting (--job.pod-start-timeout).
 	StartTimeout time.Duration
 	// Events watches the Job controller's FailedCreate events
 	// (--watch.events).

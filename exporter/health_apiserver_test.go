@@ -236,11 +236,11 @@ func TestConnectTimeout(t *testing.T) {
 }
 
 // TestBackoffForRefuses: a version the backoff flags cannot work with (an
-// --backoff.initial above that version's cap) is a configuration error:
+// --job.backoff-initial above that version's cap) is a configuration error:
 // Run stops with it and watches nothing.
 func TestBackoffForRefuses(t *testing.T) {
 	client := kubefake.New(fixture.Cluster()...)
-	refusal := errors.New("need 0 < --backoff.initial (8m0s) <= --backoff.max (6m0s)")
+	refusal := errors.New("need 0 < --job.backoff-initial (8m0s) <= --job.backoff-max (6m0s)")
 	exp, err := New(Config{Client: client, BackoffFor: func(kubeversion.Info) (job.Backoff, error) { return job.Backoff{}, refusal }})
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,7 @@ func TestEventsDeniedKeepsServing(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "--watch.events=false") {
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "--no-watch.events") {
 		t.Errorf("%d log lines about events, want one warning saying what the exporter does without them:\n%s", len(lines), logs.String())
 	}
 	var body bytes.Buffer
@@ -230,7 +230,7 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 }
 
 // TestPendingPodReachesStartTimeout: a pod pending in ContainerCreating is
-// a normal start until --pods.start-timeout; then the Job is rendered
+// a normal start until --job.pod-start-timeout; then the Job is rendered
 // again by itself (no watch event comes) and the pod counts as waiting.
 func TestPendingPodReachesStartTimeout(t *testing.T) {
 	now := time.Now()

@@ -78,12 +78,12 @@ func NewSelfMetrics(resources []string, objects func() map[string]int, shard wat
 	}
 	shardOrdinal := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "kubejob_exporter_shard_ordinal",
-		Help: "The shard of the Jobs this replica reports (--shard); 0 when not sharded.",
+		Help: "The shard of the Jobs this replica reports (--watch.shard); 0 when not sharded.",
 	})
 	shardOrdinal.Set(float64(index))
 	totalShards := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "kubejob_exporter_total_shards",
-		Help: "Replicas the Jobs are split across (--total-shards); 1 when not sharded.",
+		Help: "Replicas the Jobs are split across (--watch.total-shards); 1 when not sharded.",
 	})
 	totalShards.Set(float64(total))
 	// Read at scrape time from where the records are made (job.Cuts,

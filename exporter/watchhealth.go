@@ -100,8 +100,8 @@ func (h *WatchHealth) ListWatchResult(resource, verb string, err error) {
 // optionalHint says, per optional resource, what the exporter does
 // without it and how to stop asking.
 var optionalHint = map[string]string{
-	watcher.ResourceEvents:   "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or set --watch.events=false)",
-	watcher.ResourceCronJobs: "serving everything else; the kubejob_cronjob_* series come from the CronJobs' runs alone, without schedules, so KubeCronJobMissedSchedule, KubeCronJobNotSucceeding and KubeCronJobRunsOverlap cannot fire (grant list and watch on cronjobs, or set --watch.cronjobs=false)",
+	watcher.ResourceEvents:   "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or pass --no-watch.events)",
+	watcher.ResourceCronJobs: "serving everything else; the kubejob_cronjob_* series come from the CronJobs' runs alone, without schedules, so KubeCronJobMissedSchedule, KubeCronJobNotSucceeding and KubeCronJobRunsOverlap cannot fire (grant list and watch on cronjobs, or pass --no-watch.cronjobs)",
 }
 
 func (h *WatchHealth) optional(resource string) bool { return !slices.Contains(h.required, resource) }

@@ -34,7 +34,7 @@ type JobRecord struct { //nolint:revive // job.JobRecord beside job.PodRecord an
 	// TTLSecondsAfterFinished is spec.ttlSecondsAfterFinished.
 	TTLSecondsAfterFinished *int32
 	// Unselected is set by the exporter's watcher on a Job whose labels
-	// no longer match its --job.selector: the API server sends it as a
+	// no longer match its --watch.job-selector: the API server sends it as a
 	// deletion.
 	Unselected bool
 

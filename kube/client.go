@@ -34,13 +34,14 @@ type Clients struct {
 	Host    string
 }
 
+// ErrNoKubeconfig says the exporter does not run in a cluster and no
+// kubeconfig was given or found. Callers say how to give one (their flag's
+// name).
+var ErrNoKubeconfig = errors.New("not running in a cluster and no kubeconfig found")
+
 // NewClients loads the client configuration: the kubeconfig file given,
 // else the in-cluster service account, else the standard loading rules
 // ($KUBECONFIG, ~/.kube/config).
-// ErrNoKubeconfig: not running in a cluster and no kubeconfig given or
-// found. Callers say how to give one (their flag's name).
-var ErrNoKubeconfig = errors.New("not running in a cluster and no kubeconfig found")
-
 func NewClients(kubeconfig, context string) (Clients, error) {
 	cfg, err := restConfig(kubeconfig, context)
 	if err != nil {

@@ -125,7 +125,7 @@
 
     // How long pods may wait (image pull, config error, unschedulable,
     // crash loop; pods pending in a normal start count as waiting only
-    // after the exporter's --pods.start-timeout, 5m by default) before it
+    // after the exporter's --job.pod-start-timeout, 5m by default) before it
     // is an alert.
     podsWaitingFor: '15m',
     // A crash loop (restartPolicy OnFailure) shows as waiting only between

@@ -304,7 +304,7 @@ func TestFailingPageEmptyShardedNotReady(t *testing.T) {
 	h.cfg.Shard = watcher.Shard{Index: 1, Total: 3}
 	h.cfg.Ready = func() error { return fmt.Errorf("jobs not synced") }
 	body = serveFailing(t, h, "?namespace=team-a")
-	for _, want := range []string{"This replica is shard 1 of 3 (<code>--shard=1</code>): it lists only the Jobs and CronJobs of its shard",
+	for _, want := range []string{"This replica is shard 1 of 3 (<code>--watch.shard=1</code>): it lists only the Jobs and CronJobs of its shard",
 		"not complete yet (jobs not synced)", "Nothing has failed, is failing or is stuck in namespace <code>team-a</code> now."} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q:\n%s", want, body)

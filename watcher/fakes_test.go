@@ -216,7 +216,7 @@ func (r *fakeRecorder) delays() []time.Duration {
 
 // fakeAPI is kubefake's client made to serve list and watch calls as an
 // API server does, where the fake clientset does not: field selectors
-// (--namespaces-exclude, the events' FailedCreate selector) filter lists
+// (--watch.namespaces-exclude, the events' FailedCreate selector) filter lists
 // and watches, label selectors filter watches, and an object that stops
 // matching a watch's selectors reaches it as DELETED with its previous
 // content (the API server's watch cache sends that, see

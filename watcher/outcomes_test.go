@@ -426,7 +426,7 @@ func TestPodFailureAfterItsJobWent(t *testing.T) {
 }
 
 func TestJobOutOfSelectionIsNotDeleted(t *testing.T) {
-	// The API server sends a Job relabelled out of --job.selector as a
+	// The API server sends a Job relabelled out of --watch.job-selector as a
 	// deletion: the Job still exists, and no page may say it was deleted.
 	sink := &fakeSink{}
 	w, err := New(Config{Client: kubefake.New(), JobSelector: "team=a", Recorder: &fakeRecorder{}}, sink)

@@ -433,7 +433,7 @@ func (w *Watcher) recordJob(obj any) (any, error) {
 	if !w.cfg.Shard.Owns(r.Namespace + "/" + r.Name) {
 		return r.Skeleton(), nil
 	}
-	// The API server sends a Job relabelled out of --job.selector as a
+	// The API server sends a Job relabelled out of --watch.job-selector as a
 	// deletion: its record says so, so that it is not reported deleted.
 	if j, isJob := obj.(*batchv1.Job); isJob && w.selector != nil && !w.selector.Matches(labels.Set(j.Labels)) {
 		r.Unselected = true
@@ -918,7 +918,7 @@ func (w *Watcher) Version(key string) (string, bool) {
 
 // Tracks tells whether this replica reports the Job "namespace/name": it
 // is in the caches (its namespace watched, not excluded, its labels
-// matching --job.selector) and of this replica's shard. Whatever else
+// matching --watch.job-selector) and of this replica's shard. Whatever else
 // reports per Job (the pod metrics) asks this, so every filter applies to
 // it once.
 func (w *Watcher) Tracks(key string) bool {

@@ -111,7 +111,7 @@ func methods(calls []sinkCall) []string {
 }
 
 // TestSelection: only the Jobs of the watched namespaces, not excluded,
-// matching --job.selector reach the Sink, whether listed at start or
+// matching --watch.job-selector reach the Sink, whether listed at start or
 // created later; the others never show, and Tracks says so.
 func TestSelection(t *testing.T) {
 	t.Parallel()
@@ -176,7 +176,7 @@ func TestSelection(t *testing.T) {
 	}
 }
 
-// TestJobLeavingTheSelection: a Job relabelled out of --job.selector goes
+// TestJobLeavingTheSelection: a Job relabelled out of --watch.job-selector goes
 // (JobGone), and comes back when relabelled into it. The API server sends
 // the relabelling as a deletion carrying the Job as it was, still
 // matching (fakeAPI does the same).

@@ -33,7 +33,7 @@ const (
 	skipEnv = "KJE_E2E_SKIP_BROWSER"
 )
 
-// startTimeout is the exporter's --pods.start-timeout: a pod that cannot
+// startTimeout is the exporter's --job.pod-start-timeout: a pod that cannot
 // pull its image counts as stuck this soon.
 const startTimeout = 3 * time.Second
 
@@ -90,7 +90,7 @@ func findChromium() (string, error) {
 
 func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int {
 	e, stop, err := harness.StartSuiteExporter(context.Background(), c, binary, work, harness.ExporterOptions{
-		Args: []string{"--pods.start-timeout=" + startTimeout.String()},
+		Args: []string{"--job.pod-start-timeout=" + startTimeout.String()},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "browser: start exporter: %v\n", err)

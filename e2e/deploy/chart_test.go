@@ -36,7 +36,7 @@ import (
 // it must give.
 type chartVariant struct {
 	name string // ci/<name>-values.yaml; "default": no file
-	// namespaces: --namespaces, and the only namespaces with RBAC grants.
+	// namespaces: --watch.namespaces, and the only namespaces with RBAC grants.
 	namespaces []string
 	// roles: Roles in those namespaces instead of the ClusterRole.
 	roles bool

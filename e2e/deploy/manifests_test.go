@@ -218,7 +218,7 @@ func TestManifests(t *testing.T) {
 		t.Errorf("overlays/prometheus-operator: %d ServiceMonitor/PrometheusRule/ConfigMap objects, want 4", len(got))
 	}
 	// The namespaced overlay: no cluster-wide grant; a Role in each namespace
-	// of --namespaces, and nowhere else.
+	// of --watch.namespaces, and nowhere else.
 	ns := all["overlays/namespaced"]
 	if got := ofKind(ns, "ClusterRole", "ClusterRoleBinding"); len(got) != 0 {
 		t.Errorf("overlays/namespaced still has %d ClusterRole(Binding)s", len(got))

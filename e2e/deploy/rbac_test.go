@@ -587,7 +587,7 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	})
 
 	// deploy/overlays/namespaced: only Roles in the listed namespaces, the
-	// exporter with the overlay's own --namespaces flag.
+	// exporter with the overlay's own --watch.namespaces flag.
 	t.Run("namespaced overlay", func(t *testing.T) {
 		ctx := context.Background()
 		for _, o := range ofKind(rbac, "ClusterRoleBinding", "ClusterRole") {

@@ -28,8 +28,8 @@ import (
 // exporter: /metrics, the landing page, every runbook page filled in for
 // the Job, /readyz, the logs (debug level), and kube-job-exporter diagnose.
 //
-// What the informers keep is proven at unit level: job/transform_test.go
-// (TestStripDropsSecrets) marshals the stripped Job and Pod the caches
+// What the informers keep is proven at unit level: job/record_test.go
+// (TestRecordsDropSecrets) marshals the stripped Job and Pod the caches
 // hold and finds no trace of the secret. Here the real process memory is
 // also scanned, as a report (see scanMemory).
 func TestSecretsNeverExposed(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 	}
 	for _, job := range []string{"leaky-oom", "leaky-wait", "leaky-exit"} {
 		for _, format := range []string{"text", "json"} {
-			cmd := exec.Command(exporterBin, "diagnose", "--kubeconfig="+cluster.Kubeconfig(), "-n", ns, "-o", format, job)
+			cmd := exec.Command(exporterBin, "diagnose", "--kube.config="+cluster.Kubeconfig(), "-n", ns, "-o", format, job)
 			out, err := cmd.CombinedOutput()
 			if _, isExit := err.(*exec.ExitError); err != nil && !isExit {
 				t.Fatal(err)
@@ -139,7 +139,7 @@ func TestSecretsNeverExposed(t *testing.T) {
 	// Report only: whether the value is anywhere in the exporter's memory.
 	// Freed but not yet reused memory (decoded LIST/watch responses before
 	// the transform strips them) may legitimately hold it, so this is
-	// not asserted; the cache contents are asserted in job/transform_test.go.
+	// not asserted; the cache contents are asserted in job/record_test.go.
 	if n, err := scanMemory(p.Pid(), []byte(canary)); err != nil {
 		t.Logf("memory scan not possible: %v", err)
 	} else {

@@ -436,7 +436,7 @@ func (c *Cluster) Driver() *PodDriver { return c.driver }
 func (c *Cluster) WorkDir() string { return c.workDir }
 
 // JobBackoff returns the Job controller's pod failure backoff and its cap,
-// the values for the exporter's --backoff.initial and --backoff.max.
+// the values for the exporter's --job.backoff-initial and --job.backoff-max.
 func (c *Cluster) JobBackoff() (initial, max time.Duration) {
 	return c.opts.JobBackoff, c.opts.JobBackoffMax
 }

@@ -119,7 +119,7 @@ func runPipeline(m *testing.M, c *harness.Cluster, exporterBinary, prometheusBin
 	defer ms.Stop()
 	logf("metrics.k8s.io available through the aggregation layer in %s", time.Since(start).Round(time.Millisecond))
 	e, stopExporter, err := harness.StartSuiteExporter(ctx, c, exporterBinary, work, harness.ExporterOptions{
-		Args: []string{"--pods.start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String(),
+		Args: []string{"--job.pod-start-timeout=3s", "--cronjob.missed-grace=" + missedGrace.String(),
 			"--collector.pod-metrics", "--collector.pod-metrics.interval=" + podMetricsInterval.String()},
 	})
 	if err != nil {

@@ -48,7 +48,7 @@ func TestEventInformerBounded(t *testing.T) {
 		t.Helper()
 		e := suite.startExporter(t, "informer-"+namespace, harness.ExporterOptions{
 			Kubeconfig: suite.Cluster.Kubeconfig(),
-			Args:       []string{"--namespaces=" + namespace},
+			Args:       []string{"--watch.namespaces=" + namespace},
 			// The informers list, as against an API server without the
 			// streaming watch-list, which would send the events one by one.
 			Env: []string{"KUBE_FEATURE_WatchListClient=false"},

@@ -60,7 +60,7 @@ func TestPageEventsBounded(t *testing.T) {
 
 	// Started after the events exist, so that everything but the pages'
 	// reads is in the baseline.
-	e := suite.StartExporter(t, "page-events", "--namespaces="+ns)
+	e := suite.StartExporter(t, "page-events", "--watch.namespaces="+ns)
 	if _, err := e.WaitMetrics(ctx, 60*time.Second, Labels(ns, name), func(m *harness.Metrics) (bool, string) {
 		return len(m.Samples("kubejob_suspended", Labels(ns, name))) == 1, "the Job not reported yet"
 	}); err != nil {

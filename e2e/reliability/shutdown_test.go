@@ -49,8 +49,8 @@ func shutdown(t *testing.T, outage harness.Outage) {
 	}
 	defer logf.Close()
 	initial, max := suite.Cluster.JobBackoff()
-	cmd := exec.Command(suite.Binary, "--kubeconfig="+suite.Cluster.Kubeconfig(), "--web.listen-address="+addr,
-		"--log.level=debug", "--backoff.initial="+initial.String(), "--backoff.max="+max.String())
+	cmd := exec.Command(suite.Binary, "--kube.config="+suite.Cluster.Kubeconfig(), "--web.listen-address="+addr,
+		"--log.level=debug", "--job.backoff-initial="+initial.String(), "--job.backoff-max="+max.String())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func TestTenantStrings(t *testing.T) {
 	ctx := context.Background()
 	const ns = "tenant-strings"
 	suite.CreateNamespace(t, ns)
-	e := suite.StartExporter(t, "tenant", "--web.enable-pprof", "--namespaces="+ns)
+	e := suite.StartExporter(t, "tenant", "--web.enable-pprof", "--watch.namespaces="+ns)
 	before, err := e.LiveHeap(ctx)
 	if err != nil {
 		t.Fatal(err)

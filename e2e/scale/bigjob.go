@@ -377,7 +377,7 @@ func runBigJob(ctx context.Context, logf func(string, ...any), cs kubernetes.Int
 	}
 	r.Pods, r.Setup = pods, time.Since(s)
 	logf("big Job: %d completions, parallelism %d, %d pods created in %s", sz.Completions, sz.Parallelism, pods, ms(r.Setup))
-	e, ready := start("exporter-bigjob", "--namespaces="+bigNamespace)
+	e, ready := start("exporter-bigjob", "--watch.namespaces="+bigNamespace)
 	defer e.Stop()
 	r.Ready = ready
 	if err := harness.Eventually(ctx, 10*time.Minute, func(ctx context.Context) (bool, string, error) {

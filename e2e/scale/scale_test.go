@@ -212,13 +212,13 @@ func TestScale(t *testing.T) {
 
 	// The exporter with nothing to track: the base of the per-object costs,
 	// with and without the CronJob watch (its fixed cost is no CronJob's).
-	be, _ := startExporter("exporter-base", "--namespaces=kje-scale-nothing")
+	be, _ := startExporter("exporter-base", "--watch.namespaces=kje-scale-nothing")
 	baseMem, err := liveHeap(ctx, be)
 	be.Stop()
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, _ = startExporter("exporter-base-nocron", "--namespaces=kje-scale-nothing", "--no-watch.cronjobs")
+	be, _ = startExporter("exporter-base-nocron", "--watch.namespaces=kje-scale-nothing", "--no-watch.cronjobs")
 	baseNoCron, err := liveHeap(ctx, be)
 	be.Stop()
 	if err != nil {
@@ -418,7 +418,7 @@ func TestScale(t *testing.T) {
 		// The same pods without their Jobs (no Job matches the selector;
 		// the pod informer does not use it) nor the CronJob objects: the
 		// heap the pods take.
-		pe, _ := startExporter(fmt.Sprintf("exporter-pods-%d", jobs), "--job.selector=kje-scale-none=true", "--no-watch.cronjobs")
+		pe, _ := startExporter(fmt.Sprintf("exporter-pods-%d", jobs), "--watch.job-selector=kje-scale-none=true", "--no-watch.cronjobs")
 		if err := harness.Eventually(ctx, 10*time.Minute, func(ctx context.Context) (bool, string, error) {
 			body, _, err := fetch(ctx, pe, false)
 			if err != nil {

@@ -15,9 +15,9 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
-// TestShardsUnionEqualsUnsharded: three replicas with --total-shards=3
+// TestShardsUnionEqualsUnsharded: three replicas with --watch.total-shards=3
 // against the real API server, one of them finding its ordinal as a
-// StatefulSet pod would (--shard=auto, $HOSTNAME ending in -2). The Jobs
+// StatefulSet pod would (--watch.shard=auto, $HOSTNAME ending in -2). The Jobs
 // are the runs of CronJobs (10 each, named <cronjob>-<minutes> as the
 // CronJob controller names them). Each replica reports a share of the
 // Jobs and says which shard it is; no Job or CronJob appears in two
@@ -59,9 +59,9 @@ func TestShardsUnionEqualsUnsharded(t *testing.T) {
 		t.Fatal(err)
 	}
 	shards := []*harness.Exporter{
-		start("shard-0", nil, "--shard=0", "--total-shards=3"),
-		start("shard-1", nil, "--shard=1", "--total-shards=3"),
-		start("shard-2", []string{"HOSTNAME=kube-job-exporter-2"}, "--shard=auto", "--total-shards=3"),
+		start("shard-0", nil, "--watch.shard=0", "--watch.total-shards=3"),
+		start("shard-1", nil, "--watch.shard=1", "--watch.total-shards=3"),
+		start("shard-2", []string{"HOSTNAME=kube-job-exporter-2"}, "--watch.shard=auto", "--watch.total-shards=3"),
 	}
 
 	// /readyz answers once every Job a replica owns is rendered with its

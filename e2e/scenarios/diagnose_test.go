@@ -38,7 +38,7 @@ func diagnose(t *testing.T, ns, job string) (report, int, string) {
 func diagnoseArgs(t *testing.T, ns, job string, flags ...string) (report, int, string) {
 	t.Helper()
 	var r report
-	args := append([]string{"diagnose", "--kubeconfig", cluster.Kubeconfig(), "--pods.start-timeout=" + startTimeout.String(), "-n", ns}, flags...)
+	args := append([]string{"diagnose", "--kube.config", cluster.Kubeconfig(), "--job.pod-start-timeout=" + startTimeout.String(), "-n", ns}, flags...)
 	cmd := exec.Command(exporterBinary, append(args, "-o", "json", job)...)
 	out, err := cmd.Output()
 	code := 0
@@ -101,7 +101,7 @@ func TestDiagnose(t *testing.T) {
 		t.Errorf("pull: health %s (exit %d), waiting %+v, want stuck (2) with waiting pods", r.Health, code, r.Waiting)
 	}
 
-	if _, err := exec.Command(exporterBinary, "diagnose", "--kubeconfig", cluster.Kubeconfig(), "-n", e.NS, "nope").Output(); err == nil {
+	if _, err := exec.Command(exporterBinary, "diagnose", "--kube.config", cluster.Kubeconfig(), "-n", e.NS, "nope").Output(); err == nil {
 		t.Error("diagnose of a missing Job exited 0")
 	} else if exit := (*exec.ExitError)(nil); errors.As(err, &exit) && exit.ExitCode() != 1 {
 		t.Errorf("diagnose of a missing Job exited %d, want 1", exit.ExitCode())

@@ -21,7 +21,7 @@ var (
 	exporterBinary string
 )
 
-// startTimeout is the exporter's --pods.start-timeout: long enough for the
+// startTimeout is the exporter's --job.pod-start-timeout: long enough for the
 // pod driver's normal start (StartDelay), short enough for a test to see a
 // pod that never starts.
 const startTimeout = 3 * time.Second
@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 func runWithExporter(m *testing.M, c *harness.Cluster, binary, work string) int {
 	e, stop, err := harness.StartSuiteExporter(context.Background(), c, binary, work, harness.ExporterOptions{
 		LogLevel: "debug",
-		Args:     []string{"--pods.start-timeout=" + startTimeout.String()},
+		Args:     []string{"--job.pod-start-timeout=" + startTimeout.String()},
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: start exporter: %v\n", err)

@@ -161,7 +161,7 @@ func TestAdmissionPolicyRefusesPods(t *testing.T) {
 // Pods that never start: a Secret volume that does not mount (the pod stays
 // in ContainerCreating, the kubelet says FailedMount) and an init container
 // that hangs (PodInitializing). They count as waiting once pending longer
-// than the exporter's --pods.start-timeout (startTimeout in main_test.go),
+// than the exporter's --job.pod-start-timeout (startTimeout in main_test.go),
 // and not before.
 func TestPodsThatNeverStart(t *testing.T) {
 	e := newEnv(t, "s17-never-start")
@@ -189,7 +189,7 @@ func TestPodsThatNeverStart(t *testing.T) {
 				break
 			}
 			if m.Has("kubejob_pods_waiting", e.labels(name)) {
-				t.Errorf("%s: counted as waiting before --pods.start-timeout (%s) passed", name, startTimeout)
+				t.Errorf("%s: counted as waiting before --job.pod-start-timeout (%s) passed", name, startTimeout)
 				break
 			}
 			time.Sleep(100 * time.Millisecond) // the scrape interval of this check

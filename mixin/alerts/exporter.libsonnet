@@ -52,7 +52,7 @@
           'Until one is back, no Job or CronJob alert can fire: silence is not health. Check that it runs (kubectl get pods -n ' + cfg.exporterNamespace + ' -l app.kubernetes.io/name=kube-job-exporter) and that the scrape config or ServiceMonitor selects it (' + cfg.kubeJobExporterSelector + ').',
           cfg.exporterDownFor,
         ),
-        // Sharded (--total-shards N): fewer scrape targets than shards. It
+        // Sharded (--watch.total-shards N): fewer scrape targets than shards. It
         // counts targets, whatever their up: a target that is there but
         // fails is KubeJobExporterDown's (one page per target), a target
         // that is not there at all (a replica deleted, a StatefulSet
@@ -65,7 +65,7 @@
             max by (%(by)s) (kubejob_exporter_total_shards{%(X)s})
           ||| % { X: X(), by: byCluster },
           'Only {{ $value }} kube-job-exporter target(s) are scraped{{ with $labels.' + cfg.clusterLabel + ' }} in cluster {{ . }}{{ end }}, fewer than its shards: the Jobs of the others are not being seen.',
-          'Each replica reports the Jobs of one shard (--shard, --total-shards); the missing ones are blind spots. Check the StatefulSet (kubectl get statefulset -n ' + cfg.exporterNamespace + ' -l app.kubernetes.io/name=kube-job-exporter) and the Prometheus targets.',
+          'Each replica reports the Jobs of one shard (--watch.shard, --watch.total-shards); the missing ones are blind spots. Check the StatefulSet (kubectl get statefulset -n ' + cfg.exporterNamespace + ' -l app.kubernetes.io/name=kube-job-exporter) and the Prometheus targets.',
           cfg.exporterDownFor,
         ),
         // Jobs and Pods: without them the Job metrics are stale. Events

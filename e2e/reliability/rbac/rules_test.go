@@ -57,7 +57,7 @@ func TestNamespacedPermissionLossByRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	suite.CreateJobs(t, reliability.NewJob(ns, "before", "exit=2", 0))
-	e := suite.StartExporterWith(t, "rbac-rules", kubeconfig, "--namespaces="+ns, "--"+permFlag+"="+checkInterval.String())
+	e := suite.StartExporterWith(t, "rbac-rules", kubeconfig, "--watch.namespaces="+ns, "--"+permFlag+"="+checkInterval.String())
 	if err := reliability.WaitHealthy(ctx, time.Minute, e); err != nil {
 		t.Fatalf("not healthy with its RoleBinding: %v\n%s", err, reliability.Tail(e.Logs(), 3000))
 	}
