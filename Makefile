@@ -93,7 +93,7 @@ bench:
 # `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
 FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
            ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip \
-           ./watcher/:FuzzOutcomes ./job/:FuzzRecordBounds
+           ./watcher/:FuzzOutcomes ./watcher/:FuzzPodFinished ./job/:FuzzRecordBounds
 
 fuzz:
 	@for pf in $(FUZZERS); do \

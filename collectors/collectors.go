@@ -136,6 +136,9 @@ func (s Sink) JobFinished(f job.Finish) { s.Outcomes.JobFinished(f) }
 // PodFailed counts a pod's failures under its Job's owner.
 func (s Sink) PodFailed(f job.PodFailed) { s.Outcomes.PodFailed(f) }
 
+// PodFinished counts the resource-time a pod held under its Job's owner.
+func (s Sink) PodFinished(f job.PodFinished) { s.Outcomes.PodFinished(f) }
+
 // CronJobChanged records a CronJob object in the Book.
 func (s Sink) CronJobChanged(r *cronjob.Record) { s.Crons.SetCronJob(r) }
 

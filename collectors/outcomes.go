@@ -11,11 +11,12 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/metricstore"
 )
 
-// Outcomes are the counters that outlive Jobs: Jobs finished and pods
-// failed, per owner (job.OwnerOf: a CronJob, or a standalone Job's
-// group), counted when the watcher reports the transition
-// (watcher.Sink's JobFinished and PodFailed), and the time of each owner's
-// newest failure by reason. An owner's series stay while one of its Jobs
+// Outcomes are the counters that outlive Jobs: Jobs finished, pods
+// failed and the resource-time finished pods held, per owner
+// (job.OwnerOf: a CronJob, or a standalone Job's group), counted when the
+// watcher reports the transition (watcher.Sink's JobFinished, PodFailed
+// and PodFinished), and the time of each owner's newest failure by
+// reason. An owner's series stay while one of its Jobs
 // is reported and for the retention window after its last Job went or its
 // last outcome (whichever is later); then they are dropped, so runs named
 // uniquely cannot grow the series for ever. MaxOwners bounds them in
@@ -59,16 +60,19 @@ type ownerOutcomes struct {
 	jobs        map[outcomeLabels]int64
 	lastFailure map[string]time.Time // by reason
 	podFailures map[podFailureLabels]int64
-	active      time.Time // its last outcome, or when its last Job went
+	held        map[heldLabels]float64 // resource-time of finished pods
+	active      time.Time              // its last outcome, or when its last Job went
 }
 
 type outcomeLabels struct{ outcome, reason string }
 type podFailureLabels struct{ reason, exitCode string }
+type heldLabels struct{ outcome, resource string }
 
 const (
 	famJobsFinished = iota
 	famLastFailure
 	famPodFailures
+	famResourceSeconds
 )
 
 var outcomeFamilies = []metricstore.Family{
@@ -78,6 +82,8 @@ var outcomeFamilies = []metricstore.Family{
 		Help: "When the owner's newest failed Job failed, by terminal reason, in Unix seconds, as seen since the exporter started. A new series shows the first failure too, which increase() of a counter that appears at 1 cannot."},
 	{Name: "kubejob_owner_pod_failures_total", Type: "counter",
 		Help: "Pod failures of the owner's Jobs by the failing container's terminated reason and exit code (as kubejob_pod_failures labels them; restartPolicy OnFailure: container restarts), counted when the exporter sees them, whether or not the pods or Jobs are still there."},
+	{Name: "kubejob_attempt_resource_seconds_total", Type: "counter",
+		Help: "Resource-time held by the owner's finished pods: each pod's running time (status.startTime to its last container's end; a pod deleted while its Job runs: to its deletion) times its effective request as the scheduler reserves it, by the pod's outcome (failed, succeeded; restartPolicy OnFailure: the time before the last container run counts as failed) and resource (cpu in core-seconds, memory in byte-seconds, each --outcomes.extended-resources in device-seconds); counted once per pod when the exporter sees it finish."},
 }
 
 // NewOutcomes returns the outcome counters; retention and maxOwners of 0
@@ -167,6 +173,18 @@ func (o *Outcomes) PodFailed(f job.PodFailed) {
 		}
 		for _, pf := range f.Failures {
 			c.podFailures[podFailureLabels{pf.Reason, pf.ExitCode}] += pf.Count
+		}
+	})
+}
+
+// PodFinished adds the resource-time a finished pod held.
+func (o *Outcomes) PodFinished(f job.PodFinished) {
+	o.count(ownerKey{f.Namespace, f.Owner}, func(c *ownerOutcomes) {
+		if c.held == nil {
+			c.held = map[heldLabels]float64{}
+		}
+		for _, h := range f.Held {
+			c.held[heldLabels{h.Outcome, h.Resource}] += h.Value
 		}
 	})
 }
@@ -268,6 +286,12 @@ func (o *Outcomes) renderLocked(k ownerKey, c *ownerOutcomes) {
 		return cmp.Or(cmp.Compare(a.reason, b.reason), cmp.Compare(a.exitCode, b.exitCode))
 	}) {
 		w.Sample(float64(c.podFailures[l]), "reason", l.reason, "exit_code", l.exitCode)
+	}
+	w.Family(famResourceSeconds)
+	for _, l := range sortedKeys(c.held, func(a, b heldLabels) int {
+		return cmp.Or(cmp.Compare(a.outcome, b.outcome), cmp.Compare(a.resource, b.resource))
+	}) {
+		w.Sample(c.held[l], "outcome", l.outcome, "resource", l.resource)
 	}
 	o.Store.Set(k.storeKey(), w.Rendered())
 }

@@ -1,6 +1,8 @@
 package collectors
 
 import (
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +24,19 @@ func testOutcomes(retention time.Duration, maxOwners int) (*Outcomes, *time.Time
 
 func checkOutcomes(t *testing.T, o *Outcomes, want string) {
 	t.Helper()
-	names := []string{"kubejob_owner_jobs_finished_total", "kubejob_owner_last_failure_timestamp_seconds", "kubejob_owner_pod_failures_total"}
+	var names []string
 	var text strings.Builder
-	for i, f := range outcomeFamilies {
-		if want == "" {
-			break
-		}
-		text.WriteString("# HELP " + f.Name + " " + f.Help + "\n# TYPE " + f.Name + " " + f.Type + "\n")
+	for _, f := range outcomeFamilies {
+		names = append(names, f.Name)
+		var samples []string
 		for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
-			if strings.HasPrefix(line, names[i]+"{") {
-				text.WriteString(line + "\n")
+			if strings.HasPrefix(line, f.Name+"{") {
+				samples = append(samples, line+"\n")
 			}
+		}
+		if len(samples) > 0 {
+			text.WriteString("# HELP " + f.Name + " " + f.Help + "\n# TYPE " + f.Name + " " + f.Type + "\n")
+			text.WriteString(strings.Join(samples, ""))
 		}
 	}
 	if err := testutil.GatherAndCompare(prometheus.GathererFunc(o.Store.Gather), strings.NewReader(text.String()), names...); err != nil {
@@ -138,4 +142,77 @@ func TestOutcomesOwnerChange(t *testing.T) {
 	if o.Owners() != 1 || !o.Store.Has("ns/Job/nightly-1") {
 		t.Errorf("owners = %d; want only the Job's new owner kept", o.Owners())
 	}
+}
+
+func TestOutcomesResourceSeconds(t *testing.T) {
+	o, now := testOutcomes(time.Hour, 0)
+	cron := job.Owner{Kind: job.OwnerKindCronJob, Name: "train"}
+	held := func(outcome string, seconds float64) []job.ResourceTime {
+		return []job.ResourceTime{{Outcome: outcome, Resource: job.ResourceCPU, Value: 2 * seconds},
+			{Outcome: outcome, Resource: job.ResourceMemory, Value: 4 << 30 * seconds},
+			{Outcome: outcome, Resource: "nvidia.com/gpu", Value: seconds}}
+	}
+	// Two runs of the CronJob add up under it: a pod that failed after
+	// an hour, one that restarted for half an hour and then succeeded.
+	o.JobSeen("ns/train-1", &job.Summary{Namespace: "ns", Name: "train-1", Owner: cron})
+	o.PodFinished(job.PodFinished{Namespace: "ns", Owner: cron, Job: "train-1", Pod: "train-1-a", Held: held(job.OutcomeFailed, 3600)})
+	o.PodFinished(job.PodFinished{Namespace: "ns", Owner: cron, Job: "train-2", Pod: "train-2-a",
+		Held: append(held(job.OutcomeFailed, 1800), held(job.OutcomeSucceeded, 600)...)})
+	checkOutcomes(t, o, `
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="failed",owner_kind="CronJob",owner_name="train",resource="cpu"} 10800
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="failed",owner_kind="CronJob",owner_name="train",resource="memory"} 2.319282339840e+13
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="failed",owner_kind="CronJob",owner_name="train",resource="nvidia.com/gpu"} 5400
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="succeeded",owner_kind="CronJob",owner_name="train",resource="cpu"} 1200
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="succeeded",owner_kind="CronJob",owner_name="train",resource="memory"} 2.57698037760e+12
+kubejob_attempt_resource_seconds_total{namespace="ns",outcome="succeeded",owner_kind="CronJob",owner_name="train",resource="nvidia.com/gpu"} 600
+`)
+	// The owner's series go with its others: kept while a Job of it is
+	// reported, dropped a retention window after the last went.
+	*now = now.Add(3 * time.Hour)
+	o.JobGone("ns/other")
+	if !o.Store.Has("ns/CronJob/train") {
+		t.Fatal("an owner with a Job present was dropped")
+	}
+	o.JobGone("ns/train-1")
+	*now = now.Add(61 * time.Minute)
+	o.JobGone("ns/other")
+	if o.Owners() != 0 || o.Store.Len() != 0 {
+		t.Errorf("owners = %d, want the resource-time dropped with its owner after the retention window", o.Owners())
+	}
+}
+
+// TestOutcomesResourceSecondsMemory measures what an owner's resource-time
+// adds to its outcome series (docs/scale.md): the map of its counts and
+// the longer rendered buffer, for a GPU owner with failed and succeeded
+// time (6 series), over owners that have a finished Job already.
+func TestOutcomesResourceSecondsMemory(t *testing.T) {
+	const owners = 2000
+	o, _ := testOutcomes(0, owners)
+	owner := func(i int) job.Owner { return job.Owner{Kind: job.OwnerKindJob, Name: "train-" + strconv.Itoa(i)} }
+	for i := range owners {
+		o.JobFinished(job.Finish{Namespace: "ns", Owner: owner(i), Job: "j", Outcome: job.OutcomeFailed, Reason: "BackoffLimitExceeded"})
+	}
+	held := []job.ResourceTime{}
+	for _, outcome := range []string{job.OutcomeFailed, job.OutcomeSucceeded} {
+		for _, r := range []string{job.ResourceCPU, job.ResourceMemory, "nvidia.com/gpu"} {
+			held = append(held, job.ResourceTime{Outcome: outcome, Resource: r, Value: 123456.5})
+		}
+	}
+	before := heapInUse()
+	for i := range owners {
+		o.PodFinished(job.PodFinished{Namespace: "ns", Owner: owner(i), Job: "j", Pod: "p", Held: held})
+	}
+	per := float64(heapInUse()-before) / owners
+	runtime.KeepAlive(o)
+	t.Logf("%.0f B per owner for its resource-time", per)
+	if per > 4096 {
+		t.Errorf("%.0f B per owner for 6 resource-time series, want at most 4 KiB", per)
+	}
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
 }

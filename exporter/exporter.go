@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/tools/cache"
@@ -61,6 +62,10 @@ type Config struct {
 	// default).
 	OutcomeRetention time.Duration
 	MaxOwners        int
+	// ExtendedResources are the extended resources whose resource-time
+	// kubejob_attempt_resource_seconds_total counts besides cpu and memory
+	// (--outcomes.extended-resources; nil: job.DefaultExtendedResources).
+	ExtendedResources []corev1.ResourceName
 	// KeepDeleted and KeepDeletedFor bound the deleted failed Jobs whose
 	// last Summary the failing-now page and the runbook pages keep
 	// (--evidence.max-jobs, --evidence.keep-for; 0: the defaults).
@@ -176,8 +181,9 @@ func (cfg Config) WatchConfig() watcher.Config {
 		CronJobs:          cfg.CronJobs,
 		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
 			// The summary keeps at least the index series the collectors show.
-			MaxIndexFailures: max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures),
-			MaxContainers:    cfg.Collectors.MaxContainers},
+			MaxIndexFailures:  max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures),
+			MaxContainers:     cfg.Collectors.MaxContainers,
+			ExtendedResources: cfg.ExtendedResources},
 		Shard:  cfg.Shard,
 		Logger: cfg.Logger,
 

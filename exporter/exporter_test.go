@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubeversion "k8s.io/apimachinery/pkg/version"
 
@@ -60,6 +62,7 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 		_, _ = exp.outcomes.Store.WriteTo(&out)
 		return strings.Contains(out.String(), `kubejob_owner_jobs_finished_total{namespace="batch",owner_kind="Job",owner_name="gone",outcome="failed"`) &&
 			strings.Contains(out.String(), `kubejob_owner_pod_failures_total{namespace="batch",owner_kind="Job",owner_name="gone"`) &&
+			strings.Contains(out.String(), `kubejob_attempt_resource_seconds_total{namespace="batch",owner_kind="Job",owner_name="gone"`) &&
 			!exp.jobs.Store.Has("batch/gone-fast") && exp.watcher.Pending() == 0
 	})
 	h, err := exp.Handler()
@@ -80,7 +83,16 @@ func failAndDelete(t *testing.T, exp *Exporter, client *kubefake.Client) {
 	ctx := context.Background()
 	j := fixture.Job("batch", "gone-fast").BackoffLimit(0).Started(0)
 	j.J.GenerateName = "gone-"
+	// It holds 1 GiB (its limit, no request) from its start at 1 s to
+	// its failure at 4 s: kubejob_attempt_resource_seconds_total.
+	held := func(p *fixture.PodBuilder) *corev1.Pod {
+		start := fixture.At(1)
+		p.P.Status.StartTime = &start
+		p.P.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
+		return p.P
+	}
 	pod := fixture.Pod(j.J, "a", 0).Running(1)
+	held(pod)
 	// The pod informer and the Job informer run apart: the pod fails only
 	// once the Job is known, as in a cluster, where the controller
 	// creates pods for a Job it has read.
@@ -93,7 +105,7 @@ func failAndDelete(t *testing.T, exp *Exporter, client *kubefake.Client) {
 		t.Fatal(err)
 	}
 	waitFor(t, "its pod", func() bool { return exp.watcher.Pods() > pods })
-	if _, err := client.CoreV1().Pods("batch").UpdateStatus(ctx, fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4).P, metav1.UpdateOptions{}); err != nil {
+	if _, err := client.CoreV1().Pods("batch").UpdateStatus(ctx, held(fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4)), metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	failed := fixture.Job("batch", "gone-fast").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 5).J

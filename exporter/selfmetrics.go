@@ -143,7 +143,7 @@ func (m *SelfMetrics) registerEvidence(deletedKept, owners func() int, dropped f
 		}, func() float64 { return float64(owners()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "kubejob_exporter_outcomes_dropped_total",
-			Help: "Job outcomes and pod failures not counted in kubejob_owner_* because --outcomes.max-owners owners had series already.",
+			Help: "Job outcomes, pod failures and finished pods' resource-time not counted in kubejob_owner_* or kubejob_attempt_resource_seconds_total because --outcomes.max-owners owners had series already.",
 		}, func() float64 { return float64(dropped()) }),
 	)
 }

@@ -123,7 +123,7 @@ func IsPodFailed(p *corev1.Pod, j *batchv1.Job) bool {
 	if p == nil {
 		return false
 	}
-	f := factsOf(p)
+	f := factsOf(p, nil)
 	return f.failed(j != nil && onlyReplaceFailedPods(NewJobRecord(j)))
 }
 

@@ -17,6 +17,9 @@ var interned = func() map[string]string {
 			m[s] = s
 		}
 	}
+	for _, r := range defaultExtendedResources {
+		m[string(r)] = string(r)
+	}
 	for code := range int32(256) {
 		s := ExitCode(code)
 		m[s] = s

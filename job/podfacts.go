@@ -41,6 +41,13 @@ type podFacts struct {
 	restarts []PodFailure
 	waiting  string
 	pending  string
+
+	// What the pod held, for its resource-time (PodFinish): when the
+	// kubelet started it (status.startTime), for restartPolicy OnFailure
+	// when its last container run began (lastRunStart), and its effective
+	// request (requestsOf).
+	started, lastRun time.Time
+	requests         podRequests
 }
 
 // failureFacts are what failed in a pod (failureOf), and what a
@@ -55,12 +62,19 @@ type failureFacts struct {
 }
 
 // factsOf reads a pod's facts: the one place a pod is read for its Job.
-func factsOf(p *corev1.Pod) podFacts {
+// extended are the extended resources whose requests it keeps (nil:
+// DefaultExtendedResources).
+func factsOf(p *corev1.Pod, extended []corev1.ResourceName) podFacts {
 	f := podFacts{
 		name: p.Name, resourceVersion: p.ResourceVersion,
 		created: p.CreationTimestamp.Time, phase: corev1.PodPhase(intern(string(p.Status.Phase))),
 		finished: FinishedTime(p),
 		index:    annotation(p, batchv1.JobCompletionIndexAnnotation),
+		lastRun:  lastRunStart(p),
+		requests: requestsOf(&p.Spec, extended),
+	}
+	if p.Status.StartTime != nil {
+		f.started = p.Status.StartTime.Time
 	}
 	f.indexFailures = annotation(p, batchv1.JobIndexFailureCountAnnotation)
 	f.indexIgnored = annotation(p, batchv1.JobIndexIgnoredFailureCountAnnotation)
@@ -152,6 +166,40 @@ func containersFinished(p *corev1.Pod) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return latest, found
+}
+
+// lastRunStart is, for a pod with restartPolicy OnFailure whose
+// containers restarted, when the last run of them began: the latest start
+// of the current run of a container that restarted (running or
+// terminated), or, for one waiting to restart, the end of its last run.
+// The time before it went to runs that failed. Zero for any other pod.
+// Sidecars restart by design and are left out.
+func lastRunStart(p *corev1.Pod) time.Time {
+	if p.Spec.RestartPolicy != corev1.RestartPolicyOnFailure {
+		return time.Time{}
+	}
+	var last time.Time
+	sidecars := sidecarNames(p)
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if cs.RestartCount <= 0 || sidecars[cs.Name] {
+				continue
+			}
+			var t metav1.Time
+			switch {
+			case cs.State.Running != nil:
+				t = cs.State.Running.StartedAt
+			case cs.State.Terminated != nil:
+				t = cs.State.Terminated.StartedAt
+			case cs.LastTerminationState.Terminated != nil:
+				t = cs.LastTerminationState.Terminated.FinishedAt
+			}
+			if t.After(last) {
+				last = t.Time
+			}
+		}
+	}
+	return last
 }
 
 // annotation is annotationInt, -1 when missing or invalid: how podFacts

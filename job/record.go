@@ -87,16 +87,24 @@ func (r *PodRecord) Deleting() bool {
 
 // RecordPod is the pod informer's transform: the pod's facts, as a
 // record. Other objects (tombstones) pass through.
-func RecordPod(obj any) (any, error) {
-	if p, ok := obj.(*corev1.Pod); ok {
-		return NewPodRecord(p), nil
+func RecordPod(obj any) (any, error) { return RecordPodWith(Options{})(obj) }
+
+// RecordPodWith is RecordPod keeping the requests of o.ExtendedResources.
+func RecordPodWith(o Options) func(obj any) (any, error) {
+	return func(obj any) (any, error) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			return newPodRecord(p, o.ExtendedResources), nil
+		}
+		return obj, nil
 	}
-	return obj, nil
 }
 
-// NewPodRecord reads and encodes a pod's facts.
-func NewPodRecord(p *corev1.Pod) *PodRecord {
-	f := factsOf(p)
+// NewPodRecord reads and encodes a pod's facts, keeping the requests of
+// DefaultExtendedResources.
+func NewPodRecord(p *corev1.Pod) *PodRecord { return newPodRecord(p, nil) }
+
+func newPodRecord(p *corev1.Pod, extended []corev1.ResourceName) *PodRecord {
+	f := factsOf(p, extended)
 	return &PodRecord{ns: unique.Make(p.Namespace), data: encodeFacts(&f)}
 }
 
@@ -156,7 +164,22 @@ func encodeFacts(f *podFacts) []byte {
 	}
 	e.str(f.waiting)
 	e.str(f.pending)
+	e.held(f)
 	return slices.Clip(append([]byte(nil), e.b...)) // exactly sized: the cache keeps it
+}
+
+// held encodes what the pod held (PodFinish reads it): its start, its
+// last run's start, and its requests.
+func (e *encoder) held(f *podFacts) {
+	e.time(metav1.NewTime(f.started))
+	e.time(metav1.NewTime(f.lastRun))
+	e.int(f.requests.cpuMilli)
+	e.int(f.requests.memory)
+	e.int(int64(len(f.requests.extended)))
+	for _, x := range f.requests.extended {
+		e.str(x.name)
+		e.int(x.count)
+	}
 }
 
 // facts decodes the record.
@@ -190,6 +213,14 @@ func (r *PodRecord) facts() podFacts {
 		}
 	}
 	f.waiting, f.pending = d.str(), d.str()
+	f.started, f.lastRun = d.time().Time, d.time().Time
+	f.requests.cpuMilli, f.requests.memory = d.int(), d.int()
+	if n := d.len(); n > 0 {
+		f.requests.extended = make([]extendedRequest, n)
+		for i := range f.requests.extended {
+			f.requests.extended[i] = extendedRequest{d.str(), d.int()}
+		}
+	}
 	return f
 }
 

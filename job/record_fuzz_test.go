@@ -11,6 +11,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -167,6 +168,26 @@ func fuzzPod(name, ns, owner, reason, image, ann string, data []byte) *corev1.Po
 				Image: s.str(), State: s.state(), LastTerminationState: s.state()})
 		}
 	}
+	// What the pod held (read last: the seeds above keep their meaning).
+	if s.flag() {
+		at := s.time()
+		p.Status.StartTime = &at
+	}
+	if s.flag() {
+		p.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	}
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			if s.flag() {
+				cs[i].Resources.Requests = corev1.ResourceList{
+					corev1.ResourceCPU:    *resource.NewMilliQuantity(s.int64(), resource.DecimalSI),
+					corev1.ResourceMemory: *resource.NewQuantity(s.int64(), resource.BinarySI),
+					"nvidia.com/gpu":      *resource.NewQuantity(int64(s.byte()), resource.DecimalSI),
+					"example.com/other":   *resource.NewQuantity(1, resource.DecimalSI),
+				}
+			}
+		}
+	}
 	return p
 }
 
@@ -204,7 +225,7 @@ func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string
 	(&PodRecord{ns: unique.Make(ns), data: data}).facts()
 
 	p := fuzzPod(name, ns, owner, reason, image, ann, data)
-	want := factsOf(p)
+	want := factsOf(p, nil)
 	rec := NewPodRecord(p)
 	if got := rec.facts(); !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
 		t.Fatalf("record decodes differently from the pod's facts:\n got %+v\nwant %+v", got, want)
@@ -246,6 +267,7 @@ func podRecordRoundTrip(t *testing.T, name, ns, owner, reason, image, ann string
 // utcFacts puts the facts' times in UTC: records keep instants, not zones.
 func utcFacts(f podFacts) podFacts {
 	f.created, f.finished = f.created.UTC(), f.finished.UTC()
+	f.started, f.lastRun = f.started.UTC(), f.lastRun.UTC()
 	if !f.deleted.IsZero() {
 		f.deleted = metav1.NewTime(f.deleted.UTC())
 	}
@@ -283,7 +305,7 @@ func TestPodRecordTimes(t *testing.T) {
 			{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{StartedAt: mt, FinishedAt: mt}}},
 			{Name: "b", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: mt}}},
 		}
-		got, want := NewPodRecord(p).facts(), factsOf(p)
+		got, want := NewPodRecord(p).facts(), factsOf(p, nil)
 		if !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
 			t.Errorf("%v: record decodes to %+v, want %+v", at, got, want)
 		}

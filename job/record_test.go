@@ -11,6 +11,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
@@ -162,7 +163,7 @@ func TestPodRecordRoundTrip(t *testing.T) {
 		{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f", UID: "uid-rs", Controller: ptr.To(true)}}}}
 	pods = append(pods, odd, restarting, notJobs, &corev1.Pod{}, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "bare", Namespace: "ns"}})
 	for _, p := range pods {
-		want := factsOf(p)
+		want := factsOf(p, nil)
 		rec := NewPodRecord(p)
 		if got := rec.facts(); !reflect.DeepEqual(utcFacts(got), utcFacts(want)) {
 			t.Errorf("pod %s/%s: record decodes to\n%+v\nwant\n%+v", p.Namespace, p.Name, got, want)
@@ -177,5 +178,34 @@ func TestPodRecordRoundTrip(t *testing.T) {
 	}
 	if f := NewPodRecord(restarting).facts(); len(f.restarts) != 1 || f.restarts[0].Count != 3 {
 		t.Errorf("restarts %+v", f.restarts)
+	}
+}
+
+// TestPodRecordHeldBytes measures what the resource-time facts (start,
+// last run, requests) add to a pod record, for docs/scale.md: a running
+// pod's start and requests, and a GPU pod's of restartPolicy OnFailure
+// with restarts (its last run's start and one extended resource too).
+func TestPodRecordHeldBytes(t *testing.T) {
+	j := fixture.Job("batch", "train").OnFailure()
+	j.J.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("512Mi")}
+	plain := fixture.Pod(j.J, "a", 0).Running(10).P
+	gpu := fixture.Pod(j.J, "b", 0).Running(10).Restarted("app", 2, "Error", 1, 9).P
+	gpu.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("64Gi"), "nvidia.com/gpu": resource.MustParse("1")}
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+		max  int
+	}{{"running pod", plain, 16}, {"OnFailure GPU pod with restarts", gpu, 48}} {
+		start := fixture.At(10)
+		tc.pod.Status.StartTime = &start
+		f := factsOf(tc.pod, nil)
+		var e encoder
+		e.held(&f)
+		t.Logf("%s: record of %d B, %d B of them for what it held", tc.name, len(encodeFacts(&f)), len(e.b))
+		if len(e.b) > tc.max {
+			t.Errorf("%s: %d B for what it held, want at most %d", tc.name, len(e.b), tc.max)
+		}
 	}
 }

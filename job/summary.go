@@ -30,6 +30,10 @@ type Options struct {
 	// MaxContainers bounds the containers a Job record keeps
 	// (RecordJobWith); 0 means DefaultMaxContainers.
 	MaxContainers int
+	// ExtendedResources are the extended resources whose requests a pod
+	// record keeps (RecordPodWith) and whose resource-time is counted
+	// (PodFinish); nil means DefaultExtendedResources, an empty list none.
+	ExtendedResources []corev1.ResourceName
 }
 
 func (o Options) maxContainers() int {

@@ -35,6 +35,7 @@ const (
 	jobDeleted     = "JobDeleted"
 	jobFinished    = "JobFinished"
 	podFailed      = "PodFailed"
+	podFinished    = "PodFinished"
 	cronJobChanged = "CronJobChanged"
 	cronJobGone    = "CronJobGone"
 	cronJobObjects = "CronJobObjects"
@@ -49,6 +50,7 @@ type sinkCall struct {
 	summary *job.Summary // JobChanged, JobDeleted
 	finish  job.Finish   // JobFinished
 	failure job.PodFailed
+	held    job.PodFinished // PodFinished
 	cronJob *cronjob.Record
 	trusted bool // CronJobObjects
 }
@@ -79,6 +81,9 @@ func (s *fakeSink) JobFinished(f job.Finish) {
 }
 func (s *fakeSink) PodFailed(f job.PodFailed) {
 	s.add(sinkCall{method: podFailed, key: f.Namespace + "/" + f.Job, failure: f})
+}
+func (s *fakeSink) PodFinished(f job.PodFinished) {
+	s.add(sinkCall{method: podFinished, key: f.Namespace + "/" + f.Job, held: f})
 }
 func (s *fakeSink) CronJobChanged(r *cronjob.Record) {
 	s.add(sinkCall{method: cronJobChanged, key: r.Key(), cronJob: r})

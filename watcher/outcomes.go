@@ -15,7 +15,8 @@ import (
 // leaves no state. So the watch events themselves are read here, in the
 // informers' handlers: a Job's outcome when an event shows it finish (the
 // Sink's JobFinished, once per Job), a pod's failures when an event shows
-// them (PodFailed), and the last state of pods that go while their Job
+// them (PodFailed), the resource-time of a pod when an event shows it
+// finish (PodFinished), and the last state of pods that go while their Job
 // stays (departedPods), which the Job's Summary and, once the Job goes,
 // its last Summary (JobDeleted) keep as evidence.
 //
@@ -237,6 +238,9 @@ func (w *Watcher) podSeen(sc *scope, oldObj, newObj any) {
 		w.sink.PodFailed(job.PodFailed{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name,
 			Pod: rec.Name(), Failures: failures})
 	}
+	if f, ok := job.PodFinish(old, rec, j, time.Now()); ok {
+		w.sink.PodFinished(f)
+	}
 }
 
 // ownJob is the record of this replica's Job key in the scope's cache,
@@ -255,11 +259,24 @@ func (w *Watcher) ownJob(sc *scope, key string) *job.JobRecord {
 }
 
 // podGone keeps a deleted pod's final state as its Job's evidence, unless
-// the state before its deletion began is kept already.
+// the state before its deletion began is kept already, and counts the
+// resource-time of a pod removed while running with no deletion seen
+// (job.PodGone). A tombstone's pod ended while the watch was broken: how
+// is not guessed.
 func (w *Watcher) podGone(sc *scope, obj any) {
 	rec, key := podRecord(obj)
-	if rec != nil && w.ownJob(sc, key) != nil && rec.Evidence() {
+	j := w.ownJob(sc, key)
+	if rec == nil || j == nil {
+		return
+	}
+	if rec.Evidence() {
 		w.departed.keepFirst(key, rec)
+	}
+	if _, tombstone := obj.(cache.DeletedFinalStateUnknown); tombstone {
+		return
+	}
+	if f, ok := job.PodGone(rec, j, time.Now()); ok {
+		w.sink.PodFinished(f)
 	}
 }
 

@@ -61,7 +61,8 @@ type Recorder interface {
 // changes and when the Job goes, and the CronJob objects. Data flows one
 // way, informers → model (the Summaries) → renderers: the watcher never
 // reads back what it gave. Its methods are called concurrently: JobChanged,
-// JobGone and JobFinished from the worker, JobDeleted, PodFailed and the
+// JobGone and JobFinished from the worker, JobDeleted, PodFailed,
+// PodFinished and the
 // CronJob methods from the informers' handlers (one goroutine per
 // resource and namespace scope).
 type Sink interface {
@@ -81,6 +82,9 @@ type Sink interface {
 	// PodFailed reports new failures of a Job's pod, once each, when its
 	// watch shows them.
 	PodFailed(f job.PodFailed)
+	// PodFinished reports the resource-time a Job's pod held, once per
+	// pod, when its watch shows it finish (job.PodFinish, job.PodGone).
+	PodFinished(f job.PodFinished)
 	CronJobChanged(r *cronjob.Record)
 	CronJobGone(key string)
 	// CronJobObjects says whether the CronJob objects can be relied on
@@ -443,7 +447,7 @@ func (w *Watcher) recordJob(obj any) (any, error) {
 
 // recordPod is the pod informer's transform (see recordJob).
 func (w *Watcher) recordPod(obj any) (any, error) {
-	out, err := job.RecordPod(obj)
+	out, err := job.RecordPodWith(w.cfg.Summarize)(obj)
 	if r, ok := out.(*job.PodRecord); ok {
 		if key, ok := r.ControllerJobKey(); !ok || !w.cfg.Shard.Owns(key) {
 			return r.Skeleton(), nil

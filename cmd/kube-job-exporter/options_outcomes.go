@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-job-exporter/kube-job-exporter/collectors"
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
+	"github.com/kube-job-exporter/kube-job-exporter/job"
 )
 
 // outcomesOptions say how Jobs' outcomes are counted per owner
@@ -18,6 +19,8 @@ type outcomesOptions struct {
 	ownerLabel string
 	retention  time.Duration
 	maxOwners  int
+	// extendedResources is the flag's comma-separated list.
+	extendedResources string
 }
 
 func (o *outcomesOptions) register(s flagSet) {
@@ -27,6 +30,8 @@ func (o *outcomesOptions) register(s flagSet) {
 		Default(collectors.DefaultOutcomeRetention.String()).DurationVar(&o.retention)
 	s.Flag("outcomes.max-owners", "Most owners with kubejob_owner_* series: a new owner takes the place of the one idle the longest without a Job; when every owner has a Job, further outcomes are counted only in kubejob_exporter_outcomes_dropped_total.").
 		Default(strconv.Itoa(collectors.DefaultMaxOwners)).IntVar(&o.maxOwners)
+	s.Flag("outcomes.extended-resources", "Extended resources (comma-separated, e.g. nvidia.com/gpu) whose resource-time held by finished pods kubejob_attempt_resource_seconds_total counts besides cpu and memory, at most "+strconv.Itoa(job.MaxExtendedResources)+"; any other resource a pod requests is not counted. Empty: none.").
+		Default(job.DefaultExtendedResources).StringVar(&o.extendedResources)
 }
 
 func (o *outcomesOptions) validate() error {
@@ -41,9 +46,13 @@ func (o *outcomesOptions) validate() error {
 	if o.maxOwners < 1 {
 		return fmt.Errorf("--outcomes.max-owners must be at least 1, got %d", o.maxOwners)
 	}
+	if _, err := job.ParseExtendedResources(o.extendedResources); err != nil {
+		return fmt.Errorf("--outcomes.extended-resources: %w", err)
+	}
 	return nil
 }
 
 func (o *outcomesOptions) apply(cfg *exporter.Config) {
 	cfg.OwnerLabel, cfg.OutcomeRetention, cfg.MaxOwners = o.ownerLabel, o.retention, o.maxOwners
+	cfg.ExtendedResources, _ = job.ParseExtendedResources(o.extendedResources) // validate refused an error
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kube-job-exporter/kube-job-exporter/exporter"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
@@ -96,6 +97,9 @@ func TestServeFlags(t *testing.T) {
 		{"outcomes.owner-label", "", "app", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.OwnerLabel == "app" }},
 		{"outcomes.retention", "", "2h", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.OutcomeRetention == 2*time.Hour }},
 		{"outcomes.max-owners", "", "12", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.MaxOwners == 12 }},
+		{"outcomes.extended-resources", "", "example.com/fpga, nvidia.com/gpu", func(_ *serveCommand, cfg exporter.Config) bool {
+			return slices.Equal(cfg.ExtendedResources, []corev1.ResourceName{"example.com/fpga", "nvidia.com/gpu"})
+		}},
 		{"evidence.keep-for", "", "3h", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.KeepDeletedFor == 3*time.Hour }},
 		{"evidence.max-jobs", "", "9", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.KeepDeleted == 9 }},
 		{"collector.pod-metrics", "", "true", func(c *serveCommand, _ exporter.Config) bool { return c.collector.podMetrics }},
@@ -153,6 +157,28 @@ func TestServeFlags(t *testing.T) {
 	// The old names are the ones above, hidden.
 	if hidden := flagNames(app, "serve", true); len(hidden) != len(olds) || len(renamed) != len(olds) {
 		t.Errorf("serve's hidden flags %v, renamed %v; want the %d old names above", hidden, renamed, len(olds))
+	}
+}
+
+// TestExtendedResourcesFlag: the default is the GPUs of job's list, empty
+// is none (not the default), and a list that is not of extended resource
+// names, or too long, is refused naming the flag.
+func TestExtendedResourcesFlag(t *testing.T) {
+	if _, cfg := parseServe(t); len(cfg.ExtendedResources) != 3 || cfg.ExtendedResources[0] != "nvidia.com/gpu" {
+		t.Errorf("default = %v, want %s", cfg.ExtendedResources, job.DefaultExtendedResources)
+	}
+	if _, cfg := parseServe(t, "--outcomes.extended-resources="); cfg.ExtendedResources == nil || len(cfg.ExtendedResources) != 0 {
+		t.Errorf("empty = %#v, want an empty list", cfg.ExtendedResources)
+	}
+	for _, bad := range []string{"cpu", "nvidia.com/gpu,nvidia.com/gpu", "kubernetes.io/x", "a b/c",
+		"a.io/1,a.io/2,a.io/3,a.io/4,a.io/5,a.io/6,a.io/7,a.io/8,a.io/9"} {
+		app, serve, _ := newApp()
+		if _, err := app.Parse([]string{"--outcomes.extended-resources=" + bad}); err != nil {
+			t.Fatal(err)
+		}
+		if err := serve.validate(); err == nil || !strings.Contains(err.Error(), "--outcomes.extended-resources") {
+			t.Errorf("%q: error %v, want one naming --outcomes.extended-resources", bad, err)
+		}
 	}
 }
 
