@@ -24,13 +24,22 @@ function(exporterURL='', config='{}')
     spec: { groups: mixin.prometheusAlerts.groups + mixin.prometheusRules.groups },
   };
   // One entry per alert, by name: its group and severity as the rules
-  // give them.
-  local alertIndex = std.sort([
-    { name: rule.alert, group: group.name, severity: rule.labels.severity }
-    for group in mixin.prometheusAlerts.groups
+  // give them. An alert that is off unless _config turns it on
+  // (KubeJobFailureCostHigh, without failureCostThresholds) is listed
+  // too, as the build with the suggested settings gives it, marked
+  // off_by_default: its runbook is served and checked like every other.
+  local alertsOf(m) = {
+    [rule.alert]: { name: rule.alert, group: group.name, severity: rule.labels.severity }
+    for group in m.prometheusAlerts.groups
     for rule in group.rules
     if std.objectHas(rule, 'alert')
-  ], function(a) a.name);
+  };
+  local enabled = alertsOf(mixin);
+  local everyAlert = alertsOf(mixin { _config+:: { failureCostThresholds: mixin._config.failureCostSuggestedThresholds } });
+  local alertIndex = [
+    if std.objectHas(enabled, name) then enabled[name] else everyAlert[name] { off_by_default: true }
+    for name in std.objectFields(everyAlert)
+  ];
   {
     'mixin/runbooks/alerts.json': std.manifestJsonEx(alertIndex, '  ') + '\n',
     'alerts/kube-job-exporter-alerts.yaml': header + std.manifestYamlDoc(mixin.prometheusAlerts, quote_keys=false),

@@ -62,6 +62,9 @@
       KubeJobMemoryNearLimit: 'warning',
       KubeJobDeadlineApproaching: 'warning',
       KubeJobIndexesFailing: 'warning',
+      // An owner's failed attempts hold too much (off unless
+      // failureCostThresholds are set).
+      KubeJobFailureCostHigh: 'warning',
       // A Job neither fails nor progresses.
       KubeJobCannotCreatePods: 'warning',
       KubeJobPodsStuckWaiting: 'warning',
@@ -181,6 +184,38 @@
     // ago, and at least cronJobNotSucceedingMinSeconds.
     cronJobNotSucceedingIntervals: 3,
     cronJobNotSucceedingMinSeconds: 3600,
+
+    // What failures cost: the resource-time held by the finished attempts
+    // (pods) of each owner, kubejob_attempt_resource_seconds_total. The
+    // recording rules count it over this window: the failed part per owner
+    // and resource, and its share of the whole (failed and succeeded).
+    // KubeJobFailureCostHigh compares the failed part with its thresholds.
+    failureCostWindow: '24h',
+    // KubeJobFailureCostHigh: one owner's failed attempts held more than
+    // this much of a resource within failureCostWindow. Per resource, in
+    // resource-hours: core-hours for cpu, GiB-hours for memory, unit-hours
+    // for an extended resource the exporter counts (--outcomes.extended-
+    // resources; one GPU for an hour is a GPU-hour). Empty, the default:
+    // no such alert in the rules at all (its cost is a judgement of each
+    // cluster: a GPU-hour is dear on one and spare on another). To turn it
+    // on with the suggested thresholds below:
+    //   failureCostThresholds: self.failureCostSuggestedThresholds,
+    // or some of your own: { 'nvidia.com/gpu': 8, cpu: 200 }.
+    failureCostThresholds: {},
+    // Suggested: 4 GPU-hours (any of the default GPU resources), 100
+    // core-hours, 400 GiB-hours (100 cores' worth at 4 GiB a core) burnt
+    // by failures within the window.
+    failureCostSuggestedThresholds: {
+      'nvidia.com/gpu': 4,
+      'amd.com/gpu': 4,
+      'gpu.intel.com/i915': 4,
+      cpu: 100,
+      memory: 400,
+    },
+    // Its `for`: the recorded window moves a little at each evaluation; a
+    // threshold crossed for this long is not a rounding of the window's
+    // edge.
+    failureCostFor: '15m',
 
     // How long the exporter may be down or unable to watch before paging.
     // exporterAbsentLookback: how long the recording rule

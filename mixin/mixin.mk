@@ -67,7 +67,7 @@ mixin-check: mixin-output-check $(JSONNET) $(JSONNETFMT) $(PROMTOOL)
 	$(PROMTOOL) check rules $(RULE_FILES)
 	$(PROMTOOL) test rules $(MIXIN_DIR)/tests/*.yaml
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
-	  $(JSONNET) -J $(MIXIN_DIR) -S $(MIXIN_DIR)/tests/overrides/overrides.jsonnet > $$tmp/overrides-alerts.yaml && \
+	  $(JSONNET) -J $(MIXIN_DIR) -S -m $$tmp $(MIXIN_DIR)/tests/overrides/overrides.jsonnet >/dev/null && \
 	  cp $(MIXIN_DIR)/tests/overrides/*_test.yaml $$tmp/ && \
 	  $(PROMTOOL) test rules $$tmp/*_test.yaml
 	$(GO) test -count=1 ./$(MIXIN_DIR)/...

@@ -11,6 +11,8 @@
 // - a Job still running that heads for failure (job_at_risk.libsonnet):
 //   resolves when the Job completes or fails (the terminal alert takes over);
 // - a Job that neither fails nor progresses (job_stuck.libsonnet);
+// - an owner whose failed attempts held too much of a resource
+//   (failure_cost.libsonnet), off unless thresholds are set;
 // - the exporter itself (exporter.libsonnet): down, absent, a shard missing
 //   or unable to watch, so no silence is taken for health.
 //
@@ -26,6 +28,7 @@
 + (import 'job_at_risk.libsonnet')
 + (import 'job_stuck.libsonnet')
 + (import 'cronjob.libsonnet')
++ (import 'failure_cost.libsonnet')
 + (import 'exporter.libsonnet')
 + {
   local cfg = $._config,

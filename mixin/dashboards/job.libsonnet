@@ -1,14 +1,17 @@
 // One Job in detail: state, retries against backoffLimit, the backoff
 // timeline, how its pods failed (container, reason, exit code), indexes,
 // the deadline countdown, memory limits against OOM kills and against the
-// working set (memory before OOM), and the alerts firing for it.
+// working set (memory before OOM), what its owner's failed attempts held,
+// and the alerts firing for it.
 //
 // Exporter replicas expose the same series: `max` first, so two replicas
 // do not double a sum. A Job that is gone (deleted, or not seen because the
 // exporter is down) shows "not found", not a state it no longer has.
+local counters = import '../lib/counters.libsonnet';
 local g = import '../lib/grafana.libsonnet';
 local links = import '../lib/links.libsonnet';
 local p = import '../lib/promql.libsonnet';
+local r = import '../lib/resources.libsonnet';
 
 function(cfg)
   local l = links(cfg);
@@ -19,6 +22,26 @@ function(cfg)
   local keep = g.keepVariables(cfg);
   // Only while the Job exists: a deleted Job has no state.
   local ifExists = ' and on () max(kubejob_info{%s})' % S();
+  // What the failed attempts of the Job's owner held over the time range
+  // (the counter is per owner: a CronJob's runs add up under it), in the
+  // resource's hours; while the Job exists (its kubejob_info names the
+  // owner), 0 when they held nothing.
+  local O = 'namespace, owner_kind, owner_name';
+  local c = counters(cfg);
+  local ownerFailedHours(resource, matcher) =
+    '(sum(%s and on (%s) kubejob_info{%s}) / %d) or on () (0 * max(kubejob_info{%s}))' % [
+      c.overRange(O, O + ', outcome, resource', 'kubejob_attempt_resource_seconds_total', p.jobMatchers(cfg, cl + ['namespace="$namespace"', 'outcome="failed"', matcher]), '$__range', p.exporterMatchers(cfg, cl)),
+      O,
+      S(),
+      r.perHour(resource),
+      S(),
+    ];
+  local ownerCost(title, what, resource, matcher) =
+    g.stat(title, "The %s held by the failed attempts (pods) of this Job's owner (its CronJob, or its group of standalone Jobs: see the Job table) over the time range, this Job's and its siblings', deleted ones included." % what, [
+      g.target(ownerFailedHours(resource, matcher), instant=true),
+    ], w=8, thresholds=g.thresholds([['text', null]])) {
+      fieldConfig+: { defaults+: { decimals: 1 } },
+    };
 
   g.dashboard(
     cfg.dashboardUIDs.job,
@@ -132,6 +155,11 @@ function(cfg)
         g.target('max(kubejob_start_timestamp_seconds{%s}) * 1000' % S(), 'started', instant=true),
         g.target('max(kubejob_completion_timestamp_seconds{%s}) * 1000' % S(), 'completed', instant=true),
       ], unit='dateTimeAsIso', w=6, h=8, thresholds=g.thresholds([['text', null]])),
+
+      g.row("Cost of failures (the Job's owner)"),
+      ownerCost("Owner's failed GPU-hours", 'GPU-hours (of every extended resource the exporter counts)', 'nvidia.com/gpu', r.extended),
+      ownerCost("Owner's failed core-hours", 'CPU core-hours', 'cpu', 'resource="cpu"'),
+      ownerCost("Owner's failed GiB-hours", 'memory GiB-hours', 'memory', 'resource="memory"'),
 
       g.row('Indexes (Indexed Jobs)'),
       g.bargauge('Failures per index', 'Indexes with failures, worst first.', [

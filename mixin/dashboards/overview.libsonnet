@@ -1,6 +1,7 @@
 // Fleet overview: whether the exporter sees the cluster at all, which Jobs
 // fail now and why, which alerts fire, how failures evolve, how the Jobs of
-// each owner finished (deleted ones included), which Jobs are about to fail
+// each owner finished (deleted ones included), what their failed attempts
+// held (GPU-, core- and GiB-hours), which Jobs are about to fail
 // (retry budget, waiting pods, backoff, deadlines), which CronJobs keep
 // failing. Tables link to the Job drill-down and panels to
 // runbooks.
@@ -13,9 +14,11 @@
 // A stat that counts shows 0 only while every exporter target is up;
 // otherwise "No data" (and the Exporter stat says why), never a false
 // green 0.
+local counters = import '../lib/counters.libsonnet';
 local g = import '../lib/grafana.libsonnet';
 local links = import '../lib/links.libsonnet';
 local p = import '../lib/promql.libsonnet';
+local r = import '../lib/resources.libsonnet';
 
 function(cfg)
   local l = links(cfg);
@@ -45,23 +48,14 @@ function(cfg)
   local unfinished(expr) =
     '%s unless on (%s) (max by (%s) (kubejob_complete{%s}) == 1) unless on (%s) kubejob_failed{%s}' % [expr, J, J, S(), J, S()];
   local hideTime = { excludeByName: { Time: true } };
-  // The kubejob_owner_* counters over a range: the increase of a series
-  // that existed when the range began, and the whole value of one that
-  // began within it (an owner's first Job counted appears at 1, which
-  // increase() alone would miss), per exporter series.
-  local counted(metric, extra, range) =
-    '(increase(%(m)s{%(s)s}[%(r)s]) and %(m)s{%(s)s} offset %(r)s) or (max_over_time(%(m)s{%(s)s}[%(r)s]) unless %(m)s{%(s)s} offset %(r)s)'
-    % { m: metric, s: S(extra), r: range };
-  // Then one value per cluster, series identity and shard: replicas of
-  // one shard count the same Jobs (max), shards count different Jobs of
-  // one owner (the sum that follows), and an owner of the same name in
-  // two clusters is two owners.
-  local perShard(identity, expr) =
-    'max by (%s, shard) ((%s) * on (%s) group_left (shard) count_values by (%s) ("shard", kubejob_exporter_shard_ordinal{%s}))'
-    % [p.by(cfg, [identity]), expr, p.by(cfg, ['instance']), p.by(cfg, ['instance']), upSel];
+  // The per-owner counters over a range (lib/counters.libsonnet): deleted
+  // Jobs included, an owner's first outcome included, replicas once,
+  // shards summed.
+  local c = counters(cfg);
+  local counted(by, identity, metric, extra, range) = c.overRange(by, identity, metric, S(extra), range, upSel);
   local O = 'namespace, owner_kind, owner_name';
   local finished(outcome, by) =
-    'sum by (%s) (%s)' % [by, perShard(O + ', outcome, reason', counted('kubejob_owner_jobs_finished_total', if outcome == '' then [] else ['outcome="%s"' % outcome], '$__range'))];
+    counted(by, O + ', outcome, reason', 'kubejob_owner_jobs_finished_total', if outcome == '' then [] else ['outcome="%s"' % outcome], '$__range');
   // Pod failures within each rate interval, from the owners' counters:
   // counted when the exporter saw the pod fail, so also those of Jobs
   // deleted since (a TTL, a CronJob's history limit), every pod once (two
@@ -71,7 +65,23 @@ function(cfg)
   // a Job once per change, moves when a pod is deleted, and goes with
   // the Job.
   local podFailures(by) =
-    'sum by (%s) (%s)' % [by, perShard(O + ', reason, exit_code', counted('kubejob_owner_pod_failures_total', [g.notDeletedPods], '$__rate_interval'))];
+    counted(by, O + ', reason, exit_code', 'kubejob_owner_pod_failures_total', [g.notDeletedPods], '$__rate_interval');
+  // The resource-time held by failed attempts over the time range, per
+  // owner and resource, in the resource's hours (lib/resources.libsonnet):
+  // counted when the exporter saw each pod finish, deleted Jobs included.
+  local failedHours(resource, matcher) =
+    '%s / %d' % [counted(O + ', resource', O + ', outcome, resource', 'kubejob_attempt_resource_seconds_total', ['outcome="failed"', matcher], '$__range'), r.perHour(resource)];
+  local gpuHours = failedHours('nvidia.com/gpu', r.extended);
+  local coreHours = failedHours('cpu', 'resource="cpu"');
+  local gibHours = failedHours('memory', 'resource="memory"');
+  // The alert's runbook, where the rules have the alert (it is off
+  // unless _config.failureCostThresholds is set): a link to an alert that
+  // cannot page would promise a watch no one keeps.
+  local costRunbook = if r.thresholds(cfg) != {} then [rb('KubeJobFailureCostHigh')] else [];
+  local costBar(title, what, expr) =
+    g.bargauge(title, 'The %s held by the failed attempts (pods) of each owner over the time range: their running time times their requests, counted when the exporter saw each pod finish, also those of Jobs deleted since. The 15 owners that burnt the most.' % what, [
+      g.target('topk(15, %s > 0)' % expr, '{{namespace}}/{{owner_name}} {{resource}}', instant=true),
+    ], w=8, thresholds=g.thresholds([['orange', null]]), links=costRunbook);
 
   g.dashboard(
     cfg.dashboardUIDs.overview,
@@ -183,6 +193,28 @@ function(cfg)
       g.timeseries('Pod failures per owner', "Pods that failed within the rate interval before each point, per owner and by the failing container's reason and exit code, counted when the exporter saw them fail, whether or not their Job is still there. Pods deleted while their Job ran are not failures and are not counted.", [
         g.target(podFailures(O + ', reason, exit_code') + ' > 0', '{{namespace}}/{{owner_name}} {{reason}} {{exit_code}}'),
       ], w=24, drawStyle='bars', stack=true, links=[rb('KubeJobFailedAndDeleted'), rb('KubeJobFailingEveryAttempt')]),
+
+      g.row('Cost of failures'),
+      costBar('Failed GPU-hours per owner', 'GPU-hours (hours of each extended resource the exporter counts, --outcomes.extended-resources)', gpuHours),
+      costBar('Failed core-hours per owner', 'CPU core-hours', coreHours),
+      costBar('Failed GiB-hours per owner', 'memory GiB-hours', gibHours),
+      g.table('Owners whose failures cost most', 'Per owner, the resources its failed attempts held over the time range (GPU-hours of every extended resource together, core-hours, GiB-hours), and the share of its core-hours that failed attempts held (1: nothing it ran succeeded). Retries of a failure that repeats hold as much again each time: fix the cause rather than raise backoffLimit.', [
+        g.target('sum by (%s) (%s) > 0' % [O, gpuHours]),
+        g.target('sum by (%s) (%s) > 0' % [O, coreHours]),
+        g.target('sum by (%s) (%s) > 0' % [O, gibHours]),
+        g.target('(sum by (%s) (%s) > 0) / (sum by (%s) (%s) > 0)' % [
+          O,
+          failedHours('cpu', 'resource="cpu"'),
+          O,
+          '%s / %d' % [counted(O + ', resource', O + ', outcome, resource', 'kubejob_attempt_resource_seconds_total', ['resource="cpu"'], '$__range'), r.perHour('cpu')],
+        ]),
+      ], overrides=[
+        { matcher: { id: 'byName', options: 'failed share of core-hours' }, properties: [{ id: 'unit', value: 'percentunit' }] },
+      ], organize=hideTime {
+        excludeByName+: { 'Time 1': true, 'Time 2': true, 'Time 3': true, 'Time 4': true },
+        indexByName: { namespace: 0, owner_kind: 1, owner_name: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5, 'Value #D': 6 },
+        renameByName: { owner_kind: 'owner kind', owner_name: 'owner', 'Value #A': 'GPU-hours', 'Value #B': 'core-hours', 'Value #C': 'GiB-hours', 'Value #D': 'failed share of core-hours' },
+      }, sortBy=[{ displayName: 'GPU-hours', desc: true }], links=costRunbook + [rb('KubeJobFailedAndDeleted'), rb('KubeCronJobLastRunFailed')]),
 
       g.row('At risk'),
       g.bargauge('Retry budget used', 'Running Jobs by retries / (backoffLimit + 1); at 100% the Job fails with BackoffLimitExceeded.', [

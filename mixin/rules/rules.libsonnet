@@ -9,6 +9,14 @@ local p = import '../lib/promql.libsonnet';
   local a = (import '../lib/alerting.libsonnet')(cfg),
   local S(extra=[]) = p.jobMatchers(cfg, extra),
   local J = p.by(cfg, ['namespace', 'job_name']),
+  local c = (import '../lib/counters.libsonnet')(cfg),
+  // An owner, and a series of kubejob_attempt_resource_seconds_total.
+  local O = 'namespace, owner_kind, owner_name',
+  local attempt = O + ', outcome, resource',
+
+  // The recorded resource-time per owner, outcome and resource within
+  // failureCostWindow (the alert reads it too).
+  failureCostRecord:: 'namespace_owner_outcome_resource:kubejob_attempt_resource_seconds:increase',
 
   prometheusRules+:: {
     groups+: [
@@ -63,6 +71,31 @@ local p = import '../lib/promql.libsonnet';
               max by (%(by)s) (last_over_time(cluster:kubejob_exporter_up:last_timestamp_seconds[%(lookback)s]))
               > time() - %(forget)d
             ||| % { by: p.by(cfg, []), X: p.exporterMatchers(cfg), lookback: cfg.exporterAbsentLookback, forget: p.durationSeconds(cfg.exporterAbsentForgetAfter) },
+          },
+          {
+            // The resource-time held by an owner's finished attempts
+            // (pods) within failureCostWindow, by outcome (failed,
+            // succeeded) and resource (cpu core-seconds, memory
+            // byte-seconds, extended resources unit-seconds): counted when
+            // the exporter saw each pod finish, so also those of Jobs
+            // deleted since; an owner's first attempt included, replicas
+            // once, shards summed (lib/counters.libsonnet). Read by
+            // KubeJobFailureCostHigh and the share below.
+            record: '%s' % $.failureCostRecord,
+            expr: |||
+              %s
+            ||| % c.overRange(p.by(cfg, [attempt]), attempt, 'kubejob_attempt_resource_seconds_total', S(), cfg.failureCostWindow, p.exporterMatchers(cfg)),
+          },
+          {
+            // The share of an owner's resource-time within
+            // failureCostWindow that its failed attempts held: 1, every
+            // attempt failed; 0, none did.
+            record: 'namespace_owner_resource:kubejob_attempt_resource_seconds_failed:ratio',
+            expr: |||
+              sum by (%(by)s) (%(r)s{outcome="failed"} or %(r)s * 0)
+              /
+              (sum by (%(by)s) (%(r)s) > 0)
+            ||| % { by: p.by(cfg, [O, 'resource']), r: $.failureCostRecord },
           },
           {
             // Failed Jobs still present per CronJob.

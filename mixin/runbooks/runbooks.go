@@ -34,6 +34,10 @@ type Alert struct {
 	// (kube-job-exporter-job-failed, …).
 	Group    string `json:"group"`
 	Severity string `json:"severity"`
+	// OffByDefault: the rules generated with the mixin's defaults do not
+	// have it; a _config setting turns it on (KubeJobFailureCostHigh:
+	// failureCostThresholds).
+	OffByDefault bool `json:"off_by_default,omitempty"`
 }
 
 var (

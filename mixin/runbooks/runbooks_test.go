@@ -52,7 +52,9 @@ func embedded(t *testing.T) map[string]string {
 	return files
 }
 
-// Every alert has a runbook and every runbook an alert.
+// Every alert has a runbook and every runbook an alert: one of the
+// generated rules, or one the defaults leave out (the index lists it,
+// TestAlertIndexMatchesTheRules holds the index to the rules).
 func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
 	alerts := generatedAlerts(t)
 	books := embedded(t)
@@ -64,6 +66,18 @@ func TestEveryAlertHasARunbookAndViceVersa(t *testing.T) {
 		seen[a] = true
 		if _, ok := books[a]; !ok {
 			t.Errorf("alert %s has no runbook: add mixin/runbooks/%s.md", a, a)
+		}
+	}
+	index, err := Alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range index {
+		if a.OffByDefault {
+			if seen[a.Name] {
+				t.Errorf("alert %s is off by default in the index, and in the default rules", a.Name)
+			}
+			seen[a.Name] = true
 		}
 	}
 	var orphans []string
@@ -131,10 +145,10 @@ func TestRunbookURLs(t *testing.T) {
 	}
 }
 
-// ownerQuery: alerts about a standalone Job's owner rather than a Job,
-// whose runbook_url names the owner (KubeJobFailedAndDeleted: the Jobs
-// are gone, and the page lists them).
-var ownerQuery = map[string]bool{"KubeJobFailedAndDeleted": true}
+// ownerQuery: alerts about an owner rather than a Job, whose runbook_url
+// names the owner (KubeJobFailedAndDeleted: the Jobs are gone, and the
+// page lists them; KubeJobFailureCostHigh: the cost is the owner's).
+var ownerQuery = map[string]bool{"KubeJobFailedAndDeleted": true, "KubeJobFailureCostHigh": true}
 
 // wantQuery is the labels the runbook_url query of an alert carries, in
 // order: a CronJob's, an owner's or a Job's.

@@ -79,6 +79,14 @@ const multiClusterConfig = `{"showMultiCluster": true, "clusterLabel": "k8s_clus
 var wholeRange = map[string]string{
 	"Failed Jobs per owner":   "Jobs that failed over the selected time range",
 	"Success ratio per owner": "Jobs that succeeded of those that finished over the selected time range",
+	// What failed attempts held over the selected time range.
+	"Failed GPU-hours per owner":      "GPU-hours of failed attempts",
+	"Failed core-hours per owner":     "core-hours of failed attempts",
+	"Failed GiB-hours per owner":      "GiB-hours of failed attempts",
+	"Owners whose failures cost most": "resources held by failed attempts, per owner",
+	"Owner's failed GPU-hours":        "GPU-hours of the Job's owner's failed attempts",
+	"Owner's failed core-hours":       "core-hours of the Job's owner's failed attempts",
+	"Owner's failed GiB-hours":        "GiB-hours of the Job's owner's failed attempts",
 }
 
 // The variable that lists the clusters cannot filter by itself.

@@ -31,7 +31,8 @@ import (
 // linkConfigs are the configurations whose links are checked: the default
 // (no address people reach the exporter at) and exporterURL set, with a
 // path (an Ingress under a prefix), and with a trailing slash on a
-// multi-cluster build (the $cluster variable in the links).
+// multi-cluster build (the $cluster variable in the links) that also turns
+// KubeJobFailureCostHigh on.
 var linkConfigs = []struct {
 	name        string
 	exporterURL string
@@ -39,7 +40,8 @@ var linkConfigs = []struct {
 }{
 	{name: "default"},
 	{name: "exporterURL", exporterURL: "https://gw.example.com/kube-job-exporter"},
-	{name: "exporterURL/ multi-cluster", exporterURL: "https://jobs.example.com/", config: map[string]any{"showMultiCluster": true}},
+	// KubeJobFailureCostHigh turned on (off by default): its links too.
+	{name: "exporterURL/ multi-cluster", exporterURL: "https://jobs.example.com/", config: map[string]any{"showMultiCluster": true, "failureCostThresholds": map[string]any{"cpu": 100}}},
 }
 
 // hostile is a label value as a tenant could write it if names were not
@@ -189,6 +191,10 @@ func servedRunbooks(t *testing.T) map[string]string {
 func alertLabelsInTests(t *testing.T) map[string][]map[string]string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(root, "mixin", "tests", "*.yaml"))
+	// And the tests of the rules generated with overrides (alerts the
+	// defaults leave out).
+	overrides, _ := filepath.Glob(filepath.Join(root, "mixin", "tests", "overrides", "*.yaml"))
+	files = append(files, overrides...)
 	out := map[string][]map[string]string{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)

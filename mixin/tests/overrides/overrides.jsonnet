@@ -1,7 +1,11 @@
-// The alerts with _config overrides that the default rule files cannot
-// show: per-namespace and per-Job run-time limits (the first match wins,
-// null means none) and no CronJob-relative limit. `make mixin-check`
-// generates them next to a copy of run_time_overrides_test.yaml.
+// The rules with _config overrides that the default rule files cannot
+// show, one file per test file of this directory: per-namespace and
+// per-Job run-time limits (the first match wins, null means none) and no
+// CronJob-relative limit (overrides-alerts.yaml); KubeJobFailureCostHigh
+// with the suggested thresholds (off by default), with the recording rules
+// it reads and no other alert, which would only slow its day-long test
+// down (failure-cost-rules.yaml). `make mixin-check` writes them
+// (jsonnet -m) next to a copy of the tests.
 local mixin = (import '../../mixin.libsonnet') + {
   _config+:: {
     jobRunTimeLimitOverrides: [
@@ -12,6 +16,11 @@ local mixin = (import '../../mixin.libsonnet') + {
       { selector: 'namespace="ml",job_name="evaluate"', seconds: null },
     ],
     cronJobRunTimeFactor: 0,
+    failureCostThresholds: self.failureCostSuggestedThresholds,
   },
 };
-std.manifestYamlDoc(mixin.prometheusAlerts, quote_keys=false)
+local failureCost = 'kube-job-exporter-failure-cost';
+{
+  'overrides-alerts.yaml': std.manifestYamlDoc({ groups: [g for g in mixin.prometheusAlerts.groups if g.name != failureCost] }, quote_keys=false),
+  'failure-cost-rules.yaml': std.manifestYamlDoc({ groups: [g for g in mixin.prometheusAlerts.groups if g.name == failureCost] + mixin.prometheusRules.groups }, quote_keys=false),
+}
