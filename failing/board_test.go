@@ -7,52 +7,15 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture/summaries"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
-
-// failingNow is when the unit tests judge their Jobs: 1000s after the
-// fixtures' T0.
-var failingNow = fixture.T0.Add(1000 * time.Second)
-
-// summarize is the Summary the watcher makes of a Job, its pods and
-// events, judged at failingNow.
-func summarize(j *fixture.JobBuilder, pods []*fixture.PodBuilder, events ...*corev1.Event) *job.Summary {
-	var ps []*corev1.Pod
-	for _, p := range pods {
-		ps = append(ps, p.P)
-	}
-	var evs []*job.EventRecord
-	for _, e := range events {
-		evs = append(evs, job.NewEventRecord(e))
-	}
-	s := job.Summarize(j.J, ps, evs, job.Options{Backoff: job.DefaultBackoff, StartTimeout: time.Minute, Now: failingNow})
-	return &s
-}
-
-// at is fixture.T0 plus seconds.
-func at(seconds int) time.Time { return fixture.T0.Add(time.Duration(seconds) * time.Second) }
-
-// failedJob is a Job that failed for good at failedAt (seconds after
-// T0), its one container exiting 127 (command not found).
-func failedJob(namespace, name string, failedAt int) (*fixture.JobBuilder, []*fixture.PodBuilder) {
-	j := fixture.Job(namespace, name).BackoffLimit(0).Command("/app/run").Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", failedAt)
-	return j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith("app", 127, "Error", failedAt)}
-}
-
-// lastSummary is the Summary the watcher hands its Sink for a Job
-// deleted at deletedAt: judged then, Deleted set.
-func lastSummary(j *fixture.JobBuilder, pods []*fixture.PodBuilder, deletedAt time.Time) *job.Summary {
-	s := summarize(j, pods)
-	s.Deleted = deletedAt
-	return s
-}
 
 // TestDeletedJobsBoundedAndExpire: the board keeps at most its bound of
 // deleted Jobs, the oldest deletion going first, and each for keepFor
@@ -68,38 +31,38 @@ func TestDeletedJobsBoundedAndExpire(t *testing.T) {
 		return out
 	}
 	del := func(name string, deletedAt, now time.Time) {
-		j, pods := failedJob("batch", name, 10)
-		b.JobDeleted("batch/"+name, lastSummary(j, pods, deletedAt), now)
+		j, pods := summaries.FailedJob("batch", name, 10)
+		b.JobDeleted("batch/"+name, summaries.Last(j, pods, deletedAt), now)
 	}
 	for i := range 5 {
-		del(fmt.Sprintf("j%d", i), at(100+60*i), at(100+60*i))
+		del(fmt.Sprintf("j%d", i), summaries.At(100+60*i), summaries.At(100+60*i))
 	}
 	// All failed at 10: listed by name among equals; j0 and j1 evicted.
-	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
+	if got := names(summaries.At(400)); strings.Join(got, " ") != "j2 j3 j4" {
 		t.Errorf("kept %v, want the 3 newest deletions", got)
 	}
-	if _, ok := b.KeptJob("batch", "j1", "", at(400)); ok {
+	if _, ok := b.KeptJob("batch", "j1", "", summaries.At(400)); ok {
 		t.Error("j1 still kept beyond the bound")
 	}
 	// A deletion older than all kept is the one that goes.
-	del("late-news", at(150), at(400))
-	if got := names(at(400)); strings.Join(got, " ") != "j2 j3 j4" {
+	del("late-news", summaries.At(150), summaries.At(400))
+	if got := names(summaries.At(400)); strings.Join(got, " ") != "j2 j3 j4" {
 		t.Errorf("kept %v after an older deletion arrived, want it evicted at once", got)
 	}
 	// Deleted at 220, 280, 340: j2 expires one hour after 220.
-	if n := b.DeletedKept(at(220).Add(time.Hour - time.Second)); n != 3 {
+	if n := b.DeletedKept(summaries.At(220).Add(time.Hour - time.Second)); n != 3 {
 		t.Errorf("%d kept a second before the first expiry, want 3", n)
 	}
-	if n := b.DeletedKept(at(220).Add(time.Hour)); n != 2 {
+	if n := b.DeletedKept(summaries.At(220).Add(time.Hour)); n != 2 {
 		t.Errorf("%d kept at the first expiry, want 2", n)
 	}
-	if got := names(at(340).Add(time.Hour)); len(got) != 0 {
+	if got := names(summaries.At(340).Add(time.Hour)); len(got) != 0 {
 		t.Errorf("kept %v an hour after the last deletion", got)
 	}
 	// Deleted longer ago than keepFor (a tombstone after a long outage):
 	// nothing to keep. Deleted "in the future" (a clock ahead): it
 	// expires keepFor after the exporter learnt of it.
-	now := at(10000)
+	now := summaries.At(10000)
 	del("ancient", now.Add(-2*time.Hour), now)
 	del("ahead", now.Add(time.Hour), now)
 	if _, ok := b.KeptJob("batch", "ancient", "", now); ok {
@@ -142,7 +105,7 @@ func TestDeletedJobMemory(t *testing.T) {
 	for i := range jobs {
 		// Each Summary made afresh, as the watcher makes each: its
 		// strings its own.
-		s := summarize(j, pods)
+		s := summaries.Of(j, pods)
 		var records []*job.PodRecord
 		for _, p := range gone {
 			r, err := job.RecordPod(p.P)
@@ -153,15 +116,15 @@ func TestDeletedJobMemory(t *testing.T) {
 		}
 		s.Departed = job.DepartedOf(rec, records)
 		s.UID = types.UID(fmt.Sprintf("6f1c2a4e-0000-4000-8000-%012d", i))
-		s.Deleted = at(6000)
-		b.JobDeleted("batch/nightly-report-generator", s, at(6000))
+		s.Deleted = summaries.At(6000)
+		b.JobDeleted("batch/nightly-report-generator", s, summaries.At(6000))
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if n := b.DeletedKept(at(6000)); n != jobs {
+	if n := b.DeletedKept(summaries.At(6000)); n != jobs {
 		t.Fatalf("%d kept, want %d", n, jobs)
 	}
-	e, _ := b.KeptJob("batch", "nightly-report-generator", "", at(6000))
+	e, _ := b.KeptJob("batch", "nightly-report-generator", "", summaries.At(6000))
 	if len(e.Kept.Attempts) != job.MaxAttempts || len(e.Kept.Departed.Attempts) != job.MaxDepartedPods {
 		t.Fatalf("%d attempts and %d departed kept, want %d and %d", len(e.Kept.Attempts), len(e.Kept.Departed.Attempts), job.MaxAttempts, job.MaxDepartedPods)
 	}
@@ -179,22 +142,22 @@ func TestDeletedJobMemory(t *testing.T) {
 func TestBoardJudges(t *testing.T) {
 	b := NewBoard(0, 0)
 	train := fixture.Job("ml", "train").BackoffLimit(4).MemoryLimit("app", "256Mi").Started(0).Status(1, 0, 0, 1)
-	b.JobChanged("ml/train", summarize(train, []*fixture.PodBuilder{fixture.Pod(train.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(train.J, "b", 320).Running(330)}), failingNow)
+	b.JobChanged("ml/train", summaries.Of(train, []*fixture.PodBuilder{fixture.Pod(train.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(train.J, "b", 320).Running(330)}), summaries.Now)
 	ok := fixture.Job("batch", "ok").Started(0).Status(1, 1, 0, 0)
-	b.JobChanged("batch/ok", summarize(ok, []*fixture.PodBuilder{fixture.Pod(ok.J, "a", 0).Running(5)}), failingNow)
+	b.JobChanged("batch/ok", summaries.Of(ok, []*fixture.PodBuilder{fixture.Pod(ok.J, "a", 0).Running(5)}), summaries.Now)
 	e, listed := b.Listed("ml/train")
-	if !listed || e.Health != diagnose.Failing || e.Alert != diagnose.AlertOOMKilled || !e.Since.Equal(at(300)) ||
+	if !listed || e.Health != diagnose.Failing || e.Alert != diagnose.AlertOOMKilled || !e.Since.Equal(summaries.At(300)) ||
 		!strings.HasPrefix(e.State, "failing, retrying: 1 failures, fails for good at 5") || !strings.HasPrefix(e.Cause, "container app: memory limit 256Mi hit") {
 		t.Errorf("ml/train: %+v %v", e, listed)
 	}
 	if _, listed := b.Listed("batch/ok"); listed {
 		t.Error("a Job running fine is listed")
 	}
-	if c, ok := b.cause("ml/train", failingNow); !ok || c != e.Cause {
+	if c, ok := b.cause("ml/train", summaries.Now); !ok || c != e.Cause {
 		t.Errorf("cause %q %v, want the row's", c, ok)
 	}
 	b.JobGone("ml/train")
-	if sel := b.Select(failingNow, "", 100, nil, 0); sel.Total != 0 || len(sel.Rows) != 0 {
+	if sel := b.Select(summaries.Now, "", 100, nil, 0); sel.Total != 0 || len(sel.Rows) != 0 {
 		t.Errorf("after the Job went: %+v", sel)
 	}
 }
@@ -205,13 +168,13 @@ func TestBoardJudges(t *testing.T) {
 func TestCronJobRows(t *testing.T) {
 	b := NewBoard(0, 0)
 	run := fixture.Job("batch", "nightly-29000000").OwnedByCronJob("nightly").BackoffLimit(0).MemoryLimit("app", "1Gi").Started(400).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 500)
-	runSummary := summarize(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500)})
-	b.JobChanged("batch/nightly-29000000", runSummary, failingNow)
+	runSummary := summaries.Of(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500)})
+	b.JobChanged("batch/nightly-29000000", runSummary, summaries.Now)
 	nightly := cronjob.Summarize("batch", "nightly", cronjob.NewRecord(fixture.CronJob("batch", "nightly", "0 12 * * *").LastScheduled(400).J),
-		[]cronjob.Run{cronjob.RunOf(runSummary)}, cronjob.Memory{}, failingNow)
+		[]cronjob.Run{cronjob.RunOf(runSummary)}, cronjob.Memory{}, summaries.Now)
 	// Every minute, last scheduled at T0: its run due at T0+60 is late.
-	late := cronjob.Summarize("batch", "minutely", cronjob.NewRecord(fixture.CronJob("batch", "minutely", "* * * * *").LastScheduled(0).J), nil, cronjob.Memory{}, failingNow)
-	sel := b.Select(failingNow, "", 100, []cronjob.Summary{nightly, late}, diagnose.DefaultMissedGrace)
+	late := cronjob.Summarize("batch", "minutely", cronjob.NewRecord(fixture.CronJob("batch", "minutely", "* * * * *").LastScheduled(0).J), nil, cronjob.Memory{}, summaries.Now)
+	sel := b.Select(summaries.Now, "", 100, []cronjob.Summary{nightly, late}, diagnose.DefaultMissedGrace)
 	alerts := map[string]string{}
 	for _, r := range sel.Rows {
 		if r.CronJobRow {
@@ -246,12 +209,12 @@ func TestSinkFeedsBothViews(t *testing.T) {
 	next := &recordingSink{}
 	b := NewBoard(0, 0)
 	s := Sink{Sink: next, Board: b}
-	j, pods := failedJob("batch", "report", 100)
-	s.JobChanged("batch/report", summarize(j, pods))
+	j, pods := summaries.FailedJob("batch", "report", 100)
+	s.JobChanged("batch/report", summaries.Of(j, pods))
 	if _, listed := b.Listed("batch/report"); !listed {
 		t.Error("the failed Job is not on the board")
 	}
-	s.JobDeleted("batch/report", lastSummary(j, pods, time.Now()))
+	s.JobDeleted("batch/report", summaries.Last(j, pods, time.Now()))
 	s.JobGone("batch/report")
 	if got := strings.Join(next.calls, ", "); got != "changed batch/report, deleted batch/report, gone batch/report" {
 		t.Errorf("the next Sink got %s", got)

@@ -21,27 +21,10 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
 	"github.com/kube-job-exporter/kube-job-exporter/failing"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture/summaries"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
 )
-
-// at is fixture.T0 plus seconds.
-func at(seconds int) time.Time { return fixture.T0.Add(time.Duration(seconds) * time.Second) }
-
-// failedJob is a Job that failed for good at failedAt (seconds after
-// T0), its one container exiting 127 (command not found).
-func failedJob(namespace, name string, failedAt int) (*fixture.JobBuilder, []*fixture.PodBuilder) {
-	j := fixture.Job(namespace, name).BackoffLimit(0).Command("/app/run").Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", failedAt)
-	return j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith("app", 127, "Error", failedAt)}
-}
-
-// lastSummary is the Summary the watcher hands its Sink for a Job
-// deleted at deletedAt: judged then, Deleted set.
-func lastSummary(j *fixture.JobBuilder, pods []*fixture.PodBuilder, deletedAt time.Time) *job.Summary {
-	s := summarize(j, pods)
-	s.Deleted = deletedAt
-	return s
-}
 
 func keyOf(s *job.Summary) string { return s.Namespace + "/" + s.Name }
 
@@ -65,38 +48,38 @@ func rowsOf(p failingPage) []string {
 // retrying, leaves nothing.
 func TestDeletedFailedJobKept(t *testing.T) {
 	b := failing.NewBoard(0, 0)
-	h := failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return at(480) }})
+	h := failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return summaries.At(480) }})
 
 	// Deleted by its TTL of 0 the moment it failed, at 100.
-	ttl0, ttl0Pods := failedJob("batch", "report", 100)
+	ttl0, ttl0Pods := summaries.FailedJob("batch", "report", 100)
 	ttl0.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
-	live := summarize(ttl0, ttl0Pods)
-	b.JobChanged(keyOf(live), live, at(100))
-	b.JobDeleted(keyOf(live), lastSummary(ttl0, ttl0Pods, at(100)), at(100))
+	live := summaries.Of(ttl0, ttl0Pods)
+	b.JobChanged(keyOf(live), live, summaries.At(100))
+	b.JobDeleted(keyOf(live), summaries.Last(ttl0, ttl0Pods, summaries.At(100)), summaries.At(100))
 	// A worker that summarized the Job before it went reports it once
 	// more, before the JobGone that follows: its deleted row stands for
 	// it, not a second one.
-	b.JobChanged(keyOf(live), live, at(100))
+	b.JobChanged(keyOf(live), live, summaries.At(100))
 	// Deleted at 200, 50s after it failed, although its TTL was 600.
-	early, earlyPods := failedJob("batch", "early", 150)
+	early, earlyPods := summaries.FailedJob("batch", "early", 150)
 	early.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](600)
-	b.JobDeleted("batch/early", lastSummary(early, earlyPods, at(200)), at(200))
+	b.JobDeleted("batch/early", summaries.Last(early, earlyPods, summaries.At(200)), summaries.At(200))
 	// Deleted by hand at 300, without a TTL.
-	byHand, byHandPods := failedJob("web", "by-hand", 250)
-	b.JobDeleted("web/by-hand", lastSummary(byHand, byHandPods, at(300)), at(300))
+	byHand, byHandPods := summaries.FailedJob("web", "by-hand", 250)
+	b.JobDeleted("web/by-hand", summaries.Last(byHand, byHandPods, summaries.At(300)), summaries.At(300))
 	// Not kept: succeeded after a retry; deleted while retrying.
 	flaky := fixture.Job("batch", "flaky").Started(0).Status(0, 0, 1, 1).Complete(60)
-	b.JobDeleted("batch/flaky", lastSummary(flaky, []*fixture.PodBuilder{fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10), fixture.Pod(flaky.J, "b", 25).Succeeded(60)}, at(70)), at(70))
+	b.JobDeleted("batch/flaky", summaries.Last(flaky, []*fixture.PodBuilder{fixture.Pod(flaky.J, "a", 0).FailedWith("app", 1, "Error", 10), fixture.Pod(flaky.J, "b", 25).Succeeded(60)}, summaries.At(70)), summaries.At(70))
 	retrying := fixture.Job("ml", "train").BackoffLimit(4).Started(0).Status(1, 0, 0, 1)
 	retryingPods := []*fixture.PodBuilder{fixture.Pod(retrying.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(retrying.J, "b", 320).Running(330)}
-	b.JobChanged("ml/train", summarize(retrying, retryingPods), at(330))
-	b.JobDeleted("ml/train", lastSummary(retrying, retryingPods, at(340)), at(340))
+	b.JobChanged("ml/train", summaries.Of(retrying, retryingPods), summaries.At(330))
+	b.JobDeleted("ml/train", summaries.Last(retrying, retryingPods, summaries.At(340)), summaries.At(340))
 	b.JobGone("ml/train")
 
-	if n := b.DeletedKept(at(400)); n != 3 {
+	if n := b.DeletedKept(summaries.At(400)); n != 3 {
 		t.Errorf("%d deleted Jobs kept, want the 3 that failed", n)
 	}
-	p := h.page(at(480), "")
+	p := h.page(summaries.At(480), "")
 	want := []string{"deleted Job web/by-hand uid-web-by-hand", "deleted Job batch/early uid-batch-early", "deleted Job batch/report uid-batch-report"}
 	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -114,8 +97,8 @@ func TestDeletedFailedJobKept(t *testing.T) {
 			t.Errorf("%s:\n deleted %q\n cause   %q\n report  %q\n state   %q\nwant %q, cause prefix %q, report %q", rowName(r), r.Deleted, r.Cause, r.Report, r.State, w.deleted, w.cause, w.report)
 		}
 	}
-	if !p.Rows[2].Since.Equal(at(100)) {
-		t.Errorf("the deleted Job is listed since %s, want its failure at %s", p.Rows[2].Since, at(100))
+	if !p.Rows[2].Since.Equal(summaries.At(100)) {
+		t.Errorf("the deleted Job is listed since %s, want its failure at %s", p.Rows[2].Since, summaries.At(100))
 	}
 	body := serveFailing(t, h, "")
 	for _, want := range []string{
@@ -136,17 +119,17 @@ func TestDeletedFailedJobKept(t *testing.T) {
 func TestDeletedJobRecreated(t *testing.T) {
 	b := failing.NewBoard(0, 0)
 	h := failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS})
-	first, firstPods := failedJob("batch", "report", 100)
-	second, _ := failedJob("batch", "report", 300)
+	first, firstPods := summaries.FailedJob("batch", "report", 100)
+	second, _ := summaries.FailedJob("batch", "report", 300)
 	second.J.UID = "uid-batch-report-2"
 	secondPods := []*fixture.PodBuilder{fixture.Pod(second.J, "a", 200).FailedWith("app", 137, "OOMKilled", 300)}
-	b.JobChanged("batch/report", summarize(first, firstPods), at(100))
+	b.JobChanged("batch/report", summaries.Of(first, firstPods), summaries.At(100))
 	// The worker saw the new Job before the handler reported the
 	// deletion: the deletion does not take the new Job's row.
-	b.JobChanged("batch/report", summarize(second, secondPods), at(300))
-	b.JobDeleted("batch/report", lastSummary(first, firstPods, at(150)), at(300))
+	b.JobChanged("batch/report", summaries.Of(second, secondPods), summaries.At(300))
+	b.JobDeleted("batch/report", summaries.Last(first, firstPods, summaries.At(150)), summaries.At(300))
 
-	p := h.page(at(400), "")
+	p := h.page(summaries.At(400), "")
 	want := []string{"Job batch/report", "deleted Job batch/report uid-batch-report"}
 	if got := rowsOf(p); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -159,21 +142,21 @@ func TestDeletedJobRecreated(t *testing.T) {
 		t.Errorf("causes mixed up: live %q, deleted %q", p.Rows[0].Cause, p.Rows[1].Cause)
 	}
 	// The second fails and is deleted too: both kept, the newest first.
-	b.JobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(350))
+	b.JobDeleted("batch/report", summaries.Last(second, secondPods, summaries.At(350)), summaries.At(350))
 	b.JobGone("batch/report")
 	want = []string{"deleted Job batch/report uid-batch-report-2", "deleted Job batch/report uid-batch-report"}
-	if got := rowsOf(h.page(at(400), "")); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := rowsOf(h.page(summaries.At(400), "")); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	for uid, deleted := range map[types.UID]time.Time{"": at(350), "uid-batch-report": at(150), "uid-batch-report-2": at(350)} {
-		if e, ok := b.KeptJob("batch", "report", uid, at(400)); !ok || !e.Kept.Deleted.Equal(deleted) {
+	for uid, deleted := range map[types.UID]time.Time{"": summaries.At(350), "uid-batch-report": summaries.At(150), "uid-batch-report-2": summaries.At(350)} {
+		if e, ok := b.KeptJob("batch", "report", uid, summaries.At(400)); !ok || !e.Kept.Deleted.Equal(deleted) {
 			t.Errorf("keptJob(uid %q): deleted %v (%v), want %s", uid, e.Kept, ok, deleted)
 		}
 	}
 	// The same deletion reported twice (a delete event, then a
 	// tombstone after a re-list) is one Job.
-	b.JobDeleted("batch/report", lastSummary(second, secondPods, at(350)), at(360))
-	if n := b.DeletedKept(at(400)); n != 2 {
+	b.JobDeleted("batch/report", summaries.Last(second, secondPods, summaries.At(350)), summaries.At(360))
+	if n := b.DeletedKept(summaries.At(400)); n != 2 {
 		t.Errorf("%d kept after a repeated deletion, want 2", n)
 	}
 }
@@ -188,25 +171,25 @@ func TestDeletedCronJobRunsUnderTheirCronJob(t *testing.T) {
 	b := failing.NewBoard(0, 0)
 	run := fixture.Job("batch", "nightly-29000000").OwnedByCronJob("nightly").BackoffLimit(0).MemoryLimit("app", "1Gi").Started(400).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 500)
 	runPods := []*fixture.PodBuilder{fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500)}
-	b.JobDeleted("batch/nightly-29000000", lastSummary(run, runPods, at(500)), at(500))
+	b.JobDeleted("batch/nightly-29000000", summaries.Last(run, runPods, summaries.At(500)), summaries.At(500))
 	b.JobGone("batch/nightly-29000000")
 	hourly := fixture.Job("batch", "hourly-1").OwnedByCronJob("hourly").BackoffLimit(0).Started(100).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 200)
 	hourlyPods := []*fixture.PodBuilder{fixture.Pod(hourly.J, "a", 100).FailedWith("app", 1, "Error", 200)}
-	b.JobDeleted("batch/hourly-1", lastSummary(hourly, hourlyPods, at(200)), at(200))
+	b.JobDeleted("batch/hourly-1", summaries.Last(hourly, hourlyPods, summaries.At(200)), summaries.At(200))
 
-	now := at(600)
+	now := summaries.At(600)
 	nightly := cronjob.Summarize("batch", "nightly", cronjob.NewRecord(fixture.CronJob("batch", "nightly", "0 12 * * *").LastScheduled(400).J), nil,
-		cronjob.Memory{LastFailure: at(500), FailureReason: "BackoffLimitExceeded"}, now)
+		cronjob.Memory{LastFailure: summaries.At(500), FailureReason: "BackoffLimitExceeded"}, now)
 	// A later run of hourly succeeded (and is present): not listed.
 	hourlyCron := cronjob.Summarize("batch", "hourly", cronjob.NewRecord(fixture.CronJob("batch", "hourly", "0 * * * *").LastScheduled(0).J),
-		[]cronjob.Run{{Name: "hourly-2", OwnerUID: "uid-cron-hourly", Created: at(300), Finished: at(400), Succeeded: true}},
-		cronjob.Memory{LastFailure: at(200), FailureReason: "BackoffLimitExceeded"}, now)
+		[]cronjob.Run{{Name: "hourly-2", OwnerUID: "uid-cron-hourly", Created: summaries.At(300), Finished: summaries.At(400), Succeeded: true}},
+		cronjob.Memory{LastFailure: summaries.At(200), FailureReason: "BackoffLimitExceeded"}, now)
 	// A failure none of the kept runs is (the exporter did not see it):
 	// an earlier kept run does not explain it.
 	earlier := fixture.Job("batch", "weekly-1").OwnedByCronJob("weekly").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 40)
-	b.JobDeleted("batch/weekly-1", lastSummary(earlier, []*fixture.PodBuilder{fixture.Pod(earlier.J, "a", 0).FailedWith("app", 1, "Error", 40)}, at(45)), at(45))
+	b.JobDeleted("batch/weekly-1", summaries.Last(earlier, []*fixture.PodBuilder{fixture.Pod(earlier.J, "a", 0).FailedWith("app", 1, "Error", 40)}, summaries.At(45)), summaries.At(45))
 	weekly := cronjob.Summarize("batch", "weekly", cronjob.NewRecord(fixture.CronJob("batch", "weekly", "0 12 * * 0").LastScheduled(0).J), nil,
-		cronjob.Memory{LastFailure: at(50), FailureReason: "DeadlineExceeded"}, now)
+		cronjob.Memory{LastFailure: summaries.At(50), FailureReason: "DeadlineExceeded"}, now)
 	h := failingPageOf(t, Config{Board: b, CronJobs: cronList{nightly, hourlyCron, weekly}, Runbooks: runbooks.FS})
 	p := h.page(now, "")
 	want := []string{"CronJob batch/nightly", "deleted Job batch/hourly-1 uid-batch-hourly-1", "CronJob batch/weekly", "deleted Job batch/weekly-1 uid-batch-weekly-1"}
@@ -294,10 +277,10 @@ func serveRunbook(t *testing.T, h http.Handler, target string) string {
 // says nothing is kept.
 func TestRunbookPageOfDeletedJob(t *testing.T) {
 	b := failing.NewBoard(0, 0)
-	j, pods := failedJob("batch", "report", 100)
+	j, pods := summaries.FailedJob("batch", "report", 100)
 	j.J.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
-	b.JobDeleted("batch/report", lastSummary(j, pods, at(100)), at(100))
-	now := at(400)
+	b.JobDeleted("batch/report", summaries.Last(j, pods, summaries.At(100)), summaries.At(100))
+	now := summaries.At(400)
 	events := &eventsSeen{}
 	src := &fakeJobs{jobs: map[string]job.Summary{}}
 	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: src, Board: b}, now, events)
@@ -322,7 +305,7 @@ func TestRunbookPageOfDeletedJob(t *testing.T) {
 	// A Job of the same name exists again, running.
 	again := fixture.Job("batch", "report").Started(300).Status(1, 1, 0, 0)
 	again.J.UID = "uid-batch-report-2"
-	src.jobs["batch/report"] = *summarize(again, []*fixture.PodBuilder{fixture.Pod(again.J, "a", 300).Running(310)})
+	src.jobs["batch/report"] = *summaries.Of(again, []*fixture.PodBuilder{fixture.Pod(again.J, "a", 300).Running(310)})
 	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
 	if !strings.Contains(page, "<h2>This Job now</h2>") || strings.Contains(page, "This Job was deleted") ||
 		!strings.Contains(page, `An earlier Job of this name failed and was deleted at 2026-11-01 12:01:40 UTC: <a href="?job_name=report&amp;job_uid=uid-batch-report&amp;namespace=batch">its kept report</a>`) {
@@ -339,7 +322,7 @@ func TestRunbookPageOfDeletedJob(t *testing.T) {
 
 	// An hour after the deletion, nothing is kept.
 	delete(src.jobs, "batch/report")
-	rb.cfg.Now = func() time.Time { return at(100).Add(time.Hour) }
+	rb.cfg.Now = func() time.Time { return summaries.At(100).Add(time.Hour) }
 	page = serveRunbook(t, rb, "/runbooks/KubeJobBackoffLimitExceeded?namespace=batch&job_name=report")
 	if !strings.Contains(page, "Job <code>batch/report</code> is not in the exporter's cache now, and no evidence of it is kept") || strings.Contains(page, "This Job was deleted") {
 		t.Errorf("expired evidence:\n%s", page)
@@ -369,19 +352,19 @@ func TestOwnerPageListsDeletedJobs(t *testing.T) {
 	b := failing.NewBoard(0, 0)
 	const runs = ownerListMax + 3
 	for i := range runs {
-		j, pods := failedJob("ci", fmt.Sprintf("build-%02d", i), 10*i)
+		j, pods := summaries.FailedJob("ci", fmt.Sprintf("build-%02d", i), 10*i)
 		j.J.GenerateName = "build-"
-		b.JobDeleted("ci/"+j.J.Name, lastSummary(j, pods, at(10*i+5)), at(10*i+5))
+		b.JobDeleted("ci/"+j.J.Name, summaries.Last(j, pods, summaries.At(10*i+5)), summaries.At(10*i+5))
 	}
-	other, otherPods := failedJob("ci", "deploy", 100) // its own owner
-	b.JobDeleted("ci/deploy", lastSummary(other, otherPods, at(500)), at(500))
-	elsewhere, elsewherePods := failedJob("qa", "build-xx", 100)
+	other, otherPods := summaries.FailedJob("ci", "deploy", 100) // its own owner
+	b.JobDeleted("ci/deploy", summaries.Last(other, otherPods, summaries.At(500)), summaries.At(500))
+	elsewhere, elsewherePods := summaries.FailedJob("qa", "build-xx", 100)
 	elsewhere.J.GenerateName = "build-"
-	b.JobDeleted("qa/build-xx", lastSummary(elsewhere, elsewherePods, at(500)), at(500))
+	b.JobDeleted("qa/build-xx", summaries.Last(elsewhere, elsewherePods, summaries.At(500)), summaries.At(500))
 	run := fixture.Job("ci", "build-29000000").OwnedByCronJob("build").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 400)
-	b.JobDeleted("ci/build-29000000", lastSummary(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 0).FailedWith("app", 1, "Error", 400)}, at(600)), at(600))
+	b.JobDeleted("ci/build-29000000", summaries.Last(run, []*fixture.PodBuilder{fixture.Pod(run.J, "a", 0).FailedWith("app", 1, "Error", 400)}, summaries.At(600)), summaries.At(600))
 
-	rb := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{shards: 2}, Board: b}, at(700), nil)
+	rb := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{shards: 2}, Board: b}, summaries.At(700), nil)
 	page := serveRunbook(t, rb, "/runbooks/KubeJobFailedAndDeleted?namespace=ci&owner_name=build")
 	if !strings.Contains(page, "kubectl get events -n ci | grep build") {
 		t.Errorf("placeholders not filled in:\n%s", page)
@@ -409,7 +392,7 @@ func TestOwnerPageListsDeletedJobs(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"… and 3 more, deleted earlier.", "Each of the 2 shards keeps the Jobs it reports",
-		fmt.Sprintf("<h2>This Job was deleted at %s UTC, not by its TTL", at(10*(runs-1)+5).Format(pageTimeFormat)),
+		fmt.Sprintf("<h2>This Job was deleted at %s UTC, not by its TTL", summaries.At(10*(runs-1)+5).Format(pageTimeFormat)),
 		fmt.Sprintf("Job ci/build-%02d: FAILED (BackoffLimitExceeded)", runs-1)} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q:\n%s", want, page)
@@ -447,21 +430,21 @@ func TestDeletedJobsEscaped(t *testing.T) {
 	// so.
 	j := fixture.Job("ns", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
-	s := lastSummary(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s := summaries.Last(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, summaries.At(20))
 	s.Namespace, s.Name, s.UID = evilNS, evilName, `uid"><i>u</i>`
 	s.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
 	// A Job of the valid namespace "team-a" with a hostile name.
 	t2 := fixture.Job("team-a", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	t2.J.Spec.Template.Spec.Containers[0].Name = evilContainer
-	s2 := lastSummary(t2, []*fixture.PodBuilder{fixture.Pod(t2.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, at(20))
+	s2 := summaries.Last(t2, []*fixture.PodBuilder{fixture.Pod(t2.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)}, summaries.At(20))
 	s2.Name = evilName
 	s2.Owner = job.Owner{Kind: job.OwnerKindJob, Name: "team"}
-	b.JobDeleted(keyOf(s), s, at(20))
-	b.JobDeleted(keyOf(s2), s2, at(20))
+	b.JobDeleted(keyOf(s), s, summaries.At(20))
+	b.JobDeleted(keyOf(s2), s2, summaries.At(20))
 
-	body := serveFailing(t, failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return at(30) }}), "")
-	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: &fakeJobs{}, Board: b}, at(30), nil)
-	ownerRB := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{}, Board: b}, at(30), nil)
+	body := serveFailing(t, failingPageOf(t, Config{Board: b, Runbooks: runbooks.FS, Now: func() time.Time { return summaries.At(30) }}), "")
+	rb := newTestRunbooks(t, Config{Runbooks: runbooks.FS, Jobs: &fakeJobs{}, Board: b}, summaries.At(30), nil)
+	ownerRB := newTestRunbooks(t, Config{Runbooks: failedAndDeletedRunbook, Jobs: &fakeJobs{}, Board: b}, summaries.At(30), nil)
 	owner := serveRunbook(t, ownerRB, "/runbooks/KubeJobFailedAndDeleted?namespace=team-a&owner_name=team")
 	if !strings.Contains(owner, "exit 127") {
 		t.Fatalf("owner page lists nothing:\n%s", owner)

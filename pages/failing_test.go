@@ -11,34 +11,14 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/kube-job-exporter/kube-job-exporter/cronjob"
 	"github.com/kube-job-exporter/kube-job-exporter/failing"
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture/summaries"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
 	"github.com/kube-job-exporter/kube-job-exporter/watcher"
 )
-
-// failingNow is when the unit tests judge their Jobs: 1000s after the
-// fixtures' T0.
-var failingNow = fixture.T0.Add(1000 * time.Second)
-
-// summarize is the Summary the watcher makes of a Job, its pods and
-// events, judged at failingNow.
-func summarize(j *fixture.JobBuilder, pods []*fixture.PodBuilder, events ...*corev1.Event) *job.Summary {
-	var ps []*corev1.Pod
-	for _, p := range pods {
-		ps = append(ps, p.P)
-	}
-	var evs []*job.EventRecord
-	for _, e := range events {
-		evs = append(evs, job.NewEventRecord(e))
-	}
-	s := job.Summarize(j.J, ps, evs, job.Options{Backoff: job.DefaultBackoff, StartTimeout: time.Minute, Now: failingNow})
-	return &s
-}
 
 // failingFixture is a board and the CronJobs of a small cluster:
 // failed, failing, stuck and healthy Jobs, a CronJob whose newest run
@@ -47,8 +27,8 @@ func failingFixture(t *testing.T) (*failing.Board, []cronjob.Summary, []string) 
 	t.Helper()
 	b := failing.NewBoard(0, 0)
 	add := func(j *fixture.JobBuilder, pods ...*fixture.PodBuilder) *job.Summary {
-		s := summarize(j, pods)
-		b.JobChanged(s.Namespace+"/"+s.Name, s, failingNow)
+		s := summaries.Of(j, pods)
+		b.JobChanged(s.Namespace+"/"+s.Name, s, summaries.Now)
 		return s
 	}
 	// Failed for good at 100: command not found.
@@ -59,8 +39,8 @@ func failingFixture(t *testing.T) (*failing.Board, []cronjob.Summary, []string) 
 	add(train, fixture.Pod(train.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(train.J, "b", 320).Running(330))
 	// Pods refused by a ResourceQuota, last at 200.
 	blocked := fixture.Job("quota", "blocked").Started(0)
-	s := summarize(blocked, nil, fixture.FailedCreate(blocked.J, "q", `pods "blocked-x" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2`, 4, 200))
-	b.JobChanged("quota/blocked", s, failingNow)
+	s := summaries.Of(blocked, nil, fixture.FailedCreate(blocked.J, "q", `pods "blocked-x" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=2, limited: pods=2`, 4, 200))
+	b.JobChanged("quota/blocked", s, summaries.Now)
 	// An image that cannot be pulled since the start, at 0.
 	pull := fixture.Job("web", "pull").Started(0).Status(1, 0, 0, 0)
 	add(pull, fixture.Pod(pull.J, "a", 0).Waiting("ImagePullBackOff"))
@@ -76,7 +56,7 @@ func failingFixture(t *testing.T) (*failing.Board, []cronjob.Summary, []string) 
 	run := fixture.Job("batch", "nightly-29000000").OwnedByCronJob("nightly").BackoffLimit(0).MemoryLimit("app", "1Gi").Started(400).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 500)
 	runSummary := add(run, fixture.Pod(run.J, "a", 400).FailedWith("app", 137, "OOMKilled", 500))
 	cj := cronjob.NewRecord(fixture.CronJob("batch", "nightly", "0 12 * * *").LastScheduled(400).J)
-	crons := []cronjob.Summary{cronjob.Summarize("batch", "nightly", cj, []cronjob.Run{cronjob.RunOf(runSummary)}, cronjob.Memory{}, failingNow)}
+	crons := []cronjob.Summary{cronjob.Summarize("batch", "nightly", cj, []cronjob.Run{cronjob.RunOf(runSummary)}, cronjob.Memory{}, summaries.Now)}
 	return b, crons, []string{"Job batch/nightly-29000000", "CronJob batch/nightly", "Job ml/train", "Job quota/blocked", "Job batch/report", "Job web/pull"}
 }
 
@@ -119,7 +99,7 @@ func (l cronList) Summaries(time.Time) []cronjob.Summary { return l }
 func TestFailingPageListsNewestFirst(t *testing.T) {
 	board, crons, order := failingFixture(t)
 	h := failingPageOf(t, Config{Board: board, CronJobs: cronList(crons), Runbooks: runbooks.FS, MetricsPath: "metrics"})
-	p := h.page(failingNow, "")
+	p := h.page(summaries.Now, "")
 	var got []string
 	for _, r := range p.Rows {
 		got = append(got, rowName(r))
@@ -171,9 +151,9 @@ func TestFailingPageListsNewestFirst(t *testing.T) {
 
 	// A Job that recovers leaves the page; one deleted too.
 	healed := fixture.Job("ml", "train").BackoffLimit(4).Started(0).Status(0, 0, 1, 1).Complete(900)
-	board.JobChanged("ml/train", summarize(healed, []*fixture.PodBuilder{fixture.Pod(healed.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(healed.J, "b", 320).Succeeded(900)}), failingNow)
+	board.JobChanged("ml/train", summaries.Of(healed, []*fixture.PodBuilder{fixture.Pod(healed.J, "a", 0).FailedWith("app", 137, "OOMKilled", 300), fixture.Pod(healed.J, "b", 320).Succeeded(900)}), summaries.Now)
 	board.JobGone("web/pull")
-	p = h.page(failingNow, "")
+	p = h.page(summaries.Now, "")
 	for _, r := range p.Rows {
 		if n := rowName(r); n == "Job ml/train" || n == "Job web/pull" {
 			t.Errorf("%s still listed", n)
@@ -206,11 +186,11 @@ func TestFailingPageCap(t *testing.T) {
 			ns = "odd"
 		}
 		j := fixture.Job(ns, fmt.Sprintf("job-%03d", i)).BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", i)
-		s := summarize(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", i)})
-		b.JobChanged(ns+"/"+j.J.Name, s, failingNow)
+		s := summaries.Of(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", i)})
+		b.JobChanged(ns+"/"+j.J.Name, s, summaries.Now)
 	}
 	h := failingPageOf(t, Config{Board: b})
-	p := h.page(failingNow, "")
+	p := h.page(summaries.Now, "")
 	if len(p.Rows) != FailingPageMax || p.Total != jobs || p.More != jobs-FailingPageMax || p.Counts["failed"] != jobs {
 		t.Fatalf("%d rows, total %d, more %d, counts %v", len(p.Rows), p.Total, p.More, p.Counts)
 	}
@@ -230,7 +210,7 @@ func TestFailingPageCap(t *testing.T) {
 		t.Errorf("the page does not count the rest")
 	}
 
-	p = h.page(failingNow, "odd")
+	p = h.page(summaries.Now, "odd")
 	if p.Total != jobs/2 || len(p.Rows) != FailingPageMax || p.Rows[0].Name != fmt.Sprintf("job-%03d", jobs-1) {
 		t.Errorf("namespace odd: total %d, %d rows, first %s", p.Total, len(p.Rows), p.Rows[0].Name)
 	}
@@ -255,12 +235,12 @@ func TestFailingPageEscapes(t *testing.T) {
 	// have: the Job is summarized under a valid name, then named so.
 	j := fixture.Job("ns", "j").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 10)
 	j.J.Spec.Template.Spec.Containers[0].Name = evilContainer
-	s := summarize(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)})
+	s := summaries.Of(j, []*fixture.PodBuilder{fixture.Pod(j.J, "a", 0).FailedWith(evilContainer, 127, "Error", 10)})
 	s.Namespace, s.Name = evilNS, evilName
 	b := failing.NewBoard(0, 0)
-	b.JobChanged(evilNS+"/"+evilName, s, failingNow)
-	crons := []cronjob.Summary{{Namespace: evilNS, Name: `<script>cron</script>`, LastFailure: failingNow, FailureReason: `<i>why</i>`,
-		LastRun: &cronjob.Run{Name: `<u>run</u>`, Failed: true, Finished: failingNow, Reason: `<i>why</i>`}}}
+	b.JobChanged(evilNS+"/"+evilName, s, summaries.Now)
+	crons := []cronjob.Summary{{Namespace: evilNS, Name: `<script>cron</script>`, LastFailure: summaries.Now, FailureReason: `<i>why</i>`,
+		LastRun: &cronjob.Run{Name: `<u>run</u>`, Failed: true, Finished: summaries.Now, Reason: `<i>why</i>`}}}
 	h := failingPageOf(t, Config{Board: b, CronJobs: cronList(crons), Runbooks: runbooks.FS})
 	body := serveFailing(t, h, "")
 	if n := strings.Count(body, "<tr class="); n != 2 {

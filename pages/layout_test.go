@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture/summaries"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/mixin/runbooks"
 )
@@ -20,11 +21,11 @@ func TestPagesShareOneStylesheetAndRelativeLinks(t *testing.T) {
 	// the CronJob's failed run.
 	jobs := &fakeJobs{jobs: map[string]job.Summary{}}
 	for _, name := range []string{"report", "nightly-29000000"} {
-		j, pods := failedJob("batch", name, 100)
-		jobs.jobs["batch/"+name] = *summarize(j, pods)
+		j, pods := summaries.FailedJob("batch", name, 100)
+		jobs.jobs["batch/"+name] = *summaries.Of(j, pods)
 	}
 	cfg := Config{Board: board, CronJobs: cronList(crons), Jobs: jobs, Runbooks: runbooks.FS, MetricsPath: "metrics"}
-	rb := newTestRunbooks(t, cfg, failingNow, nil)
+	rb := newTestRunbooks(t, cfg, summaries.Now, nil)
 	pages := map[string]string{
 		"/failing":   serveFailing(t, failingPageOf(t, cfg), ""),
 		"/runbooks/": serveRunbook(t, rb, "/runbooks/"),

@@ -44,7 +44,27 @@ type outcomeBook struct {
 	// recent are the final records of Jobs deleted in the last
 	// recentlyDeleted, for pod events that arrive after their Job went.
 	recent map[string]deletedJob
+	// held are pod changes whose Job neither cache nor recent had when
+	// they arrived, by Job key: the Job's informer updates its cache
+	// before its handlers run, so a pod's failure can arrive between a
+	// Job's removal from the cache and jobDeleted (or before a new Job's
+	// add reached jobSeen). The Job's handler reports them (release);
+	// those of Jobs that never come (out of the selection) expire.
+	held     map[string][]heldPod
+	heldPods int
 }
+
+// heldPod is a pod's change from old (nil: first seen) to cur, held for
+// its Job.
+type heldPod struct {
+	old, cur *job.PodRecord
+	at       time.Time
+}
+
+// maxHeldPods bounds the pod changes held at once: they wait at most
+// recentlyDeleted, and only changes that may count (evidence or a
+// deletion) are held.
+const maxHeldPods = 4096
 
 type deletedJob struct {
 	rec *job.JobRecord
@@ -57,7 +77,56 @@ type deletedJob struct {
 const recentlyDeleted = time.Minute
 
 func newOutcomeBook() outcomeBook {
-	return outcomeBook{finished: map[string]types.UID{}, pending: map[string][]job.Finish{}, recent: map[string]deletedJob{}}
+	return outcomeBook{finished: map[string]types.UID{}, pending: map[string][]job.Finish{}, recent: map[string]deletedJob{},
+		held: map[string][]heldPod{}}
+}
+
+// hold keeps a pod's change for its Job key until the Job's handler
+// releases it: a later change of the same pod keeps the first old state,
+// so the pair still spans everything unreported. Changes older than
+// recentlyDeleted are dropped first; beyond maxHeldPods new ones are not
+// held.
+func (b *outcomeBook) hold(key string, old, cur *job.PodRecord, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.heldPods >= maxHeldPods {
+		for k, hs := range b.held {
+			kept := hs[:0]
+			for _, h := range hs {
+				if now.Sub(h.at) <= recentlyDeleted {
+					kept = append(kept, h)
+				}
+			}
+			b.heldPods -= len(hs) - len(kept)
+			if len(kept) == 0 {
+				delete(b.held, k)
+			} else {
+				b.held[k] = kept
+			}
+		}
+		if b.heldPods >= maxHeldPods {
+			return
+		}
+	}
+	hs := b.held[key]
+	for i := range hs {
+		if hs[i].cur.Name() == cur.Name() {
+			hs[i].cur, hs[i].at = cur, now
+			return
+		}
+	}
+	b.held[key] = append(hs, heldPod{old: old, cur: cur, at: now})
+	b.heldPods++
+}
+
+// release returns and forgets the pod changes held for the Job key.
+func (b *outcomeBook) release(key string) []heldPod {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	hs := b.held[key]
+	delete(b.held, key)
+	b.heldPods -= len(hs)
+	return hs
 }
 
 // deleted keeps a deleted Job's final record for recentlyDeleted, and
@@ -149,6 +218,7 @@ func (w *Watcher) jobSeen(oldObj, newObj any, initial bool) {
 	if old, _ := w.jobRecord(oldObj); old != nil && old.UID != r.UID {
 		w.outcomes.forget(key, old.UID)
 	}
+	w.reportHeld(key, r)
 	f, finished := job.FinishOf(r, time.Now())
 	if !finished || !w.outcomes.finish(key, r.UID) || initial {
 		return
@@ -175,9 +245,11 @@ func (w *Watcher) jobDeleted(sc *scope, obj any) {
 	if r.Unselected {
 		// Out of the selection, not deleted: the worker drops it.
 		w.departed.take(key)
+		w.outcomes.release(key)
 		return
 	}
 	w.outcomes.deleted(key, r, now)
+	w.reportHeld(key, r)
 	s := w.lastSummary(sc, key, r, now)
 	w.sink.JobDeleted(key, &s)
 }
@@ -231,12 +303,32 @@ func (w *Watcher) podSeen(sc *scope, oldObj, newObj any) {
 		// pod's failure arrives here.
 		j = w.outcomes.deletedJob(key)
 	}
-	if rec == nil || j == nil {
+	if rec == nil {
 		return
 	}
-	if failures := job.NewPodFailures(old, rec, j); len(failures) > 0 {
+	if j == nil {
+		if key != "" && w.cfg.Shard.Owns(key) && (rec.Evidence() || rec.Deleting()) {
+			w.outcomes.hold(key, old, rec, time.Now())
+		}
+		return
+	}
+	w.reportPodFailures(old, rec, j)
+}
+
+// reportPodFailures reports the failures a pod's change from old to cur
+// adds, judged with its Job j.
+func (w *Watcher) reportPodFailures(old, cur *job.PodRecord, j *job.JobRecord) {
+	if failures := job.NewPodFailures(old, cur, j); len(failures) > 0 {
 		w.sink.PodFailed(job.PodFailed{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name,
-			Pod: rec.Name(), Failures: failures})
+			Pod: cur.Name(), Failures: failures})
+	}
+}
+
+// reportHeld reports the pod changes held for the Job key (see
+// outcomeBook.held), judged with its record r.
+func (w *Watcher) reportHeld(key string, r *job.JobRecord) {
+	for _, h := range w.outcomes.release(key) {
+		w.reportPodFailures(h.old, h.cur, r)
 	}
 	if f, ok := job.PodFinish(old, rec, j, time.Now()); ok {
 		w.sink.PodFinished(f)

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -452,5 +453,87 @@ func TestJobOutOfSelectionIsNotDeleted(t *testing.T) {
 	_, _, gone := sink.snapshot()
 	if len(gone) != 1 || gone[0].Name != "b" {
 		t.Errorf("Jobs reported deleted: %d, want only b (a left the selection)", len(gone))
+	}
+}
+
+// TestPodFailureBeforeItsJobsHandler: a Job's informer removes the Job
+// from its cache before its handlers run, so a pod's failure can reach
+// podSeen when neither the cache nor the deleted Jobs know the Job (a Job
+// deleted the moment it failed, on a loaded exporter), or before a new
+// Job's add reached jobSeen. The change is held and counted, once, when
+// the Job's handler runs; a Job out of the selection drops it.
+func TestPodFailureBeforeItsJobsHandler(t *testing.T) {
+	j := fixture.Job("ns", "fast").BackoffLimit(0).Started(0)
+	running := job.NewPodRecord(fixture.Pod(j.J, "a", 0).Running(1).P)
+	failed := job.NewPodRecord(fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4).P)
+	deleting := fixture.Pod(j.J, "a", 0).FailedWith("app", 1, "Error", 4).P
+	now := metav1.Now()
+	deleting.DeletionTimestamp = &now
+	final := job.NewJobRecord(fixture.Job("ns", "fast").BackoffLimit(0).Started(0).Status(0, 0, 0, 1).Failed("BackoffLimitExceeded", 5).J)
+
+	for _, tc := range []struct {
+		name    string
+		arrives func(w *Watcher, sc *scope) // the Job's handler, after the pod's changes
+		want    int                         // failures reported
+	}{
+		{"deleted", func(w *Watcher, sc *scope) { w.jobDeleted(sc, final) }, 1},
+		{"added", func(w *Watcher, sc *scope) { w.jobSeen(nil, final, false) }, 1},
+		{"left the selection", func(w *Watcher, sc *scope) {
+			unselected := *final
+			unselected.Unselected = true
+			w.jobDeleted(sc, &unselected)
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &fakeSink{}
+			w := &Watcher{sink: sink, outcomes: newOutcomeBook(), departed: newDepartedPods()}
+			// A scope whose caches hold nothing: the Job is not (or no
+			// longer, or not yet) in its informer's cache.
+			sc := &scope{
+				jobs: cache.NewSharedIndexInformer(&cache.ListWatch{}, &batchv1.Job{}, 0, cache.Indexers{}),
+				pods: cache.NewSharedIndexInformer(&cache.ListWatch{}, &corev1.Pod{}, 0, cache.Indexers{podJobIndex: podJobKeys}),
+			}
+			w.podSeen(sc, running, failed)
+			w.podSeen(sc, failed, job.NewPodRecord(deleting))
+			if _, failures, _ := sink.snapshot(); len(failures) != 0 {
+				t.Fatalf("reported before the Job was known: %+v", failures)
+			}
+			tc.arrives(w, sc)
+			_, failures, _ := sink.snapshot()
+			if len(failures) != tc.want {
+				t.Fatalf("%d pod failures reported, want %d: %+v", len(failures), tc.want, failures)
+			}
+			if tc.want > 0 && (failures[0].Pod != failed.Name() || failures[0].Failures[0].ExitCode != "1") {
+				t.Errorf("reported %+v, want the pod's exit 1", failures[0])
+			}
+			tc.arrives(w, sc) // a later event of the Job reports nothing again
+			if _, again, _ := sink.snapshot(); len(again) != tc.want {
+				t.Errorf("%d pod failures after the Job's next event, want %d", len(again), tc.want)
+			}
+			if w.outcomes.heldPods != 0 {
+				t.Errorf("%d pod changes still held", w.outcomes.heldPods)
+			}
+		})
+	}
+}
+
+// TestHeldPodsBounded: pod changes whose Job never comes (another Job's
+// selection) are held at most maxHeldPods, expiring after
+// recentlyDeleted.
+func TestHeldPodsBounded(t *testing.T) {
+	b := newOutcomeBook()
+	j := fixture.Job("ns", "x").Started(0)
+	start := time.Now()
+	for i := range maxHeldPods + 10 {
+		p := job.NewPodRecord(fixture.Pod(j.J, fmt.Sprintf("p%d", i), 0).FailedWith("app", 1, "Error", 4).P)
+		b.hold(fmt.Sprintf("ns/j%d", i), nil, p, start)
+	}
+	if b.heldPods != maxHeldPods {
+		t.Fatalf("%d held, want the bound %d", b.heldPods, maxHeldPods)
+	}
+	p := job.NewPodRecord(fixture.Pod(j.J, "late", 0).FailedWith("app", 1, "Error", 4).P)
+	b.hold("ns/late", nil, p, start.Add(recentlyDeleted+time.Second))
+	if b.heldPods != 1 || len(b.release("ns/late")) != 1 {
+		t.Errorf("after expiry %d held, want only the new one", b.heldPods)
 	}
 }

@@ -179,7 +179,7 @@ var pageCases = []pageCase{
 		},
 		summary:       []string{"CronJob p08-cron/nightly: its last run failed at ", "and none succeeded since."},
 		runbookParams: map[string]string{"namespace": "p08-cron", "cronjob": "nightly"},
-		runbookSays:   []string{"CronJob p08-cron/nightly: FAILED", "The newest failed run:", "nightly-29000001", "exit 127"},
+		runbookSays:   []string{"CronJob p08-cron/nightly: FAILED", "<h4>The newest failed run</h4>", "nightly-29000001", "exit 127"},
 	},
 
 	{
@@ -223,7 +223,7 @@ var pageCases = []pageCase{
 		summary:           []string{"Job p09-quota/blocked cannot create its pods: Quota."},
 		description:       []string{"the API server has refused every new pod of the Job (Quota): kubectl describe resourcequota -n p09-quota"},
 		runbookParams:     map[string]string{"namespace": "p09-quota", "job_name": "blocked"},
-		runbookSays:       []string{"Job p09-quota/blocked: STUCK", "Quota ×", "exceeded quota", "kubectl describe resourcequota -n p09-quota"},
+		runbookSays:       []string{"Job p09-quota/blocked: STUCK", "<code>Quota</code> ×", "exceeded quota", "kubectl describe resourcequota -n p09-quota"},
 		resolveByDeleting: "blocked",
 	},
 	{
@@ -239,7 +239,7 @@ var pageCases = []pageCase{
 		summary:       []string{"cannot create its pods: PodSecurity."},
 		description:   []string{"kubectl get namespace p10-psa --show-labels"},
 		runbookParams: map[string]string{"namespace": "p10-psa", "job_name": "privileged"},
-		runbookSays:   []string{"PodSecurity ×", `violates PodSecurity &#34;restricted:latest&#34;`},
+		runbookSays:   []string{"<code>PodSecurity</code> ×", `violates PodSecurity &#34;restricted:latest&#34;`},
 	},
 	{
 		name: "AdmissionPolicyRefusesPods", ns: "p11-vap", alert: "KubeJobCannotCreatePods",
@@ -257,7 +257,7 @@ var pageCases = []pageCase{
 		summary:       []string{"cannot create its pods: AdmissionPolicy."},
 		description:   []string{"kubectl get validatingadmissionpolicies,validatingadmissionpolicybindings"},
 		runbookParams: map[string]string{"namespace": "p11-vap", "job_name": "frozen"},
-		runbookSays:   []string{"AdmissionPolicy ×", "batch pods are frozen"},
+		runbookSays:   []string{"<code>AdmissionPolicy</code> ×", "batch pods are frozen"},
 	},
 	{
 		name: "VolumeNeverMounts", ns: "p12-mount", alert: "KubeJobPodsStuckWaiting",
@@ -285,7 +285,7 @@ var pageCases = []pageCase{
 		runbookParams: map[string]string{"namespace": "p13-days", "job_name": "forever"},
 		// The alert judged the run time; the page states it, and does not
 		// call the run healthy.
-		runbookSays: []string{"Job p13-days/forever: RUNNING", "Running:   for 72h"},
+		runbookSays: []string{"Job p13-days/forever: RUNNING", "<dt>Running</dt><dd>for 72h"},
 	},
 }
 
