@@ -182,6 +182,13 @@ func NewPodFailures(old, cur *PodRecord, j *JobRecord) []PodFailure {
 	return out
 }
 
+// Ended tells whether a pod's record shows it ended: phase Succeeded or
+// Failed.
+func (r *PodRecord) Ended() bool {
+	f := r.facts()
+	return f.phase == corev1.PodSucceeded || f.phase == corev1.PodFailed
+}
+
 // Evidence tells whether a pod's record says why its Job struggles: the
 // pod failed, waits for a reason (an image pull, a config error, a crash
 // loop), or its containers restarted. A pod deleted while running well

@@ -63,7 +63,7 @@ type heldPod struct {
 
 // maxHeldPods bounds the pod changes held at once: they wait at most
 // recentlyDeleted, and only changes that may count (evidence or a
-// deletion) are held.
+// deletion, or an end: resource-time) are held.
 const maxHeldPods = 4096
 
 type deletedJob struct {
@@ -307,20 +307,24 @@ func (w *Watcher) podSeen(sc *scope, oldObj, newObj any) {
 		return
 	}
 	if j == nil {
-		if key != "" && w.cfg.Shard.Owns(key) && (rec.Evidence() || rec.Deleting()) {
+		if key != "" && w.cfg.Shard.Owns(key) && (rec.Evidence() || rec.Deleting() || rec.Ended()) {
 			w.outcomes.hold(key, old, rec, time.Now())
 		}
 		return
 	}
-	w.reportPodFailures(old, rec, j)
+	w.reportPodChange(old, rec, j)
 }
 
-// reportPodFailures reports the failures a pod's change from old to cur
-// adds, judged with its Job j.
-func (w *Watcher) reportPodFailures(old, cur *job.PodRecord, j *job.JobRecord) {
+// reportPodChange reports what a pod's change from old to cur adds,
+// judged with its Job j: its new failures, and the resource-time it held
+// if it finished.
+func (w *Watcher) reportPodChange(old, cur *job.PodRecord, j *job.JobRecord) {
 	if failures := job.NewPodFailures(old, cur, j); len(failures) > 0 {
 		w.sink.PodFailed(job.PodFailed{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name,
 			Pod: cur.Name(), Failures: failures})
+	}
+	if f, ok := job.PodFinish(old, cur, j, time.Now()); ok {
+		w.sink.PodFinished(f)
 	}
 }
 
@@ -328,10 +332,7 @@ func (w *Watcher) reportPodFailures(old, cur *job.PodRecord, j *job.JobRecord) {
 // outcomeBook.held), judged with its record r.
 func (w *Watcher) reportHeld(key string, r *job.JobRecord) {
 	for _, h := range w.outcomes.release(key) {
-		w.reportPodFailures(h.old, h.cur, r)
-	}
-	if f, ok := job.PodFinish(old, rec, j, time.Now()); ok {
-		w.sink.PodFinished(f)
+		w.reportPodChange(h.old, h.cur, r)
 	}
 }
 

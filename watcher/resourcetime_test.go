@@ -323,3 +323,27 @@ func FuzzPodFinished(f *testing.F) {
 		}
 	})
 }
+
+// TestPodFinishedHeldForItsJob: a pod that succeeds while its Job is in
+// neither cache (see TestPodFailureBeforeItsJobsHandler) holds its
+// resource-time until the Job's add reaches jobSeen, then counts once.
+func TestPodFinishedHeldForItsJob(t *testing.T) {
+	jb := cpuJob("late")
+	w := &Watcher{sink: &fakeSink{}, outcomes: newOutcomeBook(), departed: newDepartedPods()}
+	sink := w.sink.(*fakeSink)
+	sc := &scope{
+		jobs: cache.NewSharedIndexInformer(&cache.ListWatch{}, &batchv1.Job{}, 0, cache.Indexers{}),
+		pods: cache.NewSharedIndexInformer(&cache.ListWatch{}, &corev1.Pod{}, 0, cache.Indexers{podJobIndex: podJobKeys}),
+	}
+	running := job.NewPodRecord(startedAt(fixture.Pod(jb.J, "a", 0).Running(10), 10).P)
+	done := job.NewPodRecord(startedAt(fixture.Pod(jb.J, "a", 0).Succeeded(70), 10).P)
+	w.podSeen(sc, running, done)
+	if v, n := heldCPU(sink, done.Name()); n != 0 {
+		t.Fatalf("counted %g core-seconds before the Job was known", v)
+	}
+	w.jobSeen(nil, job.NewJobRecord(jb.J), false)
+	w.jobSeen(nil, job.NewJobRecord(jb.J), false)
+	if v, n := heldCPU(sink, done.Name()); n != 1 || v != 2*60 {
+		t.Errorf("counted %d times, %g core-seconds; want once, 120 (2 cores × 60s)", n, v)
+	}
+}
