@@ -1,8 +1,6 @@
 package mixintest
 
 import (
-	"context"
-	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,37 +51,11 @@ func TestDashboardCostPanels(t *testing.T) {
 	at := time.Unix(0, 0).Add(20 * time.Minute)
 	eval := func(expr string) map[string]float64 {
 		t.Helper()
-		q, err := engine.NewInstantQuery(context.Background(), storage, nil, expr, at)
-		if err != nil {
-			t.Fatalf("%v\n  %s", err, expr)
-		}
-		defer q.Close()
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			t.Fatalf("%v\n  %s", res.Err, expr)
-		}
-		vec, err := res.Vector()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]float64{}
-		for _, s := range vec {
-			out[s.Metric.String()] = s.F
-		}
-		return out
+		return evalInstant(t, engine, storage, expr, at)
 	}
 	check := func(name string, got, want map[string]float64) {
 		t.Helper()
-		for k, w := range want {
-			if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-9 {
-				t.Errorf("%s: %s = %v (present %v), want %v", name, k, g, ok, w)
-			}
-		}
-		for k, g := range got {
-			if _, ok := want[k]; !ok {
-				t.Errorf("%s: unexpected %s = %v", name, k, g)
-			}
-		}
+		checkVector(t, name, got, want)
 	}
 	const overviewFile = "kube-job-exporter-overview.json"
 	overview := map[string]string{"namespace": ".+", "cronjob": ".*", "__range": "10m"}

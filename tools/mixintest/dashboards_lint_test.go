@@ -48,11 +48,9 @@ package mixintest
 //     6h shows a night's CronJob runs and a Job's whole backoff.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -714,37 +712,11 @@ func TestDashboardFailurePanels(t *testing.T) {
 	at := func(m int) time.Time { return time.Unix(0, 0).Add(time.Duration(m) * time.Minute) }
 	eval := func(expr string, ts time.Time) map[string]float64 {
 		t.Helper()
-		q, err := engine.NewInstantQuery(context.Background(), storage, nil, expr, ts)
-		if err != nil {
-			t.Fatalf("%v\n  %s", err, expr)
-		}
-		defer q.Close()
-		res := q.Exec(context.Background())
-		if res.Err != nil {
-			t.Fatalf("%v\n  %s", res.Err, expr)
-		}
-		vec, err := res.Vector()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]float64{}
-		for _, s := range vec {
-			out[s.Metric.String()] = s.F
-		}
-		return out
+		return evalInstant(t, engine, storage, expr, ts)
 	}
 	check := func(name string, got, want map[string]float64) {
 		t.Helper()
-		for k, w := range want {
-			if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-9 {
-				t.Errorf("%s: %s = %v (present %v), want %v", name, k, g, ok, w)
-			}
-		}
-		for k, g := range got {
-			if _, ok := want[k]; !ok {
-				t.Errorf("%s: unexpected %s = %v", name, k, g)
-			}
-		}
+		checkVector(t, name, got, want)
 	}
 	// Grafana's $__rate_interval for a 1m scrape interval: 4 scrapes.
 	overview := map[string]string{"namespace": ".+", "cronjob": ".*", "__rate_interval": "4m"}
