@@ -144,3 +144,12 @@ func (m *Metrics) Dump(match Labels, names ...string) string {
 	}
 	return b.String()
 }
+
+// CountedPerOwner tells the exporter's outcome counters per owner
+// (kubejob_owner_* and kubejob_attempt_resource_seconds_total) from the
+// rest: they count what watch events showed and outlive the Jobs they
+// count (--outcomes.retention), so a state comparison or a count of the
+// series of the Jobs present leaves them out.
+func CountedPerOwner(name string) bool {
+	return strings.HasPrefix(name, "kubejob_owner_") || name == "kubejob_attempt_resource_seconds_total"
+}

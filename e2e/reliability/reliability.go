@@ -82,7 +82,7 @@ func (s *Suite) startExporter(t testing.TB, name string, opts harness.ExporterOp
 
 // ExcludedFromEquality says which kubejob_ families the equality check
 // leaves out: the exporter's own metrics (process-local by nature), the
-// outcome counters per owner (kubejob_owner_*: counted from the watch
+// outcome counters per owner (harness.CountedPerOwner: counted from the watch
 // events an exporter saw, so a fresh exporter starts them at zero by
 // design; docs/metrics.md) and, unless includeCron, the CronJob history,
 // which docs/metrics.md documents as outliving the Job objects while the
@@ -90,7 +90,7 @@ func (s *Suite) startExporter(t testing.TB, name string, opts harness.ExporterOp
 // present). The CronJob families are equal too as long as no CronJob-owned
 // Job was deleted during the older exporter's life.
 func ExcludedFromEquality(name string, includeCron bool) bool {
-	if !strings.HasPrefix(name, "kubejob_") || strings.HasPrefix(name, "kubejob_exporter_") || strings.HasPrefix(name, "kubejob_owner_") {
+	if !strings.HasPrefix(name, "kubejob_") || strings.HasPrefix(name, "kubejob_exporter_") || harness.CountedPerOwner(name) {
 		return true
 	}
 	return !includeCron && strings.HasPrefix(name, "kubejob_cronjob_")

@@ -79,12 +79,13 @@ func value(body []byte, prefix string) (float64, bool) {
 // those of the kubejob_ metrics about Jobs (not kubejob_exporter_, not
 // kubejob_cronjob_: cronSeries counts those); families counts every
 // metric's, the exporter's own ones as "(self) name".
-// ownerSeries counts the outcome series per owner (kubejob_owner_*) of
-// seriesCount's families: they outlive the Jobs they count.
+// ownerSeries counts the outcome series per owner
+// (harness.CountedPerOwner) of seriesCount's families: they outlive the
+// Jobs they count.
 func ownerSeries(families map[string]int) int {
 	n := 0
 	for name, c := range families {
-		if strings.HasPrefix(name, "kubejob_owner_") {
+		if harness.CountedPerOwner(name) {
 			n += c
 		}
 	}

@@ -387,7 +387,7 @@ func TestScale(t *testing.T) {
 				// The outcome counters per owner outlive the deleted Jobs by
 				// design (--outcomes.retention): every other series goes.
 				if after, before := cw.SeriesAfter-ownerSeries(fams), r.Series-ownerSeries(r.Families); after != before {
-					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before (kubejob_owner_* aside): %s", w+1, after, before, cw.Diff)
+					t.Errorf("churn wave %d: %d series after the churn Jobs were deleted, %d before (the outcome counters per owner aside): %s", w+1, after, before, cw.Diff)
 				}
 			}
 		}

@@ -800,7 +800,7 @@ func scanStorm(br *bufio.Reader, u *stormUpdate, self *bytes.Buffer) (stormExpos
 			}
 			// The outcome counters per owner (first in the answer) are
 			// counted, not state: the states compared leave them out.
-			if skip = strings.HasPrefix(string(f[2]), "kubejob_owner_"); skip {
+			if skip = harness.CountedPerOwner(string(f[2])); skip {
 				continue
 			}
 			if name := string(f[2]); strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "kubejob_exporter_") {
