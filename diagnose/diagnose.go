@@ -107,6 +107,9 @@ type Report struct {
 	// gone, when the pods present show no failure, restart or wait: the
 	// evidence the report then reads (job.Summary.Departed).
 	Departed *Departed `json:"departed,omitempty"`
+	// Cost is what the failed attempts held, from the same evidence:
+	// nil when nothing is known (no failed pod that started).
+	Cost *Cost `json:"cost,omitempty"`
 
 	// Deleted is when the Job was deleted (the exporter's last Summary of
 	// a deleted Job); DeletedByTTL, set with it, whether its
@@ -142,6 +145,24 @@ type Departed struct {
 	// containers' restarts too) by cause.
 	Failures []Failure         `json:"failures,omitempty"`
 	Waiting  []job.ReasonCount `json:"waiting,omitempty"`
+}
+
+// Cost is what a Job's failed attempts held so far (job.Summary.FailedHeld).
+type Cost struct {
+	// Failures counts the failed attempts (restartPolicy OnFailure:
+	// failed container runs too) whose resource-time it is.
+	Failures int64 `json:"failures"`
+	// ResourceSeconds is the resource-time by resource: cpu in
+	// core-seconds, memory in byte-seconds, an extended resource in
+	// device-seconds.
+	ResourceSeconds map[string]float64 `json:"resourceSeconds"`
+	// Text says it: "3 failed attempts held 1.5 GPU-hours, 6 core-hours
+	// and 12 GiB-hours".
+	Text string `json:"text"`
+	// EachRetry says, when the verdict is that retrying fails the same
+	// way, what each retry holds again: "each retry holds about …
+	// more".
+	EachRetry string `json:"eachRetry,omitempty"`
 }
 
 // Failure counts failed pods, or restarts of a container, of one cause.
@@ -285,6 +306,7 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	}
 	r.TTLSecondsAfterFinished = s.TTLSecondsAfterFinished
 	r.Verdict = verdict(e, r, limits, tooLong, departed)
+	r.Cost = cost(e, r.Verdict, departed)
 	r.Alert = jobAlert(s, r)
 	r.Commands = commands(s, r)
 	return r
@@ -308,6 +330,7 @@ func evidence(s job.Summary) (job.Summary, bool) {
 		return s, false
 	}
 	s.Attempts, s.OlderAttempts, s.PodFailures, s.Waiting, s.WaitingPods = d.Attempts, 0, d.PodFailures, d.Waiting, nil
+	s.FailedHeld = d.FailedHeld
 	return s, true
 }
 

@@ -50,6 +50,9 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Deleted != nil {
 		fmt.Fprintf(&b, "Deleted:   %s, %s\n", r.Deleted.UTC().Format(time.RFC3339), r.DeletedBy())
 	}
+	if r.Cost != nil {
+		fmt.Fprintf(&b, "Cost:      %s\n", r.Cost.Sentence())
+	}
 	if len(r.CreateFailures) > 0 {
 		b.WriteString("\nPods the API server refuses to create (newest first):\n")
 		for _, f := range r.CreateFailures {

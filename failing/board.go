@@ -77,6 +77,9 @@ type Entry struct {
 	State string
 	// Cause is what went wrong, in one sentence.
 	Cause string
+	// Cost is what a Job's failed attempts held, if known ("3 failed
+	// attempts held 1.5 GPU-hours and 6 core-hours").
+	Cost string
 	// Since is when the newest evidence of the problem appeared: the
 	// failure, the newest failed pod, the refused pod, the start of a Job
 	// whose pods do not start, the run a CronJob missed. The page sorts

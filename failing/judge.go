@@ -47,6 +47,9 @@ func judgeJob(s *job.Summary, now time.Time) (Entry, bool) {
 		e.Since = s.Created
 	}
 	e.Cause = jobCause(s, r)
+	if r.Cost != nil {
+		e.Cost = r.Cost.Text
+	}
 	return e, true
 }
 

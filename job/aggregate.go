@@ -67,6 +67,8 @@ type Aggregate struct {
 
 	indexValues  map[int32][]int32 // per index, the failure count each of its pods gives (> 0 only)
 	worstIndexes *btree.BTreeG[IndexFailure]
+
+	failedHeld heldSum // what the pods' failed runs held (failedSpans)
 }
 
 type pendingPod struct {
@@ -221,6 +223,9 @@ func (a *Aggregate) apply(r *PodRecord, f *podFacts, c contribution, sign int) {
 	if c.index >= 0 && c.indexVal > 0 {
 		a.indexValue(c.index, c.indexVal, sign)
 	}
+	failedRuns, lastRun := f.failedSpans()
+	a.failedHeld.add(&f.requests, failedRuns, sign)
+	a.failedHeld.add(&f.requests, lastRun, sign)
 }
 
 func (a *Aggregate) created(t time.Time, sign int) {

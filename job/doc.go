@@ -23,7 +23,7 @@
 //   - jobrecord.go: read a Job's facts once into the JobRecord the Job cache keeps.
 //   - events.go: read FailedCreate events into EventRecords, and fold them into a Job's CreateFailures.
 //   - outcome.go: what outlives a Job: its Finish, a pod's new failures, the evidence of its gone pods.
-//   - resourcetime.go: what a finished pod held, counted once at its finish (PodFinish, PodGone).
+//   - resourcetime.go: what a finished pod held, counted once at its finish (PodFinish, PodGone), and what the failed runs of a Job's pods held so far (Summary.FailedHeld, summed exactly in the Aggregate).
 //   - requests.go: a pod's effective request as the scheduler reserves it (PodRequests), and what the record keeps of it.
 //   - classify.go: fold reasons and exit codes into bounded label values, and say what they mean (Cause).
 //   - podfailurepolicy.go: which podFailurePolicy rule matches a failed pod.

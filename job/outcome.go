@@ -211,5 +211,5 @@ func DepartedOf(j *JobRecord, gone []*PodRecord) Departed {
 	}
 	var s Summary
 	s.podFacts(a, Options{})
-	return Departed{Pods: a.Pods(), Attempts: s.Attempts, PodFailures: s.PodFailures, Waiting: s.Waiting}
+	return Departed{Pods: a.Pods(), Attempts: s.Attempts, PodFailures: s.PodFailures, Waiting: s.Waiting, FailedHeld: s.FailedHeld}
 }

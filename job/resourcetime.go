@@ -1,6 +1,9 @@
 package job
 
 import (
+	"math/bits"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -122,20 +125,49 @@ func finishOf(of *podFacts, nf podFacts, j *JobRecord, now time.Time) (PodFinish
 			end = d
 		}
 	}
-	if !end.After(nf.started) {
-		return PodFinished{}, false
+	failedRuns, lastRun := nf.runs(end)
+	out := PodFinished{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name, Pod: nf.name}
+	out.Held = nf.requests.held(out.Held, OutcomeFailed, failedRuns)
+	out.Held = nf.requests.held(out.Held, outcome, lastRun)
+	return out, len(out.Held) > 0
+}
+
+// runs splits a pod's running time, from its start to end, where its last
+// run began (lastRunStart, restartPolicy OnFailure): before it the runs
+// that failed, after it the last run. Both are zero for a pod that never
+// started or an end not after the start.
+func (f *podFacts) runs(end time.Time) (failedRuns, lastRun time.Duration) {
+	if f.started.IsZero() || !end.After(f.started) {
+		return 0, 0
 	}
-	split := nf.started
-	if nf.lastRun.After(split) {
-		split = nf.lastRun
+	split := f.started
+	if f.lastRun.After(split) {
+		split = f.lastRun
 		if split.After(end) {
 			split = end
 		}
 	}
-	out := PodFinished{Namespace: j.Namespace, Owner: j.Owner, Job: j.Name, Pod: nf.name}
-	out.Held = nf.requests.held(out.Held, OutcomeFailed, split.Sub(nf.started))
-	out.Held = nf.requests.held(out.Held, outcome, end.Sub(split))
-	return out, len(out.Held) > 0
+	return split.Sub(f.started), end.Sub(split)
+}
+
+// failedSpans are the times a pod present has held its request in runs
+// that failed, as PodFinish counts them failed, read from its record
+// alone (no clock, so an Aggregate keeps their sum): all of a pod in phase
+// Failed (runs to its end, FinishedTime), and of any other pod the runs
+// before its last one (restartPolicy OnFailure). A pod being deleted
+// before it reached phase Failed, which PodFinish counts failed until its
+// deletion, counts here once its phase is Failed: until then its end is
+// not known.
+func (f *podFacts) failedSpans() (time.Duration, time.Duration) {
+	switch f.phase {
+	case corev1.PodFailed:
+		return f.runs(f.finished)
+	case corev1.PodSucceeded:
+		failedRuns, _ := f.runs(f.finished)
+		return failedRuns, 0
+	}
+	failedRuns, _ := f.runs(f.lastRun)
+	return failedRuns, 0
 }
 
 // held appends what the request held for d under outcome, if anything.
@@ -156,3 +188,77 @@ func (r *podRequests) held(dst []ResourceTime, outcome string, d time.Duration) 
 	}
 	return dst
 }
+
+// heldSum is resource-time summed exactly: per resource, the request in
+// the unit the record keeps (millicores, bytes, devices) times
+// nanoseconds, in 128 bits, so that counting pods in and out in any order
+// leaves the sum of the pods present, whatever their number and size.
+type heldSum struct {
+	cpu, memory uint128
+	extended    []extendedSum // sorted by name, non-zero only
+}
+
+type extendedSum struct {
+	name string
+	sum  uint128
+}
+
+// add counts what the request held for d in (sign 1) or out (sign -1).
+func (s *heldSum) add(r *podRequests, d time.Duration, sign int) {
+	if d <= 0 {
+		return
+	}
+	s.cpu = s.cpu.add(product(r.cpuMilli, d), sign)
+	s.memory = s.memory.add(product(r.memory, d), sign)
+	for _, x := range r.extended {
+		k, found := slices.BinarySearchFunc(s.extended, x.name, func(e extendedSum, name string) int { return strings.Compare(e.name, name) })
+		if !found {
+			s.extended = slices.Insert(s.extended, k, extendedSum{name: x.name})
+		}
+		e := &s.extended[k]
+		if e.sum = e.sum.add(product(x.count, d), sign); e.sum == (uint128{}) {
+			s.extended = slices.Delete(s.extended, k, k+1)
+		}
+	}
+}
+
+// failed appends the sum as the failed resource-time it is, in the
+// Summary's order (cpu, memory, the extended resources by name), non-zero
+// values only.
+func (s *heldSum) failed(dst []ResourceTime) []ResourceTime {
+	add := func(resource string, v uint128, unit float64) {
+		if v != (uint128{}) {
+			dst = append(dst, ResourceTime{Outcome: OutcomeFailed, Resource: resource, Value: v.float() / unit})
+		}
+	}
+	add(ResourceCPU, s.cpu, 1e3*1e9)
+	add(ResourceMemory, s.memory, 1e9)
+	for _, x := range s.extended {
+		add(x.name, x.sum, 1e9)
+	}
+	return dst
+}
+
+// uint128 is an unsigned 128-bit integer; sums wrap as uint64 does, so
+// taking out what was added always restores the sum.
+type uint128 struct{ hi, lo uint64 }
+
+// product is a request (not negative, as the record keeps it) times a
+// duration (positive).
+func product(request int64, d time.Duration) uint128 {
+	hi, lo := bits.Mul64(uint64(max(request, 0)), uint64(d))
+	return uint128{hi, lo}
+}
+
+func (x uint128) add(y uint128, sign int) uint128 {
+	if sign < 0 {
+		lo, borrow := bits.Sub64(x.lo, y.lo, 0)
+		hi, _ := bits.Sub64(x.hi, y.hi, borrow)
+		return uint128{hi, lo}
+	}
+	lo, carry := bits.Add64(x.lo, y.lo, 0)
+	hi, _ := bits.Add64(x.hi, y.hi, carry)
+	return uint128{hi, lo}
+}
+
+func (x uint128) float() float64 { return float64(x.hi)*(1<<64) + float64(x.lo) }

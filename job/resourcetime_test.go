@@ -2,6 +2,7 @@ package job
 
 import (
 	"reflect"
+	"strconv"
 	"testing"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -141,5 +142,126 @@ func TestPodGone(t *testing.T) {
 				t.Errorf("held %+v (%v), want %+v", got.Held, ok, tc.want)
 			}
 		})
+	}
+}
+
+// TestSummaryFailedHeld: the Summary says what the failed runs of the
+// pods present held, exactly, and as PodFinish counts each pod failed at
+// its finish (one definition): 3 failed pods of 2 cores, 4 GiB and a GPU
+// that ran 60s, 120s and 30s held 210 GPU-seconds; pods that succeeded,
+// run, never started or are still being deleted add nothing, and the
+// runs before the last of an OnFailure pod count whether it runs or
+// ended.
+func TestSummaryFailedHeld(t *testing.T) {
+	j := gpuJob("j").J
+	pod := func(name string, start int) *fixture.PodBuilder {
+		p := fixture.Pod(j, name, start).Running(start)
+		at := fixture.At(start)
+		p.P.Status.StartTime = &at
+		return p
+	}
+	noStart := pod("e", 0).FailedWith("app", 1, "Error", 50).P
+	noStart.Status.StartTime = nil
+	pods := []*corev1.Pod{
+		pod("a", 10).FailedWith("app", 1, "Error", 70).P,
+		pod("b", 100).FailedWith("app", 1, "Error", 220).P,
+		pod("c", 200).Evicted(230).P, // no container end: the Ready=False transition
+		pod("d", 300).Succeeded(400).P,
+		noStart,
+		pod("f", 500).P,
+		pod("g", 500).Deleting(550, 30).P,
+	}
+	s := Summarize(j, pods, nil, Options{})
+	if want := held(OutcomeFailed, 210); !reflect.DeepEqual(s.FailedHeld, want) {
+		t.Errorf("FailedHeld %+v, want %+v", s.FailedHeld, want)
+	}
+	checkAsCounted(t, j, pods, s.FailedHeld)
+
+	// restartPolicy OnFailure: a pod that restarted and runs held 30s in
+	// failed runs (10 to 40), one that restarted and succeeded 20s more.
+	of := gpuJob("of").OnFailure().J
+	restarted := func(name string, lastRun int) *fixture.PodBuilder {
+		p := fixture.Pod(of, name, 10).Running(lastRun)
+		at := fixture.At(10)
+		p.P.Status.StartTime = &at
+		p.P.Status.ContainerStatuses[0].RestartCount = 2
+		return p
+	}
+	runs := restarted("a", 40).P
+	succeeded := restarted("b", 30).Succeeded(90).P
+	succeeded.Status.ContainerStatuses[0].RestartCount = 2
+	succeeded.Status.ContainerStatuses[0].State.Terminated.StartedAt = fixture.At(30)
+	s = Summarize(of, []*corev1.Pod{runs, succeeded}, nil, Options{})
+	if want := held(OutcomeFailed, 50); !reflect.DeepEqual(s.FailedHeld, want) {
+		t.Errorf("OnFailure: FailedHeld %+v, want %+v", s.FailedHeld, want)
+	}
+	checkAsCounted(t, of, []*corev1.Pod{succeeded}, held(OutcomeFailed, 20))
+}
+
+// checkAsCounted checks that the ended pods' failed resource-time, as
+// PodFinish counts each at its finish, is want.
+func checkAsCounted(t *testing.T, j *batchv1.Job, pods []*corev1.Pod, want []ResourceTime) {
+	t.Helper()
+	sums := map[string]float64{}
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			continue
+		}
+		f, _ := PodFinish(nil, NewPodRecord(p), NewJobRecord(j), fixture.At(1000).Time)
+		for _, h := range f.Held {
+			if h.Outcome == OutcomeFailed {
+				sums[h.Resource] += h.Value
+			}
+		}
+	}
+	wants := map[string]float64{}
+	for _, h := range want {
+		wants[h.Resource] = h.Value
+	}
+	if !reflect.DeepEqual(sums, wants) {
+		t.Errorf("counted failed %v, the Summary's %v", sums, wants)
+	}
+}
+
+// TestAggregateFailedHeld: counting failed pods in and out, in any order
+// and of any size (sums far beyond 64 bits), leaves exactly what the pods
+// present held, as a recomputation from them says; the Departed evidence
+// of gone pods says what theirs held the same way.
+func TestAggregateFailedHeld(t *testing.T) {
+	j := gpuJob("j").J
+	huge := func(name string, start int) *corev1.Pod {
+		p := fixture.Pod(j, name, 0).FailedWith("app", 1, "Error", start+3600).P
+		at := fixture.At(start)
+		p.Status.StartTime = &at
+		p.Spec.Containers[0].Resources.Requests = res("memory=7Ei", "nvidia.com/gpu=1000000")
+		return p
+	}
+	r := &aggregateRun{t: t, a: NewAggregate(NewJobRecord(j)), cache: map[string]*PodRecord{}}
+	check := func(step string) {
+		t.Helper()
+		got, want := r.summary(j, nil, Options{})
+		if !reflect.DeepEqual(got.FailedHeld, want.FailedHeld) {
+			t.Fatalf("%s: incremental %+v, from scratch %+v", step, got.FailedHeld, want.FailedHeld)
+		}
+	}
+	for i := range 40 {
+		r.set(huge(strconv.Itoa(i), i*10))
+		check("add " + strconv.Itoa(i))
+	}
+	for i := 0; i < 40; i += 3 {
+		r.delete("j-" + strconv.Itoa(i))
+		check("delete " + strconv.Itoa(i))
+	}
+	for i := range 40 {
+		r.delete("j-" + strconv.Itoa(i))
+	}
+	if got, _ := r.summary(j, nil, Options{}); got.FailedHeld != nil {
+		t.Errorf("no pods left, FailedHeld %+v", got.FailedHeld)
+	}
+
+	gone := started(j, 10).FailedWith("app", 1, "Error", 70).P
+	d := DepartedOf(NewJobRecord(j), []*PodRecord{NewPodRecord(gone)})
+	if want := held(OutcomeFailed, 60); !reflect.DeepEqual(d.FailedHeld, want) {
+		t.Errorf("Departed.FailedHeld %+v, want %+v", d.FailedHeld, want)
 	}
 }

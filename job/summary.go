@@ -109,6 +109,13 @@ type Summary struct {
 	// first; OlderAttempts counts the failed pods present before them.
 	Attempts      []Attempt
 	OlderAttempts int
+	// FailedHeld is the resource-time the failed runs of the pods present
+	// held so far, as kubejob_attempt_resource_seconds_total counts them
+	// failed (failedSpans): failed pods from start to end, and for
+	// restartPolicy OnFailure the runs of any pod before its last one.
+	// Non-zero values only: cpu, memory, then the extended resources by
+	// name.
+	FailedHeld []ResourceTime
 
 	// CreateFailures are the Job controller's failures to create pods
 	// newer than the Job's newest pod, newest first, one per cause; none
@@ -170,6 +177,8 @@ type Departed struct {
 	// Waiting is why those that had not started were waiting when they
 	// went (an image pull that never succeeded before the deadline).
 	Waiting []ReasonCount
+	// FailedHeld is what their failed runs held, as Summary.FailedHeld.
+	FailedHeld []ResourceTime
 }
 
 // MaxDepartedPods bounds the gone pods remembered per Job.
@@ -430,6 +439,7 @@ func (s *Summary) podFacts(a *Aggregate, opts Options) {
 		s.Attempts = append(s.Attempts, pf.attempt(&a.ctx))
 	}
 	s.OlderAttempts = a.failed - len(s.Attempts)
+	s.FailedHeld = a.failedHeld.failed(nil)
 
 	if len(a.failures) > 0 {
 		s.PodFailures = slices.Clone(a.failures)

@@ -11,6 +11,7 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -850,6 +851,26 @@ func fuzzJob(data []byte, reason, ann string, failed, restarts, exit int32) (*ba
 		if shape&8 != 0 {
 			p.Status.Phase = corev1.PodPhase(ann)
 		}
+		if shape&32 != 0 {
+			// Started, requesting: what its failed runs held counts.
+			start := fixture.At(int(index) - 10)
+			p.Status.StartTime = &start
+			p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+				corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(code)*250, resource.DecimalSI),
+				corev1.ResourceMemory: *resource.NewQuantity(int64(flags)<<30, resource.BinarySI),
+				"nvidia.com/gpu":      *resource.NewQuantity(int64(index%3), resource.DecimalSI),
+			}
+		}
+		if shape&64 != 0 {
+			// Started when the API's times begin, requesting more than
+			// any node has: sums far beyond 64 bits.
+			start := metav1.NewTime(time.Unix(minAPISeconds, 0).UTC())
+			p.Status.StartTime = &start
+			p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{
+				corev1.ResourceMemory: *resource.NewQuantity(math.MaxInt64, resource.BinarySI),
+				"amd.com/gpu":         *resource.NewQuantity(math.MaxInt64, resource.DecimalSI),
+			}
+		}
 		if shape&16 != 0 {
 			pods = append(pods, nil)
 		}
@@ -930,6 +951,12 @@ func FuzzSummarize(f *testing.F) {
 				if p.Failures < x.Failures || (p.Failures == x.Failures && p.Index >= x.Index) {
 					t.Fatalf("IndexFailures not worst first: %+v", s.IndexFailures)
 				}
+			}
+		}
+		for i, h := range s.FailedHeld {
+			if h.Outcome != OutcomeFailed || !(h.Value > 0) || math.IsInf(h.Value, 0) ||
+				i > 0 && h.Resource == s.FailedHeld[i-1].Resource {
+				t.Fatalf("FailedHeld %+v", s.FailedHeld)
 			}
 		}
 		if s.CompletedIndexes < 0 || s.FailedIndexes < 0 {
