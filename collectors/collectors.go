@@ -169,3 +169,10 @@ func timestamp(t time.Time, e emit) {
 		e(v)
 	}
 }
+
+// seconds emits d in seconds, nothing when it is not known (0 or less).
+func seconds(d time.Duration, e emit) {
+	if d > 0 {
+		e(d.Seconds())
+	}
+}

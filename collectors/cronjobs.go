@@ -79,11 +79,7 @@ var cronJobGenerators = []cronJobGenerator{
 		func(s *cronjob.Summary, e emit) { timestamp(s.Next, e) }),
 	gauge("kubejob_cronjob_schedule_interval_seconds",
 		"Seconds between the run due next and the one after it.",
-		func(s *cronjob.Summary, e emit) {
-			if s.Interval > 0 {
-				e(s.Interval.Seconds())
-			}
-		}),
+		func(s *cronjob.Summary, e emit) { seconds(s.Interval, e) }),
 	gauge("kubejob_cronjob_active_runs",
 		"Runs of the CronJob running now: the controller's status.active, or, without the CronJob objects, its unfinished Jobs present.",
 		func(s *cronjob.Summary, e emit) { e(float64(len(s.Active))) }),
@@ -92,11 +88,7 @@ var cronJobGenerators = []cronJobGenerator{
 		func(s *cronjob.Summary, e emit) { timestamp(s.LastSuccess, e) }),
 	gauge("kubejob_cronjob_last_success_duration_seconds",
 		"How long the newest successful run of the CronJob ran, from status.startTime to completion, in seconds: what a run normally takes, to tell a run that hangs.",
-		func(s *cronjob.Summary, e emit) {
-			if s.SuccessDuration > 0 {
-				e(s.SuccessDuration.Seconds())
-			}
-		}),
+		func(s *cronjob.Summary, e emit) { seconds(s.SuccessDuration, e) }),
 	gauge("kubejob_cronjob_last_failure_timestamp_seconds",
 		"When the newest failed run of the CronJob failed, in Unix seconds, with that run's terminal reason, of its runs seen since the exporter started.",
 		func(s *cronjob.Summary, e emit) {
