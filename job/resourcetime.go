@@ -40,15 +40,19 @@ type ResourceTime struct {
 //
 // A pod finishes when its phase becomes Succeeded or Failed (outcome by
 // phase, running time from status.startTime to its last container's end,
-// FinishedTime), or when its deletion begins while its Job runs and the
-// Job controller counts the deleted pod as failed (as NewPodFailures):
-// failed, running to its deletionTimestamp or now, whichever is earlier
-// (deletionTimestamp is the end of the grace period, in the future while
-// the pod stops). The clean-up of a finished Job's pods is no finish, and
-// a pod whose deletion was seen already is not counted again when the
-// kubelet's last status reaches the watch; a Job that replaces only
-// failed pods (podReplacementPolicy Failed) counts a deleted pod when its
-// phase becomes Failed, as its controller does.
+// FinishedTime), or when its deletion begins, running to its
+// deletionTimestamp or now, whichever is earlier (deletionTimestamp is
+// the end of the grace period, in the future while the pod stops): while
+// its Job runs, if the Job controller counts the deleted pod as failed
+// (as NewPodFailures; a suspension's and a preemption's deletions too);
+// once its Job finished, under the Job's outcome: the controller removes
+// the pods still running of a Job that failed (its deadline, its backoff
+// limit, a FailJob rule), whose time went into the failure, and of a Job
+// that succeeded (completions or a success policy met). A pod whose
+// deletion was seen already is not counted again when the kubelet's last
+// status reaches the watch; a Job that replaces only failed pods
+// (podReplacementPolicy Failed) counts a pod deleted while it runs when
+// the pod's phase becomes Failed, as its controller does.
 //
 // For restartPolicy OnFailure the time before the last run of restarted
 // containers began (lastRunStart) counts as failed: the runs that failed
@@ -71,7 +75,8 @@ func PodFinish(old, cur *PodRecord, j *JobRecord, now time.Time) (PodFinished, b
 // PodGone is the resource-time of a pod whose delete event is the first
 // to show it gone: a pod removed while running with no deletion seen
 // before (its last state neither finished nor being deleted) ran until
-// now, and counts as failed if its Job runs. Any other last state was
+// now, and counts as a deletion does in PodFinish (failed while its Job
+// runs, else under the Job's outcome). Any other last state was
 // counted, or was not a finish, when its update came (PodFinish). A
 // tombstone, the state of a pod whose end the watch missed, is not
 // passed here: how it ended is not guessed.
@@ -103,6 +108,13 @@ func finishOf(of *podFacts, nf podFacts, j *JobRecord, now time.Time) (PodFinish
 			return OutcomeFailed, true
 		case jobFinished == "" && f.failed(c.onlyReplaceFailed):
 			return OutcomeFailed, true
+		case jobFinished != "" && !f.deleted.IsZero():
+			// The Job controller removes the pods still running when
+			// the Job finishes: a failed Job's at its deadline, its
+			// backoff limit or a FailJob rule (their time was spent
+			// on the failure), a succeeded Job's once its completions
+			// or success policy are met (spent on the success).
+			return jobFinished, true
 		}
 		return "", false
 	}
@@ -110,11 +122,11 @@ func finishOf(of *podFacts, nf podFacts, j *JobRecord, now time.Time) (PodFinish
 	if !ok || nf.started.IsZero() {
 		return PodFinished{}, false
 	}
-	// An old state being deleted was counted then (the Job ran), or was
-	// clean-up (it had finished); only a Job that replaces failed pods
-	// alone counts its deleted pod when it fails.
+	// An old state being deleted was counted then; only a running Job
+	// that replaces failed pods alone counts its deleted pod when the
+	// pod's phase becomes Failed.
 	if of != nil {
-		if _, done := finishes(of); done || !of.deleted.IsZero() && (!c.onlyReplaceFailed || jobFinished != "") {
+		if _, done := finishes(of); done || !of.deleted.IsZero() && !c.onlyReplaceFailed {
 			return PodFinished{}, false
 		}
 	}

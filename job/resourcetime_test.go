@@ -39,6 +39,10 @@ func held(outcome string, seconds float64) []ResourceTime {
 func TestPodFinish(t *testing.T) {
 	running := gpuJob("j").J
 	finished := gpuJob("j").Failed("BackoffLimitExceeded", 200).J
+	// At its deadline the controller writes FailureTarget, then deletes
+	// the running pods, then writes Failed once they are gone.
+	deadline := gpuJob("j").FailureTarget("DeadlineExceeded", 45).J
+	succeeded := gpuJob("j").Complete(45).J
 	onFailure := gpuJob("j").OnFailure().J
 	replaceFailed := gpuJob("j").J
 	replaceFailed.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
@@ -80,8 +84,13 @@ func TestPodFinish(t *testing.T) {
 			started(running, 10).Deleting(150, 30).P, held(OutcomeFailed, 90)},
 		{"deleted, then failed: counted at the deletion", running, started(running, 10).Deleting(50, 30).P,
 			started(running, 10).FailedWith("app", 137, "Error", 60).Deleting(50, 30).P, nil},
-		{"deleted after its Job finished: clean-up", finished, started(finished, 10).P, started(finished, 10).Deleting(50, 30).P, nil},
-		{"clean-up, then failed", finished, started(finished, 10).Deleting(50, 30).P,
+		{"running when its Job failed: deleted, failed to the deletion", finished, started(finished, 10).P, started(finished, 10).Deleting(50, 30).P,
+			held(OutcomeFailed, 40)},
+		{"running at its Job's deadline: failed to the deletion", deadline, started(deadline, 10).P, started(deadline, 10).Deleting(50, 30).P,
+			held(OutcomeFailed, 40)},
+		{"running when its Job succeeded: deleted, succeeded to the deletion", succeeded, started(succeeded, 10).P,
+			started(succeeded, 10).Deleting(50, 30).P, held(OutcomeSucceeded, 40)},
+		{"deleted after its Job finished, then failed: counted at the deletion", finished, started(finished, 10).Deleting(50, 30).P,
 			started(finished, 10).FailedWith("app", 137, "Error", 60).Deleting(50, 30).P, nil},
 		{"replacing failed pods only: deleted is not finished", replaceFailed, started(replaceFailed, 10).P,
 			started(replaceFailed, 10).Deleting(50, 30).P, nil},
@@ -117,6 +126,7 @@ func TestPodFinish(t *testing.T) {
 func TestPodGone(t *testing.T) {
 	running := gpuJob("j").J
 	finished := gpuJob("j").Complete(200).J
+	failed := gpuJob("j").Failed("DeadlineExceeded", 200).J
 	now := fixture.At(100).Time
 	for _, tc := range []struct {
 		name string
@@ -125,7 +135,8 @@ func TestPodGone(t *testing.T) {
 		want []ResourceTime
 	}{
 		{"removed while running, its Job runs: failed, to now", running, started(running, 10).P, held(OutcomeFailed, 90)},
-		{"removed while running after its Job finished: clean-up", finished, started(finished, 10).P, nil},
+		{"removed while running after its Job succeeded: succeeded, to now", finished, started(finished, 10).P, held(OutcomeSucceeded, 90)},
+		{"removed while running after its Job failed: failed, to now", failed, started(failed, 10).P, held(OutcomeFailed, 90)},
 		{"its finish was seen", running, started(running, 10).Succeeded(70).P, nil},
 		{"its deletion was seen", running, started(running, 10).Deleting(50, 30).P, nil},
 		{"never started", running, fixture.Pod(running, "a", 0).P, nil},

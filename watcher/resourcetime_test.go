@@ -207,7 +207,9 @@ func FuzzPodFinished(f *testing.F) {
 		}
 		started := func(st *state) bool { return st.phase != corev1.PodPending }
 		terminal := func(st *state) bool { return st.phase == corev1.PodSucceeded || st.phase == corev1.PodFailed }
-		finishes := func(st *state) bool { return terminal(st) || st.deleting && !jobDone }
+		// A deletion finishes a pod whether its Job runs (failed) or
+		// has finished (the Job's outcome).
+		finishes := func(st *state) bool { return terminal(st) || st.deleting }
 		// The reference: the core-seconds each pod should have, and
 		// those whose value depends on the clock (removed: to now).
 		want := map[string]float64{}
@@ -264,7 +266,11 @@ func FuzzPodFinished(f *testing.F) {
 				if op&128 != 0 {
 					if !jobDone {
 						jobDone = true
-						if err := sc.jobs.GetIndexer().Update(record(cpuJob("j").Complete(80).J)); err != nil {
+						done := cpuJob("j").Complete(80)
+						if op&64 != 0 {
+							done = cpuJob("j").Failed("DeadlineExceeded", 80)
+						}
+						if err := sc.jobs.GetIndexer().Update(record(done.J)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -273,7 +279,7 @@ func FuzzPodFinished(f *testing.F) {
 				if s.cur == nil || initial {
 					continue
 				}
-				if started(s.cur) && !terminal(s.cur) && !s.cur.deleting && !jobDone {
+				if started(s.cur) && !terminal(s.cur) && !s.cur.deleting {
 					if _, counted := want[s.name]; !counted {
 						want[s.name], toNow[s.name] = 0, true
 					}
