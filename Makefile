@@ -93,7 +93,8 @@ bench:
 # `make fuzz FUZZERS=./job/:FuzzPodRecord FUZZTIME=10m` runs one for long.
 FUZZERS := ./job/:FuzzCountIndexes ./job/:FuzzClassify ./job/:FuzzSummarize \
            ./job/:FuzzPodRecord ./job/:FuzzAggregate ./metricstore/:FuzzStoreRoundTrip \
-           ./watcher/:FuzzOutcomes ./watcher/:FuzzPodFinished ./job/:FuzzRecordBounds
+           ./watcher/:FuzzOutcomes ./watcher/:FuzzPodFinished ./job/:FuzzRecordBounds \
+           ./queue/:FuzzWorkloadRecord ./queue/:FuzzEvictionOf
 
 fuzz:
 	@for pf in $(FUZZERS); do \

@@ -1,10 +1,11 @@
 // Package collectors turns the models' summaries (job.Summary,
 // cronjob.Summary) into the kubejob_* metric families. Each file owns one
 // concern (job status, backoff, pod failures, stuck Jobs, indexes,
-// deadlines, CronJobs); this file assembles the per-Job ones and renders a
-// Job into a metricstore, cronjobs.go a CronJob. The identity labels are
-// added in one place each: namespace and job_name here for every per-Job
-// series, namespace and cronjob in cronjobs.go for every per-CronJob one.
+// deadlines, Kueue queues, CronJobs); this file assembles the per-Job ones
+// and renders a Job into a metricstore, cronjobs.go a CronJob. The
+// identity labels are added in one place each: namespace and job_name here
+// for every per-Job series, namespace and cronjob in cronjobs.go for every
+// per-CronJob one.
 package collectors
 
 import (
@@ -64,7 +65,7 @@ func families[G any](gens []generator[G]) []metricstore.Family {
 // jobGenerators lists every per-Job family in exposition order.
 func jobGenerators() []jobGenerator {
 	var all []jobGenerator
-	for _, part := range [][]jobGenerator{statusGenerators, backoffGenerators, podFailureGenerators, stuckGenerators, indexGenerators, deadlineGenerators} {
+	for _, part := range [][]jobGenerator{statusGenerators, backoffGenerators, podFailureGenerators, stuckGenerators, indexGenerators, deadlineGenerators, queueGenerators} {
 		all = append(all, part...)
 	}
 	return all
@@ -138,6 +139,10 @@ func (s Sink) PodFailed(f job.PodFailed) { s.Outcomes.PodFailed(f) }
 
 // PodFinished counts the resource-time a pod held under its Job's owner.
 func (s Sink) PodFinished(f job.PodFinished) { s.Outcomes.PodFinished(f) }
+
+// QueueEvicted counts an eviction of a Job's Kueue Workload under the
+// Job's owner.
+func (s Sink) QueueEvicted(e job.QueueEvicted) { s.Outcomes.QueueEvicted(e) }
 
 // CronJobChanged records a CronJob object in the Book.
 func (s Sink) CronJobChanged(r *cronjob.Record) { s.Crons.SetCronJob(r) }

@@ -12,17 +12,17 @@ import (
 )
 
 // Outcomes are the counters that outlive Jobs: Jobs finished, pods
-// failed and the resource-time finished pods held, per owner
-// (job.OwnerOf: a CronJob, or a standalone Job's group), counted when the
-// watcher reports the transition (watcher.Sink's JobFinished, PodFailed
-// and PodFinished), and the time of each owner's newest failure by
-// reason. An owner's series stay while one of its Jobs
-// is reported and for the retention window after its last Job went or its
-// last outcome (whichever is later); then they are dropped, so runs named
-// uniquely cannot grow the series for ever. MaxOwners bounds them in
-// between: a new owner takes the place of the one idle the longest without
-// a Job; when every owner has a Job, its outcomes are not rendered, and
-// counted in Dropped.
+// failed, the resource-time finished pods held and the evictions of the
+// Jobs' Kueue Workloads, per owner (job.OwnerOf: a CronJob, or a
+// standalone Job's group), counted when the watcher reports the
+// transition (watcher.Sink's JobFinished, PodFailed, PodFinished and
+// QueueEvicted), and the time of each owner's newest failure by reason. An
+// owner's series stay while one of its Jobs is reported and for the
+// retention window after its last Job went or its last outcome (whichever
+// is later); then they are dropped, so runs named uniquely cannot grow the
+// series for ever. MaxOwners bounds them in between: a new owner takes the
+// place of the one idle the longest without a Job; when every owner has a
+// Job, its outcomes are not rendered, and counted in Dropped.
 //
 // The counters start when the exporter does: an exporter restart begins
 // them at zero (a counter reset, which rate() and increase() handle), and
@@ -61,6 +61,7 @@ type ownerOutcomes struct {
 	lastFailure map[string]time.Time // by reason
 	podFailures map[podFailureLabels]int64
 	held        map[heldLabels]float64 // resource-time of finished pods
+	evictions   map[string]int64       // of its Workloads, by reason
 	active      time.Time              // its last outcome, or when its last Job went
 }
 
@@ -73,6 +74,7 @@ const (
 	famLastFailure
 	famPodFailures
 	famResourceSeconds
+	famQueueEvictions
 )
 
 var outcomeFamilies = []metricstore.Family{
@@ -84,6 +86,8 @@ var outcomeFamilies = []metricstore.Family{
 		Help: "Pod failures of the owner's Jobs by the failing container's terminated reason and exit code (as kubejob_pod_failures labels them; restartPolicy OnFailure: container restarts), counted when the exporter sees them, whether or not the pods or Jobs are still there."},
 	{Name: "kubejob_attempt_resource_seconds_total", Type: "counter",
 		Help: "Resource-time held by the owner's finished pods: each pod's running time (status.startTime to its last container's end; a pod deleted while its Job runs: to its deletion) times its effective request as the scheduler reserves it, by the pod's outcome (failed, succeeded; restartPolicy OnFailure: the time before the last container run counts as failed) and resource (cpu in core-seconds, memory in byte-seconds, each --outcomes.extended-resources in device-seconds); counted once per pod when the exporter sees it finish."},
+	{Name: "kubejob_owner_queue_evictions_total", Type: "counter",
+		Help: "Evictions of the Kueue Workloads of the owner's Jobs (an admitted Workload whose admission Kueue took back, suspending the Job again), by reason: who preempted (InClusterQueue, InCohortReclamation, InCohortFairSharing, InCohortReclaimWhileBorrowing, Preempted), else the Evicted condition's reason (PodsReadyTimeout, AdmissionCheck, ClusterQueueStopped, LocalQueueStopped, Deactivated, NodeFailures, MaximumExecutionTimeExceeded), else Other; counted once, when the exporter sees the Workload's Evicted condition turn true."},
 }
 
 // NewOutcomes returns the outcome counters; retention and maxOwners of 0
@@ -186,6 +190,18 @@ func (o *Outcomes) PodFinished(f job.PodFinished) {
 		for _, h := range f.Held {
 			c.held[heldLabels{h.Outcome, h.Resource}] += h.Value
 		}
+	})
+}
+
+// QueueEvicted counts an eviction of a Job's Workload, under a reason of
+// job.QueueEvictionReasons (any other is Other).
+func (o *Outcomes) QueueEvicted(e job.QueueEvicted) {
+	reason := oneOf(e.Eviction.Reason, job.QueueEvictionReasons, job.Other)
+	o.count(ownerKey{e.Namespace, e.Owner}, func(c *ownerOutcomes) {
+		if c.evictions == nil {
+			c.evictions = map[string]int64{}
+		}
+		c.evictions[reason]++
 	})
 }
 
@@ -292,6 +308,10 @@ func (o *Outcomes) renderLocked(k ownerKey, c *ownerOutcomes) {
 		return cmp.Or(cmp.Compare(a.outcome, b.outcome), cmp.Compare(a.resource, b.resource))
 	}) {
 		w.Sample(c.held[l], "outcome", l.outcome, "resource", l.resource)
+	}
+	w.Family(famQueueEvictions)
+	for _, reason := range sortedKeys(c.evictions, cmp.Compare[string]) {
+		w.Sample(float64(c.evictions[reason]), "reason", reason)
 	}
 	o.Store.Set(k.storeKey(), w.Rendered())
 }

@@ -24,22 +24,8 @@ func testOutcomes(retention time.Duration, maxOwners int) (*Outcomes, *time.Time
 
 func checkOutcomes(t *testing.T, o *Outcomes, want string) {
 	t.Helper()
-	var names []string
-	var text strings.Builder
-	for _, f := range outcomeFamilies {
-		names = append(names, f.Name)
-		var samples []string
-		for _, line := range strings.Split(strings.TrimSpace(want), "\n") {
-			if strings.HasPrefix(line, f.Name+"{") {
-				samples = append(samples, line+"\n")
-			}
-		}
-		if len(samples) > 0 {
-			text.WriteString("# HELP " + f.Name + " " + f.Help + "\n# TYPE " + f.Name + " " + f.Type + "\n")
-			text.WriteString(strings.Join(samples, ""))
-		}
-	}
-	if err := testutil.GatherAndCompare(prometheus.GathererFunc(o.Store.Gather), strings.NewReader(text.String()), names...); err != nil {
+	text, names := exposition(outcomeFamilies, want)
+	if err := testutil.GatherAndCompare(prometheus.GathererFunc(o.Store.Gather), strings.NewReader(text), names...); err != nil {
 		t.Error(err)
 	}
 }
@@ -215,4 +201,60 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+func TestOutcomesQueueEvictions(t *testing.T) {
+	o, now := testOutcomes(time.Hour, 0)
+	sink := Sink{Outcomes: o} // the watcher reports evictions through the Sink
+	cron := job.Owner{Kind: job.OwnerKindCronJob, Name: "train"}
+	evicted := func(jobName, reason string) {
+		sink.QueueEvicted(job.QueueEvicted{Namespace: "ml", Owner: cron, Job: jobName,
+			Eviction: job.QueueEviction{Reason: reason, Message: "Preempted to accommodate a workload", At: *now}})
+	}
+	// Two runs of one CronJob add up under it; a reason Kueue may add
+	// later, or none, counts as Other.
+	o.JobSeen("ml/train-1", &job.Summary{Namespace: "ml", Name: "train-1", Owner: cron})
+	evicted("train-1", "InCohortReclamation")
+	evicted("train-2", "InCohortReclamation")
+	evicted("train-2", "PodsReadyTimeout")
+	evicted("train-2", "SomethingNew")
+	evicted("train-2", "")
+	checkOutcomes(t, o, `
+kubejob_owner_queue_evictions_total{namespace="ml",owner_kind="CronJob",owner_name="train",reason="InCohortReclamation"} 2
+kubejob_owner_queue_evictions_total{namespace="ml",owner_kind="CronJob",owner_name="train",reason="Other"} 2
+kubejob_owner_queue_evictions_total{namespace="ml",owner_kind="CronJob",owner_name="train",reason="PodsReadyTimeout"} 1
+`)
+	// Kept while a Job of the owner is reported, dropped a retention
+	// window after the last went, as the owner's other series.
+	*now = now.Add(3 * time.Hour)
+	o.JobGone("ml/other")
+	if !o.Store.Has("ml/CronJob/train") {
+		t.Fatal("an owner with a Job present was dropped")
+	}
+	o.JobGone("ml/train-1")
+	*now = now.Add(59 * time.Minute)
+	o.JobGone("ml/other")
+	if !o.Store.Has("ml/CronJob/train") {
+		t.Fatal("the evictions were dropped before the retention window ended")
+	}
+	*now = now.Add(2 * time.Minute)
+	o.JobGone("ml/other")
+	if o.Owners() != 0 || o.Store.Len() != 0 {
+		t.Errorf("owners = %d, want the evictions dropped with their owner after the retention window", o.Owners())
+	}
+}
+
+// TestOutcomesQueueEvictionsBounded: evictions take an owner's place as
+// any outcome does: none beyond MaxOwners owners with a Job each,
+// counted as dropped.
+func TestOutcomesQueueEvictionsBounded(t *testing.T) {
+	o, _ := testOutcomes(0, 1)
+	a := job.Owner{Kind: job.OwnerKindJob, Name: "a"}
+	o.JobSeen("ns/a", &job.Summary{Namespace: "ns", Name: "a", Owner: a})
+	o.QueueEvicted(job.QueueEvicted{Namespace: "ns", Owner: a, Job: "a", Eviction: job.QueueEviction{Reason: "Preempted"}})
+	o.QueueEvicted(job.QueueEvicted{Namespace: "ns", Owner: job.Owner{Kind: job.OwnerKindJob, Name: "b"}, Job: "b",
+		Eviction: job.QueueEviction{Reason: "Preempted"}})
+	if o.Owners() != 1 || o.Dropped() != 1 || o.Store.Has("ns/Job/b") {
+		t.Errorf("owners = %d, dropped = %d; want a kept and the eviction of b dropped", o.Owners(), o.Dropped())
+	}
 }

@@ -23,6 +23,9 @@ const (
 	AlertRunningTooLong             = "KubeJobRunningTooLong"
 	AlertCronJobMissedSchedule      = "KubeCronJobMissedSchedule"
 	AlertCronJobLastRunFailed       = "KubeCronJobLastRunFailed"
+	AlertWaitingForAdmission        = "KubeJobWaitingForAdmission"
+	AlertAdmittedNotStarted         = "KubeJobAdmittedNotStarted"
+	AlertEvictedRepeatedly          = "KubeJobEvictedRepeatedly"
 )
 
 // JudgedAlerts are every alert the judging may name (for the test that
@@ -32,6 +35,7 @@ var JudgedAlerts = []string{
 	AlertMaxFailedIndexesExceeded, AlertFailedOtherReason, AlertOOMKilled, AlertFailingEveryAttempt,
 	AlertIndexesFailing, AlertRetryBudgetNearlyExhausted, AlertCannotCreatePods, AlertPodsStuckWaiting,
 	AlertRunningTooLong, AlertCronJobMissedSchedule, AlertCronJobLastRunFailed,
+	AlertWaitingForAdmission, AlertAdmittedNotStarted, AlertEvictedRepeatedly,
 }
 
 // jobAlert is the alert that pages for a Job in the state its report

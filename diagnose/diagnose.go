@@ -11,6 +11,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -33,10 +34,13 @@ const (
 	Stuck     Health = "stuck"     // no failure, no progress: pods not created or not starting, a run that does not end
 	Failed    Health = "failed"    // failed for good
 	Suspended Health = "suspended" // suspended
+	Queued    Health = "queued"    // waiting for admission in a Kueue queue, within the wait limit: no failure
 )
 
-// ExitCode maps a Health to the CLI's exit status: 0 healthy, running, complete or
-// suspended, 2 failing or stuck, 3 failed (1 is left for errors).
+// ExitCode maps a Health to the CLI's exit status: 0 healthy, running,
+// complete, suspended or queued (waiting in a queue is how Kueue runs
+// Jobs, not a failure; past the wait limit it is stuck), 2 failing or
+// stuck, 3 failed (1 is left for errors).
 func (h Health) ExitCode() int {
 	switch h {
 	case Failing, Stuck:
@@ -59,6 +63,8 @@ const (
 	VerdictDeadline      = "deadline"      // the Job ran out of time
 	VerdictPolicy        = "policy"        // a podFailurePolicy rule stopped the Job
 	VerdictUnknown       = "unknown"       // the evidence is gone
+	VerdictQueued        = "queued"        // waiting for admission in a Kueue queue
+	VerdictNotStarted    = "not-started"   // admitted by Kueue, still suspended
 )
 
 // Report is the diagnosis of one Job.
@@ -110,6 +116,11 @@ type Report struct {
 	// Cost is what the failed attempts held, from the same evidence:
 	// nil when nothing is known (no failed pod that started).
 	Cost *Cost `json:"cost,omitempty"`
+	// Queue is where the Job stands in its Kueue queue, nil for a Job
+	// without one (no queue label, Kueue not watched, finished);
+	// QueueNote says why it could not be read.
+	Queue     *Queue `json:"queue,omitempty"`
+	QueueNote string `json:"queueNote,omitempty"`
 
 	// Deleted is when the Job was deleted (the exporter's last Summary of
 	// a deleted Job); DeletedByTTL, set with it, whether its
@@ -195,10 +206,14 @@ type Limits struct {
 	// RunTime: a Job running longer without any other problem is stuck
 	// (the default of the mixin's KubeJobRunningTooLong); 0 never.
 	RunTime time.Duration
+	// QueueWait: a Job waiting longer for admission in its Kueue queue is
+	// stuck, not queued (the default of the mixin's
+	// KubeJobWaitingForAdmission); 0 never.
+	QueueWait time.Duration
 }
 
 // DefaultLimits are the mixin's defaults.
-var DefaultLimits = Limits{RunTime: 12 * time.Hour}
+var DefaultLimits = Limits{RunTime: 12 * time.Hour, QueueWait: time.Hour}
 
 // Attempt is one failed pod explained.
 type Attempt struct {
@@ -245,9 +260,16 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 		r.RunningFor = running.Round(time.Second).String()
 	}
 	tooLong := limits.RunTime > 0 && running > limits.RunTime
+	r.Queue = queueOf(s, now)
+	// A Job its queue holds back (suspended by Kueue) is judged by its
+	// queue: its pods' story is told, but nothing runs until admitted.
+	heldHealth, held := queueHealth(s.Queue, now, limits)
+	held = held && !s.Failed
 	switch {
 	case s.Failed:
 		r.Health = Failed
+	case held:
+		r.Health = heldHealth
 	case s.Suspended:
 		r.Health = Suspended
 	case s.Complete:
@@ -306,9 +328,16 @@ func FromSummary(s job.Summary, now time.Time, limits Limits) Report {
 	}
 	r.TTLSecondsAfterFinished = s.TTLSecondsAfterFinished
 	r.Verdict = verdict(e, r, limits, tooLong, departed)
+	if v, ok := queueVerdict(r.Queue); ok && held {
+		r.Verdict = v
+	}
 	r.Cost = cost(e, r.Verdict, departed)
-	r.Alert = jobAlert(s, r)
-	r.Commands = commands(s, r)
+	if held {
+		r.Alert = queueAlert(r.Queue)
+	} else {
+		r.Alert = cmp.Or(jobAlert(s, r), evictionAlert(r.Queue))
+	}
+	r.Commands = append(commands(s, r), queueCommands(s, r.Queue)...)
 	return r
 }
 

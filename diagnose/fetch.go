@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,12 +22,17 @@ type Evidence struct {
 	// newest first; EventsErr says why some could not be read.
 	Events    []Event
 	EventsErr error
+	// QueueNote says why where the Job stands in its Kueue queue
+	// (Summary.Queue) could not be read; "" when it was, or the Job has
+	// no queue.
+	QueueNote string
 	// logTargets are the containers FetchLogs reads.
 	logTargets []logTarget
 }
 
 // Fetch reads a Job, its pods and the events about them once, and
-// summarizes them.
+// summarizes them; for a Job in a Kueue queue, where it stands there too
+// (best effort: Evidence.QueueNote says why not).
 func Fetch(ctx context.Context, client kube.Client, namespace, name string, opts job.Options) (Evidence, error) {
 	// A list by name, not a get: the exporter's ServiceAccount may only
 	// list and watch, and diagnose should work with it too.
@@ -61,6 +67,13 @@ func Fetch(ctx context.Context, client kube.Client, namespace, name string, opts
 		}
 	}
 	ev := Evidence{Summary: job.Summarize(j, pods, failedCreate, opts)}
+	if ev.Summary.QueueName != "" && !ev.Summary.Finished {
+		now := opts.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		ev.Summary.Queue, ev.QueueNote = fetchQueue(ctx, client, j, now)
+	}
 	named, gone, podErr := podEvents(ctx, client, ev.Summary)
 	ev.Events, ev.EventsErr = foldEvents(name, append(jobEvents, named...), gone), errors.Join(jobErr, podErr)
 	ev.logTargets = logTargets(ev.Summary.Attempts, pods)

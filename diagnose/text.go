@@ -53,6 +53,7 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Cost != nil {
 		fmt.Fprintf(&b, "Cost:      %s\n", r.Cost.Sentence())
 	}
+	writeQueue(&b, r.Queue, r.QueueNote)
 	if len(r.CreateFailures) > 0 {
 		b.WriteString("\nPods the API server refuses to create (newest first):\n")
 		for _, f := range r.CreateFailures {
@@ -148,6 +149,34 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeQueue writes where the Job stands in its Kueue queue, or why that
+// could not be read.
+func writeQueue(b *strings.Builder, q *Queue, note string) {
+	if q == nil {
+		if note != "" {
+			fmt.Fprintf(b, "Queue:     not read (%s)\n", note)
+		}
+		return
+	}
+	fmt.Fprintf(b, "Queue:     %s, %s", q.Where(), q.State)
+	if q.Since != nil {
+		fmt.Fprintf(b, " for %s (since %s)", q.For, q.Since.UTC().Format(time.RFC3339))
+	}
+	b.WriteString("\n")
+	if q.Workload != "" {
+		fmt.Fprintf(b, "           Workload %s\n", q.Workload)
+	}
+	if q.Cause != "" {
+		fmt.Fprintf(b, "           %s: %s\n", q.Cause, q.Meaning)
+	}
+	if q.Message != "" {
+		fmt.Fprintf(b, "           Kueue says: %s\n", q.Message)
+	}
+	if e := q.Evicted(); e != "" {
+		fmt.Fprintf(b, "Evictions: %s\n", e)
+	}
 }
 
 // writeAttempts lists failed attempts, each line indented so.

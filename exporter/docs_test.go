@@ -51,10 +51,12 @@ func readMetricsDoc(t *testing.T) map[string]documented {
 // TestMetricsDocumented fails when docs/metrics.md and the exposed metrics
 // disagree: a metric exposed but not documented, documented but never
 // exposed, or with another type or other labels. The fixture cluster
-// exercises every family, so every family has samples to read labels from.
+// (with Kueue's objects, withKueue) exercises every family, so every
+// family has samples to read labels from.
 func TestMetricsDocumented(t *testing.T) {
 	doc := readMetricsDoc(t)
-	_, srv := startFixture(t)
+	// With Kueue too: its families are off by default.
+	_, srv := startFixtureWith(t, withKueue)
 	_, body := get(t, srv.URL+"/metrics", nil)
 	mfs, err := parseBody(body)
 	if err != nil {

@@ -48,6 +48,14 @@ type Config struct {
 	Events bool
 	// CronJobs watches the CronJob objects (--watch.cronjobs).
 	CronJobs bool
+	// Kueue watches Kueue's Workloads and LocalQueues once its API is
+	// served (--collector.kueue): kubejob_queue_*, the evictions per
+	// owner and kubejob_exporter_kueue_api.
+	Kueue bool
+	// KueueDiscoveryInterval is how often Kueue's API is looked for while
+	// it is not served (--collector.kueue.discovery-interval; 0: the
+	// watcher's default).
+	KueueDiscoveryInterval time.Duration
 	// MissedGrace is how late a CronJob's run may start before the runbook
 	// pages call it missed (--cronjob.missed-grace, whose default is
 	// diagnose.DefaultMissedGrace); 0: as soon as it is due, as in diagnose.
@@ -143,6 +151,9 @@ func New(cfg Config) (*Exporter, error) {
 	wcfg := cfg.WatchConfig()
 	e.self = NewSelfMetrics(wcfg.Resources(), e.objects, cfg.Shard)
 	e.self.registerEvidence(func() int { return e.board.DeletedKept(time.Now()) }, e.outcomes.Owners, e.outcomes.Dropped)
+	if cfg.Kueue {
+		e.self.enableKueueAPI()
+	}
 	e.health = NewWatchHealth(cfg.Logger, wcfg.Resources(), e.self)
 	e.apiServer = newAPIServerHealth(cfg.Logger, wcfg.Resources(), e.self)
 	wcfg.Recorder = e.health
@@ -172,13 +183,15 @@ func New(cfg Config) (*Exporter, error) {
 // checks the flags before anything connects.
 func (cfg Config) WatchConfig() watcher.Config {
 	return watcher.Config{
-		Client:            cfg.Client,
-		Namespaces:        cfg.Namespaces,
-		ExcludeNamespaces: cfg.ExcludeNamespaces,
-		JobSelector:       cfg.JobSelector,
-		OwnerLabel:        cfg.OwnerLabel,
-		Events:            cfg.Events,
-		CronJobs:          cfg.CronJobs,
+		Client:                 cfg.Client,
+		Namespaces:             cfg.Namespaces,
+		ExcludeNamespaces:      cfg.ExcludeNamespaces,
+		JobSelector:            cfg.JobSelector,
+		OwnerLabel:             cfg.OwnerLabel,
+		Events:                 cfg.Events,
+		CronJobs:               cfg.CronJobs,
+		Kueue:                  cfg.Kueue,
+		KueueDiscoveryInterval: cfg.KueueDiscoveryInterval,
 		Summarize: job.Options{Backoff: cfg.Backoff, StartTimeout: cfg.StartTimeout,
 			// The summary keeps at least the index series the collectors show.
 			MaxIndexFailures:  max(cfg.Collectors.MaxIndexSeries, job.DefaultMaxIndexFailures),
@@ -199,6 +212,9 @@ func (e *Exporter) objects() map[string]int {
 	}
 	if e.cfg.Events {
 		objs[watcher.ResourceEvents] = e.watcher.Events()
+	}
+	if e.cfg.Kueue {
+		objs[watcher.ResourceWorkloads], objs[watcher.ResourceLocalQueues] = e.watcher.KueueObjects()
 	}
 	return objs
 }

@@ -35,8 +35,17 @@ const prometheusAccept = "application/openmetrics-text;version=1.0.0;escaping=al
 // clientset and waits until every Job event has reached the metrics.
 func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 	t.Helper()
+	return startFixtureWith(t, nil)
+}
+
+// startFixtureWith is startFixture with more: before the exporter starts,
+// more changes the configuration and adds objects to the cluster; after
+// the fixture's own changes, its returned function (if any) plays more
+// and waits for it.
+func startFixtureWith(t *testing.T, more func(*testing.T, *Config, *kubefake.Client) func(*Exporter)) (*Exporter, *httptest.Server) {
+	t.Helper()
 	client := kubefake.New(fixture.Cluster()...)
-	exp, err := New(Config{
+	cfg := Config{
 		Client:       client,
 		Backoff:      job.DefaultBackoff,
 		StartTimeout: job.DefaultStartTimeout,
@@ -48,7 +57,12 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 		Version:      "test",
 		// A build of v1.37.2 whose /version says so, as a real cluster's.
 		APIServer: kubeversion.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2"},
-	})
+	}
+	var after func(*Exporter)
+	if more != nil {
+		after = more(t, &cfg, client)
+	}
+	exp, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +79,9 @@ func startFixture(t *testing.T) (*Exporter, *httptest.Server) {
 			strings.Contains(out.String(), `kubejob_attempt_resource_seconds_total{namespace="batch",owner_kind="Job",owner_name="gone"`) &&
 			!exp.jobs.Store.Has("batch/gone-fast") && exp.watcher.Pending() == 0
 	})
+	if after != nil {
+		after(exp)
+	}
 	h, err := exp.Handler()
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,9 @@ type SelfMetrics struct {
 	scrapeDuration prometheus.Histogram
 	scrapeRefused  prometheus.Counter
 	writeTimeouts  prometheus.Counter
+	// kueueAPI is kubejob_exporter_kueue_api, nil unless Kueue is
+	// watched (enableKueueAPI).
+	kueueAPI *prometheus.GaugeVec
 }
 
 // NewSelfMetrics creates and registers the exporter's own metrics for the
@@ -92,8 +95,8 @@ func NewSelfMetrics(resources []string, objects func() map[string]int, shard wat
 	// the first cut.
 	cutsBefore := job.Cuts()
 	cutDesc := prometheus.NewDesc("kubejob_exporter_tenant_values_cut_total",
-		fmt.Sprintf("Values from objects tenants write that the exporter cut to their bound or did not keep, counted each time a record is made (every change and re-list) or a Job rendered, by what: image (cut to %d bytes), container (beyond --job.max-containers), owner_reference (invalid name or UID), event_object (a FailedCreate event about an invalid name or UID), schedule (schedule or time zone cut to %d bytes), reason (condition reason cut to %d bytes), series (per-container series beyond --job.max-container-series).",
-			job.MaxImageLength, job.MaxScheduleLength, job.MaxReasonLength),
+		fmt.Sprintf("Values from objects tenants write that the exporter cut to their bound or did not keep, counted each time a record is made (every change and re-list) or a Job rendered, by what: image (cut to %d bytes), container (beyond --job.max-containers), owner_reference (invalid name or UID), event_object (a FailedCreate event about an invalid name or UID), schedule (schedule or time zone cut to %d bytes), reason (condition reason cut to %d bytes), series (per-container series beyond --job.max-container-series), queue_message (a Kueue Workload condition's message cut to %d bytes).",
+			job.MaxImageLength, job.MaxScheduleLength, job.MaxReasonLength, job.MaxQueueMessage),
 		[]string{"what"}, nil)
 	objectsDesc := prometheus.NewDesc("kubejob_exporter_objects", "Objects the exporter tracks, by resource: jobs, pods and FailedCreate events in its caches, cronjobs reported.", []string{"resource"}, nil)
 	m.Registry.MustRegister(
@@ -125,6 +128,29 @@ func (m *SelfMetrics) enablePodMetricsUp() func(bool) {
 	})
 	m.Registry.MustRegister(g)
 	return func(up bool) { g.Set(boolFloat(up)) }
+}
+
+// enableKueueAPI registers kubejob_exporter_kueue_api (only when Kueue is
+// watched, --collector.kueue); WatchHealth.KueueAPI sets it.
+func (m *SelfMetrics) enableKueueAPI() {
+	m.kueueAPI = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "kubejob_exporter_kueue_api",
+		Help: "1 with the version of kueue.x-k8s.io the exporter reads once the API server serves it; 0 with version=\"\" while it does not (looked for again every minute). Present only with --collector.kueue.",
+	}, []string{"version"})
+	m.Registry.MustRegister(m.kueueAPI)
+}
+
+// setKueueAPI makes kubejob_exporter_kueue_api say what discovery found.
+func (m *SelfMetrics) setKueueAPI(version string, found bool) {
+	if m.kueueAPI == nil {
+		return
+	}
+	m.kueueAPI.Reset()
+	if !found {
+		m.kueueAPI.WithLabelValues("").Set(0)
+		return
+	}
+	m.kueueAPI.WithLabelValues(version).Set(1)
 }
 
 // registerEvidence registers the sizes of what outlives Jobs: the deleted

@@ -30,6 +30,9 @@ type WatchHealth struct {
 	briefs map[string]string          // resource → "verb resource: reason" of errs, without the server's text
 	logged map[string]map[string]bool // resource → "verb reason" logged during this outage
 	denied map[string][]string        // resource → permissions RBAC denies now
+	// kueue is the last KueueAPI report ("" for not found), nil before
+	// the first.
+	kueue *string
 }
 
 // RequiredResources are the resources without which the exporter's numbers
@@ -100,8 +103,32 @@ func (h *WatchHealth) ListWatchResult(resource, verb string, err error) {
 // optionalHint says, per optional resource, what the exporter does
 // without it and how to stop asking.
 var optionalHint = map[string]string{
-	watcher.ResourceEvents:   "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or pass --no-watch.events)",
-	watcher.ResourceCronJobs: "serving everything else; the kubejob_cronjob_* series come from the CronJobs' runs alone, without schedules, so KubeCronJobMissedSchedule, KubeCronJobNotSucceeding and KubeCronJobRunsOverlap cannot fire (grant list and watch on cronjobs, or pass --no-watch.cronjobs)",
+	watcher.ResourceEvents:      "serving everything else; a Job whose pods the API server refuses shows as kubejob_without_pods but without its cause (grant list and watch on events, or pass --no-watch.events)",
+	watcher.ResourceCronJobs:    "serving everything else; the kubejob_cronjob_* series come from the CronJobs' runs alone, without schedules, so KubeCronJobMissedSchedule, KubeCronJobNotSucceeding and KubeCronJobRunsOverlap cannot fire (grant list and watch on cronjobs, or pass --no-watch.cronjobs)",
+	watcher.ResourceWorkloads:   kueueHint,
+	watcher.ResourceLocalQueues: kueueHint,
+}
+
+const kueueHint = "serving everything else; no Job has kubejob_queue_* series, so KubeJobWaitingForAdmission and KubeJobAdmittedNotStarted cannot fire (grant list and watch on workloads and localqueues in kueue.x-k8s.io, or drop --collector.kueue)"
+
+// KueueAPI implements watcher.Recorder: kubejob_exporter_kueue_api, and a
+// log line when what discovery finds changes.
+func (h *WatchHealth) KueueAPI(version string, found bool) {
+	if !found {
+		version = ""
+	}
+	h.mu.Lock()
+	changed := h.kueue == nil || *h.kueue != version
+	h.kueue = &version
+	h.mu.Unlock()
+	h.metrics.setKueueAPI(version, found)
+	switch {
+	case !changed:
+	case found:
+		h.logger.Info("Kueue's API found", "version", version)
+	default:
+		h.logger.Info("Kueue's API is not served: no Job has a queue state; looking for it again every " + watcher.DefaultKueueDiscoveryInterval.String())
+	}
 }
 
 func (h *WatchHealth) optional(resource string) bool { return !slices.Contains(h.required, resource) }

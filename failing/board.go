@@ -80,11 +80,18 @@ type Entry struct {
 	// Cost is what a Job's failed attempts held, if known ("3 failed
 	// attempts held 1.5 GPU-hours and 6 core-hours").
 	Cost string
+	// Evicted says how often a Job's Kueue Workload was evicted, and the
+	// newest eviction (diagnose.Queue.Evicted); "" never.
+	Evicted string
 	// Since is when the newest evidence of the problem appeared: the
 	// failure, the newest failed pod, the refused pod, the start of a Job
 	// whose pods do not start, the run a CronJob missed. The page sorts
 	// by it, newest first.
 	Since time.Time
+	// From is when the row starts being listed: a Job waiting in its
+	// Kueue queue is a row from when it has waited too long, with no
+	// change of the Job to judge it again then; zero: at once.
+	From time.Time
 	// Alert is the alert that pages for this one (diagnose's judgement),
 	// whose runbook page shows its live report.
 	Alert string
@@ -258,7 +265,7 @@ func (b *Board) DeletedKept(now time.Time) int {
 }
 
 // Listed is the row of the Job "namespace/name" that exists, if the board
-// lists it.
+// keeps one (a row whose From is still ahead too: Select judges it).
 func (b *Board) Listed(key string) (Entry, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -17,6 +17,9 @@ import (
 // words), without a run-time limit (the page lists what fails, not what
 // runs long).
 func judgeJob(s *job.Summary, now time.Time) (Entry, bool) {
+	if queueHolds(s) {
+		return judgeQueued(s, now), true
+	}
 	if !s.Failed && s.Retries == 0 && len(s.Attempts) == 0 && len(s.Waiting) == 0 && len(s.CreateFailures) == 0 && !s.WithoutPods {
 		// The common case, a Job without trouble, costs no report.
 		return Entry{}, false
@@ -51,6 +54,46 @@ func judgeJob(s *job.Summary, now time.Time) (Entry, bool) {
 		e.Cost = r.Cost.Text
 	}
 	return e, true
+}
+
+// The board's limits on a Job its Kueue queue holds back: one waiting for
+// admission is listed as stuck once it has waited the report's default
+// wait limit (diagnose.DefaultLimits.QueueWait, the default of the
+// mixin's KubeJobWaitingForAdmission); one admitted and still suspended
+// once admittedNotStartedFor has passed (the default of the mixin's
+// KubeJobAdmittedNotStarted): Kueue unsuspends an admitted Job within
+// seconds, and a row must not flash for that moment.
+const admittedNotStartedFor = 10 * time.Minute
+
+// queueHolds tells whether s is a Job its Kueue queue holds back:
+// waiting for admission, or admitted and still suspended.
+func queueHolds(s *job.Summary) bool {
+	q := s.Queue
+	return q != nil && !s.Failed && (q.State == job.QueueWaiting || q.State == job.QueueAdmittedSuspended)
+}
+
+// judgeQueued is the row of a Job its queue holds back: stuck, listed
+// from when it has waited its limit (Entry.From), since it began waiting.
+// Its words do not depend on now: the row is judged when the Job
+// changes, and shown long after.
+func judgeQueued(s *job.Summary, now time.Time) Entry {
+	r := diagnose.FromSummary(*s, now, diagnose.Limits{})
+	q := r.Queue
+	e := Entry{Namespace: s.Namespace, Name: s.Name, CronJob: r.CronJob, Health: diagnose.Stuck, Alert: r.Alert, UID: s.UID,
+		Since: s.Queue.Since, Evicted: q.Evicted()}
+	if e.Since.IsZero() {
+		e.Since = s.Created
+	}
+	if q.State == job.QueueWaiting {
+		e.State = "stuck: waiting for admission"
+		e.Cause = "in " + q.Where() + ": " + q.Reason()
+		e.From = e.Since.Add(diagnose.DefaultLimits.QueueWait)
+	} else {
+		e.State = "stuck: admitted, not started"
+		e.Cause = "admitted in " + q.Where() + ", and still suspended: Kueue's controller does not start it"
+		e.From = e.Since.Add(admittedNotStartedFor)
+	}
+	return e
 }
 
 // retriesLeft says how close a retrying Job is to failing for good.

@@ -20,14 +20,15 @@ type Selection struct {
 }
 
 // Select lists the limit newest rows of namespace ns ("" all) at now, with
-// the counts of all: the Jobs the board keeps, present and deleted, and
+// the counts of all: the Jobs the board keeps, present and deleted (a
+// row whose From is still ahead not yet), and
 // the CronJobs of cronJobs that failed or missed a run by more than
 // grace.
 func (b *Board) Select(now time.Time, ns string, limit int, cronJobs []cronjob.Summary, grace time.Duration) Selection {
 	sel := Selection{Counts: map[diagnose.Health]int{}}
 	rows := &newestRows{max: limit}
 	offer := func(e Entry) {
-		if ns != "" && e.Namespace != ns {
+		if (ns != "" && e.Namespace != ns) || now.Before(e.From) {
 			return
 		}
 		sel.Total++

@@ -8,7 +8,9 @@ import (
 )
 
 // Sink passes what the watcher reports on to the next Sink (the metrics)
-// and keeps Board from the same Summaries: one model, two views.
+// and keeps Board from the same Summaries: one model, two views. What the
+// board has no part in (outcomes, Workload evictions, CronJobs) passes
+// through the embedded Sink untouched.
 type Sink struct {
 	watcher.Sink
 	Board *Board

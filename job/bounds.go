@@ -128,11 +128,12 @@ const (
 	CutSchedule                  // a CronJob schedule or time zone cut to MaxScheduleLength
 	CutReason                    // a condition reason cut to MaxReasonLength
 	CutSeries                    // a per-container series beyond the per-Job bound, not emitted
+	CutQueueMessage              // a Kueue Workload condition message cut to MaxQueueMessage
 	numCuts
 )
 
 // CutNames are the what label values, in Cut order.
-var CutNames = [numCuts]string{"image", "container", "owner_reference", "event_object", "schedule", "reason", "series"}
+var CutNames = [numCuts]string{"image", "container", "owner_reference", "event_object", "schedule", "reason", "series", "queue_message"}
 
 var cuts [numCuts]atomic.Int64
 

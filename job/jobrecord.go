@@ -33,6 +33,10 @@ type JobRecord struct { //nolint:revive // job.JobRecord beside job.PodRecord an
 	Deleting int64
 	// TTLSecondsAfterFinished is spec.ttlSecondsAfterFinished.
 	TTLSecondsAfterFinished *int32
+	// QueueName is the LocalQueue named by the Job's label
+	// kueue.x-k8s.io/queue-name (QueueLabel), "" when absent or not a
+	// valid label value (Kueue would not admit it either).
+	QueueName string
 	// Unselected is set by the exporter's watcher on a Job whose labels
 	// no longer match its --watch.job-selector: the API server sends it as a
 	// deletion.
@@ -129,6 +133,7 @@ func newJobRecord(j *batchv1.Job, ownerLabel string, maxContainers int) *JobReco
 	if j.DeletionTimestamp != nil {
 		r.Deleting = unixOrZero(*j.DeletionTimestamp)
 	}
+	r.QueueName = QueueNameOf(j.Labels)
 	if u := st.UncountedTerminatedPods; u != nil {
 		r.UncountedFailed, r.UncountedSucceeded = int32(len(u.Failed)), int32(len(u.Succeeded))
 	}

@@ -161,6 +161,13 @@ type Summary struct {
 	// when the exporter saw it go); zero for a Job that exists. Only the
 	// last Summary of a deleted Job has it (see DeletedByTTL).
 	Deleted time.Time
+	// QueueName is the LocalQueue the Job's label asks Kueue for
+	// (JobRecord.QueueName), "" for none.
+	QueueName string
+	// Queue is where the Job stands in its Kueue queue, nil unless it
+	// has a QueueName and Kueue's Workloads are watched (set by package
+	// queue, not by Summarize).
+	Queue *Queue
 }
 
 // Departed is the evidence of a Job's pods that are gone (Summary.Departed),
@@ -309,6 +316,7 @@ func SummarizeAggregate(j *JobRecord, a *Aggregate, events []*EventRecord, opts 
 	s.Indexed = j.Indexed
 	s.RestartPolicy = string(j.RestartPolicy)
 	s.Suspended = j.Suspend
+	s.QueueName = j.QueueName
 	s.BackoffLimit = j.BackoffLimit
 	s.Completions = j.Completions
 	s.BackoffLimitPerIndex = j.BackoffLimitPerIndex

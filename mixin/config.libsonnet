@@ -69,6 +69,11 @@
       KubeJobCannotCreatePods: 'warning',
       KubeJobPodsStuckWaiting: 'warning',
       KubeJobRunningTooLong: 'warning',
+      // A Job that Kueue does not admit, or admits and does not start;
+      // an owner whose Workloads Kueue keeps evicting.
+      KubeJobWaitingForAdmission: 'warning',
+      KubeJobAdmittedNotStarted: 'warning',
+      KubeJobEvictedRepeatedly: 'warning',
       // A CronJob's runs fail or do not succeed.
       KubeCronJobLastRunFailed: 'warning',
       KubeCronJobMissedSchedule: 'warning',
@@ -155,6 +160,35 @@
     cronJobRunTimeFactor: 3,
     cronJobRunTimeMinSeconds: 3600,
     jobRunningTooLongFor: '1m',
+
+    // Kueue (the exporter's --collector.kueue; the series exist only for
+    // Jobs labelled kueue.x-k8s.io/queue-name, so a Job a person suspended
+    // pages nothing, nor does a Workload deactivated on purpose).
+    // KubeJobWaitingForAdmission: a Job waiting for admission longer than
+    // this, counted from its Workload's creation, or from its newest
+    // eviction when it was evicted and requeued. A queue in front of scarce
+    // GPUs may hold a Job for hours by design: raise it per namespace or
+    // queue. Overrides, the first matching selector wins: seconds, or null
+    // for no such alert for those Jobs. Examples:
+    //   { selector: 'queue="gpu-batch"', seconds: 12 * 3600 },
+    //   { selector: 'namespace="research"', seconds: null },
+    queueWaitLimitSeconds: 3600,
+    queueWaitLimitOverrides: [],
+    // Its `for`: the wait is in the expression (it survives scrape gaps
+    // and exporter restarts); this rides out a scrape that saw the Job's
+    // and its Workload's watches disagree for a moment.
+    queueWaitFor: '1m',
+    // KubeJobAdmittedNotStarted: a Workload admitted with its Job still
+    // suspended this long. Kueue unsuspends an admitted Job within
+    // seconds, and while it evicts one the Job is suspended before the
+    // admission is withdrawn (its pods terminating): a `for`, not the
+    // admission's age, which an eviction would show as old at once.
+    queueAdmittedNotStartedFor: '10m',
+    // KubeJobEvictedRepeatedly: one owner's (a CronJob's, a standalone Job
+    // group's) Workloads evicted at least this many times within the
+    // window: preempted over and over, or never ready in time.
+    queueEvictionsThreshold: 3,
+    queueEvictionsWindow: '1h',
 
     // KubeJobOOMKilled waits this long after a container's first OOM kill:
     // the Job retries, and a retry that succeeds within it pages nothing

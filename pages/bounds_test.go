@@ -2,10 +2,14 @@ package pages
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/synctest"
 
 	"github.com/kube-job-exporter/kube-job-exporter/diagnose"
+	"github.com/kube-job-exporter/kube-job-exporter/failing"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture"
+	"github.com/kube-job-exporter/kube-job-exporter/internal/fixture/summaries"
 	"github.com/kube-job-exporter/kube-job-exporter/job"
 	"github.com/kube-job-exporter/kube-job-exporter/kube"
 )
@@ -89,5 +93,44 @@ func TestPageEventReadsTakePagesBudget(t *testing.T) {
 	}
 	if got != kube.BudgetPages {
 		t.Errorf("a page's event read takes from budget %v, want %v", got, kube.BudgetPages)
+	}
+}
+
+// TestQueueTextEscaped: what a Job's queue shows comes from Kueue's
+// objects and messages, which carry what tenants named: on the live
+// report and on /failing it is text, never markup, whatever it holds
+// (tags, control characters, a message far past its bound).
+func TestQueueTextEscaped(t *testing.T) {
+	evilCQ, evilWorkload := `cq"><script>alert(1)</script>`, `w<img src=x onerror=alert(2)>`
+	evilMessage := "insufficient quota <b onmouseover=alert(3)>\x1b[31m\u202e" + strings.Repeat("x", 4*job.MaxQueueMessage)
+	q := summaries.WaitingForQuota("team-a", evilCQ, 0)
+	q.Workload, q.Message = evilWorkload, evilMessage
+	q.Evictions, q.LastEviction = 1, job.QueueEviction{Reason: "Other", Message: "<i>evicted</i>\x07", At: summaries.At(0)}
+	s := summaries.InQueue(fixture.Job("ml", "train").Suspend(), nil, q)
+
+	board := failing.NewBoard(0, 0)
+	board.JobChanged("ml/train", s, summaries.Now)
+	h := failingPageOf(t, Config{Board: board, Runbooks: queueRunbooks})
+	failingBody := serveFailing(t, h, "")
+	rb := newTestRunbooks(t, Config{Runbooks: queueRunbooks, Jobs: &fakeJobs{jobs: map[string]job.Summary{"ml/train": *s}}}, summaries.Now, nil)
+	reportBody := serveRunbook(t, rb, "/runbooks/KubeJobWaitingForAdmission?namespace=ml&job_name=train")
+	for page, body := range map[string]string{"/failing": failingBody, "live report": reportBody} {
+		for _, bad := range []string{"<script>", "<img", "<b ", "<i>", "\x1b", "\x07", "\u202e", strings.Repeat("x", job.MaxQueueMessage+1)} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s contains %q", page, bad)
+			}
+		}
+		for _, want := range []string{"ClusterQueue cq&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;", "insufficient quota &lt;b onmouseover=alert(3)&gt;\ufffd[31m\ufffd"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s lacks %q:\n%s", page, want, body)
+			}
+		}
+	}
+	if !strings.Contains(reportBody, "Workload <code>w&lt;img src=x onerror=alert(2)&gt;</code>") {
+		t.Errorf("live report lacks the Workload escaped:\n%s", reportBody)
+	}
+	// A name that is no Kubernetes name reaches no command.
+	if strings.Contains(reportBody, "describe clusterqueue") || strings.Contains(reportBody, "describe workload") {
+		t.Errorf("a hostile name reached a command:\n%s", reportBody)
 	}
 }

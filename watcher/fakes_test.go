@@ -39,6 +39,7 @@ const (
 	cronJobChanged = "CronJobChanged"
 	cronJobGone    = "CronJobGone"
 	cronJobObjects = "CronJobObjects"
+	queueEvicted   = "QueueEvicted"
 )
 
 // sinkCall is one call of the Sink: the method and what it was handed.
@@ -52,7 +53,8 @@ type sinkCall struct {
 	failure job.PodFailed
 	held    job.PodFinished // PodFinished
 	cronJob *cronjob.Record
-	trusted bool // CronJobObjects
+	trusted bool             // CronJobObjects
+	evicted job.QueueEvicted // QueueEvicted
 }
 
 // fakeSink is a Sink that keeps every call, in the order made.
@@ -91,6 +93,9 @@ func (s *fakeSink) CronJobChanged(r *cronjob.Record) {
 func (s *fakeSink) CronJobGone(key string) { s.add(sinkCall{method: cronJobGone, key: key}) }
 func (s *fakeSink) CronJobObjects(trusted bool) {
 	s.add(sinkCall{method: cronJobObjects, trusted: trusted})
+}
+func (s *fakeSink) QueueEvicted(e job.QueueEvicted) {
+	s.add(sinkCall{method: queueEvicted, key: e.Namespace + "/" + e.Job, evicted: e})
 }
 
 // calls are the calls of method (every method for "") about key (any
@@ -153,6 +158,9 @@ type fakeRecorder struct {
 	// denied is what the last permission check reported per resource,
 	// nil until one reported.
 	denied map[string][]string
+	// kueueAPI are the KueueAPI reports, in order: the version, "" for
+	// not found.
+	kueueAPI []string
 }
 
 var _ Recorder = (*fakeRecorder)(nil)
@@ -185,6 +193,22 @@ func (r *fakeRecorder) Permissions(resource string, denied []string) {
 		r.denied = map[string][]string{}
 	}
 	r.denied[resource] = denied
+}
+
+func (r *fakeRecorder) KueueAPI(version string, found bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !found {
+		version = ""
+	}
+	r.kueueAPI = append(r.kueueAPI, version)
+}
+
+// kueueReports are the KueueAPI reports, in order ("" for not found).
+func (r *fakeRecorder) kueueReports() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.kueueAPI...)
 }
 
 // resultsOf are the list or watch outcomes reported for resource.

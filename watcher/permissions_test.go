@@ -177,3 +177,42 @@ func TestPermissionChecksByRules(t *testing.T) {
 		})
 	}
 }
+
+// TestPermissionChecksKueue: with Config.Kueue the check covers list and
+// watch on Kueue's resources in its API group, like any other resource.
+func TestPermissionChecksKueue(t *testing.T) {
+	kueueRule := authorizationv1.ResourceRule{Verbs: []string{"list", "watch"}, APIGroups: []string{kube.KueueGroup}, Resources: []string{ResourceWorkloads, ResourceLocalQueues}}
+	// A rule on the right resources in another group allows nothing.
+	otherGroup := authorizationv1.ResourceRule{Verbs: []string{"list", "watch"}, APIGroups: []string{"batch"}, Resources: []string{ResourceWorkloads, ResourceLocalQueues}}
+	for _, tt := range []struct {
+		what   string
+		rules  []authorizationv1.ResourceRule
+		access int
+		denied []string
+	}{
+		{"granted", append(slices.Clone(exporterRules), kueueRule), 0, nil},
+		{"not granted", append(slices.Clone(exporterRules), otherGroup), 4, []string{"list workloads in namespace a", "watch workloads in namespace a"}},
+	} {
+		t.Run(tt.what, func(t *testing.T) {
+			fake := kubefake.New()
+			rbac := fakeRBAC{rules: map[string][]authorizationv1.ResourceRule{"a": tt.rules},
+				allowed: func(a *authorizationv1.ResourceAttributes) bool { return a.Group != kube.KueueGroup }}
+			rbac.install(fake)
+			rec := &fakeRecorder{}
+			w, err := New(Config{Client: rulesClient{fake}, Namespaces: []string{"a"}, Kueue: true, Recorder: rec,
+				Summarize: job.Options{Backoff: job.DefaultBackoff}}, &fakeSink{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.checkPermissions(t.Context())
+			if len(rbac.accessAsked) != tt.access {
+				t.Errorf("%d access reviews (%s), want %d", len(rbac.accessAsked), strings.Join(rbac.accessAsked, "; "), tt.access)
+			}
+			got := rec.denied[ResourceWorkloads]
+			sort.Strings(got)
+			if _, reported := rec.denied[ResourceLocalQueues]; !slices.Equal(got, tt.denied) || !reported {
+				t.Errorf("workloads denied %q, want %q; reported for %v", got, tt.denied, rec.denied)
+			}
+		})
+	}
+}

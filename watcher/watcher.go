@@ -40,6 +40,9 @@ const (
 	ResourcePods     = "pods"
 	ResourceEvents   = "events"
 	ResourceCronJobs = "cronjobs"
+	// Kueue's, with Config.Kueue.
+	ResourceWorkloads   = kube.KueueWorkloads
+	ResourceLocalQueues = kube.KueueLocalQueues
 )
 
 // Recorder receives the watch health and activity, for the exporter's own
@@ -55,6 +58,10 @@ type Recorder interface {
 	// Permissions reports which needed permissions on a resource RBAC
 	// denies now ("list pods in namespace x"); none means all allowed.
 	Permissions(resource string, denied []string)
+	// KueueAPI reports what the discovery of Kueue's API found (with
+	// Config.Kueue): the version watched, or found false while the API
+	// server does not serve it.
+	KueueAPI(version string, found bool)
 }
 
 // Sink receives what the watcher learns: each Job's Summary when it
@@ -62,9 +69,8 @@ type Recorder interface {
 // way, informers → model (the Summaries) → renderers: the watcher never
 // reads back what it gave. Its methods are called concurrently: JobChanged,
 // JobGone and JobFinished from the worker, JobDeleted, PodFailed,
-// PodFinished and the
-// CronJob methods from the informers' handlers (one goroutine per
-// resource and namespace scope).
+// PodFinished, QueueEvicted and the CronJob methods from the informers'
+// handlers (one goroutine per resource and namespace scope).
 type Sink interface {
 	JobChanged(key string, s *job.Summary)
 	// JobGone: the Job is no longer reported (deleted, or out of the
@@ -85,6 +91,10 @@ type Sink interface {
 	// PodFinished reports the resource-time a Job's pod held, once per
 	// pod, when its watch shows it finish (job.PodFinish, job.PodGone).
 	PodFinished(f job.PodFinished)
+	// QueueEvicted reports an eviction of a Job's Kueue Workload, once,
+	// when its watch shows it (queue.EvictionOf; with Config.Kueue): never
+	// from an initial list, nor for another shard's Job.
+	QueueEvicted(e job.QueueEvicted)
 	CronJobChanged(r *cronjob.Record)
 	CronJobGone(key string)
 	// CronJobObjects says whether the CronJob objects can be relied on
@@ -114,6 +124,15 @@ type Config struct {
 	// status, and which CronJobs exist. Optional like Events: without the
 	// permission the per-CronJob series come from the runs alone.
 	CronJobs bool
+	// Kueue watches Kueue's Workloads and LocalQueues, once its API is
+	// found (asked at start and every KueueDiscoveryInterval while
+	// absent): where each Kueue-managed Job stands in its queue
+	// (Summary.Queue) and its Workload's evictions (Sink.QueueEvicted).
+	// Optional like Events: readiness never waits for it.
+	Kueue bool
+	// KueueDiscoveryInterval is how often Kueue's API is looked for while
+	// it is absent (0: DefaultKueueDiscoveryInterval).
+	KueueDiscoveryInterval time.Duration
 	// Summarize configures the Job semantics (backoff).
 	Summarize job.Options
 	// Shard selects this replica's part of the Jobs (zero value: all).
@@ -188,6 +207,10 @@ type Watcher struct {
 	// are gone.
 	outcomes outcomeBook
 	departed departedPods
+
+	// kueue are the informers of Kueue's API while it is served (nil
+	// without Config.Kueue, before it is found and after it goes).
+	kueue atomic.Pointer[kueueWatch]
 }
 
 // keepAggregate is the number of pods from which a Job's Aggregate is
@@ -205,11 +228,14 @@ func (cfg Config) resources() []apiResource {
 	if cfg.CronJobs {
 		rs = append(rs, apiResource{ResourceCronJobs, "batch"})
 	}
+	if cfg.Kueue {
+		rs = append(rs, apiResource{ResourceWorkloads, kube.KueueGroup}, apiResource{ResourceLocalQueues, kube.KueueGroup})
+	}
 	return rs
 }
 
-// Resources are the resources watched: jobs, pods and, with Events and
-// CronJobs, events and cronjobs.
+// Resources are the resources watched: jobs, pods and, with Events,
+// CronJobs and Kueue, events, cronjobs, workloads and localqueues.
 func (cfg Config) Resources() []string {
 	var out []string
 	for _, r := range cfg.resources() {
@@ -328,19 +354,16 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 	}, func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 		return client.WatchPods(ctx, ns, o)
 	})
+	jobIndexers := cache.Indexers{}
+	if w.cfg.Kueue {
+		jobIndexers[jobQueueIndex] = jobQueueKeys
+	}
 	s := &scope{
 		namespace: ns,
-		jobs:      cache.NewSharedIndexInformer(jobsLW, &batchv1.Job{}, 0, cache.Indexers{}),
+		jobs:      cache.NewSharedIndexInformer(jobsLW, &batchv1.Job{}, 0, jobIndexers),
 		pods: cache.NewSharedIndexInformer(podsLW, &corev1.Pod{}, 0, cache.Indexers{
 			podJobIndex: podJobKeys,
 		}),
-	}
-	type informer struct {
-		informer     cache.SharedIndexInformer
-		transform    cache.TransformFunc
-		resource     string
-		handler      cache.ResourceEventHandler
-		registration *cache.ResourceEventHandlerRegistration
 	}
 	informers := []informer{
 		{s.jobs, w.recordJob, ResourceJobs, cache.ResourceEventHandlerDetailedFuncs{
@@ -403,27 +426,46 @@ func (w *Watcher) newScope(ns string) (*scope, error) {
 		}, &s.cronJobsHandler})
 	}
 	for _, inf := range informers {
-		if err := inf.informer.SetTransform(inf.transform); err != nil {
+		if err := w.setUp(inf); err != nil {
 			return nil, err
 		}
-		resource := inf.resource
-		if err := inf.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-			// Failed list and watch calls were recorded by listWatch;
-			// what remains are watch streams that broke.
-			var rec *recordedError
-			if !errors.As(err, &rec) {
-				w.cfg.Recorder.ListWatchResult(resource, "watch", err)
-			}
-		}); err != nil {
-			return nil, err
-		}
-		reg, err := inf.informer.AddEventHandler(inf.handler)
-		if err != nil {
-			return nil, err
-		}
-		*inf.registration = reg
 	}
 	return s, nil
+}
+
+// informer is an informer with what the watcher sets on it before it
+// runs: its transform, the resource its health is reported as, its
+// handler and where the handler's registration goes.
+type informer struct {
+	informer     cache.SharedIndexInformer
+	transform    cache.TransformFunc
+	resource     string
+	handler      cache.ResourceEventHandler
+	registration *cache.ResourceEventHandlerRegistration
+}
+
+// setUp sets inf's transform, watch error handler and event handler.
+func (w *Watcher) setUp(inf informer) error {
+	if err := inf.informer.SetTransform(inf.transform); err != nil {
+		return err
+	}
+	resource := inf.resource
+	if err := inf.informer.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		// Failed list and watch calls were recorded by listWatch;
+		// what remains are watch streams that broke.
+		var rec *recordedError
+		if !errors.As(err, &rec) {
+			w.cfg.Recorder.ListWatchResult(resource, "watch", err)
+		}
+	}); err != nil {
+		return err
+	}
+	reg, err := inf.informer.AddEventHandler(inf.handler)
+	if err != nil {
+		return err
+	}
+	*inf.registration = reg
+	return nil
 }
 
 // recordJob is the Job informer's transform: the compact record, or only
@@ -640,6 +682,10 @@ func (w *Watcher) Run(ctx context.Context) {
 		go w.followCronJobWatch(ctx)
 	}
 	var checks sync.WaitGroup
+	if w.cfg.Kueue {
+		checks.Add(1)
+		go func() { defer checks.Done(); w.runKueue(ctx) }()
+	}
 	if w.cfg.PermissionCheckInterval > 0 {
 		checks.Add(1)
 		go func() { defer checks.Done(); w.runPermissionChecks(ctx, w.cfg.PermissionCheckInterval) }()
@@ -875,11 +921,12 @@ func (w *Watcher) Summary(key string) (job.Summary, bool) {
 	}
 	s := job.SummarizeAggregate(j, a, events, opts)
 	s.Departed = job.DepartedOf(j, departed)
+	s.Queue = w.queueOf(sc, key, j, opts.Now)
 	return s, true
 }
 
-// Version identifies the state of the Job "namespace/name" and of its pods
-// and events in the caches, without decoding them: it changes whenever one
+// Version identifies the state of the Job "namespace/name" and of its pods,
+// events, Workloads and LocalQueue in the caches, without decoding them: it changes whenever one
 // of them does (their resource versions), so a Summary computed at one
 // Version can be reused while the Version stays.
 func (w *Watcher) Version(key string) (string, bool) {
@@ -917,6 +964,7 @@ func (w *Watcher) Version(key string) (string, bool) {
 			}
 		}
 	}
+	w.addQueueVersions(sc, key, rec, add)
 	return fmt.Sprintf("%s/%s/%d/%x", rec.UID, rec.ResourceVersion, n, sum), true
 }
 

@@ -22,16 +22,16 @@ type diagnoseCommand struct {
 	job     jobOptions
 	cronJob cronJobOptions
 
-	namespace, output, jobName string
-	timeout, runTime           time.Duration
-	logs                       int64
+	namespace, output, jobName  string
+	timeout, runTime, queueWait time.Duration
+	logs                        int64
 
 	deprecations deprecations
 }
 
 // diagnoseHelp describes the command, as `kube-job-exporter diagnose` and
 // as the kubectl plugin (plugin.go).
-const diagnoseHelp = "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next; or, for cronjob/NAME, whether a CronJob runs on time and how its runs ended. Exit status: 0 healthy, running (no run-time limit), complete or suspended, 2 failing or stuck (a CronJob: a run missed), 3 failed (a CronJob: its newest run failed), 1 error."
+const diagnoseHelp = "Explain why a Job fails or is stuck, from the Job, its pods and their events, and what to do next; or, for cronjob/NAME, whether a CronJob runs on time and how its runs ended. Exit status: 0 healthy, running (no run-time limit), complete, suspended or queued (waiting for admission in a Kueue queue, within --queue-wait-limit), 2 failing or stuck (a CronJob: a run missed), 3 failed (a CronJob: its newest run failed), 1 error."
 
 func addDiagnoseCommand(app *kingpin.Application) *diagnoseCommand {
 	c := &diagnoseCommand{prog: "kube-job-exporter diagnose"}
@@ -59,6 +59,7 @@ func (c *diagnoseCommand) register(s flagSet, asPlugin bool) {
 	s.Flag("timeout", "How long to wait for the API server.").Default("15s").DurationVar(&c.timeout)
 	s.Flag("logs", "Last lines of each failing container's log to print (needs get on pods/log); 0 prints none.").Default(fmt.Sprint(diagnose.DefaultLogLines)).Int64Var(&c.logs)
 	s.Flag("run-time-limit", "A Job running longer than this without any other problem is reported stuck (the mixin's KubeJobRunningTooLong default); 0 never.").Default(diagnose.DefaultLimits.RunTime.String()).DurationVar(&c.runTime)
+	s.Flag("queue-wait-limit", "A Job waiting longer than this for admission in its Kueue queue is reported stuck (the mixin's KubeJobWaitingForAdmission default); 0 never.").Default(diagnose.DefaultLimits.QueueWait.String()).DurationVar(&c.queueWait)
 	s.Arg("job", "Name of the Job (or job/NAME), or cronjob/NAME for a CronJob.").Required().StringVar(&c.jobName)
 	c.deprecations.addOldNames(s)
 }
@@ -116,11 +117,12 @@ func (c *diagnoseCommand) run(stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	r := diagnose.FromSummary(ev.Summary, now, diagnose.Limits{RunTime: c.runTime})
+	r := diagnose.FromSummary(ev.Summary, now, diagnose.Limits{RunTime: c.runTime, QueueWait: c.queueWait})
 	r.AddEvents(ev.Summary, ev.Events)
 	if ev.EventsErr != nil {
 		r.EventsNote = ev.EventsErr.Error()
 	}
+	r.QueueNote = ev.QueueNote
 	if c.logs > 0 {
 		r.Logs, err = diagnose.FetchLogs(ctx, clients.Kubernetes, c.namespace, ev, c.logs)
 		if err != nil {

@@ -81,6 +81,7 @@ func TestStartupErrors(t *testing.T) {
 		{"negative write progress timeout", []string{"--kube.config", kubeconfig, "--web.write-progress-timeout=-1s"}, 1, "--web.write-progress-timeout must be >= 0"},
 		{"backoff initial above the default cap", []string{"--kube.config", kubeconfig, "--job.backoff-initial=11m"}, 1, "need 0 < --job.backoff-initial (11m0s) <= --job.backoff-max (10m0s)"},
 		{"negative missed grace", []string{"--kube.config", kubeconfig, "--cronjob.missed-grace=-1m"}, 1, "--cronjob.missed-grace must be >= 0"},
+		{"zero Kueue discovery interval", []string{"--kube.config", kubeconfig, "--collector.kueue.discovery-interval=0s"}, 1, "--collector.kueue.discovery-interval must be > 0"},
 		{"bad owner label", []string{"--kube.config", kubeconfig, "--outcomes.owner-label=a b"}, 1, `--outcomes.owner-label "a b" is not a label key`},
 		{"zero outcome retention", []string{"--kube.config", kubeconfig, "--outcomes.retention=0s"}, 1, "--outcomes.retention must be > 0"},
 		{"no owners", []string{"--kube.config", kubeconfig, "--outcomes.max-owners=0"}, 1, "--outcomes.max-owners must be at least 1"},

@@ -24,7 +24,7 @@ import (
 // connection), watch.* (what is watched), job.* (the Job model and its
 // bounds), cronjob.*, outcomes.*, evidence.*, collector.*, web.*,
 // runtime.*, log.* (as promslog defines them). diagnose's own flags
-// (-n, -o, --logs, --timeout, --run-time-limit) and the kubectl plugin's
+// (-n, -o, --logs, --timeout, --run-time-limit, --queue-wait-limit) and the kubectl plugin's
 // --kubeconfig and --context are a terminal user's, named as kubectl names
 // its own.
 

@@ -104,6 +104,10 @@ func TestServeFlags(t *testing.T) {
 		{"evidence.max-jobs", "", "9", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.KeepDeleted == 9 }},
 		{"collector.pod-metrics", "", "true", func(c *serveCommand, _ exporter.Config) bool { return c.collector.podMetrics }},
 		{"collector.pod-metrics.interval", "", "1m", func(c *serveCommand, _ exporter.Config) bool { return c.collector.podMetricsInterval == time.Minute }},
+		{"collector.kueue", "", "true", func(_ *serveCommand, cfg exporter.Config) bool { return cfg.Kueue && cfg.WatchConfig().Kueue }},
+		{"collector.kueue.discovery-interval", "", "5s", func(_ *serveCommand, cfg exporter.Config) bool {
+			return cfg.WatchConfig().KueueDiscoveryInterval == 5*time.Second
+		}},
 		{"web.listen-address", "", ":1", func(c *serveCommand, _ exporter.Config) bool {
 			return slices.Equal(*c.web.toolkit.WebListenAddresses, []string{":1"})
 		}},

@@ -71,6 +71,7 @@ func (c *serveCommand) validate() error {
 		c.job.validate,
 		c.bounds.validate,
 		c.cronJob.validate,
+		c.collector.validate,
 		c.outcomes.validate,
 		c.evidence.validate,
 		c.web.validate,
@@ -101,6 +102,7 @@ func (c *serveCommand) config(logger *slog.Logger) (exporter.Config, error) {
 	c.outcomes.apply(&cfg)
 	c.evidence.apply(&cfg)
 	c.web.apply(&cfg)
+	c.collector.apply(&cfg)
 	return cfg, nil
 }
 
@@ -145,7 +147,7 @@ func (c *serveCommand) run(stderr io.Writer) int {
 			"backoff_initial", bo.Initial, "backoff_max", bo.Max, "backoff_from", c.job.backoffSource(server))
 		return bo, nil
 	}
-	c.collector.apply(&cfg, clients)
+	c.collector.applyClients(&cfg, clients)
 	exp, err := exporter.New(cfg)
 	if err != nil {
 		return fail("invalid configuration", err)

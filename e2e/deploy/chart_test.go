@@ -47,6 +47,8 @@ type chartVariant struct {
 	// podMetrics: --collector.pod-metrics (and, checkRBAC, its
 	// metrics.k8s.io rule).
 	podMetrics bool
+	// kueue: --collector.kueue (and, checkRBAC, its kueue.x-k8s.io rule).
+	kueue bool
 	// promNamespace, promNames: the NetworkPolicy admits pods with
 	// app.kubernetes.io/name in promNames from promNamespace.
 	promNamespace string
@@ -71,7 +73,7 @@ var chartVariants = []chartVariant{
 	{name: "web-config", webConfig: true, promNamespace: "monitoring", promNames: []string{"prometheus"}, monitorNamespace: "monitoring"},
 	{name: "networkpolicy", promNamespace: "observability", promNames: []string{"prometheus", "alloy"},
 		extraPeer: &source{"ingress controller", "ingress-nginx", map[string]string{"app.kubernetes.io/name": "ingress-nginx"}}},
-	{name: "everything", namespaces: []string{"team-a", "team-b"}, shards: 2, webConfig: true, podMetrics: true,
+	{name: "everything", namespaces: []string{"team-a", "team-b"}, shards: 2, webConfig: true, podMetrics: true, kueue: true,
 		promNamespace: "monitoring", promNames: []string{"prometheus"},
 		monitorNamespace: "observability", ruleNamespace: "observability", dashboardNamespace: "observability", dashboardLabel: "my_dashboard=yes",
 		exporterURL: "https://jobs.example.com/kube-job-exporter"},
@@ -140,6 +142,9 @@ func TestChartLint(t *testing.T) {
 		// The collector without its RBAC rule: podMetrics.enabled grants both.
 		{"--set", "extraArgs[0]=--collector.pod-metrics", "set podMetrics.enabled=true"},
 		{"--set", "extraArgs[0]=--collector.pod-metrics=true", "set podMetrics.enabled=true"},
+		{"--set", "extraArgs[0]=--collector.kueue", "set kueue.enabled=true"},
+		{"--set", "extraArgs[0]=--collector.kueue=true", "set kueue.enabled=true"},
+		{"--set", "kueue.enabled=yes", "kueue"},
 	} {
 		_, err := renderChart(t, chartRelease, "monitoring", c.flag, c.value)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -269,6 +274,9 @@ func checkChartWorkload(t *testing.T, v chartVariant, objs []*unstructured.Unstr
 	}
 	if got := hasFlag(t, objs, "--collector.pod-metrics"); got != v.podMetrics {
 		t.Errorf("--collector.pod-metrics set: %v, want %v", got, v.podMetrics)
+	}
+	if got := hasFlag(t, objs, "--collector.kueue"); got != v.kueue {
+		t.Errorf("--collector.kueue set: %v, want %v", got, v.kueue)
 	}
 }
 
@@ -650,7 +658,8 @@ var chartDifferences = []struct{ what, why string }{
 // rules; labels may only add to deploy/'s. chartDifferences lists the rest.
 // The chart's namespaced variant and deploy/overlays/namespaced grant the
 // same Roles in the same namespaces; podMetrics.enabled and
-// components/pod-metrics the same metrics.k8s.io rule with the same flag.
+// components/pod-metrics the same metrics.k8s.io rule with the same flag,
+// kueue.enabled and components/kueue the same kueue.x-k8s.io rule.
 func TestChartMatchesKustomize(t *testing.T) {
 	for _, d := range chartDifferences {
 		t.Logf("differs on purpose: %s: %s", d.what, d.why)
@@ -769,6 +778,11 @@ func TestChartMatchesKustomize(t *testing.T) {
 			[]string{"--set", "podMetrics.enabled=true"}},
 		{"namespaced+pod-metrics", kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")}, deployDir("components", "pod-metrics")),
 			append([]string{"--set", "podMetrics.enabled=true"}, namespaced...)},
+		{"kueue", kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "kueue")),
+			[]string{"--set", "kueue.enabled=true"}},
+		{"namespaced+pod-metrics+kueue", kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")},
+			deployDir("components", "pod-metrics"), deployDir("components", "kueue")),
+			append([]string{"--set", "podMetrics.enabled=true", "--set", "kueue.enabled=true"}, namespaced...)},
 	} {
 		sameRBAC(t, c.name, c.kust, mustRender(t, chartRelease, "monitoring", c.chart...))
 	}

@@ -30,7 +30,8 @@ import (
 // kustomizations written by the test the way docs/deploy.md tells users to
 // write theirs: "all-components" adds every component to the base,
 // "namespaced+pod-metrics" turns the pod metrics collector on in the
-// namespaced overlay (its Roles, not a ClusterRole, get the rule).
+// namespaced overlay (its Roles, not a ClusterRole, get the rule), as
+// "namespaced+kueue" the Kueue collector.
 func variants(t *testing.T) map[string][]*unstructured.Unstructured {
 	t.Helper()
 	return map[string][]*unstructured.Unstructured{
@@ -40,9 +41,11 @@ func variants(t *testing.T) map[string][]*unstructured.Unstructured {
 		"all-components": kustomizeWith(t, "monitoring", []string{deployDir("base")},
 			deployDir("components", "namespace"), deployDir("components", "prometheus-operator"),
 			deployDir("components", "grafana-dashboards"), deployDir("components", "web-config"),
-			deployDir("components", "pod-metrics")),
+			deployDir("components", "pod-metrics"), deployDir("components", "kueue")),
 		"namespaced+pod-metrics": kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")},
 			deployDir("components", "pod-metrics")),
+		"namespaced+kueue": kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")},
+			deployDir("components", "kueue")),
 	}
 }
 
@@ -197,6 +200,9 @@ func TestManifests(t *testing.T) {
 		if want := strings.Contains(name, "pod-metrics") || name == "all-components"; hasFlag(t, objs, "--collector.pod-metrics") != want {
 			t.Errorf("%s: --collector.pod-metrics set %v, want %v", name, !want, want)
 		}
+		if want := strings.Contains(name, "kueue") || name == "all-components"; hasFlag(t, objs, "--collector.kueue") != want {
+			t.Errorf("%s: --collector.kueue set %v, want %v", name, !want, want)
+		}
 	}
 	withNS := kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "namespace"))
 	if got, want := kinds(withNS), append(kinds(all["deploy"]), "Namespace"); !slices.Equal(got, sorted(want)) {
@@ -242,7 +248,9 @@ func TestManifests(t *testing.T) {
 // checkRBAC: list and watch on jobs, cronjobs, pods and events, nothing
 // else, bound to the exporter's ServiceAccount; and list on metrics.k8s.io
 // pods (the pod metrics poll has no watch: the API has none) exactly when
-// the exporter runs --collector.pod-metrics, which is off by default.
+// the exporter runs --collector.pod-metrics, list and watch on Kueue's
+// workloads and localqueues exactly when it runs --collector.kueue; both
+// are off by default.
 func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
 	listWatch := []string{"list", "watch"}
@@ -250,6 +258,11 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 	podMetrics := hasFlag(t, objs, "--collector.pod-metrics")
 	if podMetrics {
 		allowed["metrics.k8s.io/pods"] = []string{"list"}
+	}
+	kueue := hasFlag(t, objs, "--collector.kueue")
+	if kueue {
+		allowed["kueue.x-k8s.io/workloads"] = listWatch
+		allowed["kueue.x-k8s.io/localqueues"] = listWatch
 	}
 	for _, o := range ofKind(objs, "ClusterRole", "Role") {
 		var r rbacv1.ClusterRole
@@ -263,7 +276,7 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 				for _, res := range rule.Resources {
 					want, ok := allowed[g+"/"+res]
 					if !ok {
-						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods, events and, with --collector.pod-metrics (%v here), metrics.k8s.io pods", o.GetKind(), o.GetName(), res, g, podMetrics)
+						t.Errorf("%s %s grants %q in group %q: the exporter reads only batch/jobs, batch/cronjobs, pods, events, with --collector.pod-metrics (%v here) metrics.k8s.io pods and with --collector.kueue (%v here) kueue.x-k8s.io workloads and localqueues", o.GetKind(), o.GetName(), res, g, podMetrics, kueue)
 					} else if v := slices.Clone(rule.Verbs); !slices.Equal(sorted(v), want) {
 						t.Errorf("%s %s: verbs %v on %s/%s, want exactly %v", o.GetKind(), o.GetName(), rule.Verbs, g, res, want)
 					}
@@ -273,7 +286,7 @@ func checkRBAC(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 		for k := range allowed {
 			if !seen[k] {
-				t.Errorf("%s %s lacks %s (--collector.pod-metrics: %v)", o.GetKind(), o.GetName(), k, podMetrics)
+				t.Errorf("%s %s lacks %s (--collector.pod-metrics: %v, --collector.kueue: %v)", o.GetKind(), o.GetName(), k, podMetrics, kueue)
 			}
 		}
 	}

@@ -70,6 +70,36 @@ func podMetricsGrid(t *testing.T, ns string, granted bool) {
 	}
 }
 
+// kueueGrid: what the ServiceAccount may do on kueue.x-k8s.io in ns (""
+// cluster-wide) with the Kueue collector's rule (granted) or without it:
+// list and watch workloads and localqueues, exactly then; never get (the
+// informers read their caches), never their status or a write, never
+// clusterqueues (cluster-scoped: the ClusterQueue is read from the
+// Workload or the LocalQueue).
+func kueueGrid(t *testing.T, ns string, granted bool) {
+	t.Helper()
+	for _, c := range []struct {
+		verb, res, sub string
+		want           bool
+	}{
+		{"list", "workloads", "", granted},
+		{"watch", "workloads", "", granted},
+		{"list", "localqueues", "", granted},
+		{"watch", "localqueues", "", granted},
+		{"get", "workloads", "", false},
+		{"get", "localqueues", "", false},
+		{"patch", "workloads", "", false},
+		{"update", "workloads", "status", false},
+		{"delete", "workloads", "", false},
+		{"list", "clusterqueues", "", false},
+		{"list", "resourceflavors", "", false},
+	} {
+		if got := can(t, c.verb, "kueue.x-k8s.io", c.res, c.sub, ns); got != c.want {
+			t.Errorf("%s kueue.x-k8s.io/%s %s in %q (rule granted: %v): allowed=%v, want %v", c.verb, c.res, c.sub, ns, granted, got, c.want)
+		}
+	}
+}
+
 // can asks the API server whether the ServiceAccount may do verb on
 // resource (group "" for core) in namespace.
 func can(t *testing.T, verb, group, res, sub, ns string) bool {
@@ -374,6 +404,24 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		// metrics.k8s.io.
 		podMetricsGrid(t, "", false)
 		podMetricsGrid(t, "any-ns", false)
+		// So is the Kueue collector: nothing on kueue.x-k8s.io.
+		kueueGrid(t, "", false)
+		kueueGrid(t, "any-ns", false)
+	})
+
+	// components/kueue, which passes --collector.kueue, grants exactly
+	// the list and watch its informers need, cluster-wide.
+	t.Run("the Kueue collector's rule", func(t *testing.T) {
+		withKueue := kustomizeWith(t, "", []string{deployDir()}, deployDir("components", "kueue"))
+		if !hasFlag(t, withKueue, "--collector.kueue") {
+			t.Fatal("components/kueue does not pass --collector.kueue")
+		}
+		applyRBAC(t, a, withKueue)
+		t.Cleanup(func() { applyBaseRBAC(t, a) })
+		waitCan(t, "watch", "kueue.x-k8s.io", "workloads", "", true)
+		kueueGrid(t, "", true)
+		kueueGrid(t, "any-ns", true)
+		podMetricsGrid(t, "", false)
 	})
 
 	t.Run("every scenario's metrics as the ServiceAccount", func(t *testing.T) {
@@ -618,6 +666,28 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			}
 			podMetricsGrid(t, "", false)
 			podMetricsGrid(t, "no-role-here", false)
+		}
+		// Neither grants anything on kueue.x-k8s.io; with components/kueue
+		// the Roles grant its list and watch, in those namespaces only.
+		// The Roles of objs are applied again for the exporter below.
+		for _, ns := range namespaces {
+			kueueGrid(t, ns, false)
+		}
+		withKueue := kustomizeWith(t, "", []string{deployDir("overlays", "namespaced")}, deployDir("components", "pod-metrics"), deployDir("components", "kueue"))
+		for _, variant := range [][]*unstructured.Unstructured{withKueue, objs} {
+			granted := hasFlag(t, variant, "--collector.kueue")
+			for _, o := range ofKind(variant, "Role", "RoleBinding") {
+				if err := a.apply(ctx, o, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, ns := range namespaces {
+				waitCan(t, "watch", "kueue.x-k8s.io", "workloads", ns, granted)
+				kueueGrid(t, ns, granted)
+				podMetricsGrid(t, ns, true)
+			}
+			kueueGrid(t, "", false)
+			kueueGrid(t, "no-role-here", false)
 		}
 		for _, ns := range namespaces {
 			j := newJob(ns, "oom", "oom")

@@ -25,6 +25,12 @@ type report struct {
 	} `json:"attempts"`
 	Waiting []struct{ Reason string } `json:"waiting"`
 	Verdict struct{ Kind string }     `json:"verdict"`
+	// Queue is where a Kueue-managed Job stands (queue_test.go).
+	Queue *struct {
+		Name, ClusterQueue, Workload, State, Cause, Message string
+		LastEviction                                        *struct{ Reason, Message string }
+	} `json:"queue"`
+	Commands []string `json:"commands"`
 }
 
 // diagnose runs `kube-job-exporter diagnose` against the cluster as a user

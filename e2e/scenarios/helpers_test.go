@@ -79,7 +79,13 @@ func (e *env) labels(job string, extra ...string) harness.Labels {
 // the unmet expectations and the Job's series of the last scrape.
 func (e *env) waitMetrics(job string, build func(x *expect)) *harness.Metrics {
 	e.T.Helper()
-	m, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, harness.Labels{"namespace": e.NS, "job_name": job}, func(m *harness.Metrics) (bool, string) {
+	return e.waitFrom(exporter, job, build)
+}
+
+// waitFrom is env.waitMetrics against exporter exp.
+func (e *env) waitFrom(exp *harness.Exporter, job string, build func(x *expect)) *harness.Metrics {
+	e.T.Helper()
+	m, err := exp.WaitMetrics(e.Ctx, metricsTimeout, e.labels(job), func(m *harness.Metrics) (bool, string) {
 		x := &expect{m: m, base: e.labels(job)}
 		build(x)
 		return x.result()

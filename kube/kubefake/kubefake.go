@@ -4,7 +4,9 @@
 // requests), so the tests drive the exporter through the very interface it
 // uses against a real API server. The fake clientset stays reachable
 // (embedded) for what tests do around the exporter: create and update
-// objects, add reactors. Only tests import it.
+// objects, add reactors. Kueue's API, which the clientset does not know,
+// is served from a tracker of its own (kueue.go: InstallKueue,
+// CreateKueue, UpdateKueue). Only tests import it.
 package kubefake
 
 import (
@@ -28,13 +30,18 @@ import (
 // serve.
 type Client struct {
 	*fake.Clientset
+	kueue *kueueFake // Kueue's API (kueue.go)
 }
 
 var _ kube.Client = (*Client)(nil)
 
 // New returns a Client whose fake clientset holds objs.
+// Kueue's API is not served until InstallKueue.
 func New(objs ...runtime.Object) *Client {
-	return &Client{fake.NewClientset(objs...)}
+	c := &Client{Clientset: fake.NewClientset(objs...), kueue: &kueueFake{tracker: newKueueTracker()}}
+	c.PrependReactor("*", "*", c.kueue.react)
+	c.PrependWatchReactor("*", c.kueue.reactWatch)
+	return c
 }
 
 // ListJobs is BatchV1().Jobs(namespace).List.

@@ -13,6 +13,9 @@
 // - a Job that neither fails nor progresses (job_stuck.libsonnet);
 // - an owner whose failed attempts held too much of a resource
 //   (failure_cost.libsonnet), off unless thresholds are set;
+// - a Job Kueue queues (queue.libsonnet): waiting too long for admission,
+//   admitted and not started; an owner whose Workloads are evicted again
+//   and again. A waiting Job is suspended, so no stuck alert covers it;
 // - the exporter itself (exporter.libsonnet): down, absent, a shard missing
 //   or unable to watch, so no silence is taken for health.
 //
@@ -29,6 +32,7 @@
 + (import 'job_stuck.libsonnet')
 + (import 'cronjob.libsonnet')
 + (import 'failure_cost.libsonnet')
++ (import 'queue.libsonnet')
 + (import 'exporter.libsonnet')
 + {
   local cfg = $._config,

@@ -75,24 +75,12 @@ local t = import '../lib/templates.libsonnet';
   // multiple of its CronJob's last successful run.
   local J = a.J,
   local overrides = cfg.jobRunTimeLimitOverrides,
-  local overridden(n) = std.join(' or ', ['kubejob_start_timestamp_seconds{%s}' % a.S([o.selector]) for o in overrides[0:n]]),
-  local except(n, expr) = if n == 0 then expr else '(%s) unless on (%s) (%s)' % [expr, J, overridden(n)],
   // The absolute limits exclude each other (first match wins) and carry
   // the labels J; the CronJob limit carries J and cronjob: min by (J)
   // takes the lower of the two.
-  local absoluteLimit(selector, n, seconds) =
-    '(%s) * 0 + %d' % [except(n, 'max by (%s) (kubejob_start_timestamp_seconds{%s})' % [J, a.S(selector)]), seconds],
-  local absoluteLimits = std.join('\n  or\n  ', [
-    absoluteLimit([overrides[i].selector], i, overrides[i].seconds)
-    for i in std.range(0, std.length(overrides) - 1)
-    if overrides[i].seconds != null
-  ] + [absoluteLimit([], std.length(overrides), cfg.jobRunTimeLimitSeconds)]),
+  local absoluteLimits = a.limits('kubejob_start_timestamp_seconds', J, overrides, cfg.jobRunTimeLimitSeconds),
   // The Jobs whose first matching override says no limit.
-  local noLimit = [
-    except(i, 'kubejob_start_timestamp_seconds{%s}' % a.S([overrides[i].selector]))
-    for i in std.range(0, std.length(overrides) - 1)
-    if overrides[i].seconds == null
-  ],
+  local noLimit = a.unlimited('kubejob_start_timestamp_seconds', J, overrides),
   local cronLimit = |||
     %(runCronJob)s * 0
     + on (%(C)s) group_left ()

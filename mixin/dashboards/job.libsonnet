@@ -2,7 +2,7 @@
 // timeline, how its pods failed (container, reason, exit code), indexes,
 // the deadline countdown, memory limits against OOM kills and against the
 // working set (memory before OOM), what its owner's failed attempts held,
-// and the alerts firing for it.
+// its place in its Kueue queue, and the alerts firing for it.
 //
 // Exporter replicas expose the same series: `max` first, so two replicas
 // do not double a sum. A Job that is gone (deleted, or not seen because the
@@ -42,6 +42,20 @@ function(cfg)
     ], w=8, thresholds=g.thresholds([['text', null]])) {
       fieldConfig+: { defaults+: { decimals: 1 } },
     };
+
+  // The Job's place in its Kueue queue (the exporter's
+  // --collector.kueue): series only for a Job labelled with a queue name.
+  local waiting = 'kubejob_queue_waiting_since_timestamp_seconds{%s}' % S();
+  local admitted = 'kubejob_queue_admitted_suspended_since_timestamp_seconds{%s}' % S();
+  local queueInfo = 'kubejob_queue_info{%s}' % S();
+  // The evictions of the Job's owner's Workloads over the time range, per
+  // reason (the counter is per owner), while the Job exists.
+  local ownerEvictions =
+    'sum by (reason) (%s and on (%s) kubejob_info{%s})' % [
+      c.overRange(O + ', reason', O + ', reason', 'kubejob_owner_queue_evictions_total', p.jobMatchers(cfg, cl + ['namespace="$namespace"']), '$__range', p.exporterMatchers(cfg, cl)),
+      O,
+      S(),
+    ];
 
   g.dashboard(
     cfg.dashboardUIDs.job,
@@ -160,6 +174,33 @@ function(cfg)
       ownerCost("Owner's failed GPU-hours", 'GPU-hours (of every extended resource the exporter counts)', 'nvidia.com/gpu', r.extended),
       ownerCost("Owner's failed core-hours", 'CPU core-hours', 'cpu', 'resource="cpu"'),
       ownerCost("Owner's failed GiB-hours", 'memory GiB-hours', 'memory', 'resource="memory"'),
+
+      g.row('Queue (Kueue)'),
+      g.stat('Queue state', 'Where the Job stands in its Kueue queue: waiting for admission, admitted but still suspended (Kueue should have started it), admitted and running, or held (its Workload deactivated). Not queued: the Job has no kueue.x-k8s.io/queue-name label, has finished, or the exporter does not watch Kueue (--collector.kueue).', [
+        g.target('(max(%s) * 0 + 1) or (max(%s) * 0 + 2) or (max(%s) * 0 + 4 and on () max(kubejob_suspended{%s}) == 1) or (max(%s) * 0 + 3)' % [waiting, admitted, queueInfo, S(), queueInfo], instant=true),
+      ], w=5, mappings=[{ type: 'value', options: {
+        '1': { text: 'Waiting', color: 'orange', index: 0 },
+        '2': { text: 'Admitted, not started', color: 'red', index: 1 },
+        '3': { text: 'Admitted, running', color: 'green', index: 2 },
+        '4': { text: 'Held (deactivated)', color: 'purple', index: 3 },
+      } }], colorMode='background', links=[rb('KubeJobWaitingForAdmission'), rb('KubeJobAdmittedNotStarted')]) {
+        fieldConfig+: { defaults+: { noValue: 'not queued' } },
+      },
+      g.stat('Waiting for', 'How long the Job has waited for admission: since its Workload was created, or since its newest eviction.', [
+        g.target('time() - max(%s)' % waiting, instant=true),
+      ], unit='s', w=4, thresholds=g.thresholds([['green', null], ['orange', cfg.queueWaitLimitSeconds]]), links=[rb('KubeJobWaitingForAdmission')]),
+      g.stat('Why it waits', "The cause Kueue gives now (InsufficientQuota, NoFlavorFits, a queue missing or inactive, AdmissionChecks, Queued, NoWorkload); it may change between attempts. Kueue's own message is on the runbook page.", [
+        g.target('max by (cause) (%s)' % waiting, '{{cause}}', instant=true),
+      ], w=5, thresholds=g.thresholds([['orange', null]]), links=[rb('KubeJobWaitingForAdmission')]) { options+: { textMode: 'name' } },
+      g.stat('Admitted, suspended for', 'How long ago Kueue admitted the Workload while the Job is still suspended.', [
+        g.target('time() - max(%s)' % admitted, instant=true),
+      ], unit='s', w=4, thresholds=g.thresholds([['orange', null]]), links=[rb('KubeJobAdmittedNotStarted')]),
+      g.table('Queue', 'The LocalQueue the Job asks for and the ClusterQueue that admits it (empty while unknown: no such LocalQueue).', [
+        g.target('max by (queue, cluster_queue) (%s)' % queueInfo),
+      ], w=6, h=4, organize=hideTime { renameByName: { queue: 'LocalQueue', cluster_queue: 'ClusterQueue' } }),
+      g.bargauge("Owner's evictions by reason", "Kueue's evictions of the Workloads of this Job's owner (its CronJob, or its group of standalone Jobs) over the time range, by reason: preemptions, pods not ready in time (PodsReadyTimeout), stopped queues.", [
+        g.target(ownerEvictions + ' > 0', '{{reason}}', instant=true),
+      ], w=24, h=5, links=[rb('KubeJobEvictedRepeatedly')]),
 
       g.row('Indexes (Indexed Jobs)'),
       g.bargauge('Failures per index', 'Indexes with failures, worst first.', [

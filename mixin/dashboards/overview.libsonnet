@@ -1,7 +1,8 @@
 // Fleet overview: whether the exporter sees the cluster at all, which Jobs
 // fail now and why, which alerts fire, how failures evolve, how the Jobs of
 // each owner finished (deleted ones included), what their failed attempts
-// held (GPU-, core- and GiB-hours), which Jobs are about to fail
+// held (GPU-, core- and GiB-hours), which Jobs wait in Kueue's queues
+// and which owners Kueue evicts, which Jobs are about to fail
 // (retry budget, waiting pods, backoff, deadlines), which CronJobs keep
 // failing. Tables link to the Job drill-down and panels to
 // runbooks.
@@ -82,6 +83,19 @@ function(cfg)
     g.bargauge(title, 'The %s held by the failed attempts (pods) of each owner over the time range: their running time times their requests, counted when the exporter saw each pod finish, also those of Jobs deleted since. The 15 owners that burnt the most.' % what, [
       g.target('topk(15, %s > 0)' % expr, '{{namespace}}/{{owner_name}} {{resource}}', instant=true),
     ], w=8, thresholds=g.thresholds([['orange', null]]), links=costRunbook);
+
+  // Kueue (the exporter's --collector.kueue): the Jobs waiting for
+  // admission with their wait, queue, cause and ClusterQueue; those
+  // admitted and not started; the evictions per owner.
+  local Q = J + ', queue';
+  local waitingSince = 'kubejob_queue_waiting_since_timestamp_seconds{%s}' % S();
+  local admittedSince = 'kubejob_queue_admitted_suspended_since_timestamp_seconds{%s}' % S();
+  // The ClusterQueue of each queued Job, one series per Job and queue for
+  // a group_left: replicas may disagree on it for a moment (one knows it,
+  // one does not yet).
+  local clusterQueue = 'topk by (%s) (1, max by (%s, cluster_queue) (kubejob_queue_info{%s}))' % [Q, Q, S()];
+  local evictionsPerOwner =
+    counted(O + ', reason', O + ', reason', 'kubejob_owner_queue_evictions_total', [], '$__rate_interval');
 
   g.dashboard(
     cfg.dashboardUIDs.overview,
@@ -171,6 +185,32 @@ function(cfg)
       g.timeseries('Pods waiting by reason', 'Pods that cannot start. They never fail, so they never use up backoffLimit: only a deadline ends such a Job.', [
         g.target('sum by (reason) (max by (%s, reason) (kubejob_pods_waiting{%s}))' % [J, S()], '{{reason}}'),
       ], stack=true, links=[rb('KubeJobPodsStuckWaiting')]),
+
+      g.row('Waiting in queues (Kueue)'),
+      g.stat('Jobs waiting for admission', 'Jobs Kueue keeps suspended until it admits their Workloads (only Jobs with a kueue.x-k8s.io/queue-name label, with the exporter watching Kueue: --collector.kueue).', [
+        g.target('count(max by (%s) (%s))' % [Q, waitingSince] + orZero, instant=true),
+      ], w=4, thresholds=g.thresholds([['green', null], ['orange', 1]]), links=[rb('KubeJobWaitingForAdmission')]),
+      g.stat('Admitted, not started', 'Jobs whose Workloads Kueue admitted while the Job is still suspended: Kueue should have started them within seconds.', [
+        g.target('count(max by (%s) (%s))' % [Q, admittedSince] + orZero, instant=true),
+      ], w=4, thresholds=g.thresholds([['green', null], ['red', 1]]), links=[rb('KubeJobAdmittedNotStarted')]),
+      g.timeseries('Jobs waiting per queue and cause', 'Jobs waiting for admission, per namespace, LocalQueue and the cause Kueue gives (InsufficientQuota, NoFlavorFits, a queue missing or inactive, AdmissionChecks, Queued, NoWorkload).', [
+        g.target('count by (namespace, queue, cause) (max by (%s, cause) (%s))' % [Q, waitingSince], '{{namespace}}/{{queue}} {{cause}}'),
+      ], w=16, stack=true, links=[rb('KubeJobWaitingForAdmission')]),
+      g.table('Longest waits', "The Jobs waiting longest for admission, with their LocalQueue, ClusterQueue and the cause now: the wait counts from the Workload's creation, or from its newest eviction. Click a Job for its drill-down.", [
+        g.target('topk(20, (time() - max by (%s, cause) (%s)) * on (%s) group_left (cluster_queue) %s)' % [Q, waitingSince, Q, clusterQueue]),
+      ], w=12, overrides=[jobLinkOverride, seconds('waiting for')], organize=hideTime {
+        indexByName: { namespace: 0, job_name: 1, queue: 2, cluster_queue: 3, cause: 4, Value: 5 },
+        renameByName: { queue: 'LocalQueue', cluster_queue: 'ClusterQueue', Value: 'waiting for' },
+      }, sortBy=[{ displayName: 'waiting for', desc: true }], links=[rb('KubeJobWaitingForAdmission')]),
+      g.table('Admitted, not started', 'Jobs whose Workloads are admitted while the Job is still suspended, and since when. Click a Job for its drill-down.', [
+        g.target('(time() - max by (%s) (%s)) * on (%s) group_left (cluster_queue) %s' % [Q, admittedSince, Q, clusterQueue]),
+      ], w=12, overrides=[jobLinkOverride, seconds('admitted for')], organize=hideTime {
+        indexByName: { namespace: 0, job_name: 1, queue: 2, cluster_queue: 3, Value: 4 },
+        renameByName: { queue: 'LocalQueue', cluster_queue: 'ClusterQueue', Value: 'admitted for' },
+      }, sortBy=[{ displayName: 'admitted for', desc: true }], links=[rb('KubeJobAdmittedNotStarted')]),
+      g.timeseries('Evictions per owner', "Kueue's evictions of Workloads within the rate interval before each point, per owner (a CronJob, or a standalone Job's group) and reason: preemptions (InClusterQueue, InCohortReclamation, InCohortFairSharing, …), pods not ready in time (PodsReadyTimeout), stopped queues. Counted when the exporter saw each eviction.", [
+        g.target(evictionsPerOwner + ' > 0', '{{namespace}}/{{owner_name}} {{reason}}'),
+      ], w=24, drawStyle='bars', stack=true, links=[rb('KubeJobEvictedRepeatedly')]),
 
       g.row('Jobs that finished'),
       g.table('Failed Jobs per owner', "Jobs that failed over the time range, per owner (a CronJob, or a standalone Job's group) and terminal reason, counted when the exporter saw them fail: Jobs deleted at once (ttlSecondsAfterFinished 0, by hand) count too. Jobs that finished while no exporter ran are not counted.", [

@@ -72,6 +72,35 @@ function(cfg) {
     and on (%s) group by (%s) (kubejob_info{%s})
   ||| % [std.stripChars(expr, '\n'), self.J, self.J, self.S()],
 
+  // Limits in seconds per series of `by` of a per-Job metric, from a
+  // default and a list of overrides { selector, seconds } (seconds null:
+  // no limit), the first override whose selector matches winning. One
+  // definition for every alert with a configurable limit (run time,
+  // queue wait).
+  // unmatched(i, expr): expr without the series an override before the
+  // i-th matched.
+  local unmatched(metric, by, overrides, i, expr) =
+    if i == 0 then expr
+    else '(%s) unless on (%s) (%s)' % [expr, by, std.join(' or ', ['%s{%s}' % [metric, h.S([o.selector])] for o in overrides[0:i]])],
+  // One expression of value `seconds` per series: an arm per override
+  // with seconds, each of the series it is the first match of, then the
+  // default's arm of the series no override matched. A series whose first
+  // match says null is in no arm: it has no limit.
+  limits(metric, by, overrides, seconds)::
+    local limit(selector, i, s) = '(%s) * 0 + %d' % [unmatched(metric, by, overrides, i, 'max by (%s) (%s{%s})' % [by, metric, h.S(selector)]), s];
+    std.join('\n  or\n  ', [
+      limit([overrides[i].selector], i, overrides[i].seconds)
+      for i in std.range(0, std.length(overrides) - 1)
+      if overrides[i].seconds != null
+    ] + [limit([], std.length(overrides), seconds)]),
+  // The series whose first match says null (no limit), one expression per
+  // such override, for an expression that adds limits of its own.
+  unlimited(metric, by, overrides):: [
+    unmatched(metric, by, overrides, i, '%s{%s}' % [metric, h.S([overrides[i].selector])])
+    for i in std.range(0, std.length(overrides) - 1)
+    if overrides[i].seconds == null
+  ],
+
   // A rule. Annotations say what the labels and the value say, in a
   // sentence or two; the runbook page (runbook_url) has the live report of
   // the Job and what to do. keepFiringFor: fire on through a scrape gap

@@ -147,8 +147,9 @@ func TestRunbookURLs(t *testing.T) {
 
 // ownerQuery: alerts about an owner rather than a Job, whose runbook_url
 // names the owner (KubeJobFailedAndDeleted: the Jobs are gone, and the
-// page lists them; KubeJobFailureCostHigh: the cost is the owner's).
-var ownerQuery = map[string]bool{"KubeJobFailedAndDeleted": true, "KubeJobFailureCostHigh": true}
+// page lists them; KubeJobFailureCostHigh, KubeJobEvictedRepeatedly: the
+// cost, the evictions are the owner's).
+var ownerQuery = map[string]bool{"KubeJobFailedAndDeleted": true, "KubeJobFailureCostHigh": true, "KubeJobEvictedRepeatedly": true}
 
 // wantQuery is the labels the runbook_url query of an alert carries, in
 // order: a CronJob's, an owner's or a Job's.

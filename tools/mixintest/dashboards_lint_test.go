@@ -85,6 +85,9 @@ var wholeRange = map[string]string{
 	"Owner's failed GPU-hours":        "GPU-hours of the Job's owner's failed attempts",
 	"Owner's failed core-hours":       "core-hours of the Job's owner's failed attempts",
 	"Owner's failed GiB-hours":        "GiB-hours of the Job's owner's failed attempts",
+	// Kueue's evictions of the Job's owner's Workloads over the selected
+	// time range.
+	"Owner's evictions by reason": "evictions of the Job's owner's Workloads, by reason",
 }
 
 // The variable that lists the clusters cannot filter by itself.

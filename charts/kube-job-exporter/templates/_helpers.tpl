@@ -92,7 +92,9 @@ What the exporter reads, and nothing else, as deploy/base/clusterrole.yaml
 (which says why each; e2e/deploy compares the two): list and watch on Jobs,
 CronJobs, Pods and Events; with podMetrics.enabled, which passes
 --collector.pod-metrics, list on metrics.k8s.io pods (that API has no
-watch), as deploy/components/pod-metrics adds it. No get, no secrets, no
+watch), as deploy/components/pod-metrics adds it; with kueue.enabled,
+which passes --collector.kueue, list and watch on Kueue's workloads and
+localqueues, as deploy/components/kueue adds them. No get, no secrets, no
 configmaps, no pods/log, no write verb.
 */}}
 {{- define "kube-job-exporter.rules" -}}
@@ -106,6 +108,11 @@ configmaps, no pods/log, no write verb.
 - apiGroups: ["metrics.k8s.io"]
   resources: ["pods"]
   verbs: ["list"]
+{{- end }}
+{{- if .Values.kueue.enabled }}
+- apiGroups: ["kueue.x-k8s.io"]
+  resources: ["workloads", "localqueues"]
+  verbs: ["list", "watch"]
 {{- end }}
 {{- with .Values.rbac.extraRules }}
 {{ toYaml . }}

@@ -1,7 +1,8 @@
 // The rules with _config overrides that the default rule files cannot
 // show, one file per test file of this directory: per-namespace and
 // per-Job run-time limits (the first match wins, null means none) and no
-// CronJob-relative limit (overrides-alerts.yaml); KubeJobFailureCostHigh
+// CronJob-relative limit, per-namespace and per-queue limits of the wait
+// for Kueue's admission (overrides-alerts.yaml); KubeJobFailureCostHigh
 // with the suggested thresholds (off by default), with the recording rules
 // it reads and no other alert, which would only slow its day-long test
 // down (failure-cost-rules.yaml). `make mixin-check` writes them
@@ -16,6 +17,13 @@ local mixin = (import '../../mixin.libsonnet') + {
       { selector: 'namespace="ml",job_name="evaluate"', seconds: null },
     ],
     cronJobRunTimeFactor: 0,
+    queueWaitLimitOverrides: [
+      { selector: 'namespace="research",queue="urgent"', seconds: 600 },
+      { selector: 'namespace="research"', seconds: null },
+      { selector: 'queue="gpu-batch"', seconds: 4 * 3600 },
+      // Shadowed by the namespace's null above: still no alert.
+      { selector: 'namespace="research",queue="gpu-batch"', seconds: 600 },
+    ],
     failureCostThresholds: self.failureCostSuggestedThresholds,
   },
 };
