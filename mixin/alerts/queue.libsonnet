@@ -10,19 +10,16 @@
 // series go and the alert resolves (after keep_firing_for, which, as for
 // the stuck alerts, rides out a short scrape gap only). A waiting Job is
 // suspended: none of these alerts leaves out suspended Jobs.
-local c = import '../lib/counters.libsonnet';
 local t = import '../lib/templates.libsonnet';
 
 {
   local a = (import '../lib/alerting.libsonnet')($._config),
   local cfg = $._config,
-  local counters = c(cfg),
 
   // A Job in its queue: the queue label is part of it (a Job names one).
   local Q = a.by(['namespace', 'job_name', 'queue']),
   local waitingSince = 'kubejob_queue_waiting_since_timestamp_seconds',
   local admittedSince = 'kubejob_queue_admitted_suspended_since_timestamp_seconds',
-  local evictions = 'kubejob_owner_queue_evictions_total',
 
   // Template snippets that look up what may change while an alert fires
   // and so cannot be one of its labels: the ClusterQueue (unknown until
@@ -35,23 +32,9 @@ local t = import '../lib/templates.libsonnet';
   local waitCause = '{{ $cause := "" }}{{ with ' + t.query(cfg, 'topk(1, max by (cause) (' + waitingSince + '{' + jobMatchers + '}))', jobArgs) + ' }}{{ $cause = (first .).Labels.cause }}{{ end }}',
   local inQueue = 'queue {{ $labels.queue }}{{ with $cq }} (ClusterQueue {{ . }}){{ end }}',
   // Command arguments: only the characters a name can have.
-  local bindArgs = a.argVar('ns', 'namespace') + a.argVar('q', 'queue') + '{{ $cqArg := ' + a.sanitized('$cq') + ' }}',
+  local bindArgs = a.argVar('ns', 'namespace') + '{{ $cqArg := ' + a.sanitized('$cq') + ' }}',
   local describeClusterQueue = '{{ if $cqArg }}kubectl describe clusterqueue {{ $cqArg }}{{ else }}kubectl get clusterqueues{{ end }}',
   local kueueLogs = 'kubectl logs -n kueue-system deployment/kueue-controller-manager',
-
-  // Why the Job waits, per cause (job.QueueCauses), and the command that
-  // shows it.
-  local causeText =
-    '{{ if eq $cause "InsufficientQuota" }}its ClusterQueue, with what it may borrow from its cohort, has not enough unused quota for its requests in any flavor that fits: ' + describeClusterQueue
-    + '{{ else if eq $cause "NoFlavorFits" }}no ResourceFlavor of its ClusterQueue can hold its pods (a resource the queue does not offer, node labels or taints, a request above the quota even with borrowing): ' + describeClusterQueue
-    + '{{ else if eq $cause "ClusterQueueInactive" }}its ClusterQueue is inactive or stopped (a ResourceFlavor or AdmissionCheck it names is missing, a stopPolicy): ' + describeClusterQueue
-    + '{{ else if eq $cause "ClusterQueueMissing" }}the ClusterQueue its LocalQueue points to does not exist: kubectl get localqueue {{ $q }} -n {{ $ns }} -o wide'
-    + '{{ else if eq $cause "LocalQueueMissing" }}the LocalQueue its label names does not exist in its namespace: kubectl get localqueue -n {{ $ns }}'
-    + '{{ else if eq $cause "LocalQueueInactive" }}its LocalQueue is stopped: kubectl describe localqueue {{ $q }} -n {{ $ns }}'
-    + '{{ else if eq $cause "AdmissionChecks" }}quota is reserved but its admission checks (a ProvisioningRequest, MultiKueue) are not all Ready: kubectl get workloads -n {{ $ns }}'
-    + '{{ else if eq $cause "Queued" }}Kueue has not said why: it waits behind other workloads of its ClusterQueue or for its first scheduling attempt: kubectl get workloads -n {{ $ns }}'
-    + '{{ else if eq $cause "NoWorkload" }}it has no Workload, so Kueue is not managing it (its controller down, the Job integration disabled): ' + kueueLogs
-    + '{{ else }}kubectl get workloads -n {{ $ns }}{{ end }}',
 
   // Waiting for admission longer than its limit: the limit is in the
   // expression (per namespace or queue from _config, first match wins),
@@ -69,7 +52,7 @@ local t = import '../lib/templates.libsonnet';
       )
     ||| % { Q: Q, m: waitingSince, S: a.S(), limits: waitLimits }),
     clusterQueue + waitCause + a.jobRef + ' has waited {{ $value | humanizeDuration }} for Kueue to admit it to ' + inQueue + '{{ with $cause }}: {{ . }}{{ end }}.',
-    clusterQueue + waitCause + bindArgs + 'The Job stays suspended, its pods not created, until Kueue admits its Workload; {{ if $cause }}' + causeText + "{{ else }}kubectl get workloads -n {{ $ns }}{{ end }}. Kueue's own message is in the exporter's report of the Job.",
+    clusterQueue + bindArgs + 'It stays suspended, its pods not created, until Kueue admits its Workload: ' + describeClusterQueue + " and kubectl get workloads -n {{ $ns }}; the runbook says what each cause needs, the live report has Kueue's own message.",
     cfg.queueWaitFor,
     keepFiringFor=cfg.keepFiringForAtRisk,
   ),
@@ -89,28 +72,23 @@ local t = import '../lib/templates.libsonnet';
   ),
 
   // One owner's Workloads evicted again and again within the window, from
-  // the per-owner counter (lib/counters.libsonnet: an owner's first
-  // evictions counted, replicas once, shards summed, an exporter restart a
-  // counter reset). One alert per owner; the reasons are in the
-  // description (looked up when it fires). No keep_firing_for: the
-  // expression reads its window, which rides out gaps and restarts.
+  // the recording rule of the per-owner counter (rules/rules.libsonnet,
+  // lib/counters.libsonnet: an owner's first evictions counted, replicas
+  // once, shards summed, an exporter restart a counter reset), which also
+  // names the reasons in the description. One alert per owner. No
+  // keep_firing_for: the recorded series reads its window, which rides
+  // out gaps and restarts.
   local O = 'namespace, owner_kind, owner_name',
-  local evictionIdentity = O + ', reason',
   local ownerArgs = ['$labels.namespace', '$labels.owner_kind', '$labels.owner_name'],
-  local reasonsQuery =
-    local q = 'sort_desc(%s > 0)' % counters.overRange('reason', evictionIdentity, evictions, t.matchers(cfg, ['namespace=%q', 'owner_kind=%q', 'owner_name=%q']), cfg.queueEvictionsWindow, a.X([cfg.clusterLabel + '=CLUSTER']));
-    // Every selector of the owner's series takes the three values again.
-    local uses = (std.length(std.split(q, '%q')) - 1) / std.length(ownerArgs);
-    t.query(cfg, q, std.flattenArrays(std.makeArray(uses, function(i) ownerArgs))),
+  local reasonsQuery = t.query(cfg, 'sort_desc(%s{%s=CLUSTER,namespace=%%q,owner_kind=%%q,owner_name=%%q} > 0)' % [$.queueEvictionsRecord, cfg.clusterLabel], ownerArgs),
   local evictedRepeatedly = a.rule(
     'KubeJobEvictedRepeatedly',
-    '%s\n>= %d\n' % [counters.overRange(a.by([O]), evictionIdentity, evictions, a.S(), cfg.queueEvictionsWindow, a.X()), cfg.queueEvictionsThreshold],
+    'sum by (%s) (%s)\n>= %d\n' % [a.by([O]), $.queueEvictionsRecord, cfg.queueEvictionsThreshold],
     'Kueue evicted the Workloads of {{ $labels.owner_kind }} {{ $labels.namespace }}/{{ $labels.owner_name }} {{ $value | printf "%.0f" }} times in the last ' + cfg.queueEvictionsWindow + '.',
-    'Reasons: {{ range $i, $r := ' + reasonsQuery + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ printf "%.0f" $r.Value }}{{ end }}. Each eviction stops its pods and requeues the Job, losing the work since its last checkpoint: preemptions by workloads of higher priority or by the cohort reclaiming borrowed quota, or pods not ready within waitForPodsReady\'s timeout (PodsReadyTimeout). The runbook says what to check per reason.',
+    'Reasons: {{ range $i, $r := ' + reasonsQuery + ' }}{{ if $i }}, {{ end }}{{ $r.Labels.reason }} ×{{ printf "%.0f" $r.Value }}{{ end }}. Each eviction stops its pods and requeues the Job, losing the work since its last checkpoint; the runbook says what to check per reason.',
     keepFiringFor=null,
     runbookQuery=['namespace', 'owner_name'],
   ),
-
   prometheusAlerts+:: {
     groups+: [{
       name: 'kube-job-exporter-queue',

@@ -17,6 +17,9 @@ local p = import '../lib/promql.libsonnet';
   // The recorded resource-time per owner, outcome and resource within
   // failureCostWindow (the alert reads it too).
   failureCostRecord:: 'namespace_owner_outcome_resource:kubejob_attempt_resource_seconds:increase',
+  // The recorded evictions of an owner's Kueue Workloads per reason
+  // within queueEvictionsWindow (KubeJobEvictedRepeatedly reads it).
+  queueEvictionsRecord:: 'namespace_owner_reason:kubejob_owner_queue_evictions:increase',
 
   prometheusRules+:: {
     groups+: [
@@ -85,6 +88,18 @@ local p = import '../lib/promql.libsonnet';
             expr: |||
               %s
             ||| % c.overRange(p.by(cfg, [attempt]), attempt, 'kubejob_attempt_resource_seconds_total', S(), cfg.failureCostWindow, p.exporterMatchers(cfg)),
+          },
+          {
+            // The evictions of an owner's Kueue Workloads within
+            // queueEvictionsWindow, by reason: counted when the exporter
+            // saw each eviction, an owner's first included, replicas once,
+            // shards summed (lib/counters.libsonnet). Read by
+            // KubeJobEvictedRepeatedly, whose description names the
+            // reasons from it.
+            record: '%s' % $.queueEvictionsRecord,
+            expr: |||
+              %s
+            ||| % c.overRange(p.by(cfg, [O + ', reason']), O + ', reason', 'kubejob_owner_queue_evictions_total', S(), cfg.queueEvictionsWindow, p.exporterMatchers(cfg)),
           },
           {
             // The share of an owner's resource-time within
