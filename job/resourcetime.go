@@ -108,12 +108,18 @@ func finishOf(of *podFacts, nf podFacts, j *JobRecord, now time.Time) (PodFinish
 			return OutcomeFailed, true
 		case jobFinished == "" && f.failed(c.onlyReplaceFailed):
 			return OutcomeFailed, true
-		case jobFinished != "" && !f.deleted.IsZero():
+		case jobFinished != "" && !f.deleted.IsZero() && !c.onlyReplaceFailed:
 			// The Job controller removes the pods still running when
 			// the Job finishes: a failed Job's at its deadline, its
 			// backoff limit or a FailJob rule (their time was spent
 			// on the failure), a succeeded Job's once its completions
-			// or success policy are met (spent on the success).
+			// or success policy are met (spent on the success). It
+			// deletes them before it writes the Job's condition, so
+			// the watch mostly shows the deletion while the Job still
+			// runs (failed, above); this is the other order. A Job
+			// that replaces only failed pods counts such a pod when
+			// its phase becomes Failed (above), as its controller
+			// does.
 			return jobFinished, true
 		}
 		return "", false

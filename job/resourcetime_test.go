@@ -39,9 +39,12 @@ func held(outcome string, seconds float64) []ResourceTime {
 func TestPodFinish(t *testing.T) {
 	running := gpuJob("j").J
 	finished := gpuJob("j").Failed("BackoffLimitExceeded", 200).J
-	// At its deadline the controller writes FailureTarget, then deletes
-	// the running pods, then writes Failed once they are gone.
+	// At its deadline the controller deletes the running pods and
+	// writes FailureTarget, then Failed once they are gone; the watch
+	// may show the Job's condition before the pod's deletion.
 	deadline := gpuJob("j").FailureTarget("DeadlineExceeded", 45).J
+	rfDeadline := gpuJob("j").FailureTarget("DeadlineExceeded", 45).J
+	rfDeadline.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
 	succeeded := gpuJob("j").Complete(45).J
 	onFailure := gpuJob("j").OnFailure().J
 	replaceFailed := gpuJob("j").J
@@ -94,6 +97,11 @@ func TestPodFinish(t *testing.T) {
 			started(finished, 10).FailedWith("app", 137, "Error", 60).Deleting(50, 30).P, nil},
 		{"replacing failed pods only: deleted is not finished", replaceFailed, started(replaceFailed, 10).P,
 			started(replaceFailed, 10).Deleting(50, 30).P, nil},
+		{"replacing failed pods only: deleted, its Job failed, then it fails: counted when it fails", rfDeadline,
+			started(rfDeadline, 10).Deleting(50, 30).P, started(rfDeadline, 10).FailedWith("app", 143, "Error", 60).Deleting(50, 30).P,
+			held(OutcomeFailed, 50)},
+		{"replacing failed pods only: deleted after its Job failed, not yet failed", rfDeadline, started(rfDeadline, 10).P,
+			started(rfDeadline, 10).Deleting(50, 30).P, nil},
 		{"replacing failed pods only: counted when it fails", replaceFailed, started(replaceFailed, 10).Deleting(50, 30).P,
 			started(replaceFailed, 10).FailedWith("app", 137, "Error", 60).Deleting(50, 30).P, held(OutcomeFailed, 50)},
 		{"another Job's pod", running, nil, otherJob, nil},

@@ -14,6 +14,8 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
@@ -428,4 +430,220 @@ func resourceString(l v1.ResourceList) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+// deadlineKill is one Job of TestFailureCostOfDeadlineKill: how its pod
+// template differs, and what the pod watch saw of its pod (its first state
+// with a deletionTimestamp, as the API server stored it; its UIDs; whether
+// it is gone).
+type deadlineKill struct {
+	why      string
+	template func(*batchv1.JobSpec)
+	deleting *v1.Pod
+	uids     map[types.UID]bool
+	gone     bool
+}
+
+// Jobs whose one pod (cpu 2, memory 4Gi, one GPU) runs past
+// activeDeadlineSeconds: the Job controller deletes the running pod and
+// fails the Job (DeadlineExceeded). The time the pod ran until it was
+// deleted counts as failed resource-time of the owner, once: the
+// kubelet's last status (phase Failed), the pod's removal and the Job's
+// deletion add nothing, and no succeeded series appears.
+//
+// The controller deletes the pods before it writes FailureTarget
+// (syncJob's deleteActivePods comes before trackJobStatusAndRemoveFinalizers
+// flushes the condition), so the exporter most often sees the deletion
+// while the Job still runs; either way the pod counts failed.
+//
+// The exporter ends a deleted pod's span at its deletionTimestamp or when
+// it saw the deletion, whichever is earlier, or, for a Job that replaces
+// only failed pods, at the end its Failed status gives (job.PodFinish):
+//   - "hang-now" (terminationGracePeriodSeconds 0): the API server stores
+//     deletionTimestamp = the deletion request's time, truncated to the
+//     second, before the exporter sees it: the counter is exactly
+//     request × (deletionTimestamp − startTime) of the stored pod.
+//   - "hang" (the API's default grace period) and "hang-pfp" (its
+//     podFailurePolicy makes the Job replace only failed pods: the deletion
+//     is no failure until the pod's phase is Failed): the end is when the
+//     exporter saw the deletion, or the last container's finishedAt the
+//     pod driver wrote when it saw it; neither is stored before the
+//     deletion request, whose time truncated to the second is
+//     deletionTimestamp − deletionGracePeriodSeconds, nor after the scrape
+//     that first shows the counter (exporter, API server, pod driver and
+//     test share one clock). So the span is between those two, each less
+//     the stored startTime.
+func TestFailureCostOfDeadlineKill(t *testing.T) {
+	e := newEnv(t, "s42-cost-deadline")
+	kills := map[string]*deadlineKill{
+		"hang": {why: "the default grace period: deletionTimestamp in the future"},
+		"hang-now": {why: "grace period 0: deletionTimestamp is the deletion's time",
+			template: func(s *batchv1.JobSpec) { s.Template.Spec.TerminationGracePeriodSeconds = ptr(int64(0)) }},
+		"hang-pfp": {why: "a podFailurePolicy: the pod counts once its phase is Failed",
+			template: func(s *batchv1.JobSpec) {
+				s.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+					Action:          batchv1.PodFailurePolicyActionIgnore,
+					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: v1.DisruptionTarget, Status: v1.ConditionTrue}},
+				}}}
+			}},
+	}
+	series := 3 * len(kills) // cpu, memory and GPU of each Job's owner
+
+	// The driver and the Job controller remove a deleted pod within
+	// moments: a watch opened before the Jobs exist sees every state the
+	// API server stores, the deletion's included.
+	w, err := e.Client.CoreV1().Pods(e.NS).Watch(e.Ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("watch pods: %v", err)
+	}
+	defer w.Stop()
+	for name, k := range kills {
+		k.uids = map[types.UID]bool{}
+		job := e.NewJob(name, "run=forever")
+		job.Spec.ActiveDeadlineSeconds = ptr(int64(4))
+		job.Spec.Template.Spec.Containers[0].Resources = gpuWorker()
+		if k.template != nil {
+			k.template(&job.Spec)
+		}
+		e.Create(job)
+	}
+	gone := 0
+	timeout := time.NewTimer(harness.JobTimeout)
+	defer timeout.Stop()
+	for gone < len(kills) {
+		var ev watch.Event
+		select {
+		case ev = <-w.ResultChan():
+		case <-timeout.C:
+			t.Fatalf("pod watch: %d of %d pods deleted after %s", gone, len(kills), harness.JobTimeout)
+		}
+		if ev.Type == watch.Error {
+			t.Fatalf("pod watch: %v", ev.Object)
+		}
+		p, ok := ev.Object.(*v1.Pod)
+		if !ok {
+			t.Fatalf("pod watch: closed or unexpected %T", ev.Object)
+		}
+		k := kills[p.Labels[batchv1.JobNameLabel]]
+		if k == nil {
+			t.Fatalf("pod %s of no Job of this test", p.Name)
+		}
+		k.uids[p.UID] = true
+		if k.deleting == nil && p.DeletionTimestamp != nil {
+			k.deleting = p.DeepCopy()
+		}
+		if ev.Type == watch.Deleted && !k.gone {
+			k.gone = true
+			gone++
+		}
+	}
+
+	for name, k := range kills {
+		e.WaitFinished(name, batchv1.JobFailed, batchv1.JobReasonDeadlineExceeded)
+		p := k.deleting
+		switch {
+		case len(k.uids) != 1:
+			t.Fatalf("%s: %d pods, want 1", name, len(k.uids))
+		case p == nil:
+			t.Fatalf("%s: pod removed without a deletionTimestamp seen", name)
+		case p.Status.Phase != v1.PodRunning || p.Status.StartTime == nil:
+			t.Fatalf("%s: pod %s was %s (startTime %v) when its deletion began, want Running", name, p.Name, p.Status.Phase, p.Status.StartTime)
+		case p.DeletionGracePeriodSeconds == nil || *p.DeletionGracePeriodSeconds != harness.Deref(p.Spec.TerminationGracePeriodSeconds):
+			t.Fatalf("%s: deletionGracePeriodSeconds %v, want the pod's terminationGracePeriodSeconds %v", name, p.DeletionGracePeriodSeconds, p.Spec.TerminationGracePeriodSeconds)
+		}
+	}
+	if g := *kills["hang"].deleting.DeletionGracePeriodSeconds; g == 0 {
+		t.Fatalf("hang: deletion grace period 0, want the default (the deletionTimestamp in the future)")
+	}
+
+	ns := harness.Labels{"namespace": e.NS}
+	m, err := exporter.WaitMetrics(e.Ctx, metricsTimeout, ns, func(m *harness.Metrics) (bool, string) {
+		var missing []string
+		for name, k := range kills {
+			if !m.Has(resourceSecondsTotal, harness.Labels{"namespace": e.NS, "owner_name": name}) {
+				missing = append(missing, fmt.Sprintf("%s (%s)", name, k.why))
+			}
+		}
+		sort.Strings(missing)
+		return len(missing) == 0, "no resource-time of the pod killed at the deadline of " + strings.Join(missing, ", ")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The exporter counted each pod before this scrape's response arrived.
+	scraped := time.Now()
+
+	type span struct{ lo, hi time.Time } // the exporter's end of a pod's span
+	ends := map[string]span{}
+	for name, k := range kills {
+		p := k.deleting
+		dt := p.DeletionTimestamp.Time
+		if *p.DeletionGracePeriodSeconds == 0 {
+			ends[name] = span{dt, dt}
+		} else {
+			ends[name] = span{dt.Add(-time.Duration(*p.DeletionGracePeriodSeconds) * time.Second), scraped}
+		}
+	}
+	first := held{}
+	ran := map[string]float64{} // the span each series implies, per owner
+	samples := m.Samples(resourceSecondsTotal, ns)
+	for _, s := range samples {
+		owner, res := s.Labels["owner_name"], v1.ResourceName(s.Labels["resource"])
+		if first[owner] == nil {
+			first[owner] = map[heldKey]float64{}
+		}
+		first[owner][heldKey{s.Labels["outcome"], string(res)}] = s.Value
+		k := kills[owner]
+		if k == nil || s.Labels["owner_kind"] != "Job" || s.Labels["outcome"] != "failed" {
+			t.Errorf("unexpected series %s", s)
+			continue
+		}
+		p := k.deleting
+		q, ok := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})[res]
+		if !ok || !countedResources[res] {
+			t.Errorf("%s: the pod requests no counted %s", s, res)
+			continue
+		}
+		req := q.AsApproximateFloat64()
+		lo := ends[owner].lo.Sub(p.Status.StartTime.Time).Seconds()
+		hi := ends[owner].hi.Sub(p.Status.StartTime.Time).Seconds()
+		if s.Value < req*lo*(1-heldTolerance) || s.Value > req*hi*(1+heldTolerance) {
+			t.Errorf("%s (%s), want %v × [%v, %v] s (startTime %s, deletionTimestamp %s, grace %ds)", s, k.why, req, lo, hi,
+				p.Status.StartTime.UTC().Format(time.RFC3339), p.DeletionTimestamp.UTC().Format(time.RFC3339), *p.DeletionGracePeriodSeconds)
+		}
+		// One span per pod: every resource's value divides into it.
+		d := s.Value / req
+		if r, seen := ran[owner]; seen && math.Abs(d-r) > heldTolerance*r {
+			t.Errorf("%s: %v s of %s, another resource of the pod %v s", owner, d, res, r)
+		}
+		ran[owner] = d
+	}
+	if len(samples) != series {
+		t.Fatalf("%d series, want %d:\n%s", len(samples), series, m.Dump(ns, resourceSecondsTotal))
+	}
+	for owner, d := range ran {
+		f := first[owner]
+		t.Logf("owner %s: the pod killed at the deadline ran %.3f s: %.1f core-seconds, %.1f GPU-seconds failed",
+			owner, d, f[heldKey{"failed", "cpu"}], f[heldKey{"failed", "nvidia.com/gpu"}])
+	}
+
+	// Counted once: after the kubelet's last status, the pod's removal
+	// and the Jobs' deletion, the counters are those first seen.
+	for name := range kills {
+		if err := e.Client.BatchV1().Jobs(e.NS).Delete(e.Ctx, name, metav1.DeleteOptions{PropagationPolicy: ptr(metav1.DeletePropagationForeground)}); err != nil {
+			t.Fatalf("delete job %s: %v", name, err)
+		}
+	}
+	m, err = exporter.WaitMetrics(e.Ctx, metricsTimeout, ns, func(m *harness.Metrics) (bool, string) {
+		if m.Has("kubejob_info", ns) {
+			return false, "the exporter still reports the deleted Jobs"
+		}
+		return true, ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := heldDiff(m.Samples(resourceSecondsTotal, ns), first); diff != "" {
+		t.Errorf("after the Jobs were deleted, against the values first seen: %s", diff)
+	}
 }
