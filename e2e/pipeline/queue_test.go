@@ -129,7 +129,7 @@ func testWaitingForAdmissionPages(t *testing.T, k *harness.Kueue, exp *harness.E
 	t.Logf("paged %s after the Workload's creation: %s", a.Received.Sub(wl.CreationTimestamp.Time).Round(10*time.Millisecond), a)
 	for ann, says := range map[string][]string{
 		"summary":     {"Job " + e.NS + "/train has waited ", "for Kueue to admit it to queue team-gpus (ClusterQueue " + cq + "): InsufficientQuota."},
-		"description": {"not enough unused quota", "kubectl describe clusterqueue " + cq},
+		"description": {"until Kueue admits its Workload", "kubectl describe clusterqueue " + cq},
 	} {
 		for _, s := range says {
 			if !strings.Contains(a.Annotations[ann], s) {

@@ -70,19 +70,29 @@
         ),
         // Jobs and Pods: without them the Job metrics are stale. Events
         // only add the cause of pods that cannot be created (a Job without
-        // pods still shows), CronJobs the schedules, Kueue's Workloads and
-        // LocalQueues (--collector.kueue) the queue series, which are not
-        // synced at all while Kueue is not installed: their trouble is a
-        // warning in the exporter's log, not a page. Per instance, and no inhibition source in
+        // pods still shows), CronJobs the schedules: their trouble is a
+        // warning in the exporter's log, not a page. Kueue's Workloads and
+        // LocalQueues (--collector.kueue) page only while Kueue's API is
+        // served (kubejob_exporter_kueue_api 1): without them every queue
+        // alert is blind; without Kueue they are never synced, and rightly
+        // so. Per instance, and no inhibition source in
         // alertmanager.example.yaml: the Job alerts carry no instance or
         // shard to pair with, so muting would reach every other replica's.
         rule(
           'KubeJobExporterWatchFailing',
           |||
-            kubejob_exporter_watch_up{%s} == 0
+            kubejob_exporter_watch_up{%(core)s} == 0
             or
-            kubejob_exporter_watch_synced{%s} == 0
-          ||| % [X(['resource!~"events|cronjobs|workloads|localqueues"']), X(['resource!~"events|cronjobs|workloads|localqueues"'])],
+            kubejob_exporter_watch_synced{%(core)s} == 0
+            or
+            (
+              kubejob_exporter_watch_up{%(kueue)s} == 0
+              or
+              kubejob_exporter_watch_synced{%(kueue)s} == 0
+            )
+            and on (%(by)s)
+            kubejob_exporter_kueue_api{%(served)s} == 1
+          ||| % { core: X(['resource!~"events|cronjobs|workloads|localqueues"']), kueue: X(['resource=~"workloads|localqueues"']), served: X(['version!=""']), by: byCluster + ', instance' },
           'kube-job-exporter {{ $labels.instance }} cannot watch {{ $labels.resource }}: its Job metrics are stale or missing.',
           'Its kubejob_exporter_watch_errors_total says why: forbidden (RBAC: kubectl auth can-i watch ' + a.arg('resource') + ' --all-namespaces --as=system:serviceaccount:' + exporterNs + ':' + cfg.exporterDeployment + '), unauthorized (its token), unreachable (the API server or a NetworkPolicy); expired alone is normal.',
           cfg.exporterWatchFailingFor,

@@ -58,15 +58,15 @@ local t = import '../lib/templates.libsonnet';
   ),
 
   // Admitted and still suspended: Kueue should have unsuspended the Job
-  // within seconds. The patience is the `for`, not the admission's age:
-  // while Kueue evicts a Job it suspends it first and withdraws the
-  // admission only once its pods are gone, which the series shows for a
-  // while with the old admission time. The value is the admission's age.
+  // within seconds. The patience is the `for`. An eviction does not show
+  // here: from the moment Kueue evicts, the exporter shows the Job
+  // waiting again (cause Other until the quota is released), however
+  // long its pods take to terminate. The value is the admission's age.
   local admittedNotStarted = a.rule(
     'KubeJobAdmittedNotStarted',
     a.withOwner('time() - max by (%s) (%s{%s})' % [Q, admittedSince, a.S()]),
     clusterQueue + a.jobRef + ' was admitted by Kueue to ' + inQueue + ' {{ $value | humanizeDuration }} ago and is still suspended.',
-    a.argVar('ns', 'namespace') + 'Kueue has not unsuspended it for ' + cfg.queueAdmittedNotStartedFor + ' (its controller down or failing, an update of the Job refused by a webhook or a policy, an eviction whose pods do not terminate), and its Workload holds quota meanwhile: ' + kueueLogs + ' and kubectl get workloads -n {{ $ns }}.',
+    a.argVar('ns', 'namespace') + 'Kueue has not unsuspended it for ' + cfg.queueAdmittedNotStartedFor + ' (its controller down or failing, an update of the Job refused by a webhook or a policy, someone suspending it again), and its Workload holds quota meanwhile: ' + kueueLogs + ' and kubectl get workloads -n {{ $ns }}.',
     cfg.queueAdmittedNotStartedFor,
     keepFiringFor=cfg.keepFiringForAtRisk,
   ),
