@@ -13,6 +13,10 @@ import (
 	"github.com/kube-job-exporter/kube-job-exporter/queue"
 )
 
+// workloadJobUIDLabel is the label Kueue sets on a Job's Workloads: the
+// Job's UID (jobframework, constants.JobUIDLabel).
+const workloadJobUIDLabel = "kueue.x-k8s.io/job-uid"
+
 // fetchQueue reads where the unfinished Job j, labelled with a queue
 // name, stands in its Kueue queue: its Workloads (those it controls) and
 // its LocalQueue, read as the exporter's informers read them (package
@@ -28,7 +32,14 @@ func fetchQueue(ctx context.Context, client kube.Client, j *batchv1.Job, now tim
 	case version == "":
 		return nil, "the Job names LocalQueue " + rec.QueueName + " (label " + job.QueueLabel + "), but Kueue's API (" + kube.KueueGroup + ") is not served: Kueue is not installed"
 	}
-	list, err := client.ListWorkloads(ctx, version, j.Namespace, metav1.ListOptions{})
+	// Kueue labels the Workloads of a Job with its UID: listing by it
+	// reads one Workload, not every Workload of the namespace (finished
+	// ones are kept, each with its pod templates). A Workload without the
+	// label (made by hand, an older Kueue) is found by the whole list.
+	list, err := client.ListWorkloads(ctx, version, j.Namespace, metav1.ListOptions{LabelSelector: workloadJobUIDLabel + "=" + string(j.UID)})
+	if err == nil && len(list.Items) == 0 {
+		list, err = client.ListWorkloads(ctx, version, j.Namespace, metav1.ListOptions{})
+	}
 	if err != nil {
 		return nil, fmt.Sprintf("Kueue's Workloads in namespace %s could not be read: %v", j.Namespace, err)
 	}

@@ -136,3 +136,42 @@ func TestFetchQueueBestEffort(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchQueueListsByJobUID: the Workloads are listed by the label Kueue
+// sets with the Job's UID, one small list; only when that finds none (a
+// Workload made without the label) is the whole namespace listed.
+func TestFetchQueueListsByJobUID(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		labelled  bool
+		wantLists int
+	}{{"labelled by Kueue", true, 1}, {"without the label", false, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := kubefake.New(queuedJob())
+			client.InstallKueue(kube.KueueVersions...)
+			wl := pendingWorkload("job-train-a1", "train")
+			if tc.labelled {
+				wl.Labels = map[string]string{workloadJobUIDLabel: "uid-ml-train"}
+			}
+			if err := client.CreateKueue(wl); err != nil {
+				t.Fatal(err)
+			}
+			ev, err := Fetch(context.Background(), client, "ml", "train", job.Options{Backoff: job.DefaultBackoff, Now: fixture.At(3600).Time})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q := ev.Summary.Queue; q == nil || q.Workload != "job-train-a1" {
+				t.Fatalf("queue %+v, want Workload job-train-a1", q)
+			}
+			var selectors []string
+			for _, a := range client.KueueActions() {
+				if l, ok := a.(k8stesting.ListAction); ok && a.GetResource().Resource == "workloads" {
+					selectors = append(selectors, l.GetListRestrictions().Labels.String())
+				}
+			}
+			if len(selectors) != tc.wantLists || selectors[0] != workloadJobUIDLabel+"=uid-ml-train" {
+				t.Errorf("Workload lists by label selector %q, want %d, the first by the Job's UID", selectors, tc.wantLists)
+			}
+		})
+	}
+}

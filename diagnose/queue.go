@@ -239,7 +239,7 @@ func queueCommands(s job.Summary, q *Queue) []string {
 	ns := s.Namespace
 	list := "kubectl get workloads -n " + ns
 	if uid := string(s.UID); uid != "" && validLabelValue(uid) {
-		list += " -l kueue.x-k8s.io/job-uid=" + uid
+		list += " -l " + workloadJobUIDLabel + "=" + uid
 	}
 	cmds := []string{list + "   # the Job's Workload: admitted, evicted, requeued"}
 	if validName(q.Workload) {

@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -253,6 +254,22 @@ func (c *Client) ListWorkloads(_ context.Context, version, namespace string, opt
 	l, ok := obj.(*kube.WorkloadList)
 	if !ok {
 		return nil, fmt.Errorf("kubefake: a list of workloads answered %T", obj)
+	}
+	// The tracker answers every object; the API server filters by the
+	// label selector (diagnose lists a Job's Workloads by its UID label).
+	sel, err := labels.Parse(opts.LabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	if !sel.Empty() {
+		out := *l
+		out.Items = nil
+		for _, w := range l.Items {
+			if sel.Matches(labels.Set(w.Labels)) {
+				out.Items = append(out.Items, w)
+			}
+		}
+		return &out, nil
 	}
 	return l, nil
 }
