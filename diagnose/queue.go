@@ -29,7 +29,7 @@ type Queue struct {
 	Cause   string `json:"cause,omitempty"`
 	Meaning string `json:"meaning,omitempty"`
 	Message string `json:"message,omitempty"`
-	// Evictions counts the Workload's evictions (requeues);
+	// Evictions counts the Workload's evictions, for any reason (Kueue's schedulingStats);
 	// LastEviction is the newest still on the Workload.
 	Evictions    int32     `json:"evictions,omitempty"`
 	LastEviction *Eviction `json:"lastEviction,omitempty"`

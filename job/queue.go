@@ -45,9 +45,12 @@ type Queue struct {
 	// while an evicted Workload still holds its quota), the eviction's
 	// while deactivated, "" otherwise; bounded (MaxQueueMessage).
 	Message string
-	// Evictions is how many times the Workload was evicted and requeued
-	// (status.requeueState.count), LastEviction the newest eviction still
-	// on the Workload (zero Reason: none).
+	// Evictions is how many times the Workload was evicted, for any
+	// reason, whether admitted or not (Kueue's
+	// status.schedulingStats.evictions; an older Kueue's
+	// status.requeueState.count, which counts only PodsReady timeouts),
+	// LastEviction the newest eviction still on the Workload (zero
+	// Reason: none).
 	Evictions    int32
 	LastEviction QueueEviction
 }

@@ -1,6 +1,8 @@
 package kube
 
 import (
+	"slices"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -37,6 +39,24 @@ type WorkloadStatus struct {
 	Conditions   []metav1.Condition `json:"conditions,omitempty"`
 	Admission    *WorkloadAdmission `json:"admission,omitempty"`
 	RequeueState *RequeueState      `json:"requeueState,omitempty"`
+	// SchedulingStats counts the Workload's evictions by reason; absent
+	// before Kueue wrote it (older versions).
+	SchedulingStats *SchedulingStats `json:"schedulingStats,omitempty"`
+}
+
+// SchedulingStats is the part of status.schedulingStats the exporter
+// reads (the same in v1beta1 and v1beta2).
+type SchedulingStats struct {
+	Evictions []SchedulingStatsEviction `json:"evictions,omitempty"`
+}
+
+// SchedulingStatsEviction counts the evictions of one reason and
+// underlying cause: Kueue adds one on every eviction
+// (workload.Evict, workloadEvictionStateInc).
+type SchedulingStatsEviction struct {
+	Reason          string `json:"reason"`
+	UnderlyingCause string `json:"underlyingCause"`
+	Count           int32  `json:"count"`
 }
 
 // WorkloadAdmission names the ClusterQueue that reserved the quota.
@@ -44,7 +64,8 @@ type WorkloadAdmission struct {
 	ClusterQueue string `json:"clusterQueue"`
 }
 
-// RequeueState counts the Workload's requeues after evictions.
+// RequeueState counts the Workload's requeues after a PodsReady timeout
+// (Kueue v0.17 bumps it nowhere else; deactivation resets it).
 type RequeueState struct {
 	Count *int32 `json:"count,omitempty"`
 }
@@ -102,6 +123,9 @@ func (w *Workload) DeepCopyObject() runtime.Object {
 			c := *r.Count
 			out.Status.RequeueState.Count = &c
 		}
+	}
+	if st := w.Status.SchedulingStats; st != nil {
+		out.Status.SchedulingStats = &SchedulingStats{Evictions: slices.Clone(st.Evictions)}
 	}
 	return &out
 }

@@ -78,7 +78,7 @@ func TestEvictionCountedOnce(t *testing.T) {
 		{"an older copy after the eviction", evicted, admitted},
 		{"first seen evicted", nil, evicted},
 		{"deleted", evicted, nil},
-		{"an update while evicted (requeue state)", evicted, func() *WorkloadRecord { r := *evicted; r.Requeues++; r.ResourceVersion = "3"; return &r }()},
+		{"an update while evicted (requeue state)", evicted, func() *WorkloadRecord { r := *evicted; r.Evictions++; r.ResourceVersion = "3"; return &r }()},
 		{"an older eviction than the one seen", evicted, func() *WorkloadRecord { r := *evicted; r.Evicted.At = at(50); return &r }()},
 	} {
 		if e, ok := EvictionOf(tt.old, tt.cur); ok {
@@ -88,7 +88,7 @@ func TestEvictionCountedOnce(t *testing.T) {
 	// Evicted again, with a transition time the watch had not seen: the
 	// watch missed the readmission (Evicted reset to False) between.
 	again := *evicted
-	again.Evicted.At = at(200)
+	again.Evicted.At, again.Admitted.At = at(200), at(200)
 	if _, ok := EvictionOf(evicted, &again); !ok {
 		t.Error("a newer eviction is not counted")
 	}
@@ -107,5 +107,72 @@ func TestEvictionCountedOnce(t *testing.T) {
 	other.Evicted.At = at(100)
 	if _, ok := EvictionOf(evicted, &other); !ok {
 		t.Error("the eviction of a Workload made again is not counted")
+	}
+}
+
+// TestEvictionOfNotAdmitted: Kueue evicts Workloads that never held an
+// admission (a pending one deactivated; one whose admission check asks
+// for a retry while its quota is only reserved): they stopped no Job and
+// are not counted; the preemption of an admitted Workload is counted
+// once, when Evicted is set, not again when the quota is released.
+func TestEvictionOfNotAdmitted(t *testing.T) {
+	pending := kueue.Workload(queuedJob("train", "gpu"), 1).Pending("insufficient unused quota", 5)
+	old := record(pending.W)
+	pending.Deactivate().Evict("Deactivated", "The workload is deactivated", 50)
+	if e, ok := EvictionOf(old, record(pending.W)); ok {
+		t.Errorf("a pending Workload deactivated: counted %+v", e)
+	}
+
+	reserved := kueue.Workload(queuedJob("train", "gpu"), 1).ChecksPending("team-a", 5)
+	old = record(reserved.W)
+	reserved.MarkEvicted("AdmissionCheck", "retry", 50)
+	marked := record(reserved.W)
+	reserved.Pending("retry", 50)
+	released := record(reserved.W)
+	for what, tt := range map[string][2]*WorkloadRecord{
+		"evicted":                          {old, marked},
+		"quota released":                   {marked, released},
+		"seen only once released":          {old, released},
+		"seen first after the restart":     {nil, released},
+		"a re-list once released (no old)": {released, released},
+	} {
+		if e, ok := EvictionOf(tt[0], tt[1]); ok {
+			t.Errorf("a check's retry on reserved quota, %s: counted %+v", what, e)
+		}
+	}
+
+	// Admitted before, evicted and requeued; then the retry of a check on
+	// reserved quota: only the preemption counts.
+	w := kueue.Workload(queuedJob("train", "gpu"), 1).Admit("team-a", 10)
+	steps := []func(){
+		func() {
+			setCondition(w.W, "Preempted", true, "InClusterQueue", "preempted", 100)
+			w.MarkEvicted("Preempted", "preempted", 100)
+		},
+		func() { w.Pending("preempted", 101) },
+		func() { w.ChecksPending("team-a", 200) },
+		func() { w.MarkEvicted("AdmissionCheck", "retry", 300) },
+		func() { w.Pending("retry", 300) },
+	}
+	counted := []string{}
+	prev := record(w.W)
+	for _, step := range steps {
+		step()
+		cur := record(w.W)
+		if e, ok := EvictionOf(prev, cur); ok {
+			counted = append(counted, e.Reason)
+		}
+		prev = cur
+	}
+	if !slices.Equal(counted, []string{"InClusterQueue"}) {
+		t.Errorf("counted %v, want the preemption once", counted)
+	}
+	// The watch missed every state between the admission and the
+	// release of the preempted quota: counted still.
+	w = kueue.Workload(queuedJob("train", "gpu"), 1).Admit("team-a", 10)
+	admitted := record(w.W)
+	w.Preempt("InClusterQueue", 100)
+	if _, ok := EvictionOf(admitted, record(w.W)); !ok {
+		t.Error("a preemption seen once the quota was released is not counted")
 	}
 }

@@ -77,6 +77,15 @@ func FuzzWorkloadRecord(f *testing.F) {
 			n := int32(b)
 			w.Status.RequeueState = &kube.RequeueState{Count: &n}
 		}
+		if b := s.byte(); b%2 == 0 {
+			w.Status.SchedulingStats = &kube.SchedulingStats{}
+			for range b % 5 {
+				// Counts anywhere in int32, a forged status's included.
+				n := int32(uint32(s.byte())<<24 | uint32(s.byte()))
+				w.Status.SchedulingStats.Evictions = append(w.Status.SchedulingStats.Evictions,
+					kube.SchedulingStatsEviction{Reason: s.pick(strs), Count: n})
+			}
+		}
 		condTypes := []string{"QuotaReserved", "Admitted", "Evicted", "Preempted", "Finished", "PodsReady", reason}
 		statuses := []string{"True", "False", "Unknown", reason}
 		for range s.byte() % 8 {
@@ -86,6 +95,9 @@ func FuzzWorkloadRecord(f *testing.F) {
 			})
 		}
 		r := record(w)
+		if r.Evictions < 0 {
+			t.Fatalf("%d evictions", r.Evictions)
+		}
 
 		ref := w.OwnerReferences[0]
 		validJob := *ref.Controller && ref.APIVersion == "batch/v1" && ref.Kind == "Job" && job.ValidName(owner) && job.ValidUID(ref.UID)
@@ -150,7 +162,10 @@ func FuzzWorkloadRecord(f *testing.F) {
 		if q.Since.After(now) {
 			t.Fatalf("since %v, after now", q.Since)
 		}
-		checkKept(t, "message", "", q.Message, job.MaxQueueMessage)
+		if q.Message != "" && q.Message != r.QuotaReserved.Message && q.Message != r.Evicted.Message {
+			t.Fatalf("message %.80q is none of the Workload's", q.Message)
+		}
+		checkKept(t, "message", q.Message, q.Message, job.MaxQueueMessage)
 		if e := q.LastEviction; e.Reason != "" && !slices.Contains(job.QueueEvictionReasons, e.Reason) {
 			t.Fatalf("eviction reason %q", e.Reason)
 		}
@@ -175,8 +190,11 @@ func checkQueueName(t *testing.T, what, in, kept string) {
 // and the watch delivers the states in order, each possibly again (a
 // re-list) or not at all (missed while the watch was away), or after a
 // restart (first seen). Each eviction — an Evicted condition turning
-// true — is counted at most once, and always when the watch saw the
-// state before it; every reason counted is one of job.QueueEvictionReasons.
+// true — is counted at most once; when the watch saw the state just
+// before it, it is counted if the Workload was admitted then and not
+// if it was not (a pending Workload deactivated, an admission check's
+// retry on reserved quota); every reason counted is one of
+// job.QueueEvictionReasons.
 func FuzzEvictionOf(f *testing.F) {
 	f.Add([]byte{5, 2, 1, 1, 0, 1, 1, 1}) // an update, then an eviction delivered twice
 	f.Add([]byte{0, 0, 1, 2, 0, 3, 0, 0, 1, 5, 0})
@@ -191,11 +209,14 @@ func FuzzEvictionOf(f *testing.F) {
 		w := kueue.Workload(jb, 0)
 		sec, uids, eviction := 0, 0, 0 // eviction: the id of the Workload's current eviction, 0 for none
 		counted := map[int]int{}
-		var seen *WorkloadRecord // what the watch delivered last
+		admittedEviction := map[int]bool{} // an eviction of an admitted Workload
+		missed := false                    // a state since the one seen was not delivered
+		var seen *WorkloadRecord           // what the watch delivered last
 		seenEviction := 0
 		for step := 0; len(s.b) > 0 && step < 200; step++ {
 			wasEvicted := apimeta.IsStatusConditionTrue(w.W.Status.Conditions, "Evicted")
-			switch s.byte() % 6 {
+			wasAdmitted := apimeta.IsStatusConditionTrue(w.W.Status.Conditions, "Admitted")
+			switch s.byte() % 7 {
 			case 0:
 				w.Admit("team-a", sec)
 			case 1:
@@ -210,15 +231,22 @@ func FuzzEvictionOf(f *testing.F) {
 				w.W.UID = types.UID(fmt.Sprintf("0c4a3b0e-8f4e-4d5b-9a51-%012d", 1000000+uids))
 			case 5:
 				w.W.ResourceVersion += "1"
+			case 6:
+				w.ChecksPending("team-a", sec)
 			}
 			switch evicted := apimeta.IsStatusConditionTrue(w.W.Status.Conditions, "Evicted"); {
 			case !evicted:
 				eviction = 0
 			case !wasEvicted || eviction == 0:
 				eviction = step + 1 // Kueue's SetStatusCondition keeps the first eviction's time while it stays true
+				admittedEviction[eviction] = wasAdmitted
 			}
 			cur, curEviction := record(w.W), eviction
-			for range deliveries(s.byte()) {
+			n := deliveries(s.byte())
+			if n == 0 {
+				missed = true
+			}
+			for range n {
 				old := seen
 				if s.byte()%16 == 0 {
 					old = nil // the exporter restarted: the Workload is first seen
@@ -232,10 +260,13 @@ func FuzzEvictionOf(f *testing.F) {
 					if !slices.Contains(job.QueueEvictionReasons, e.Reason) {
 						t.Fatalf("reason %q", e.Reason)
 					}
-				} else if old != nil && curEviction != 0 && old.UID == cur.UID && seenEviction == 0 {
-					t.Fatalf("step %d: eviction %d seen turn true, not counted", step, curEviction)
+					if old != nil && !missed && !admittedEviction[curEviction] {
+						t.Fatalf("step %d: eviction %d of a Workload not admitted counted", step, curEviction)
+					}
+				} else if old != nil && !missed && curEviction != 0 && old.UID == cur.UID && seenEviction == 0 && admittedEviction[curEviction] {
+					t.Fatalf("step %d: eviction %d of an admitted Workload seen turn true, not counted", step, curEviction)
 				}
-				seen, seenEviction = cur, curEviction
+				seen, seenEviction, missed = cur, curEviction, false
 			}
 		}
 	})

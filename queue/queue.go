@@ -40,8 +40,10 @@ type WorkloadRecord struct {
 	// message when the record is made, since the kept Message may be cut
 	// before the words that tell.
 	QuotaCause string
-	// Requeues is status.requeueState.count.
-	Requeues int32
+	// Evictions is how many times the Workload was evicted: the sum of
+	// status.schedulingStats.evictions' counts, else (a Kueue that does
+	// not write them) status.requeueState.count.
+	Evictions int32
 }
 
 // Condition is a Workload condition: absent (zero), or its status,
@@ -61,6 +63,8 @@ func (r *WorkloadRecord) GetObjectMeta() metav1.Object {
 type LocalQueueRecord struct {
 	Namespace, Name, ResourceVersion string
 	ClusterQueue                     string
+	// Terminating: metadata.deletionTimestamp is set.
+	Terminating bool
 }
 
 // GetObjectMeta lets the informer's key functions read the record.

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"math"
 	"time"
 	"unique"
 
@@ -30,9 +31,7 @@ func newWorkloadRecord(w *kube.Workload) *WorkloadRecord {
 	if a := w.Status.Admission; a != nil {
 		r.ClusterQueue = queueName(a.ClusterQueue)
 	}
-	if rs := w.Status.RequeueState; rs != nil && rs.Count != nil {
-		r.Requeues = *rs.Count
-	}
+	r.Evictions = evictionCount(&w.Status)
 	for i := range w.Status.Conditions {
 		c := &w.Status.Conditions[i]
 		var kept *Condition
@@ -71,7 +70,30 @@ func newLocalQueueRecord(q *kube.LocalQueue) *LocalQueueRecord {
 	return &LocalQueueRecord{
 		Namespace: canonical(q.Namespace), Name: q.Name, ResourceVersion: q.ResourceVersion,
 		ClusterQueue: queueName(q.Spec.ClusterQueue),
+		Terminating:  q.DeletionTimestamp != nil,
 	}
+}
+
+// evictionCount is how many times the Workload was evicted: Kueue counts
+// every eviction in status.schedulingStats.evictions
+// (workloadEvictionStateInc); status.requeueState.count, which a Kueue
+// without schedulingStats is read from, counts only the PodsReady
+// timeouts' requeues. A tenant writing the status chooses the counts:
+// negative ones are ignored and the sum saturates.
+func evictionCount(s *kube.WorkloadStatus) int32 {
+	if st := s.SchedulingStats; st != nil {
+		var n int64
+		for _, e := range st.Evictions {
+			if e.Count > 0 {
+				n = min(n+int64(e.Count), math.MaxInt32)
+			}
+		}
+		return int32(n)
+	}
+	if rs := s.RequeueState; rs != nil && rs.Count != nil && *rs.Count > 0 {
+		return *rs.Count
+	}
+	return 0
 }
 
 // jobOwner is the Job controlling the Workload: Kueue's Job integration

@@ -1,6 +1,8 @@
 package queue
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -39,7 +41,7 @@ func TestRecordWorkload(t *testing.T) {
 		t.Fatalf("a Workload as Kueue writes it counts cuts: %v", d)
 	}
 	if r.Namespace != "team-a" || r.Name != w.W.Name || r.UID != w.W.UID || r.ResourceVersion != "1" || !r.Created.Equal(at(1)) ||
-		r.JobName != "train" || r.JobUID != j.UID || r.QueueName != "gpu" || r.ClusterQueue != "" || !r.Active || r.Requeues != 1 {
+		r.JobName != "train" || r.JobUID != j.UID || r.QueueName != "gpu" || r.ClusterQueue != "" || !r.Active || r.Evictions != 1 {
 		t.Fatalf("record %+v", r)
 	}
 	if !r.Evicted.True || r.Evicted.Reason != "Preempted" || !strings.HasPrefix(r.Evicted.Message, "Preempted to accommodate") ||
@@ -116,7 +118,7 @@ func TestRecordBounds(t *testing.T) {
 	if cq := lq.(*LocalQueueRecord).ClusterQueue; cq != "" {
 		t.Errorf("a LocalQueue's invalid ClusterQueue kept: %.40q", cq)
 	}
-	if e, ok := EvictionOf(record(kueue.Workload(j, 1).W), r); !ok || e.Reason != "Other" {
+	if e, ok := EvictionOf(record(kueue.Workload(j, 1).Admit("team-a", 2).W), r); !ok || e.Reason != "Other" {
 		t.Errorf("a forged eviction reason counted as %+v, %v; want Other", e, ok)
 	}
 }
@@ -132,5 +134,61 @@ func TestRecordFirstConditionCounts(t *testing.T) {
 	}
 	if r := record(w.W); r.Admitted.True || r.Admitted.Reason != "NoReservation" {
 		t.Fatalf("Admitted kept as %+v", r.Admitted)
+	}
+}
+
+// TestRecordEvictions: the record counts every eviction Kueue counts in
+// status.schedulingStats (preemptions too), saturating; without
+// schedulingStats (an older Kueue), status.requeueState.count.
+func TestRecordEvictions(t *testing.T) {
+	j := queuedJob("train", "gpu")
+	w := kueue.Workload(j, 1).Admit("team-a", 10).Preempt("InClusterQueue", 100).
+		Admit("team-a", 200).Evict("PodsReadyTimeout", "timeout", 300).
+		Admit("team-a", 400).Preempt("InCohortReclamation", 500)
+	if n := record(w.W).Evictions; n != 3 {
+		t.Errorf("two preemptions and a PodsReady timeout: %d evictions, want 3", n)
+	}
+	stats := func(counts ...int32) *kube.SchedulingStats {
+		st := &kube.SchedulingStats{}
+		for i, c := range counts {
+			st.Evictions = append(st.Evictions, kube.SchedulingStatsEviction{Reason: fmt.Sprint("R", i), Count: c})
+		}
+		return st
+	}
+	for _, tt := range []struct {
+		what    string
+		stats   *kube.SchedulingStats
+		requeue *int32
+		want    int32
+	}{
+		{"nothing", nil, nil, 0},
+		{"an older Kueue: requeues", nil, ptr.To(int32(4)), 4},
+		{"schedulingStats win over requeues", stats(1, 2), ptr.To(int32(4)), 3},
+		{"schedulingStats empty", stats(), ptr.To(int32(4)), 0},
+		{"saturating", stats(math.MaxInt32, math.MaxInt32, 5), nil, math.MaxInt32},
+		{"a forged negative count", stats(-5, 2), ptr.To(int32(-1)), 2},
+		{"a forged negative requeue count", nil, ptr.To(int32(-1)), 0},
+	} {
+		w := kueue.Workload(j, 1)
+		w.W.Status.SchedulingStats, w.W.Status.RequeueState = tt.stats, &kube.RequeueState{Count: tt.requeue}
+		if n := record(w.W).Evictions; n != tt.want {
+			t.Errorf("%s: %d evictions, want %d", tt.what, n, tt.want)
+		}
+	}
+}
+
+// TestRecordLocalQueueTerminating: a LocalQueue with a deletion
+// timestamp is kept as terminating.
+func TestRecordLocalQueueTerminating(t *testing.T) {
+	for _, deleting := range []bool{false, true} {
+		q := &kube.LocalQueue{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "gpu"}}
+		if deleting {
+			ts := metav1.NewTime(at(5))
+			q.DeletionTimestamp = &ts
+		}
+		r, _ := RecordLocalQueue(q)
+		if got := r.(*LocalQueueRecord).Terminating; got != deleting {
+			t.Errorf("deletionTimestamp set %v: Terminating %v", deleting, got)
+		}
 	}
 }

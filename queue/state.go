@@ -20,7 +20,7 @@ func StateOf(j *job.JobRecord, workloads []*WorkloadRecord, lq *LocalQueueRecord
 		return nil
 	}
 	q := &job.Queue{Name: j.QueueName}
-	if lq != nil && lq.Namespace == j.Namespace && lq.Name == j.QueueName {
+	if sameQueue(lq, j) {
 		q.ClusterQueue = lq.ClusterQueue
 	}
 	wl := workloadOf(j, workloads)
@@ -36,7 +36,7 @@ func StateOf(j *job.JobRecord, workloads []*WorkloadRecord, lq *LocalQueueRecord
 	if wl.ClusterQueue != "" {
 		q.ClusterQueue = wl.ClusterQueue
 	}
-	q.Workload, q.Evictions = wl.Name, wl.Requeues
+	q.Workload, q.Evictions = wl.Name, wl.Evictions
 	q.LastEviction, _ = evictionIn(wl)
 	// Kueue's order of events (pkg/workload): the scheduler reserves quota
 	// (SetQuotaReservation: QuotaReserved True, any Evicted reset to
@@ -59,14 +59,36 @@ func StateOf(j *job.JobRecord, workloads []*WorkloadRecord, lq *LocalQueueRecord
 		q.State, q.Since = job.QueueAdmittedSuspended, firstSet(wl.Admitted.At, wl.Created)
 	default:
 		q.State = job.QueueWaiting
-		// Admitted False is only ever written once it was True
-		// (SyncAdmittedCondition writes only a change): the Workload
-		// was admitted, evicted and requeued, and waits from then.
-		q.Since = firstSet(whenFalse(wl.Admitted), whenTrue(wl.Evicted), wl.Created)
+		// The Job waits since it was last stopped: an admitted Workload
+		// being evicted waits from the eviction; Admitted False is only
+		// ever written once it was True (SyncAdmittedCondition writes
+		// only a change), when the eviction released the quota; a
+		// Workload never admitted waits since it was made. An eviction
+		// of a Workload never admitted (an admission check's retry on
+		// reserved quota) stopped nothing, and SetQuotaReservation
+		// resets it to False: its time must not count, or the wait
+		// would jump back to the creation then.
+		var evicting time.Time
+		if wl.Admitted.True {
+			evicting = whenTrue(wl.Evicted)
+		}
+		q.Since = firstSet(evicting, whenFalse(wl.Admitted), wl.Created)
 		q.Cause, q.Message = waitCause(wl)
+		if q.Cause == job.QueueCauseLocalQueueMissing && sameQueue(lq, j) && !lq.Terminating {
+			// Kueue's "LocalQueue X doesn't exist" stays until the
+			// scheduler's next failed attempt overwrites it (a
+			// StrictFIFO Workload not at the head keeps it): the
+			// LocalQueue exists now, and Kueue has not tried since.
+			q.Cause, q.Message = job.QueueCauseQueued, ""
+		}
 	}
 	q.Since = notAfter(q.Since, now)
 	return q
+}
+
+// sameQueue: lq is the LocalQueue the Job asks for.
+func sameQueue(lq *LocalQueueRecord, j *job.JobRecord) bool {
+	return lq != nil && lq.Namespace == j.Namespace && lq.Name == j.QueueName
 }
 
 // waitCause is why a Workload that is not admitted waits, and Kueue's
@@ -109,7 +131,7 @@ func workloadOf(j *job.JobRecord, workloads []*WorkloadRecord) *WorkloadRecord {
 
 // EvictionOf is the eviction a Workload's change from old to cur shows,
 // once: the Evicted condition turning true, or true with a newer
-// transition; old nil is a Workload first seen after the initial list
+// transition, on a Workload admitted then (admittedAtEviction); old nil is a Workload first seen after the initial list
 // (one already evicted then is not counted: its eviction may predate the
 // exporter). An old of another UID is a Workload deleted and made again
 // under the same name while the watch was away: its evictions are new.
@@ -120,7 +142,35 @@ func EvictionOf(old, cur *WorkloadRecord) (job.QueueEviction, bool) {
 	if old.UID == cur.UID && old.Evicted.True && !cur.Evicted.At.After(old.Evicted.At) {
 		return job.QueueEviction{}, false // the same eviction, or an older copy
 	}
+	if !admittedAtEviction(old, cur) {
+		return job.QueueEviction{}, false
+	}
 	return evictionIn(cur)
+}
+
+// admittedAtEviction: the Workload was admitted when cur's eviction
+// happened, so the eviction stopped a Job that had been let run.
+// workload.Evict also evicts Workloads never admitted — a pending one
+// deactivated, one whose admission check asks for a retry while its
+// quota is only reserved — which stop nothing. Evicted is set while
+// Admitted is still True, and the quota released (Admitted False) only
+// after: Admitted still True, or True in old, says it was admitted;
+// Admitted not True in old and not changed since, that it was not; else
+// Admitted turned False not before the eviction (the watch missed the
+// states between) says it was.
+func admittedAtEviction(old, cur *WorkloadRecord) bool {
+	if cur.Admitted.True {
+		return true
+	}
+	if old.UID == cur.UID {
+		if old.Admitted.True {
+			return true
+		}
+		if old.Admitted.Present == cur.Admitted.Present && old.Admitted.At.Equal(cur.Admitted.At) {
+			return false
+		}
+	}
+	return cur.Admitted.Present && !cur.Admitted.At.Before(cur.Evicted.At)
 }
 
 // evictionIn is the eviction the Workload's Evicted condition shows, if

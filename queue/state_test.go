@@ -276,3 +276,97 @@ func TestWorkloadJobKeys(t *testing.T) {
 		t.Fatalf("a tombstone indexed under %v", keys)
 	}
 }
+
+// TestWaitSinceNeverMovesBack: through Kueue's sequences in which the Job
+// stays stopped, since when it waits only moves forward: an eviction of
+// a Workload never admitted (an admission check's retry on reserved
+// quota), reset by the next reservation, does not move the wait to the
+// eviction and back.
+func TestWaitSinceNeverMovesBack(t *testing.T) {
+	const preemption = "Preempted to accommodate a workload"
+	type step struct {
+		what  string
+		do    func(w *kueue.WorkloadBuilder, j *batchv1.Job)
+		since int // -1: not waiting (the Job runs)
+	}
+	running := func(j *batchv1.Job) { j.Spec.Suspend = ptr.To(false) }
+	stopped := func(j *batchv1.Job) { j.Spec.Suspend = ptr.To(true) }
+	for _, seq := range []struct {
+		what  string
+		steps []step
+	}{
+		{"pending, admitted, preempted, requeued, pending again", []step{
+			{"pending", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.Pending("insufficient unused quota", 5) }, 2},
+			{"admitted, running", func(w *kueue.WorkloadBuilder, j *batchv1.Job) { w.Admit("team-a", 20); running(j) }, -1},
+			{"evicted, still admitted", func(w *kueue.WorkloadBuilder, j *batchv1.Job) {
+				setCondition(w.W, "Preempted", true, "InClusterQueue", preemption, 300)
+				w.MarkEvicted("Preempted", preemption, 300)
+				stopped(j)
+			}, 300},
+			{"quota released, requeued", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.Pending(preemption, 310) }, 310},
+			{"pending again", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.Pending("insufficient unused quota", 400) }, 310},
+			{"reserved, checks pending", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.ChecksPending("team-a", 500) }, 310},
+			{"a check asks for a retry", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) {
+				w.Evict("AdmissionCheck", "check retry", 600)
+			}, 310},
+			{"reserved again", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.ChecksPending("team-a", 700) }, 310},
+		}},
+		{"pending, reserved, a check's retry evicts, pending, reserved", []step{
+			{"pending", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.Pending("insufficient unused quota", 5) }, 2},
+			{"reserved, checks pending", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.ChecksPending("team-a", 100) }, 2},
+			{"evicted by the check, quota still reserved", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) {
+				w.MarkEvicted("AdmissionCheck", "check retry", 3600)
+			}, 2},
+			{"quota released", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.Pending("check retry", 3600) }, 2},
+			{"reserved again: Evicted reset to False", func(w *kueue.WorkloadBuilder, _ *batchv1.Job) { w.ChecksPending("team-a", 3700) }, 2},
+		}},
+	} {
+		j := queuedJob("train", "gpu")
+		w := kueue.Workload(j, 2)
+		last := time.Time{}
+		for _, st := range seq.steps {
+			st.do(w, j)
+			q := stateOf(j, nil, w.W)
+			if st.since < 0 {
+				if q.State == job.QueueWaiting {
+					t.Errorf("%s, %s: waiting, want not", seq.what, st.what)
+				}
+				last = time.Time{}
+				continue
+			}
+			if q.State != job.QueueWaiting || !q.Since.Equal(at(st.since)) {
+				t.Errorf("%s, %s: %s since %v, want Waiting since %v", seq.what, st.what, q.State, q.Since, at(st.since))
+			}
+			if q.Since.Before(last) {
+				t.Errorf("%s, %s: the wait moved back from %v to %v", seq.what, st.what, last, q.Since)
+			}
+			last = q.Since
+		}
+	}
+}
+
+// TestStaleLocalQueueMissing: Kueue's "LocalQueue X doesn't exist" stays
+// on the Workload after the LocalQueue is made; while the LocalQueue is
+// in the cache and not being deleted, the Job is queued and the stale
+// message is not shown.
+func TestStaleLocalQueueMissing(t *testing.T) {
+	const msg = "LocalQueue gpu doesn't exist"
+	for _, tt := range []struct {
+		what       string
+		lq         *LocalQueueRecord
+		cause, msg string
+	}{
+		{"no LocalQueue in the cache", nil, job.QueueCauseLocalQueueMissing, msg},
+		{"the LocalQueue exists", &LocalQueueRecord{Namespace: "team-a", Name: "gpu", ClusterQueue: "team-a"}, job.QueueCauseQueued, ""},
+		{"the LocalQueue is being deleted", &LocalQueueRecord{Namespace: "team-a", Name: "gpu", ClusterQueue: "team-a", Terminating: true},
+			job.QueueCauseLocalQueueMissing, msg},
+		{"another LocalQueue exists", &LocalQueueRecord{Namespace: "team-a", Name: "cpu", ClusterQueue: "team-a"}, job.QueueCauseLocalQueueMissing, msg},
+	} {
+		j := queuedJob("train", "gpu")
+		w := kueue.Workload(j, 1).Inadmissible(msg, 5)
+		q := stateOf(j, tt.lq, w.W)
+		if q.State != job.QueueWaiting || q.Cause != tt.cause || q.Message != tt.msg {
+			t.Errorf("%s: %s %s %q, want Waiting %s %q", tt.what, q.State, q.Cause, q.Message, tt.cause, tt.msg)
+		}
+	}
+}
