@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -499,10 +500,22 @@ func TestRBACLeastPrivilege(t *testing.T) {
 			}
 			return has(m, "kubejob_exporter_pod_metrics_up", nil, 0)
 		})
-		// One warning, not one per poll.
+		// The warning, once: the gauge reads 0 from the start, so wait for
+		// the line, and count once the exporter has stopped (its log
+		// complete). podmetrics' TestNoMetricsServer proves it stays one
+		// over many polls.
+		forbidden := func(l string) bool {
+			return strings.Contains(l, "cannot read pod metrics") && strings.Contains(l, "forbidden") && strings.Contains(l, "metrics.k8s.io")
+		}
+		if err := harness.Eventually(ctx, metricsTimeout, func(context.Context) (bool, string, error) {
+			return slices.ContainsFunc(strings.Split(q.Logs(), "\n"), forbidden), "no log line says the pod metrics read is forbidden", nil
+		}); err != nil {
+			t.Errorf("%v:\n%s", err, tail(q.Logs(), 4000))
+		}
+		q.Stop()
 		var lines []string
 		for _, l := range strings.Split(q.Logs(), "\n") {
-			if strings.Contains(l, "cannot read pod metrics") && strings.Contains(l, "forbidden") && strings.Contains(l, "metrics.k8s.io") {
+			if forbidden(l) {
 				lines = append(lines, l)
 			}
 		}
@@ -511,7 +524,6 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		} else {
 			t.Logf("exporter log: %s", lines[0])
 		}
-		q.Stop()
 
 		// components/pod-metrics: its ClusterRole, its flag.
 		applyRBAC(t, a, withPodMetrics)

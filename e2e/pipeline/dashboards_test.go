@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,6 +65,14 @@ var drillMayBeEmpty = map[string]string{
 	"Backoff timeline/B":            "as Backoff timeline/A",
 	"Pods waiting by reason/A":      "no pod of the Job waited (image, config, scheduling)",
 	"Memory working set vs limit/A": "the metrics.k8s.io stand-in has no usage for the drill Job's pods (they run 4s); TestMemoryNearLimit checks this panel",
+	// The Queue (Kueue) row: the drill Job is in no queue and the suite's
+	// exporter does not watch Kueue; TestKueueAlerts checks these panels.
+	"Queue state/A":                 "the drill Job is in no Kueue queue",
+	"Waiting for/A":                 "as Queue state/A",
+	"Why it waits/A":                "as Queue state/A",
+	"Admitted, suspended for/A":     "as Queue state/A",
+	"Queue/A":                       "as Queue state/A",
+	"Owner's evictions by reason/A": "as Queue state/A",
 }
 
 // Overview targets that must show the failures present in the cluster
@@ -88,9 +97,9 @@ func substitute(expr string, vars map[string]string) string {
 	})
 }
 
-func loadDashboard(t *testing.T, name string) dashboard {
+func loadDashboard(t *testing.T, dir, name string) dashboard {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(pipe.DashboardDir, name))
+	b, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +114,12 @@ var labelValuesDef = regexp.MustCompile(`^label_values\((.*),\s*([a-zA-Z_][a-zA-
 
 // labelValues answers a label_values(selector, label) variable as Grafana
 // does, with Prometheus' label values API.
-func labelValues(ctx context.Context, def string, start, end time.Time) ([]string, error) {
+func labelValues(ctx context.Context, prom *harness.Prometheus, def string, start, end time.Time) ([]string, error) {
 	m := labelValuesDef.FindStringSubmatch(def)
 	if m == nil {
 		return nil, fmt.Errorf("not label_values(selector, label): %q", def)
 	}
-	data, _, err := pipe.Prometheus.API(ctx, "/api/v1/label/"+m[2]+"/values", url.Values{
+	data, _, err := prom.API(ctx, "/api/v1/label/"+m[2]+"/values", url.Values{
 		"match[]": {m[1]},
 		"start":   {strconv.FormatInt(start.Unix(), 10)},
 		"end":     {strconv.FormatInt(end.Unix(), 10)},
@@ -121,6 +130,74 @@ func labelValues(ctx context.Context, def string, start, end time.Time) ([]strin
 	var vals []string
 	err = json.Unmarshal(data, &vals)
 	return vals, err
+}
+
+// panelAnswer is a panel target's query, its variables substituted, and
+// Prometheus' answer.
+type panelAnswer struct {
+	expr string
+	res  *harness.PromResult
+}
+
+// panelAnswers runs every variable query and every panel query of the
+// dashboard file in dir against prom over [start, end], as Grafana would,
+// and returns each panel target's answer by "title/refID". A query that
+// fails or warns, a variable left unsubstituted, or a variable that does
+// not offer the value vars gives it, is an error of t.
+func panelAnswers(t *testing.T, prom *harness.Prometheus, dir, file string, vars map[string]string, start, end time.Time) map[string]panelAnswer {
+	t.Helper()
+	ctx := context.Background()
+	d := loadDashboard(t, dir, file)
+	vars = maps.Clone(vars)
+	vars["__rate_interval"] = rateInterval
+	vars["__interval"] = "1s"
+	vars["__range"] = strconv.Itoa(int(end.Sub(start).Seconds())) + "s"
+
+	for _, v := range d.Templating.List {
+		if v.Type != "query" {
+			continue
+		}
+		def := substitute(v.Definition, vars)
+		vals, err := labelValues(ctx, prom, def, start, end)
+		if err != nil {
+			t.Errorf("variable %s: %v", v.Name, err)
+			continue
+		}
+		t.Logf("variable %s = %v", v.Name, vals)
+		if want, ok := vars[v.Name]; ok && want != v.AllValue && !slices.Contains(vals, want) {
+			t.Errorf("variable %s: %s does not offer %q: %v", v.Name, def, want, vals)
+		}
+	}
+
+	answers := map[string]panelAnswer{}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			key := p.Title + "/" + tg.RefID
+			expr := substitute(tg.Expr, vars)
+			if strings.Contains(expr, "$") && !strings.Contains(expr, `"$1"`) {
+				t.Errorf("%s: unsubstituted variable in %s", key, expr)
+			}
+			var res *harness.PromResult
+			var err error
+			if tg.Instant {
+				res, err = prom.Query(ctx, expr, end)
+			} else {
+				res, err = prom.QueryRange(ctx, expr, start, end, time.Second)
+			}
+			if err != nil {
+				t.Errorf("panel %s: %v\n  %s", key, err, expr)
+				continue
+			}
+			for _, w := range res.Warnings {
+				t.Errorf("panel %s: warning: %s\n  %s", key, w, expr)
+			}
+			answers[key] = panelAnswer{expr: expr, res: res}
+		}
+	}
+	if len(answers) == 0 {
+		t.Errorf("%s: no panel queries", file)
+	}
+	return answers
 }
 
 // TestDashboards runs every panel query and variable query of the
@@ -152,65 +229,18 @@ func TestDashboards(t *testing.T) {
 	// mayBeEmpty non-nil: every target not in it must have data; mustHave:
 	// these targets must have data.
 	run := func(t *testing.T, file string, vars map[string]string, mayBeEmpty map[string]string, mustHave []string) {
-		d := loadDashboard(t, file)
-		rangeDur := end.Sub(start)
-		vars["__rate_interval"] = rateInterval
-		vars["__interval"] = "1s"
-		vars["__range"] = strconv.Itoa(int(rangeDur.Seconds())) + "s"
-
-		for _, v := range d.Templating.List {
-			if v.Type != "query" {
-				continue
-			}
-			def := substitute(v.Definition, vars)
-			vals, err := labelValues(ctx, def, start, end)
-			if err != nil {
-				t.Errorf("variable %s: %v", v.Name, err)
-				continue
-			}
-			t.Logf("variable %s = %v", v.Name, vals)
-			if want, ok := vars[v.Name]; ok && want != v.AllValue && !slices.Contains(vals, want) {
-				t.Errorf("variable %s: %s does not offer %q: %v", v.Name, def, want, vals)
-			}
-		}
-
+		answers := panelAnswers(t, pipe.Prometheus, pipe.DashboardDir, file, vars, start, end)
 		var empty []string
-		n := 0
-		for _, p := range d.Panels {
-			for _, tg := range p.Targets {
-				n++
-				key := p.Title + "/" + tg.RefID
-				expr := substitute(tg.Expr, vars)
-				if strings.Contains(expr, "$") && !strings.Contains(expr, `"$1"`) {
-					t.Errorf("%s: unsubstituted variable in %s", key, expr)
-				}
-				var res *harness.PromResult
-				var err error
-				if tg.Instant {
-					res, err = pipe.Prometheus.Query(ctx, expr, end)
-				} else {
-					res, err = pipe.Prometheus.QueryRange(ctx, expr, start, end, time.Second)
-				}
-				if err != nil {
-					t.Errorf("panel %s: %v\n  %s", key, err, expr)
-					continue
-				}
-				for _, w := range res.Warnings {
-					t.Errorf("panel %s: warning: %s\n  %s", key, w, expr)
-				}
-				if len(res.Samples) == 0 {
-					empty = append(empty, key)
-					_, allowed := mayBeEmpty[key]
-					if (mayBeEmpty != nil && !allowed) || slices.Contains(mustHave, key) {
-						t.Errorf("panel %s is empty (drill Job %s/%s failed):\n  %s", key, drillNS, drillJob, expr)
-					}
+		for _, key := range slices.Sorted(maps.Keys(answers)) {
+			if a := answers[key]; len(a.res.Samples) == 0 {
+				empty = append(empty, key)
+				_, allowed := mayBeEmpty[key]
+				if (mayBeEmpty != nil && !allowed) || slices.Contains(mustHave, key) {
+					t.Errorf("panel %s is empty (drill Job %s/%s failed):\n  %s", key, drillNS, drillJob, a.expr)
 				}
 			}
 		}
-		t.Logf("%s: %d queries, empty: %v", file, n, empty)
-		if n == 0 {
-			t.Errorf("%s: no panel queries", file)
-		}
+		t.Logf("%s: %d queries, empty: %v", file, len(answers), empty)
 	}
 	t.Run("JobDrillDown", func(t *testing.T) {
 		run(t, "kube-job-exporter-job.json",
@@ -239,7 +269,7 @@ func TestDashboards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := loadDashboard(t, "kube-job-exporter-job.json")
+		d := loadDashboard(t, pipe.DashboardDir, "kube-job-exporter-job.json")
 		vars := map[string]string{"datasource": "prometheus", "namespace": drillNS, "cronjob": ".*", "job": drillJob}
 		for _, p := range d.Panels {
 			if p.Title != "Status" {

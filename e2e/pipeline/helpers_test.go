@@ -40,23 +40,32 @@ func inNamespace(ns string) func(harness.ReceivedAlert) bool {
 // alertMatch matches alerts of status with every given label value.
 func alertMatch(status string, labels map[string]string) func(harness.ReceivedAlert) bool {
 	return func(a harness.ReceivedAlert) bool {
-		if a.Status != status {
-			return false
-		}
-		for k, v := range labels {
-			if a.Labels[k] != v {
-				return false
-			}
-		}
-		return true
+		return a.Status == status && hasLabels(a.Labels, labels)
 	}
 }
 
-// waitPrometheus runs expr until it returns at least one series.
+// hasLabels tells whether got has each label value of want.
+func hasLabels(got, want map[string]string) bool {
+	for k, v := range want {
+		if got[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// waitPrometheus waits until the suite's Prometheus answers expr with a
+// series.
 func waitPrometheus(t *testing.T, expr string, timeout time.Duration) {
 	t.Helper()
+	waitPrometheusOf(t, pipe.Prometheus, expr, timeout)
+}
+
+// waitPrometheusOf waits until prom answers expr with a series.
+func waitPrometheusOf(t *testing.T, prom *harness.Prometheus, expr string, timeout time.Duration) {
+	t.Helper()
 	err := harness.Eventually(context.Background(), timeout, func(ctx context.Context) (bool, string, error) {
-		r, err := pipe.Prometheus.Query(ctx, expr, time.Time{})
+		r, err := prom.Query(ctx, expr, time.Time{})
 		if err != nil {
 			return false, err.Error(), nil
 		}

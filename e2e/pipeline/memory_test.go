@@ -75,7 +75,7 @@ func TestMemoryNearLimit(t *testing.T) {
 	// limit, as Grafana would query it.
 	vars := map[string]string{"datasource": "prometheus", "namespace": e.NS, "cronjob": ".*", "job": "hungry"}
 	var panel bool
-	for _, p := range loadDashboard(t, "kube-job-exporter-job.json").Panels {
+	for _, p := range loadDashboard(t, pipe.DashboardDir, "kube-job-exporter-job.json").Panels {
 		if p.Title != "Memory working set vs limit" {
 			continue
 		}

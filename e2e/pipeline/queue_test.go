@@ -16,6 +16,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	kueue "sigs.k8s.io/kueue/apis/kueue/v1beta2"
+
 	"github.com/kube-job-exporter/kube-job-exporter/e2e/harness"
 )
 
@@ -144,6 +146,13 @@ func testWaitingForAdmissionPages(t *testing.T, k *harness.Kueue, exp *harness.E
 		t.Errorf("receiver %q, want %q", a.Receiver, jobReceiver)
 	}
 	liveReport(e.Ctx, t, exp, a, "team-gpus", cq, "InsufficientQuota", msg)
+	since := j.CreationTimestamp.Add(-10 * time.Second)
+	d := drillDown(t, p, e.NS, "train", since)
+	d.instant("Queue state/A", nil, 1) // Waiting
+	d.instant("Why it waits/A", map[string]string{"cause": "InsufficientQuota"}, -1)
+	d.instant("Waiting for/A", nil, -1)
+	d.has("Queue/A", map[string]string{"queue": "team-gpus", "cluster_queue": cq})
+	d.empty("Admitted, suspended for/A")
 
 	// Quota raised, admitted, not started: the other alert; started: both go.
 	if err := k.SetClusterQueueQuota(e.Ctx, cq, flavor, gpus(4)); err != nil {
@@ -157,6 +166,10 @@ func testWaitingForAdmissionPages(t *testing.T, k *harness.Kueue, exp *harness.E
 	if _, err := p.Webhook.WaitAlert(e.Ctx, pageWindow, alertMatch("firing", notStarted), inNamespace(e.NS)); err != nil {
 		t.Fatalf("KubeJobAdmittedNotStarted: %v", err)
 	}
+	d = drillDown(t, p, e.NS, "train", since)
+	d.instant("Queue state/A", nil, 2) // Admitted, not started
+	d.instant("Admitted, suspended for/A", nil, -1)
+	d.empty("Waiting for/A")
 	started := time.Now()
 	if err := k.StartJob(e.Ctx, e.NS, "train"); err != nil {
 		t.Fatal(err)
@@ -178,6 +191,71 @@ func testWaitingForAdmissionPages(t *testing.T, k *harness.Kueue, exp *harness.E
 		if d < keepFiringFor {
 			t.Errorf("%s resolved %s after %s, before keep_firing_for (%s)", c.labels["alertname"], d, c.what, keepFiringFor)
 		}
+	}
+	d = drillDown(t, p, e.NS, "train", since)
+	d.instant("Queue state/A", nil, 3) // Admitted, running
+
+	// Preempted while it runs: the drill-down shows its owner's eviction
+	// by reason.
+	if _, err := k.Evict(e.Ctx, wl, kueue.WorkloadEvictedByPreemption, kueue.InClusterQueueReason, "Preempted to accommodate a workload"); err != nil {
+		t.Fatal(err)
+	}
+	waitPrometheusOf(t, p.Prometheus, fmt.Sprintf(`kubejob_owner_queue_evictions_total{namespace=%q,owner_name="train",reason=%q}`, e.NS, kueue.InClusterQueueReason), pageWindow)
+	drillDown(t, p, e.NS, "train", since).instant("Owner's evictions by reason/A", map[string]string{"reason": kueue.InClusterQueueReason}, 1)
+}
+
+// jobDrillDown is the Job drill-down's panels as Grafana would show them
+// for one Job.
+type jobDrillDown struct {
+	t       *testing.T
+	answers map[string]panelAnswer
+}
+
+// drillDown runs the Job drill-down of p's mixin for the Job ns/name over
+// the time from since to now.
+func drillDown(t *testing.T, p *harness.Pipeline, ns, name string, since time.Time) jobDrillDown {
+	t.Helper()
+	vars := map[string]string{"datasource": "prometheus", "namespace": ns, "cronjob": ".*", "job": name}
+	return jobDrillDown{t, panelAnswers(t, p.Prometheus, p.DashboardDir, "kube-job-exporter-job.json", vars, since, time.Now())}
+}
+
+// instant: the panel target key shows one value, with labels among its
+// labels, equal to want (want < 0: any value above 0).
+func (d jobDrillDown) instant(key string, labels map[string]string, want float64) {
+	d.t.Helper()
+	a := d.answers[key]
+	if a.res == nil || len(a.res.Samples) != 1 {
+		d.t.Errorf("panel %s: want one value, got %v\n  %s", key, a.res, a.expr)
+		return
+	}
+	s := a.res.Samples[0]
+	if !hasLabels(s.Metric, labels) {
+		d.t.Errorf("panel %s: %v, want labels %v\n  %s", key, s.Metric, labels, a.expr)
+	}
+	if (want < 0 && s.Value <= 0) || (want >= 0 && s.Value != want) {
+		d.t.Errorf("panel %s = %v, want %v\n  %s", key, s.Value, want, a.expr)
+	}
+}
+
+// has: the panel target key shows a series with labels among its labels.
+func (d jobDrillDown) has(key string, labels map[string]string) {
+	d.t.Helper()
+	a := d.answers[key]
+	if a.res != nil {
+		for _, s := range a.res.Samples {
+			if hasLabels(s.Metric, labels) {
+				return
+			}
+		}
+	}
+	d.t.Errorf("panel %s: no series with %v: %v\n  %s", key, labels, a.res, a.expr)
+}
+
+// empty: the panel target key shows no value.
+func (d jobDrillDown) empty(key string) {
+	d.t.Helper()
+	if a := d.answers[key]; a.res == nil || len(a.res.Samples) != 0 {
+		d.t.Errorf("panel %s: want no value, got %v\n  %s", key, a.res, a.expr)
 	}
 }
 
@@ -213,17 +291,7 @@ func testPersonSuspendedNoPage(t *testing.T, p *harness.Pipeline) {
 	job := e.NewJob("paused", "succeed")
 	job.Spec.Suspend = ptr(true)
 	e.Create(job)
-	expr := fmt.Sprintf(`kubejob_suspended{namespace=%q,job_name="paused"} == 1`, e.NS)
-	err := harness.Eventually(e.Ctx, pageWindow, func(ctx context.Context) (bool, string, error) {
-		r, err := p.Prometheus.Query(ctx, expr, time.Time{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return len(r.Samples) > 0, "no series for " + expr, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	waitPrometheusOf(t, p.Prometheus, fmt.Sprintf(`kubejob_suspended{namespace=%q,job_name="paused"} == 1`, e.NS), pageWindow)
 	// Longer than the wait limit, its `for` and an evaluation.
 	if a, err := p.Webhook.WaitAlert(e.Ctx, pageWindow, inNamespace(e.NS), nil); err == nil {
 		t.Fatalf("paged for a Job a person suspended: %s", a)
