@@ -270,7 +270,7 @@ func TestCronJobRunDeletedByHistoryLimit(t *testing.T) {
 		created.Name, "container main exit 1 Error")
 }
 
-// A Job whose pod waits on ImagePullBackOff until activeDeadlineSeconds:
+// A Job whose pod cannot pull its image until activeDeadlineSeconds:
 // the Job controller fails the Job (DeadlineExceeded) and deletes the pod.
 // The exporter's report still names the image pull, from its last view of
 // the pod.
@@ -297,10 +297,13 @@ func TestImagePullUntilDeadline(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The pod's last state before its deletion is ErrImagePull or, if the
+	// back-off was written before the deadline, ImagePullBackOff: which one
+	// depends on the machine's load, and both are the image pull.
 	body := waitPage(t, exporter, "/runbooks/KubeJobDeadlineExceeded?"+query("namespace", e.NS, "job_name", "pull"),
-		"FAILED (DeadlineExceeded)", "ImagePullBackOff")
-	if !strings.Contains(body, "could not pull the image") {
-		t.Errorf("the report does not say the pods could not pull the image:\n%.6000s", body)
+		"FAILED (DeadlineExceeded)", "could not pull the image")
+	if !strings.Contains(body, "ErrImagePull") && !strings.Contains(body, "ImagePullBackOff") {
+		t.Errorf("the report does not name the image pull's reason:\n%.6000s", body)
 	}
 }
 
