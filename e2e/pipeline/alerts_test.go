@@ -636,7 +636,10 @@ func testNoPageRetryThenSuccess(t *testing.T) {
 func testNoPageSuspended(t *testing.T) {
 	e := newEnv(t, "p21-suspend")
 	job := e.NewJob("pausable", "run=forever")
-	job.Spec.ActiveDeadlineSeconds = ptr(int64(6))
+	// Short enough to fail the Job well within the window if suspension
+	// did not stop the deadline, long enough that a loaded machine still
+	// sees the pod ready and suspends the Job before it passes.
+	job.Spec.ActiveDeadlineSeconds = ptr(int64(15))
 	e.Create(job)
 	e.WaitJob("pausable", "a running pod", func(j *batchv1.Job) bool { return j.Status.Ready != nil && *j.Status.Ready == 1 })
 	if _, err := e.Client.BatchV1().Jobs(e.NS).Patch(e.Ctx, "pausable", types.MergePatchType, []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{}); err != nil {
