@@ -542,9 +542,9 @@ func TestChartShardFlags(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, ordinal := range []int{0, v.shards - 1} {
-		initial, max := cluster.JobBackoff()
+		initial, maxDelay := cluster.JobBackoff()
 		e, err := harness.StartExporter(ctx, harness.ExporterOptions{
-			Binary: exporterBin, Kubeconfig: cluster.Kubeconfig(), BackoffInitial: initial, BackoffMax: max,
+			Binary: exporterBin, Kubeconfig: cluster.Kubeconfig(), BackoffInitial: initial, BackoffMax: maxDelay,
 			Args: args, Env: []string{fmt.Sprintf("HOSTNAME=kube-job-exporter-%d", ordinal)},
 		})
 		if err != nil {

@@ -89,12 +89,11 @@ func admits(t *testing.T, np *networkingv1.NetworkPolicy, podLabels map[string]s
 		return false
 	}
 	portMatches := func(p networkingv1.NetworkPolicyPort) bool {
-		if want := corev1.ProtocolTCP; p.Protocol != nil {
+		want := corev1.ProtocolTCP // the API's default for a port with no protocol
+		if p.Protocol != nil {
 			want = *p.Protocol
-			if want != proto {
-				return false
-			}
-		} else if proto != corev1.ProtocolTCP {
+		}
+		if want != proto {
 			return false
 		}
 		if p.Port == nil {

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -211,25 +209,15 @@ func (p *proc) Logs() string {
 	return p.out.logs.String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
-}
-
 // startProc runs the exporter with kubeconfig and args and waits until it
 // accepts TCP connections (not until it is ready: some tests deny it what
 // readiness needs, some serve TLS). It is stopped when the test ends.
 func startProc(t *testing.T, kubeconfig string, args ...string) *proc {
 	t.Helper()
-	initial, max := cluster.JobBackoff()
+	initial, maxDelay := cluster.JobBackoff()
 	p := &proc{out: &lockedLog{}}
 	e, err := harness.StartExporter(context.Background(), harness.ExporterOptions{
-		Binary: exporterBin, Kubeconfig: kubeconfig, BackoffInitial: initial, BackoffMax: max,
+		Binary: exporterBin, Kubeconfig: kubeconfig, BackoffInitial: initial, BackoffMax: maxDelay,
 		LogLevel: "debug", Args: args, Output: p.out, WaitListening: true,
 	})
 	if err != nil {

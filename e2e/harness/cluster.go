@@ -437,7 +437,7 @@ func (c *Cluster) WorkDir() string { return c.workDir }
 
 // JobBackoff returns the Job controller's pod failure backoff and its cap,
 // the values for the exporter's --job.backoff-initial and --job.backoff-max.
-func (c *Cluster) JobBackoff() (initial, max time.Duration) {
+func (c *Cluster) JobBackoff() (initial, maxDelay time.Duration) {
 	return c.opts.JobBackoff, c.opts.JobBackoffMax
 }
 

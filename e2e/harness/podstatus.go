@@ -264,32 +264,3 @@ func setCondition(st *v1.PodStatus, typ v1.PodConditionType, status v1.Condition
 		Type: typ, Status: status, Reason: reason, Message: message, LastTransitionTime: now,
 	})
 }
-
-func qosClass(pod *v1.Pod) v1.PodQOSClass {
-	requests, limits, guaranteed := false, false, true
-	for _, c := range pod.Spec.Containers {
-		if len(c.Resources.Requests) > 0 {
-			requests = true
-		}
-		if len(c.Resources.Limits) > 0 {
-			limits = true
-		}
-		cpuL, memL := c.Resources.Limits[v1.ResourceCPU], c.Resources.Limits[v1.ResourceMemory]
-		if cpuL.IsZero() || memL.IsZero() {
-			guaranteed = false
-		}
-		for name, q := range c.Resources.Requests {
-			if l, ok := c.Resources.Limits[name]; !ok || l.Cmp(q) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !requests && !limits:
-		return v1.PodQOSBestEffort
-	case guaranteed:
-		return v1.PodQOSGuaranteed
-	default:
-		return v1.PodQOSBurstable
-	}
-}

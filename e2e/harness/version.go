@@ -34,7 +34,7 @@ var upstreamJobBackoff = [2]time.Duration{jobcontroller.DefaultJobPodFailureBack
 // this release as shipped (DefaultJobPodFailureBackOff,
 // MaxJobPodFailureBackOff), not the harness's shortened one: what an
 // exporter without --backoff flags must choose from the server's version.
-func UpstreamJobBackoff() (initial, max time.Duration) {
+func UpstreamJobBackoff() (initial, maxDelay time.Duration) {
 	return upstreamJobBackoff[0], upstreamJobBackoff[1]
 }
 

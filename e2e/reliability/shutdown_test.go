@@ -48,9 +48,9 @@ func shutdown(t *testing.T, outage harness.Outage) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	initial, max := suite.Cluster.JobBackoff()
+	initial, maxDelay := suite.Cluster.JobBackoff()
 	cmd := exec.Command(suite.Binary, "--kube.config="+suite.Cluster.Kubeconfig(), "--web.listen-address="+addr,
-		"--log.level=debug", "--job.backoff-initial="+initial.String(), "--job.backoff-max="+max.String())
+		"--log.level=debug", "--job.backoff-initial="+initial.String(), "--job.backoff-max="+maxDelay.String())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -205,10 +205,10 @@ func startFreshExporter(t *testing.T) *harness.Exporter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	initial, max := cluster.JobBackoff()
+	initial, maxDelay := cluster.JobBackoff()
 	e, err := harness.StartExporter(t.Context(), harness.ExporterOptions{
 		Binary: exporterBinary, Kubeconfig: cluster.Kubeconfig(),
-		BackoffInitial: initial, BackoffMax: max, Output: logf,
+		BackoffInitial: initial, BackoffMax: maxDelay, Output: logf,
 	})
 	if err != nil {
 		t.Fatal(err)

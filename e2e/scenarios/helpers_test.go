@@ -138,18 +138,6 @@ func (x *expect) eq(name string, want float64, extra ...string) {
 	}
 }
 
-// near: like eq, within tol.
-func (x *expect) near(name string, want, tol float64, extra ...string) {
-	name = "kubejob_" + name
-	l := x.sel(extra...)
-	v, ok := x.m.Value(name, l)
-	if !ok {
-		x.failf("want %s ≈ %v, series absent or not unique", seriesName(name, l), want)
-	} else if math.Abs(v-want) > tol {
-		x.failf("want %s = %v ± %v, got %v", seriesName(name, l), want, tol, v)
-	}
-}
-
 // absent: no series of kubejob_<name> with the labels.
 func (x *expect) absent(name string, extra ...string) {
 	name = "kubejob_" + name
@@ -195,15 +183,15 @@ func unix(t metav1.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // (pkg/controller/job getRemainingTimeForFailuresCount) with the harness's
 // settings.
 func backoffDelay(n int) time.Duration {
-	initial, max := cluster.JobBackoff()
+	initial, maxDelay := cluster.JobBackoff()
 	if n <= 0 {
 		return 0
 	}
 	d := initial
 	for i := 1; i < n; i++ {
 		d *= 2
-		if d >= max {
-			return max
+		if d >= maxDelay {
+			return maxDelay
 		}
 	}
 	return d

@@ -79,9 +79,9 @@ func TestBackoffFromServerVersion(t *testing.T) {
 		t.Fatalf("no start-up line with the backoff in the exporter's log:\n%s", e.Logs())
 	}
 	initial, errI := time.ParseDuration(m[1])
-	max, errM := time.ParseDuration(m[2])
+	maxDelay, errM := time.ParseDuration(m[2])
 	wantInitial, wantMax := harness.UpstreamJobBackoff()
-	if errI != nil || errM != nil || initial != wantInitial || max != wantMax || m[3] != "server version" {
+	if errI != nil || errM != nil || initial != wantInitial || maxDelay != wantMax || m[3] != "server version" {
 		t.Errorf("exporter chose backoff %s, max %s, from %q; the controller of this release uses %s, max %s (want from \"server version\")",
 			m[1], m[2], m[3], wantInitial, wantMax)
 	}

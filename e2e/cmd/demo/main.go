@@ -112,11 +112,11 @@ func run(ctx context.Context, listen string, interval, keep time.Duration, logLe
 		return err
 	}
 	defer logf.Close()
-	initial, max := cluster.JobBackoff()
-	say("starting the exporter on %s (--job.backoff-initial=%s --job.backoff-max=%s, as the demo's Job controller)", addr, initial, max)
+	initial, maxDelay := cluster.JobBackoff()
+	say("starting the exporter on %s (--job.backoff-initial=%s --job.backoff-max=%s, as the demo's Job controller)", addr, initial, maxDelay)
 	exp, err := harness.StartExporter(ctx, harness.ExporterOptions{
 		Binary: b.path, Kubeconfig: cluster.Kubeconfig(), ListenAddress: addr,
-		BackoffInitial: initial, BackoffMax: max, LogLevel: logLevel, Output: logf,
+		BackoffInitial: initial, BackoffMax: maxDelay, LogLevel: logLevel, Output: logf,
 		Args: []string{"--job.pod-start-timeout=" + demoStartTimeout.String(), "--cronjob.missed-grace=1m"},
 	})
 	if err != nil {
