@@ -57,8 +57,10 @@ func TestFailedAndDeleted(t *testing.T) {
 
 // testFailedAndDeleted runs the failing case, again in a fresh namespace
 // if Prometheus happened to scrape the Job in the few milliseconds it
-// existed failed: then the per-Job alert pages instead, as designed, and
-// this test has nothing to measure (at 40ms of 2s, about one run in 50).
+// existed failed (at 40ms of 2s, about one run in 50; more when a loaded
+// machine slows the TTL controller): then a per-Job alert pages instead,
+// or this one for a Job no evaluation saw, both as designed, and this
+// test has nothing to measure.
 func testFailedAndDeleted(t *testing.T) {
 	for attempt := 1; attempt <= 3; attempt++ {
 		ns := "p30-ttl-deleted"
@@ -69,12 +71,12 @@ func testFailedAndDeleted(t *testing.T) {
 			return
 		}
 	}
-	t.Fatal("three times Prometheus scraped a Job in the milliseconds between its failure and its deletion")
+	t.Fatal("three times Prometheus scraped a Job between its failure and its deletion")
 }
 
 // pageFailedAndDeleted returns false when Prometheus saw the Job failed
-// (the case is not what it tests), after checking that the per-Job alert
-// paged then.
+// (the case is not what it tests), after checking that one alert paged
+// then: the per-Job alert if an evaluation saw it, else this one.
 func pageFailedAndDeleted(t *testing.T, ns string) bool {
 	e := newEnv(t, ns)
 	jw := e.WatchJobs()
@@ -91,7 +93,10 @@ func pageFailedAndDeleted(t *testing.T, ns string) bool {
 	t.Logf("job %s failed (condition at %s, seen by the watch at %s) and was deleted %s later",
 		created.Name, cond.LastTransitionTime.UTC().Format(time.RFC3339), gone.Finished.UTC().Format("15:04:05.000"), lived.Round(time.Millisecond))
 	if lived >= scrapeInterval {
-		t.Fatalf("job %s existed %s after it failed, a scrape interval (%s) or more: the case needs a Job gone before a scrape", created.Name, lived, scrapeInterval)
+		// The TTL controller was slow (a loaded machine): a scrape may
+		// have seen the Job failed, which is checked below as for a Job
+		// scraped in its milliseconds.
+		t.Logf("job %s existed %s after it failed, a scrape interval (%s) or more: Prometheus may have seen it failed", created.Name, lived.Round(time.Millisecond), scrapeInterval)
 	}
 
 	want := map[string]string{"alertname": "KubeJobFailedAndDeleted", "namespace": ns, "owner_kind": "Job",
@@ -107,6 +112,21 @@ func pageFailedAndDeleted(t *testing.T, ns string) bool {
 			return false
 		}
 		t.Fatalf("KubeJobFailedAndDeleted for %s: %v\nPrometheus alerts: %s", ns, err, promAlertState(ns))
+	}
+	if scrapedFailed(t, ns) {
+		// Seen failed by a scrape but by no evaluation of the per-Job
+		// alert: this alert pages for it, as designed, but the case is
+		// not the Job gone before any scrape.
+		// No per-Job alert may have fired too: that would be two pages.
+		r, err := pipe.Prometheus.Query(e.Ctx, fmt.Sprintf(`ALERTS{namespace=%q,alertstate="firing",alertname!="KubeJobFailedAndDeleted"}[10m]`, ns), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range r.Samples {
+			t.Errorf("KubeJobFailedAndDeleted paged although a per-Job alert fired: %v", s.Metric)
+		}
+		t.Logf("Prometheus scraped job %s failed in the %s it existed, and no per-Job alert fired; KubeJobFailedAndDeleted paged, as designed. Again in a new namespace.", created.Name, lived.Round(time.Millisecond))
+		return false
 	}
 	fromCondition := a.Received.Sub(cond.LastTransitionTime.Time)
 	fromWatch := a.Received.Sub(gone.Finished)
@@ -165,9 +185,6 @@ func pageFailedAndDeleted(t *testing.T, ns string) bool {
 	}
 	for _, s := range r.Samples {
 		t.Errorf("alert went %s besides KubeJobFailedAndDeleted: %v", s.Metric["alertstate"], s.Metric)
-	}
-	if scrapedFailed(t, ns) {
-		t.Errorf("Prometheus has kubejob_failed of job %s, yet KubeJobFailedAndDeleted paged", created.Name)
 	}
 	return true
 }
