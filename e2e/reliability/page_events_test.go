@@ -34,6 +34,13 @@ const (
 	// list; streamed with every string cut, each holds a read buffer and
 	// 200 events of about 3 KiB.
 	pageRSSGrowth = 16 << 20
+	// pageOpenRounds bounds how often the 4 opens are repeated on a
+	// machine too loaded for any of them to read an event in time;
+	// pageEventsReuse is how long the pages reuse what a read of a Job's
+	// events returned, its error too (pages/events.go, eventsTTL: 15s),
+	// with a margin.
+	pageOpenRounds  = 4
+	pageEventsReuse = 16 * time.Second
 )
 
 // TestPageEventsBounded creates, through the real API server, 200 events
@@ -41,7 +48,8 @@ const (
 // times at once: the exporter's peak resident memory (VmHWM) grows by at
 // most 16 MiB, and every page shows the Job's events with messages cut
 // and says that the list was cut at its byte bound (past the pages' time
-// bound, the events read by then, and says so).
+// bound, the events read by then, and says so; the opens are repeated
+// until a page shows the events, on a machine too loaded for any read).
 func TestPageEventsBounded(t *testing.T) {
 	began := time.Now()
 	ctx := context.Background()
@@ -73,6 +81,43 @@ func TestPageEventsBounded(t *testing.T) {
 	}
 	q := url.Values{"namespace": {ns}, "job_name": {name}}
 	path := "/runbooks/KubeJobCannotCreatePods?" + q.Encode()
+	// A page whose read outlasts the pages' time bound (3s; four reads at
+	// once on a loaded machine may) says so, and shows the events it read
+	// by then, if any. At least one page must show them, or the peak below
+	// would not cover a read: the 4 opens are repeated, up to
+	// pageOpenRounds times, until one does.
+	var shown, late, rounds int
+	var openedIn time.Duration
+	for shown == 0 && rounds < pageOpenRounds {
+		if rounds > 0 {
+			time.Sleep(pageEventsReuse) // else the pages show what the last round read
+		}
+		rounds++
+		shown, late, openedIn = openPagesAtOnce(t, e, path, name)
+	}
+	after, err := peakRSS(e.Pid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown == 0 {
+		t.Errorf("in %d rounds, none of the %d pages opened at once shows the Job's events: each read passed the pages' time bound before its first page", rounds, pageOpens)
+	}
+	if grew := after - before; grew > pageRSSGrowth {
+		t.Errorf("peak RSS grew by %.1f MiB (%.1f → %.1f MiB) opening the page %d times at once, want at most %d MiB",
+			float64(grew)/(1<<20), float64(before)/(1<<20), float64(after)/(1<<20), pageOpens, pageRSSGrowth>>20)
+	}
+	t.Logf("peak RSS %.1f → %.1f MiB; %d events of %d MiB created in %s; %d pages opened at once in %s (round %d: %d show the events, %d read past the time bound); took %s",
+		float64(before)/(1<<20), float64(after)/(1<<20), pageEvents, pageEventBytes>>20, createdIn.Round(100*time.Millisecond),
+		pageOpens, openedIn.Round(time.Millisecond), rounds, shown, late, time.Since(began).Round(100*time.Millisecond))
+}
+
+// openPagesAtOnce opens the page at path pageOpens times at once and
+// checks each: within its size bound, and showing the Job's events with
+// their messages cut and the list cut at its byte bound, or saying that
+// its read passed the pages' time bound. It returns how many pages show
+// the events, how many read past the bound, and how long the opens took.
+func openPagesAtOnce(t *testing.T, e *harness.Exporter, path, name string) (shown, late int, took time.Duration) {
+	t.Helper()
 	var wg sync.WaitGroup
 	pages := make([]string, pageOpens)
 	codes := make([]int, pageOpens)
@@ -82,23 +127,14 @@ func TestPageEventsBounded(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var err error
-			codes[i], pages[i], err = e.Get(ctx, path)
+			codes[i], pages[i], err = e.Get(context.Background(), path)
 			if err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	openedIn := time.Since(opened)
-	after, err := peakRSS(e.Pid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A page whose read outlasts the pages' time bound (3s; four reads at
-	// once on a loaded machine may) says so, and shows the events it read
-	// by then, if any; at least one page must show them, or the peak below
-	// would not cover a read.
-	var shown, late int
+	took = time.Since(opened)
 	for i, page := range pages {
 		if codes[i] != 200 {
 			t.Fatalf("page %d: status %d: %.300s", i, codes[i], page)
@@ -127,16 +163,7 @@ func TestPageEventsBounded(t *testing.T) {
 			t.Errorf("page %d does not say the list was cut at its byte bound:\n%.2000s", i, body)
 		}
 	}
-	if shown == 0 {
-		t.Errorf("none of the %d pages shows the Job's events: each read passed the pages' time bound before its first page", pageOpens)
-	}
-	if grew := after - before; grew > pageRSSGrowth {
-		t.Errorf("peak RSS grew by %.1f MiB (%.1f → %.1f MiB) opening the page %d times at once, want at most %d MiB",
-			float64(grew)/(1<<20), float64(before)/(1<<20), float64(after)/(1<<20), pageOpens, pageRSSGrowth>>20)
-	}
-	t.Logf("peak RSS %.1f → %.1f MiB; %d events of %d MiB created in %s; %d pages opened at once in %s (%d show the events, %d read past the time bound); took %s",
-		float64(before)/(1<<20), float64(after)/(1<<20), pageEvents, pageEventBytes>>20, createdIn.Round(100*time.Millisecond),
-		pageOpens, openedIn.Round(time.Millisecond), shown, late, time.Since(began).Round(100*time.Millisecond))
+	return shown, late, took
 }
 
 // createEvents creates n Warning events of reason about Job j, each with
