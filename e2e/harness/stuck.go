@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -20,9 +21,13 @@ import (
 
 // ZeroPodQuota creates a ResourceQuota allowing no pod in namespace ns and
 // writes its status as the quota controller would (none runs in the
-// harness; without a status the quota restricts nothing).
+// harness; without a status the quota restricts nothing), and returns once
+// the API server refuses pods for it.
 func ZeroPodQuota(ctx context.Context, client kubernetes.Interface, ns string) error {
-	return SetPodQuota(ctx, client, ns, 0)
+	if err := SetPodQuota(ctx, client, ns, 0); err != nil {
+		return err
+	}
+	return WaitPodsRefused(ctx, client, ns, "exceeded quota")
 }
 
 // SetPodQuota creates or updates the ResourceQuota "pods" of namespace ns
@@ -51,9 +56,12 @@ func SetPodQuota(ctx context.Context, client kubernetes.Interface, ns string, n 
 	return nil
 }
 
-// EnforcePodSecurity labels namespace ns so that Pod Security admission
-// enforces level (baseline, restricted) on its pods.
-func EnforcePodSecurity(ctx context.Context, client kubernetes.Interface, ns, level string) error {
+// EnforceRestrictedPodSecurity labels namespace ns so that Pod Security
+// admission enforces the restricted level on its pods, and returns once it
+// does: Pod Security admission reads namespace labels from an informer, so
+// a pod created just after the label's write may still be admitted (seen
+// on Kubernetes 1.35 under load: the Job's first pod was created).
+func EnforceRestrictedPodSecurity(ctx context.Context, client kubernetes.Interface, ns string) error {
 	n, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err != nil {
 		return err
@@ -61,16 +69,35 @@ func EnforcePodSecurity(ctx context.Context, client kubernetes.Interface, ns, le
 	if n.Labels == nil {
 		n.Labels = map[string]string{}
 	}
-	n.Labels["pod-security.kubernetes.io/enforce"] = level
+	n.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
 	n.Labels["pod-security.kubernetes.io/enforce-version"] = "latest"
-	_, err = client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{})
-	return err
+	if _, err := client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	// The probe sets no securityContext, which restricted forbids.
+	return WaitPodsRefused(ctx, client, ns, "violates PodSecurity")
+}
+
+// WaitPodsRefused waits until the API server refuses a pod of namespace ns
+// (a bare container, no securityContext; a dry run, so nothing is created)
+// with an error that says want: admission applies a namespace's labels or
+// a new policy once its informers see them, a moment after their write.
+func WaitPodsRefused(ctx context.Context, client kubernetes.Interface, ns, want string) error {
+	probe := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: ns},
+		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
+	}
+	return Eventually(ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil && strings.Contains(err.Error(), want), fmt.Sprintf("probe pod not refused with %q: %v", want, err), nil
+	})
 }
 
 // DenyPods creates a ValidatingAdmissionPolicy and its binding that deny
 // every pod created in namespace ns with message, and returns a function
 // that deletes them. The API server applies a new policy within a second or
-// two (its informers): callers wait for its effect, not for this call.
+// two (its informers): callers wait for its effect (WaitPodsRefused), not
+// for this call.
 func DenyPods(ctx context.Context, client kubernetes.Interface, ns, message string) (func(), error) {
 	name := "e2e-deny-pods-" + ns
 	fail := admissionregistrationv1.Deny

@@ -230,7 +230,7 @@ var pageCases = []pageCase{
 		name: "PodSecurityRefusesPods", ns: "p10-psa", alert: "KubeJobCannotCreatePods",
 		labels: map[string]string{"job_name": "privileged", "severity": "warning"},
 		run: func(e *env) time.Time {
-			if err := harness.EnforcePodSecurity(e.Ctx, e.Client, e.NS, "restricted"); err != nil {
+			if err := harness.EnforceRestrictedPodSecurity(e.Ctx, e.Client, e.NS); err != nil {
 				e.T.Fatal(err)
 			}
 			e.Create(e.NewJob("privileged", "succeed"))
@@ -250,7 +250,9 @@ var pageCases = []pageCase{
 				e.T.Fatal(err)
 			}
 			e.T.Cleanup(remove)
-			e.waitPodsDenied()
+			if err := harness.WaitPodsRefused(e.Ctx, e.Client, e.NS, "ValidatingAdmissionPolicy"); err != nil {
+				e.T.Fatal(err)
+			}
 			e.Create(e.NewJob("frozen", "succeed"))
 			return e.waitFailedCreate("frozen")
 		},
@@ -308,22 +310,6 @@ func (e *env) waitFailedCreate(job string) time.Time {
 		e.T.Fatal(err)
 	}
 	return seen
-}
-
-// waitPodsDenied waits until the API server applies a new admission policy
-// of the namespace: a dry-run pod is refused.
-func (e *env) waitPodsDenied() {
-	e.T.Helper()
-	probe := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.NS},
-		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
-	}
-	if err := harness.Eventually(e.Ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e.Client.CoreV1().Pods(e.NS).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return err != nil, fmt.Sprintf("probe pod admitted (%v)", err), nil
-	}); err != nil {
-		e.T.Fatal(err)
-	}
 }
 
 func indexedJob(e *env, name, outcome string, perIndex, maxFailed int32) *batchv1.Job {

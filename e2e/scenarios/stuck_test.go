@@ -105,7 +105,7 @@ func TestQuotaRefusesPods(t *testing.T) {
 // template that does not comply (no securityContext).
 func TestPodSecurityRefusesPods(t *testing.T) {
 	e := newEnv(t, "s15-psa")
-	if err := harness.EnforcePodSecurity(e.Ctx, e.Client, e.NS, "restricted"); err != nil {
+	if err := harness.EnforceRestrictedPodSecurity(e.Ctx, e.Client, e.NS); err != nil {
 		t.Fatal(err)
 	}
 	e.Create(e.NewJob("privileged", "succeed"))
@@ -131,17 +131,8 @@ func TestAdmissionPolicyRefusesPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(remove)
-	// The API server applies a new policy once its informers see it: a
-	// pod created before then is admitted. Wait until a probe pod is
-	// refused before creating the Job.
-	probe := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: e.NS},
-		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "registry.example/probe:1"}}},
-	}
-	if err := harness.Eventually(e.Ctx, time.Minute, func(ctx context.Context) (bool, string, error) {
-		_, err := e.Client.CoreV1().Pods(e.NS).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return err != nil && strings.Contains(err.Error(), "ValidatingAdmissionPolicy"), fmt.Sprintf("probe pod: %v", err), nil
-	}); err != nil {
+	// A pod created before the API server applies the policy is admitted.
+	if err := harness.WaitPodsRefused(e.Ctx, e.Client, e.NS, "ValidatingAdmissionPolicy"); err != nil {
 		t.Fatal(err)
 	}
 	e.Create(e.NewJob("frozen", "succeed"))
