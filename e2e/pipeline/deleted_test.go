@@ -116,8 +116,8 @@ func pageFailedAndDeleted(t *testing.T, ns string) bool {
 	if scrapedFailed(t, ns) {
 		// Seen failed by a scrape but by no evaluation of the per-Job
 		// alert: this alert pages for it, as designed, but the case is
-		// not the Job gone before any scrape.
-		// No per-Job alert may have fired too: that would be two pages.
+		// not the Job gone before any scrape. No per-Job alert may have
+		// fired too: that would be two pages.
 		r, err := pipe.Prometheus.Query(e.Ctx, fmt.Sprintf(`ALERTS{namespace=%q,alertstate="firing",alertname!="KubeJobFailedAndDeleted"}[10m]`, ns), time.Time{})
 		if err != nil {
 			t.Fatal(err)
